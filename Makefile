@@ -1,0 +1,50 @@
+# Task runner. `make run` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast lint bench browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the app with demo data on the embedded SQLite database (instance/calibration.sqlite3).
+run: install
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed-demo
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+## The whole suite, on SQLite and on a private PostgreSQL server started by the tests.
+test: install browser
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## Chromium for the browser tests (Debian's package; needs root, skipped quietly otherwise).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium and chromium-driver for the browser tests..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "Could not install chromium; browser tests will be skipped (or fail under CI=true)."; \
+	  else echo "chromium not found; browser tests will be skipped (or fail under CI=true)."; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/stats_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,67 @@
+"""Assessor calibration and inter-rater reliability service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: configuration, then each subsystem's ``init_app``."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+    return app
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    app.config.from_mapping(config_module.from_environment(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    config_module.check_production(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import db, markdown
+
+    db.init_app(app)
+    CSRFProtect(app)
+    markdown.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .web import hooks
+
+    hooks.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import register_blueprints as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .web import errors
+
+    errors.init_app(app)

@@ -1,0 +1,134 @@
+"""Command-line tasks: ``flask --app wsgi <command>``. Each command commits once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import migrate as migrate_module
+from .db import get_db, write_intent
+from .models import Membership, Program, Role, User
+from .rubrics import RubricFileError, load_rubric_dir, load_rubric_file
+from .services import audit, demo
+from .services.auth import hash_password, normalise_email
+from .services.context import Actor
+from .services.rubrics import import_rubrics
+from .services.rules import DEFAULT_PROGRAM_SETTINGS
+
+
+def init_app(app: Flask) -> None:
+    for command in (migrate, import_rubrics_command, seed_demo, create_program, create_user, verify_audit):
+        app.cli.add_command(command)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return get_db().sessionmaker()
+
+
+@click.command("migrate")
+@with_appcontext
+@click.option("--revision", default="head", show_default=True)
+def migrate(revision: str) -> None:
+    """Upgrade the database schema (Alembic)."""
+    migrate_module.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+@click.command("import-rubrics")
+@with_appcontext
+@click.option("--program", "program_slug", required=True, help="Program slug to import into.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def import_rubrics_command(program_slug: str, paths: tuple[Path, ...]) -> None:
+    """Import rubric files (default: the rubrics/ folder). All files are validated before anything is written."""
+    targets = paths or (Path(current_app.config["RUBRIC_DIR"]),)
+    try:
+        definitions = []
+        for path in targets:
+            definitions.extend(load_rubric_dir(path) if path.is_dir() else [load_rubric_file(path)])
+    except RubricFileError as exc:
+        raise click.ClickException(f"Nothing was imported. {exc}") from exc
+    with write_intent(), _session() as session:
+        program = session.scalar(select(Program).where(Program.slug == program_slug))
+        if program is None:
+            raise click.ClickException(f"No program with slug {program_slug!r}.")
+        outcomes = import_rubrics(session, Actor.system(program.id), program.id, definitions)
+        session.commit()
+    for o in outcomes:
+        click.echo(
+            f"{o.slug}: version {o.version} " + ("imported" if o.created else "already stored (unchanged)")
+        )
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the demo program once and print the demo logins."""
+    with write_intent(), _session() as session:
+        result = demo.seed_demo(session, current_app.config["RUBRIC_DIR"])
+        session.commit()
+    click.echo("Demo data " + ("created." if result.created else "already present."))
+    click.echo(f"Demo logins (password for all: {result.password}):")
+    for login in result.logins:
+        click.echo(f"  {login.role:<13} {login.email:<22} {login.name}")
+
+
+@click.command("create-program")
+@with_appcontext
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+def create_program(slug: str, name: str) -> None:
+    """Create a program with the default rules."""
+    import json
+
+    with write_intent(), _session() as session:
+        if session.scalar(select(Program).where(Program.slug == slug)):
+            raise click.ClickException(f"A program with slug {slug!r} already exists.")
+        program = Program(slug=slug, name=name, settings_json=json.dumps(DEFAULT_PROGRAM_SETTINGS))
+        session.add(program)
+        session.flush()
+        audit.record(
+            session, Actor.system(program.id), "program.create", object_type="program", object_id=program.id
+        )
+        session.commit()
+    click.echo(f"Program {slug!r} created.")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.option("--program", "program_slug", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.password_option()
+def create_user(program_slug: str, email: str, name: str, role: str, password: str) -> None:
+    """Create a user with a role in a program."""
+    with write_intent(), _session() as session:
+        program = session.scalar(select(Program).where(Program.slug == program_slug))
+        if program is None:
+            raise click.ClickException(f"No program with slug {program_slug!r}.")
+        if session.scalar(select(User).where(User.email == normalise_email(email))):
+            raise click.ClickException(f"A user with email {email!r} already exists.")
+        user = User(email=normalise_email(email), name=name, password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, program_id=program.id, role=Role(role)))
+        audit.record(session, Actor.system(program.id), "user.create", object_type="user", object_id=user.id)
+        session.commit()
+    click.echo(f"User {email} created as {role} in {program_slug}.")
+
+
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit() -> None:
+    """Recompute the audit hash chain and report the first broken row."""
+    with _session() as session:
+        result = audit.verify_chain(session)
+    if not result.ok:
+        raise click.ClickException(
+            f"Audit chain broken at event {result.first_bad_id}: {result.problem} ({result.checked} checked)."
+        )
+    click.echo(f"Audit chain intact: {result.checked} events verified.")

@@ -1,0 +1,79 @@
+"""Configuration read from environment variables, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (e.g. production without a real SECRET_KEY)."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Build the configuration mapping from the environment.
+
+    ``DATABASE_URL`` defaults to an SQLite file in the instance folder; ``SECRET_KEY``
+    defaults to a development key that :func:`check_production` refuses.
+    """
+    env = os.environ.get("CALIBRATION_ENV", "development").strip().lower()
+    default_db = "sqlite:///" + str(Path(instance_path) / "calibration.sqlite3")
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 15000),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 60),
+        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 8 * 3600),
+        "RUBRIC_DIR": os.environ.get("RUBRIC_DIR", str(Path(__file__).resolve().parent.parent / "rubrics")),
+        "NOTES_MAX_CHARS": _int("NOTES_MAX_CHARS", 5000),
+    }
+
+
+@dataclass(frozen=True)
+class ProductionCheck:
+    env: str
+    secret_key: str
+
+    def problems(self) -> list[str]:
+        if self.env != "production":
+            return []
+        found = []
+        if not self.secret_key or self.secret_key == DEV_SECRET_KEY:
+            found.append("SECRET_KEY is not set (the development key is refused in production)")
+        elif len(self.secret_key) < 32:
+            found.append("SECRET_KEY is too short (use at least 32 random characters)")
+        return found
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to start in production mode with a development or weak secret key."""
+    problems = ProductionCheck(config.get("ENV_NAME", "development"), config.get("SECRET_KEY", "")).problems()
+    if problems:
+        raise ConfigError("Refusing to start in production: " + "; ".join(problems))

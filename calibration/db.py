@@ -1,0 +1,168 @@
+"""Database plumbing: declarative base, engine set-up for SQLite and PostgreSQL, sessions.
+
+SQLite is the embedded default. Every connection runs in WAL mode with ``synchronous=FULL``,
+foreign keys on, a busy timeout and recursive triggers (so REPLACE/UPSERT fire the
+immutability triggers). SQLAlchemy's pysqlite driver would otherwise open transactions lazily
+with a deferred ``BEGIN``; under several writer processes that loses writes to "database is
+locked", so we emit ``BEGIN`` ourselves and use ``BEGIN IMMEDIATE`` whenever the unit of work
+is a write (see :func:`write_intent`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns timezone-aware UTC on both databases."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use calibration.db.utcnow() or an aware datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_write_intent: ContextVar[bool] = ContextVar("calibration_write_intent", default=False)
+
+
+@contextlib.contextmanager
+def write_intent() -> Iterator[None]:
+    """Open the next SQLite transactions with ``BEGIN IMMEDIATE`` (take the write lock up front)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def set_write_intent(value: bool) -> Any:
+    return _write_intent.set(value)
+
+
+def reset_write_intent(token: Any) -> None:
+    _write_intent.reset(token)
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 15000, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+
+    engine = create_engine(
+        url,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
+            "PRAGMA recursive_triggers=ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """An engine and its session factory, owned by one app."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15000) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url, busy_timeout_ms=busy_timeout_ms)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine and register per-request session clean-up."""
+    url = app.config["DATABASE_URL"]
+    if is_sqlite(url):
+        # The SQLite file lives in the instance folder by default: make sure it exists.
+        os.makedirs(app.instance_path, exist_ok=True)
+    app.extensions["calibration.db"] = Database(url, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    app.teardown_appcontext(_close_session)
+
+
+def get_db(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["calibration.db"]
+
+
+def get_session() -> Session:
+    """The request's (or CLI command's) session; committed once by the caller, closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessionmaker()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,34 @@
+"""SQLAlchemy models. Import from here: ``from calibration.models import Round``."""
+
+from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
+from .audit import AuditEvent
+from .people import AuthSession, CertificationStatus, Membership, Program, Role, User
+from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
+from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
+from .scoring import CriterionScore, ScoreSheet
+
+__all__ = [
+    "Anchor",
+    "AnchorKeyEntry",
+    "AnchorKeyVersion",
+    "AnchorPurpose",
+    "AnchorStatus",
+    "Assignment",
+    "AuditEvent",
+    "AuthSession",
+    "CertificationStatus",
+    "Criterion",
+    "CriterionScore",
+    "Level",
+    "LevelDescriptor",
+    "Membership",
+    "Program",
+    "Role",
+    "Round",
+    "RoundAnchor",
+    "RoundKind",
+    "RoundStatus",
+    "RubricVersion",
+    "ScoreSheet",
+    "User",
+]

@@ -1,0 +1,126 @@
+"""Passwords (argon2id) and server-side login sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import AuthSession, User
+from . import audit
+from .context import Actor
+from .errors import AuthenticationFailed
+
+# argon2id with the library's RFC 9106 "low memory" parameters; tests swap in a cheap profile.
+_DEFAULT_HASHER = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, type=Type.ID)
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
+_hasher = _DEFAULT_HASHER
+
+
+def use_cheap_hashing(enabled: bool) -> None:
+    """For tests only: argon2id with minimal cost so fixtures stay fast."""
+    global _hasher
+    _hasher = _CHEAP_HASHER if enabled else _DEFAULT_HASHER
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+# Verified against when the email is unknown, so both paths cost the same.
+_DUMMY_HASH = _DEFAULT_HASHER.hash("not-a-real-password")
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str  # goes into the signed cookie; only its hash is stored
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, request_id: str | None = None
+) -> LoginResult:
+    """Check the password and open a new server-side session. Audited either way."""
+    user = session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        audit.record(
+            session,
+            Actor(user_id=user.id if user else None, program_id=None, request_id=request_id),
+            "login",
+            object_type="user",
+            object_id=user.id if user else None,
+            outcome="failure",
+            detail={"reason": "inactive" if (user and ok) else "bad_credentials"},
+        )
+        raise AuthenticationFailed("The email or password is not right.")
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
+    audit.record(
+        session,
+        Actor(user_id=user.id, program_id=None, request_id=request_id),
+        "login",
+        object_type="user",
+        object_id=user.id,
+    )
+    session.flush()
+    return LoginResult(user, token)
+
+
+def resolve_session(
+    session: Session, token: str, *, idle: dt.timedelta, absolute: dt.timedelta
+) -> AuthSession | None:
+    """The live session for a cookie token, or None (unknown, ended, idle or too old)."""
+    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+    if row is None or row.ended_at is not None or not row.user.is_active:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        return None
+    return row
+
+
+def touch(session: Session, row: AuthSession) -> None:
+    """Record activity (at most once a minute, to keep reads from writing)."""
+    now = utcnow()
+    if now - row.last_seen_at > dt.timedelta(minutes=1):
+        row.last_seen_at = now
+        session.flush()
+
+
+def end_session(session: Session, token: str, *, reason: str = "logout") -> None:
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.token_hash == _token_hash(token), AuthSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def end_all_sessions(session: Session, user_id: int, *, reason: str) -> None:
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )

@@ -1,0 +1,272 @@
+"""Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round.
+
+Past scores come from a seeded model: each assessor scores the key level plus their own
+severity plus noise, rounded to a level. One assessor drifts lenient across rounds and one
+is consistently severe, so reports and drift views have something real to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    Anchor,
+    AnchorKeyEntry,
+    AnchorKeyVersion,
+    AnchorPurpose,
+    AnchorStatus,
+    Assignment,
+    CertificationStatus,
+    CriterionScore,
+    Membership,
+    Program,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    RubricVersion,
+    ScoreSheet,
+    User,
+)
+from ..rubrics import load_rubric_dir
+from . import audit
+from .auth import hash_password
+from .context import Actor
+from .rubrics import import_rubrics
+from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "calibrate-demo"
+ANCHORS_FILE = Path(__file__).resolve().parent.parent / "demo" / "anchors.yaml"
+
+ASSESSORS = [
+    ("Maya Okafor", "maya@demo.test", 0.0, 0.0),  # (name, email, severity, lenient drift per round)
+    ("Daniel Reyes", "daniel@demo.test", 0.0, 0.0),
+    ("Priya Nair", "priya@demo.test", 0.05, 0.0),
+    ("Tom Becker", "tom@demo.test", -0.05, 0.0),
+    ("Grace Lin", "grace@demo.test", 0.0, 0.0),
+    ("Samuel Ortiz", "samuel@demo.test", 0.0, 0.45),  # drifts lenient
+    ("Helen Walsh", "helen@demo.test", -0.75, 0.0),  # consistently severe
+]
+NOISE_SD = 0.45
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: bool
+    logins: list[DemoLogin]
+    password: str
+
+
+def _logins(session: Session, program_id: int) -> list[DemoLogin]:
+    rows = session.execute(
+        select(Membership.role, User.name, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.program_id == program_id)
+        .order_by(Membership.id)
+    ).all()
+    return [DemoLogin(role.value, name, email) for role, name, email in rows]
+
+
+def seed_demo(
+    session: Session, rubric_dir: Path | str, *, seed: int = 20261122, now: dt.datetime | None = None
+) -> DemoResult:
+    """Create the demo program once; a second call changes nothing and returns the logins."""
+    existing = session.scalar(select(Program).where(Program.slug == DEMO_SLUG))
+    if existing is not None:
+        return DemoResult(False, _logins(session, existing.id), DEMO_PASSWORD)
+    now = (now or utcnow()).replace(microsecond=0)
+    rng = np.random.default_rng(seed)
+    program = Program(
+        slug=DEMO_SLUG,
+        name="Demo Educator Micro-credentials",
+        settings_json=json.dumps(DEFAULT_PROGRAM_SETTINGS),
+    )
+    session.add(program)
+    session.flush()
+    system = Actor.system(program.id)
+    password_hash = hash_password(DEMO_PASSWORD)
+
+    def person(name: str, email: str, role: Role, status: CertificationStatus | None = None) -> User:
+        user = User(email=email, name=name, password_hash=password_hash)
+        session.add(user)
+        session.flush()
+        certified = status == CertificationStatus.CERTIFIED
+        session.add(
+            Membership(
+                user_id=user.id,
+                program_id=program.id,
+                role=role,
+                certification_status=status,
+                certified_at=now - dt.timedelta(days=200) if certified else None,
+                certification_expires_at=now + dt.timedelta(days=165) if certified else None,
+            )
+        )
+        return user
+
+    admin = person("Ada Admin", "admin@demo.test", Role.ADMIN)
+    trainer = person("Lena Fischer", "trainer@demo.test", Role.LEAD_TRAINER)
+    assessors = [person(n, e, Role.ASSESSOR, CertificationStatus.CERTIFIED) for n, e, _, _ in ASSESSORS]
+    person("Noah Kim", "new@demo.test", Role.ASSESSOR, CertificationStatus.IN_TRAINING)
+    session.flush()
+
+    import_rubrics(session, system, program.id, load_rubric_dir(rubric_dir))
+    rubrics = {
+        r.slug: r
+        for r in session.scalars(select(RubricVersion).where(RubricVersion.program_id == program.id))
+    }
+    anchors_by_rubric = _create_anchors(session, program.id, rubrics, trainer.id, now)
+
+    plan: list[tuple[str, str, int, bool]] = [
+        ("Autumn calibration: Analyzing Time", "analyzing-time", 95, False),
+        (
+            "Winter calibration: Implementing Equitable Practices",
+            "implementing-equitable-practices",
+            65,
+            False,
+        ),
+        ("Spring calibration: Analyzing Time", "analyzing-time", 35, False),
+        ("Current calibration: Applying Improvement Science", "applying-improvement-science", 2, True),
+    ]
+    for index, (name, slug, days_ago, is_open) in enumerate(plan):
+        rubric = rubrics[slug]
+        rnd = Round(
+            program_id=program.id,
+            rubric_version_id=rubric.id,
+            name=name,
+            kind=RoundKind.CALIBRATION,
+            status=RoundStatus.OPEN if is_open else RoundStatus.CLOSED,
+            opens_at=now - dt.timedelta(days=days_ago),
+            closes_at=now + dt.timedelta(days=21) if is_open else now - dt.timedelta(days=days_ago - 14),
+            pass_rule_json=pass_rule_json(program.settings_json),
+            created_by_id=trainer.id,
+            created_at=now - dt.timedelta(days=days_ago + 3),
+        )
+        session.add(rnd)
+        session.flush()
+        anchors = anchors_by_rubric[slug]
+        session.add_all(
+            RoundAnchor(round_id=rnd.id, anchor_id=a.id, position=i) for i, (a, _) in enumerate(anchors)
+        )
+        session.add_all(Assignment(round_id=rnd.id, user_id=u.id) for u in assessors)
+        session.flush()
+        # In the open round the first assessor (the one the README suggests) has scored nothing yet;
+        # a few colleagues are part-way through.
+        for a_index, (user, (_, _, severity, drift)) in enumerate(zip(assessors, ASSESSORS, strict=True)):
+            n_done = [0, 5, 3, 5, 2, 4, 0][a_index] if is_open else len(anchors)
+            shift = severity + drift * index
+            for position, (anchor, key) in enumerate(anchors[:n_done]):
+                _score(
+                    session,
+                    rng,
+                    rnd,
+                    rubric,
+                    anchor,
+                    key,
+                    user.id,
+                    shift,
+                    rnd.opens_at + dt.timedelta(days=1, hours=position),
+                )
+    audit.record(
+        session, Actor(admin.id, program.id), "demo.seed", object_type="program", object_id=program.id
+    )
+    session.flush()
+    return DemoResult(True, _logins(session, program.id), DEMO_PASSWORD)
+
+
+def _create_anchors(
+    session: Session, program_id: int, rubrics: dict[str, RubricVersion], trainer_id: int, now: dt.datetime
+) -> dict[str, list[tuple[Anchor, AnchorKeyVersion]]]:
+    data: list[dict[str, Any]] = yaml.safe_load(ANCHORS_FILE.read_text(encoding="utf-8"))
+    out: dict[str, list[tuple[Anchor, AnchorKeyVersion]]] = {}
+    for item in data:
+        rubric = rubrics[item["rubric"]]
+        anchor = Anchor(
+            program_id=program_id,
+            rubric_version_id=rubric.id,
+            title=item["title"],
+            evidence_md=item["evidence"],
+            purpose=AnchorPurpose(item["purpose"]),
+            status=AnchorStatus.ACTIVE,
+            created_by_id=trainer_id,
+            created_at=now - dt.timedelta(days=120),
+        )
+        session.add(anchor)
+        session.flush()
+        key = AnchorKeyVersion(
+            anchor_id=anchor.id,
+            version=1,
+            reason="Initial key agreed by the scoring leadership team.",
+            created_by_id=trainer_id,
+            created_at=now - dt.timedelta(days=120),
+        )
+        session.add(key)
+        session.flush()
+        levels = {lv.value: lv.id for lv in rubric.levels}
+        for criterion in rubric.criteria:
+            entry = item["key"][criterion.key]
+            session.add(
+                AnchorKeyEntry(
+                    key_version_id=key.id,
+                    criterion_id=criterion.id,
+                    level_id=levels[int(entry["level"])],
+                    level_value=int(entry["level"]),
+                    rationale=entry["rationale"],
+                )
+            )
+        out.setdefault(rubric.slug, []).append((anchor, key))
+    session.flush()
+    return out
+
+
+def _score(
+    session: Session,
+    rng: np.random.Generator,
+    rnd: Round,
+    rubric: RubricVersion,
+    anchor: Anchor,
+    key: AnchorKeyVersion,
+    assessor_id: int,
+    shift: float,
+    when: dt.datetime,
+) -> None:
+    values = rubric.level_values
+    index_of = {v: i for i, v in enumerate(values)}
+    key_levels = {e.criterion_id: e.level_value for e in key.entries}
+    binary = len(values) == 2
+    sheet = ScoreSheet(
+        round_id=rnd.id,
+        anchor_id=anchor.id,
+        assessor_id=assessor_id,
+        key_version_id=key.id,
+        notes="",
+        submitted_at=when,
+    )
+    level_ids = {lv.value: lv.id for lv in rubric.levels}
+    for criterion in rubric.criteria:
+        k = index_of[key_levels[criterion.id]]
+        # Binary rubrics: a severity shift changes the chance of flipping toward that side.
+        latent = k + shift * (0.6 if binary else 1.0) + rng.normal(0.0, NOISE_SD * (0.8 if binary else 1.0))
+        i = int(np.clip(np.rint(latent), 0, len(values) - 1))
+        sheet.scores.append(
+            CriterionScore(criterion_id=criterion.id, level_id=level_ids[values[i]], level_value=values[i])
+        )
+    session.add(sheet)

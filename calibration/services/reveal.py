@@ -1,0 +1,108 @@
+"""The one place that decides whether an assessor may see an anchor's key.
+
+Blindness rule: the key, its rationale and other assessors' scores are revealed to an
+assessor only for an anchor on which that assessor's own sheet in that round is final.
+What is revealed is built from the allow-list of fields in :class:`CriterionFeedback`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import AnchorKeyVersion, Round, ScoreSheet
+from .assignments import round_anchor
+from .errors import NotFound
+from .scoring import existing_sheet, rubric_with_levels
+
+
+@dataclass(frozen=True)
+class CriterionFeedback:
+    criterion_title: str
+    your_level: int
+    your_label: str
+    your_descriptor: str
+    key_level: int
+    key_label: str
+    key_descriptor: str
+    rationale: str
+    difference: int  # your level index minus the key's (positive = more lenient than the key)
+
+    @property
+    def verdict(self) -> str:
+        if self.difference == 0:
+            return "exact"
+        if abs(self.difference) == 1:
+            return "adjacent"
+        return "off"
+
+    @property
+    def verdict_text(self) -> str:
+        if self.difference == 0:
+            return "Exact match with the key"
+        direction = "above" if self.difference > 0 else "below"
+        steps = abs(self.difference)
+        if steps == 1:
+            return f"Adjacent: one level {direction} the key"
+        return f"Off by {steps} levels ({direction} the key)"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    sheet: ScoreSheet
+    key_version: int
+    criteria: tuple[CriterionFeedback, ...]
+
+    @property
+    def n_exact(self) -> int:
+        return sum(1 for c in self.criteria if c.difference == 0)
+
+    @property
+    def n_adjacent_or_better(self) -> int:
+        return sum(1 for c in self.criteria if abs(c.difference) <= 1)
+
+
+def may_reveal(session: Session, *, assessor_id: int, round_id: int, anchor_id: int) -> ScoreSheet | None:
+    """The assessor's final sheet for this anchor in this round, or None: the only reveal test."""
+    return existing_sheet(session, round_id=round_id, anchor_id=anchor_id, assessor_id=assessor_id)
+
+
+def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) -> Feedback:
+    """Per-criterion comparison with the key the sheet was scored against. NotFound before final."""
+    anchor = round_anchor(session, rnd, anchor_id)
+    sheet = may_reveal(session, assessor_id=assessor_id, round_id=rnd.id, anchor_id=anchor.id)
+    if sheet is None:
+        raise NotFound("feedback")
+    key = session.scalar(
+        select(AnchorKeyVersion)
+        .where(AnchorKeyVersion.id == sheet.key_version_id)
+        .options(selectinload(AnchorKeyVersion.entries))
+    )
+    assert key is not None
+    rubric = rubric_with_levels(session, rnd.rubric_version_id)
+    position = {level.value: level.position for level in rubric.levels}
+    label = {level.value: level.label for level in rubric.levels}
+    value_of_level = {level.id: level.value for level in rubric.levels}
+    by_criterion = {e.criterion_id: e for e in key.entries}
+    given = {s.criterion_id: s.level_value for s in sheet.scores}
+    items = []
+    for criterion in rubric.criteria:
+        entry = by_criterion[criterion.id]
+        mine = given[criterion.id]
+        descriptors = {value_of_level[d.level_id]: d.text for d in criterion.descriptors}
+        items.append(
+            CriterionFeedback(
+                criterion_title=criterion.title,
+                your_level=mine,
+                your_label=label[mine],
+                your_descriptor=descriptors.get(mine, ""),
+                key_level=entry.level_value,
+                key_label=label[entry.level_value],
+                key_descriptor=descriptors.get(entry.level_value, ""),
+                rationale=entry.rationale,
+                difference=position[mine] - position[entry.level_value],
+            )
+        )
+    return Feedback(sheet=sheet, key_version=key.version, criteria=tuple(items))

@@ -1,0 +1,14 @@
+"""Web layer: blueprints split by audience, each guarded once, deny by default."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import admin, assessor, auth, trainer
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(assessor.bp)
+    app.register_blueprint(trainer.bp)
+    app.register_blueprint(admin.bp)

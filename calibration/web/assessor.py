@@ -1,0 +1,123 @@
+"""Assessor pages: assigned rounds, blind scoring, feedback once final."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..db import get_session, utcnow
+from ..models import Role
+from ..services import assignments, reveal, scoring
+from ..services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
+from .forms import CRITERION_PREFIX, score_form_class
+from .guards import actor, require_roles
+
+bp = Blueprint("assessor", __name__)
+bp.before_request(require_roles(Role.ASSESSOR))
+
+
+@bp.get("/dashboard")
+def dashboard() -> str:
+    me = actor()
+    rounds = assignments.dashboard(get_session(), user_id=me.user_id, program_id=me.program_id)
+    return render_template("assessor/dashboard.html", rounds=rounds, membership=g.membership)
+
+
+@bp.get("/rounds/<int:round_id>")
+def round_page(round_id: int) -> str:
+    me = actor()
+    db_session = get_session()
+    rnd = assignments.assigned_round(
+        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
+    )
+    items = assignments.round_items(db_session, rnd, user_id=me.user_id)
+    return render_template("assessor/round.html", round=rnd, items=items, open_now=rnd.is_open_at(utcnow()))
+
+
+def _score_context(round_id: int, anchor_id: int):  # type: ignore[no-untyped-def]
+    me = actor()
+    db_session = get_session()
+    rnd = assignments.assigned_round(
+        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
+    )
+    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
+    rubric = scoring.rubric_with_levels(db_session, rnd.rubric_version_id)
+    form_class = score_form_class(rubric, notes_max_chars=current_app.config["NOTES_MAX_CHARS"])
+    return me, db_session, rnd, anchor, rubric, form_class
+
+
+@bp.route("/rounds/<int:round_id>/anchors/<int:anchor_id>", methods=["GET", "POST"])
+def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
+    me, db_session, rnd, anchor, rubric, form_class = _score_context(round_id, anchor_id)
+    if scoring.existing_sheet(db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id):
+        if request.method == "POST":
+            return _already_recorded(rnd, anchor)
+        return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
+    form = form_class()
+    page_error = None
+    if form.validate_on_submit():
+        try:
+            scoring.submit_sheet(
+                db_session,
+                me,
+                round_id=rnd.id,
+                anchor_id=anchor.id,
+                levels=form.levels(),
+                notes=form.notes.data or "",
+                notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
+            )
+            db_session.commit()
+            return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
+        except AlreadyRecorded:
+            db_session.rollback()
+            return _already_recorded(rnd, anchor)
+        except InvalidInput as exc:
+            db_session.rollback()
+            page_error = str(exc)
+            for name, messages in exc.field_errors.items():
+                field = form._fields.get(name)
+                if field is not None:
+                    field.errors = list(field.errors) + messages
+                else:
+                    form.form_errors.extend(messages)
+        except RoundNotOpen as exc:
+            db_session.rollback()
+            page_error = str(exc)
+    elif form.is_submitted():
+        page_error = "Some scores need attention; what you entered is kept below."
+    status = 200 if page_error is None else 400
+    return (
+        render_template(
+            "assessor/score.html",
+            round=rnd,
+            anchor=anchor,
+            rubric=rubric,
+            form=form,
+            prefix=CRITERION_PREFIX,
+            page_error=page_error,
+            open_now=rnd.is_open_at(utcnow()),
+        ),
+        status,
+    )
+
+
+def _already_recorded(rnd, anchor) -> str:  # type: ignore[no-untyped-def]
+    me = actor()
+    fb = reveal.feedback(get_session(), rnd, assessor_id=me.user_id, anchor_id=anchor.id)
+    return render_template(
+        "assessor/feedback.html", round=rnd, anchor=anchor, feedback=fb, already_recorded=True
+    )
+
+
+@bp.get("/rounds/<int:round_id>/anchors/<int:anchor_id>/feedback")
+def feedback(round_id: int, anchor_id: int) -> str:
+    me = actor()
+    db_session = get_session()
+    rnd = assignments.assigned_round(
+        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
+    )
+    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
+    fb = reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
+    return render_template(
+        "assessor/feedback.html", round=rnd, anchor=anchor, feedback=fb, already_recorded=False
+    )

@@ -1,0 +1,94 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from ..db import get_session
+from ..models import Role
+from ..services import auth as auth_service
+from ..services.errors import AuthenticationFailed
+from .forms import LoginForm, LogoutForm
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
+        return None
+    return target
+
+
+def home_for(role: Role | None) -> str:
+    if role in (Role.LEAD_TRAINER, Role.ADMIN):
+        return url_for("trainer.rounds")
+    if role == Role.ASSESSOR:
+        return url_for("assessor.dashboard")
+    return url_for("auth.login")
+
+
+@bp.get("/")
+def index() -> Response:
+    if g.get("user") is None:
+        return redirect(url_for("auth.login"))
+    membership = g.get("membership")
+    return redirect(home_for(membership.role if membership else None))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        db_session = get_session()
+        try:
+            result = auth_service.authenticate(
+                db_session, form.email.data or "", form.password.data or "", request_id=g.request_id
+            )
+        except AuthenticationFailed as exc:
+            db_session.commit()  # the failed attempt is audited
+            error = str(exc)
+        else:
+            db_session.commit()
+            session.clear()  # a fresh cookie: nothing from before login survives
+            session["sid"] = result.token
+            session.permanent = False
+            target = safe_next(request.args.get("next"))
+            membership = result.user.memberships[0] if result.user.memberships else None
+            return redirect(target or home_for(membership.role if membership else None))
+    status = 200 if not (error or form.errors) else 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    form = LogoutForm()
+    if form.validate_on_submit():
+        token = session.get("sid")
+        if token:
+            db_session = get_session()
+            auth_service.end_session(db_session, token)
+            db_session.commit()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    from sqlalchemy import text
+
+    get_session().execute(text("SELECT 1"))
+    return {"status": "ok", "version": current_app.config.get("VERSION", "0.1.0")}, 200

@@ -1,0 +1,81 @@
+"""Per-request plumbing: request id, the logged-in user, write intent, security headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import select, update
+
+from ..db import get_db, get_session, reset_write_intent, set_write_intent, utcnow, write_intent
+from ..models import AuthSession, Membership
+from ..services import auth as auth_service
+
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.before_request(_load_user)
+    app.after_request(_security_headers)
+    app.teardown_request(_end_request)
+    app.context_processor(lambda: {"current_user": g.get("user"), "current_membership": g.get("membership")})
+
+
+def _start_request() -> None:
+    g.request_id = secrets.token_hex(8)
+    g.write_token = set_write_intent(request.method in _WRITE_METHODS)
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token = g.pop("write_token", None)
+    if token is not None:
+        reset_write_intent(token)
+
+
+def _load_user() -> None:
+    g.user = None
+    g.membership = None
+    token = session.get("sid")
+    if not token:
+        return
+    cfg = current_app.config
+    db_session = get_session()
+    row = auth_service.resolve_session(
+        db_session,
+        token,
+        idle=dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+        absolute=dt.timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]),
+    )
+    if row is None:
+        session.pop("sid", None)
+        return
+    if utcnow() - row.last_seen_at > dt.timedelta(minutes=1):
+        # Activity stamp for the idle timeout, in its own short write (at most once a minute).
+        with write_intent(), get_db().engine.begin() as conn:
+            conn.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=utcnow()))
+    g.user = row.user
+    g.auth_session_id = row.id
+    g.membership = db_session.scalar(
+        select(Membership).where(Membership.user_id == row.user_id).order_by(Membership.id).limit(1)
+    )
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers["X-Request-ID"] = g.get("request_id", "")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if g.get("user") is not None:
+        # Pages behind login can show scores or keys: never store them in caches.
+        headers["Cache-Control"] = "no-store"
+    return response

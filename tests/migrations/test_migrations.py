@@ -1,0 +1,86 @@
+"""Migrations: one head, upgrade equals the models, every revision goes up and down."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+
+from calibration.db import Base, normalise_url
+from calibration.migrate import alembic_config, downgrade, heads, upgrade
+
+
+def test_single_head():
+    assert len(heads()) == 1
+
+
+def test_upgrade_matches_models(database_url):
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
+    finally:
+        engine.dispose()
+    assert diff == [], diff
+
+
+def test_every_revision_up_and_down(database_url):
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    revisions = [r.revision for r in script.walk_revisions("base", "heads")][::-1]
+    # The per-test database is already at head: walk all the way down and back up, one step at a time.
+    for revision in reversed(revisions):
+        target = script.get_revision(revision).down_revision or "base"
+        downgrade(database_url, target if isinstance(target, str) else target[0])
+    engine = create_engine(normalise_url(database_url))
+    try:
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+    assert tables == set()
+    for revision in revisions:
+        upgrade(database_url, revision)
+    engine = create_engine(normalise_url(database_url))
+    try:
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("table", ["score_sheet", "criterion_score", "audit_event"])
+def test_immutable_tables_refuse_update_and_delete(app, world, db, table):
+    """Even raw SQL from the app's own connection cannot change final rows."""
+    from sqlalchemy import text
+
+    from calibration.services.context import Actor
+    from calibration.services.scoring import submit_sheet
+
+    submit_sheet(
+        db,
+        Actor(world.ids["assessor"], world.program_a),
+        round_id=world.round_id,
+        anchor_id=world.anchors[0],
+        levels=dict(zip(world.criteria, world.keys[world.anchors[0]], strict=True)),
+        notes="n",
+    )
+    db.commit()
+    column = {"score_sheet": "notes", "criterion_score": "level_value", "audit_event": "outcome"}[table]
+    value = {"score_sheet": "'changed'", "criterion_score": "1", "audit_event": "'forged'"}[table]
+    for statement in (f"UPDATE {table} SET {column} = {value}", f"DELETE FROM {table}"):
+        with pytest.raises(Exception, match="immutable"):
+            db.execute(text(statement))
+        db.rollback()
+    if db.get_bind().dialect.name == "postgresql":
+        with pytest.raises(Exception, match="immutable"):
+            db.execute(text(f"TRUNCATE {table} CASCADE"))
+        db.rollback()
+    else:
+        row = db.execute(text(f"SELECT * FROM {table} LIMIT 1")).mappings().first()
+        cols = ", ".join(row.keys())
+        params = ", ".join(f":{k}" for k in row)
+        with pytest.raises(Exception, match="immutable"):
+            db.execute(text(f"REPLACE INTO {table} ({cols}) VALUES ({params})"), dict(row))
+        db.rollback()

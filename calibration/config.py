@@ -53,6 +53,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": _int("WTF_CSRF_TIME_LIMIT", 8 * 3600),
         "RUBRIC_DIR": os.environ.get("RUBRIC_DIR", str(Path(__file__).resolve().parent.parent / "rubrics")),
         "NOTES_MAX_CHARS": _int("NOTES_MAX_CHARS", 5000),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_THROTTLE_MINUTES": _int("LOGIN_THROTTLE_MINUTES", 15),
     }
 
 

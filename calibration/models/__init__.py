@@ -2,7 +2,7 @@
 
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
 from .audit import AuditEvent
-from .people import AuthSession, CertificationStatus, Membership, Program, Role, User
+from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreSheet
@@ -21,6 +21,7 @@ __all__ = [
     "CriterionScore",
     "Level",
     "LevelDescriptor",
+    "LoginAttempt",
     "Membership",
     "Program",
     "Role",

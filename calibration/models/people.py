@@ -89,3 +89,13 @@ class AuthSession(Base):
     request_count: Mapped[int] = mapped_column(Integer, default=0)
 
     user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed logins, counted in the database so throttling holds across server processes."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import AuthSession, User
+from ..models import AuthSession, LoginAttempt, User
 from . import audit
 from .context import Actor
-from .errors import AuthenticationFailed
+from .errors import AuthenticationFailed, LoginThrottled
 
 # argon2id with the library's RFC 9106 "low memory" parameters; tests swap in a cheap profile.
 _DEFAULT_HASHER = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, type=Type.ID)
@@ -59,13 +59,46 @@ class LoginResult:
     token: str  # goes into the signed cookie; only its hash is stored
 
 
+@dataclass(frozen=True)
+class Throttle:
+    max_failures: int = 5
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+
 def authenticate(
-    session: Session, email: str, password: str, *, request_id: str | None = None
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    request_id: str | None = None,
+    throttle: Throttle = Throttle(),
 ) -> LoginResult:
-    """Check the password and open a new server-side session. Audited either way."""
-    user = session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    """Check the password and open a new server-side session. Audited either way.
+
+    Failures are counted per email address in the database (whether or not the account
+    exists, so the reply never tells which addresses are registered); past the limit,
+    attempts are refused without checking the password until the window has passed.
+    """
+    address = normalise_email(email)
+    since = utcnow() - throttle.window
+    failures = session.scalar(
+        select(func.count()).where(LoginAttempt.email == address, LoginAttempt.at > since)
+    )
+    user = session.scalar(select(User).where(func.lower(User.email) == address))
+    if (failures or 0) >= throttle.max_failures:
+        audit.record(
+            session,
+            Actor(user_id=user.id if user else None, program_id=None, request_id=request_id),
+            "login",
+            object_type="user",
+            object_id=user.id if user else None,
+            outcome="throttled",
+        )
+        minutes = int(throttle.window.total_seconds() // 60)
+        raise LoginThrottled(f"Too many failed attempts. Wait {minutes} minutes, then try again.")
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
+        session.add(LoginAttempt(email=address))
         audit.record(
             session,
             Actor(user_id=user.id if user else None, program_id=None, request_id=request_id),
@@ -76,6 +109,7 @@ def authenticate(
             detail={"reason": "inactive" if (user and ok) else "bad_credentials"},
         )
         raise AuthenticationFailed("The email or password is not right.")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == address))
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
     audit.record(
@@ -110,7 +144,8 @@ def touch(session: Session, row: AuthSession) -> None:
         session.flush()
 
 
-def end_session(session: Session, token: str, *, reason: str = "logout") -> None:
+def end_session(session: Session, token: str, *, actor: Actor, reason: str = "logout") -> None:
+    audit.record(session, actor, reason, object_type="user", object_id=actor.user_id)
     session.execute(
         update(AuthSession)
         .where(AuthSession.token_hash == _token_hash(token), AuthSession.ended_at.is_(None))

@@ -35,3 +35,7 @@ class AlreadyRecorded(DomainError):
 
 class AuthenticationFailed(DomainError):
     """Wrong email or password (deliberately not saying which)."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many recent failures for this email address."""

@@ -21,7 +21,7 @@ from ..models import (
     ScoreSheet,
     User,
 )
-from ..stats import accuracy as acc
+from ..stats.accuracy import AccuracyResult, accuracy_by_rater
 from .errors import NotFound
 
 
@@ -68,7 +68,7 @@ class AssessorLine:
     name: str
     n_done: int
     n_anchors: int
-    accuracy: acc.AccuracyResult | None
+    accuracy: AccuracyResult | None
 
     @property
     def finished(self) -> bool:
@@ -81,7 +81,7 @@ class RoundOverview:
     rubric: RubricVersion
     n_anchors: int
     lines: list[AssessorLine] = field(default_factory=list)
-    overall: acc.AccuracyResult | None = None
+    overall: AccuracyResult | None = None
 
     @property
     def n_finished(self) -> int:
@@ -139,7 +139,7 @@ def round_overview(session: Session, *, program_id: int, round_id: int) -> Round
     rows = round_score_rows(session, rnd.id)
     table = None
     if len(rows):
-        table = acc.accuracy_by_rater(
+        table = accuracy_by_rater(
             rows.assessor, rows.level, rows.key, levels=rubric.level_values, earn_cut=rubric.earn_cut
         )
     lines = [

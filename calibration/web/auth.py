@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
@@ -12,6 +13,7 @@ from ..models import Role
 from ..services import auth as auth_service
 from ..services.errors import AuthenticationFailed
 from .forms import LoginForm, LogoutForm
+from .guards import actor
 
 bp = Blueprint("auth", __name__)
 
@@ -56,7 +58,14 @@ def login() -> Response | str | tuple[str, int]:
         db_session = get_session()
         try:
             result = auth_service.authenticate(
-                db_session, form.email.data or "", form.password.data or "", request_id=g.request_id
+                db_session,
+                form.email.data or "",
+                form.password.data or "",
+                request_id=g.request_id,
+                throttle=auth_service.Throttle(
+                    current_app.config["LOGIN_MAX_FAILURES"],
+                    dt.timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]),
+                ),
             )
         except AuthenticationFailed as exc:
             db_session.commit()  # the failed attempt is audited
@@ -80,7 +89,7 @@ def logout() -> Response:
         token = session.get("sid")
         if token:
             db_session = get_session()
-            auth_service.end_session(db_session, token)
+            auth_service.end_session(db_session, token, actor=actor())
             db_session.commit()
     session.clear()
     return redirect(url_for("auth.login"))

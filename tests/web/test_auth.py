@@ -100,3 +100,57 @@ def test_security_headers_and_no_store(client, login, world):
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     login(world.emails["assessor"])
     assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
+
+
+def test_login_throttling_counts_failures_in_the_database(client, login, world, db, app):
+    app.config["LOGIN_MAX_FAILURES"] = 3
+    for _ in range(3):
+        assert login(world.emails["assessor"], "wrong").status_code == 400
+    resp = login(world.emails["assessor"])  # right password, but throttled now
+    assert resp.status_code == 400
+    assert "Too many failed attempts" in resp.get_data(as_text=True)
+    # Another account is unaffected, and an unknown address is throttled the same way.
+    other = client.application.test_client()
+    ok = post_form(other, "/login", {"email": world.emails["assessor2"], "password": "pw-for-tests"})
+    assert ok.status_code == 302
+    for _ in range(3):
+        login("ghost@nowhere.test", "x")
+    assert "Too many failed attempts" in login("ghost@nowhere.test", "x").get_data(as_text=True)
+    throttled = db.scalar(
+        select(func.count()).where(AuditEvent.action == "login", AuditEvent.outcome == "throttled")
+    )
+    assert throttled == 2
+
+
+def test_idle_and_absolute_timeouts_end_the_session(client, login, world, db):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    login(world.emails["assessor"])
+    assert client.get("/dashboard").status_code == 200
+    from calibration.db import utcnow
+
+    db.execute(update(AuthSession).values(last_seen_at=utcnow() - dt.timedelta(minutes=61)))
+    db.commit()
+    assert client.get("/dashboard").status_code == 302
+    login(world.emails["assessor"])
+    db.execute(update(AuthSession).values(created_at=utcnow() - dt.timedelta(hours=13)))
+    db.commit()
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_disabled_user_loses_their_session(client, login, world, db):
+    from calibration.models import User
+
+    login(world.emails["assessor"])
+    assert client.get("/dashboard").status_code == 200
+    db.get(User, world.ids["assessor"]).is_active = False
+    db.commit()
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_logout_is_audited(client, login, world, db):
+    login(world.emails["assessor"])
+    post_form(client, "/logout", {}, token_page="/dashboard")
+    assert db.scalar(select(func.count()).where(AuditEvent.action == "logout")) == 1

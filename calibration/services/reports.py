@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,8 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
+    Anchor,
     AnchorKeyEntry,
+    AnchorKeyVersion,
     Assignment,
+    Criterion,
     CriterionScore,
     Membership,
     Round,
@@ -21,8 +23,10 @@ from ..models import (
     ScoreSheet,
     User,
 )
-from ..stats.accuracy import AccuracyResult, accuracy_by_rater
+from ..stats.accuracy import AccuracyResult, PassDecision, PassRule
+from ..stats.report import RoundReport, round_report
 from .errors import NotFound
+from .rules import pass_rule_from_json
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class AssessorLine:
     n_done: int
     n_anchors: int
     accuracy: AccuracyResult | None
+    decision: PassDecision | None
 
     @property
     def finished(self) -> bool:
@@ -81,15 +86,18 @@ class RoundOverview:
     rubric: RubricVersion
     n_anchors: int
     lines: list[AssessorLine] = field(default_factory=list)
-    overall: AccuracyResult | None = None
+    report: RoundReport | None = None
+    criterion_titles: dict[int, str] = field(default_factory=dict)
+    anchor_titles: dict[int, str] = field(default_factory=dict)
+    key_versions: list[int] = field(default_factory=list)
 
     @property
     def n_finished(self) -> int:
         return sum(1 for line in self.lines if line.finished)
 
     @property
-    def pass_rule(self) -> dict[str, float]:
-        return json.loads(self.round.pass_rule_json)
+    def pass_rule(self) -> PassRule:
+        return pass_rule_from_json(self.round.pass_rule_json)
 
 
 def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, int]]:
@@ -115,13 +123,24 @@ def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, 
     return [(r, assigned.get(r.id, 0), sheets.get(r.id, 0)) for r in rounds]
 
 
-def round_overview(session: Session, *, program_id: int, round_id: int) -> RoundOverview:
+def round_overview(session: Session, *, program_id: int, round_id: int, n_boot: int = 1000) -> RoundOverview:
+    """Progress and the full agreement report of one round (statistics from calibration.stats)."""
     rnd = session.scalar(select(Round).where(Round.id == round_id, Round.program_id == program_id))
     if rnd is None:
         raise NotFound("round")
     rubric = session.get(RubricVersion, rnd.rubric_version_id)
     assert rubric is not None
-    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == rnd.id)) or 0
+    anchors = session.execute(
+        select(Anchor.id, Anchor.title)
+        .join(RoundAnchor, RoundAnchor.anchor_id == Anchor.id)
+        .where(RoundAnchor.round_id == rnd.id)
+        .order_by(RoundAnchor.position)
+    ).all()
+    criteria = session.execute(
+        select(Criterion.id, Criterion.title)
+        .where(Criterion.rubric_version_id == rubric.id)
+        .order_by(Criterion.position)
+    ).all()
     people = session.execute(
         select(User.id, User.name)
         .join(Assignment, Assignment.user_id == User.id)
@@ -136,20 +155,48 @@ def round_overview(session: Session, *, program_id: int, round_id: int) -> Round
             .group_by(ScoreSheet.assessor_id)
         ).all()
     )
+    key_versions = sorted(
+        session.scalars(
+            select(AnchorKeyVersion.version)
+            .join(ScoreSheet, ScoreSheet.key_version_id == AnchorKeyVersion.id)
+            .where(ScoreSheet.round_id == rnd.id)
+            .distinct()
+        )
+    )
     rows = round_score_rows(session, rnd.id)
-    table = None
+    report = None
     if len(rows):
-        table = accuracy_by_rater(
-            rows.assessor, rows.level, rows.key, levels=rubric.level_values, earn_cut=rubric.earn_cut
+        report = round_report(
+            rows.anchor,
+            rows.assessor,
+            rows.criterion,
+            rows.level,
+            rows.key,
+            levels=rubric.level_values,
+            earn_cut=rubric.earn_cut,
+            level_of_measurement=rubric.level_of_measurement,  # type: ignore[arg-type]
+            pass_rule=pass_rule_from_json(rnd.pass_rule_json),
+            n_boot=n_boot,
+            seed=rnd.id,
         )
     lines = [
         AssessorLine(
             user_id=uid,
             name=name,
             n_done=done.get(uid, 0),
-            n_anchors=n_anchors,
-            accuracy=table.by_rater.get(uid) if table is not None else None,
+            n_anchors=len(anchors),
+            accuracy=report.accuracy.by_rater.get(uid) if report else None,
+            decision=report.pass_decisions.get(uid) if report else None,
         )
         for uid, name in people
     ]
-    return RoundOverview(rnd, rubric, n_anchors, lines, table.overall if table is not None else None)
+    return RoundOverview(
+        rnd,
+        rubric,
+        len(anchors),
+        lines,
+        report,
+        criterion_titles=dict(criteria),
+        anchor_titles=dict(anchors),
+        key_versions=key_versions,
+    )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
+from ..stats.accuracy import PassRule
+
+# Field names match calibration.stats.accuracy.PassRule.
 DEFAULT_PASS_RULE: dict[str, float | int] = {
-    "exact_min": 0.70,
-    "adjacent_min": 0.95,
+    "min_exact": 0.70,
+    "min_adjacent": 0.95,
     "max_discrepant": 1,
-    "decision_min": 0.90,
+    "min_decision": 0.90,
     "min_anchors": 5,
     "min_scores": 20,
 }
@@ -32,3 +36,10 @@ def program_settings(settings_json: str | None) -> dict[str, Any]:
 
 def pass_rule_json(settings_json: str | None) -> str:
     return json.dumps(program_settings(settings_json)["pass_rule"], sort_keys=True)
+
+
+def pass_rule_from_json(rule_json: str) -> PassRule:
+    """The rule stored with a round, as the statistics library's PassRule (unknown keys ignored)."""
+    stored = {**DEFAULT_PASS_RULE, **json.loads(rule_json or "{}")}
+    names = {f.name for f in fields(PassRule)}
+    return PassRule(**{k: v for k, v in stored.items() if k in names})

@@ -209,3 +209,20 @@ def sheets_for(session: Session, round_id: int) -> list[tuple[int, int]]:
             select(ScoreSheet.anchor_id, ScoreSheet.assessor_id).where(ScoreSheet.round_id == round_id)
         )
     )
+
+
+def submit(session: Session, world: World, who: str, anchor_index: int = 0, levels=None, notes: str = ""):  # type: ignore[no-untyped-def]
+    """Submit a final sheet through the service, as ``who`` (the key's levels unless given); commits."""
+    from calibration.services.scoring import submit_sheet
+
+    anchor = world.anchors[anchor_index]
+    sheet = submit_sheet(
+        session,
+        Actor(world.ids[who], world.program_a),
+        round_id=world.round_id,
+        anchor_id=anchor,
+        levels=dict(zip(world.criteria, levels or world.keys[anchor], strict=True)),
+        notes=notes,
+    )
+    session.commit()
+    return sheet

@@ -55,18 +55,9 @@ def test_immutable_tables_refuse_update_and_delete(app, world, db, table):
     """Even raw SQL from the app's own connection cannot change final rows."""
     from sqlalchemy import text
 
-    from calibration.services.context import Actor
-    from calibration.services.scoring import submit_sheet
+    from ..factories import submit
 
-    submit_sheet(
-        db,
-        Actor(world.ids["assessor"], world.program_a),
-        round_id=world.round_id,
-        anchor_id=world.anchors[0],
-        levels=dict(zip(world.criteria, world.keys[world.anchors[0]], strict=True)),
-        notes="n",
-    )
-    db.commit()
+    submit(db, world, "assessor", notes="n")
     column = {"score_sheet": "notes", "criterion_score": "level_value", "audit_event": "outcome"}[table]
     value = {"score_sheet": "'changed'", "criterion_score": "1", "audit_event": "'forged'"}[table]
     for statement in (f"UPDATE {table} SET {column} = {value}", f"DELETE FROM {table}"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.services.context import Actor
-from calibration.services.scoring import submit_sheet
+from ..conftest import post_form
+from ..factories import submit
 
 # endpoint -> {role: expected status of GET on program A's objects}. Not listed: 404 (out of scope
 # or wrong role). Anonymous users are always sent to /login (302) on guarded endpoints.
@@ -44,15 +44,7 @@ def _url(app, endpoint, world):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("role", ROLES)
 def test_access_matrix(app, world, db, role, login, client):
     # The assessor has a final sheet on anchor 0, so their feedback page is allowed.
-    submit_sheet(
-        db,
-        Actor(world.ids["assessor"], world.program_a),
-        round_id=world.round_id,
-        anchor_id=world.anchors[0],
-        levels=dict(zip(world.criteria, world.keys[world.anchors[0]], strict=True)),
-        notes="",
-    )
-    db.commit()
+    submit(db, world, "assessor")
     if role != "anonymous":
         login(world.emails[role])
     for rule in app.url_map.iter_rules():
@@ -78,8 +70,6 @@ def test_guessed_ids_of_another_program_are_404(client, login, world):
     ):
         assert client.get(url).status_code == 404, url
     client2 = client.application.test_client()
-    from ..conftest import post_form
-
     post_form(client2, "/login", {"email": world.emails["trainer"], "password": "pw-for-tests"})
     assert client2.get(f"/trainer/rounds/{world.round_b}").status_code == 404
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from calibration.services.context import Actor
-from calibration.services.scoring import submit_sheet
-
 from ..conftest import post_form
-from ..factories import score_form
+from ..factories import score_form, submit
 
 
 def _crawl(client, world):  # type: ignore[no-untyped-def]
@@ -24,15 +21,7 @@ def _crawl(client, world):  # type: ignore[no-untyped-def]
 
 def test_key_and_rationale_absent_before_final_present_after_for_that_anchor_only(client, login, world, db):
     # A colleague's notes must never reach this assessor either.
-    submit_sheet(
-        db,
-        Actor(world.ids["assessor2"], world.program_a),
-        round_id=world.round_id,
-        anchor_id=world.anchors[0],
-        levels=dict(zip(world.criteria, world.keys[world.anchors[0]], strict=True)),
-        notes="COLLEAGUE-SECRET-NOTE",
-    )
-    db.commit()
+    submit(db, world, "assessor2", notes="COLLEAGUE-SECRET-NOTE")
     login(world.emails["assessor"])
     before = _crawl(client, world)
     for url, (status, body) in before.items():

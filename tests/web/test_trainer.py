@@ -6,20 +6,9 @@ import re
 
 import numpy as np
 
-from calibration.services.context import Actor
-from calibration.services.scoring import submit_sheet
 from calibration.stats.accuracy import accuracy_by_rater
 
-
-def _submit(db, world, who, anchor_index, levels):  # type: ignore[no-untyped-def]
-    submit_sheet(
-        db,
-        Actor(world.ids[who], world.program_a),
-        round_id=world.round_id,
-        anchor_id=world.anchors[anchor_index],
-        levels=dict(zip(world.criteria, levels, strict=True)),
-        notes="",
-    )
+from ..factories import submit
 
 
 def test_empty_round_renders_with_no_numbers(client, login, world):
@@ -36,9 +25,8 @@ def test_round_page_matches_the_statistics_library(client, login, world, db):
         for i, anchor in enumerate(world.anchors):
             key = world.keys[anchor]
             levels = [int(np.clip(k + rng.integers(-1, 2), 1, 4)) for k in key]
-            _submit(db, world, who, i, levels)
+            submit(db, world, who, i, levels)
             expected_rows += [(world.ids[who], lv, k) for lv, k in zip(levels, key, strict=True)]
-    db.commit()
     raters, values, keys = (np.array(col) for col in zip(*expected_rows, strict=True))
     table = accuracy_by_rater(raters, values, keys, levels=world.levels, earn_cut=3)
     login(world.emails["trainer"])
@@ -55,8 +43,7 @@ def test_round_page_matches_the_statistics_library(client, login, world, db):
 
 def test_one_assessor_round_reports_reliability_as_undefined(client, login, world, db):
     for i, anchor in enumerate(world.anchors):
-        _submit(db, world, "assessor", i, world.keys[anchor])
-    db.commit()
+        submit(db, world, "assessor", i, world.keys[anchor])
     login(world.emails["trainer"])
     page = client.get(f"/trainer/rounds/{world.round_id}").get_data(as_text=True)
     assert "100% " in page

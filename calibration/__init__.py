@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from . import config as config_module
+# Nothing web-related is imported at package import time: ``calibration.stats`` and
+# ``calibration.rubrics`` must stay importable without Flask or SQLAlchemy.
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: configuration, then each subsystem's ``init_app``."""
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
     register_extensions(app)
@@ -24,6 +28,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    from . import config as config_module
+
     app.config.from_mapping(config_module.from_environment(app.instance_path))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

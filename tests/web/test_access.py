@@ -11,6 +11,8 @@ from ..factories import submit
 # or wrong role). Anonymous users are always sent to /login (302) on guarded endpoints.
 # The assessor has a final sheet on anchor 0 (feedback allowed, scoring redirects to it);
 # assessor2 is assigned but has not scored (scoring allowed, feedback hidden: blindness).
+# Areas added later keep their rows in tests/web/access_*.py as ``ACCESS = {...}`` (merged below),
+# with a ``URL_VALUES(world) -> dict`` for any new URL parameters they introduce.
 PUBLIC = {"static", "auth.login", "auth.index", "auth.healthz"}
 ALLOW: dict[str, dict[str, int]] = {
     "auth.logout": {},  # POST only: GET is 405 for everyone
@@ -22,6 +24,23 @@ ALLOW: dict[str, dict[str, int]] = {
     "trainer.round_page": {"admin": 200, "trainer": 200},
     "admin.index": {"admin": 200},
 }
+
+def _areas() -> list[object]:
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    return [
+        importlib.import_module(f"{__package__}.{m.name}")
+        for m in pkgutil.iter_modules([str(here)])
+        if m.name.startswith("access_")
+    ]
+
+
+for _area in _areas():
+    ALLOW.update(_area.ACCESS)  # type: ignore[attr-defined]
+
 ROLES = ["anonymous", "assessor", "assessor2", "trainer", "admin", "assessor_b", "trainer_b"]
 
 
@@ -34,6 +53,8 @@ def test_every_rule_is_in_the_matrix(app):
 
 def _url(app, endpoint, world):  # type: ignore[no-untyped-def]
     values = {"round_id": world.round_id, "anchor_id": world.anchors[0], "filename": "app.css"}
+    for area in _areas():
+        values.update(getattr(area, "URL_VALUES", lambda w: {})(world))
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         from flask import url_for

@@ -1,16 +1,13 @@
-"""Lead trainer pages (admins may read them too)."""
+"""Rounds: list and the round report."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from ..db import get_session
-from ..models import Role
-from ..services import reports
-from .guards import actor, require_roles
-
-bp = Blueprint("trainer", __name__, url_prefix="/trainer")
-bp.before_request(require_roles(Role.LEAD_TRAINER, Role.ADMIN))
+from ...db import get_session
+from ...services import reports
+from ..guards import actor
+from .blueprint import bp
 
 
 @bp.get("/")

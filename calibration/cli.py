@@ -31,7 +31,7 @@ def _session():  # type: ignore[no-untyped-def]
 
 @click.command("migrate")
 @with_appcontext
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def migrate(revision: str) -> None:
     """Upgrade the database schema (Alembic)."""
     migrate_module.upgrade(current_app.config["DATABASE_URL"], revision)

@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from ..stats.accuracy import PassRule
+from ..stats.passrule import PassRule
 
 # Field names match calibration.stats.accuracy.PassRule.
 DEFAULT_PASS_RULE: dict[str, float | int] = {

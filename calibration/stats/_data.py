@@ -1,0 +1,670 @@
+"""Canonical input for the reliability statistics, and the helpers that reshape it cheaply.
+
+The canonical input is *long rows*: ``units`` (what was rated: an anchor x criterion, a submission x
+criterion), ``raters`` and ``values`` (the level given), one row per rating, plus ``levels``: the
+rubric's ordered levels, always passed explicitly so that unused levels still count. Values are turned
+into the level *index* ``0..q-1`` (the position in ``levels``); a NaN value is a missing rating and its
+row is ignored. A value that is not NaN and not one of the levels is an error (``ValueError`` naming it).
+
+Most statistics need only each unit's *value-count pattern* (how many ratings at each level): units
+with the same pattern contribute identically, and there are rarely more than a few dozen patterns
+however many units there are. :func:`value_count_patterns` finds them in a couple of passes (no sort,
+no units x raters matrix): each row adds ``2**(s * level) + 2**(s * q)`` to its unit's key in a small
+unsigned accumulator, so a unit's key spells its counts in base ``2**s`` with the number of ratings as
+the top digit, and one ``np.bincount`` of the keys gives the multiplicities. A count that overflows its
+digit shows up as a mismatch between the digits' sum and the top digit (and a wrapped accumulator as a
+total that differs from the rows' total) and triggers a wider retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "RatingMatrix",
+    "ValuePatterns",
+    "category_counts",
+    "contingency_table",
+    "to_index",
+    "units_by_raters_matrix",
+    "value_count_patterns",
+]
+
+Weights = Literal["linear", "quadratic", "identity"] | None
+
+_LUT_SPAN = 1 << 20
+
+
+# ------------------------------------------------------------------------------------------ checking
+def _check_levels(levels: Any) -> np.ndarray:
+    """The rubric's levels as a 1-D numeric array of at least two distinct finite values."""
+    if levels is None:
+        raise ValueError("levels is required: pass the rubric's ordered levels, e.g. levels=[1, 2, 3, 4]")
+    lv = np.asarray(levels)
+    if lv.ndim != 1:
+        raise ValueError(f"levels must be a flat sequence, got an array of shape {lv.shape}")
+    if lv.dtype.kind == "b":
+        lv = lv.astype(np.int64)
+    if lv.dtype.kind not in "iuf":
+        raise ValueError(f"levels must be numbers, got {list(lv)!r}")
+    if lv.size < 2:
+        raise ValueError(f"levels must list at least two levels, got {lv.tolist()!r}")
+    if lv.dtype.kind == "f" and not np.all(np.isfinite(lv)):
+        raise ValueError(f"levels must be finite numbers, got {lv.tolist()!r}")
+    if np.unique(lv).size != lv.size:
+        raise ValueError(f"levels must be distinct, got {lv.tolist()!r}")
+    return lv
+
+
+def _as_1d(x: Any, what: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must be a sequence, got the scalar {arr.item()!r}")
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _check_lengths(**arrays: np.ndarray) -> int:
+    sizes = {name: a.size for name, a in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        detail = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        raise ValueError(f"long rows must have equal lengths, got {detail}")
+    return next(iter(sizes.values()))
+
+
+def _check_confidence(confidence: float) -> float:
+    c = float(confidence)
+    if not 0.0 < c < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    return c
+
+
+def _check_n_boot(n_boot: int) -> int:
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    return int(n_boot)
+
+
+def _fmt(x: Any) -> str:
+    """A value for an error message: 7 not 7.0, numpy scalars as plain numbers."""
+    x = x.item() if hasattr(x, "item") else x
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return repr(x)
+
+
+def _bad_value(value: Any, lv: np.ndarray) -> ValueError:
+    shown = ", ".join(_fmt(x) for x in lv)
+    return ValueError(f"value {_fmt(value)} is not one of the rubric levels [{shown}]")
+
+
+# ------------------------------------------------------------------------------------------- levels
+def _lookup(values: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row positions into a small table, and the table of level indices (-1: missing).
+
+    ``table[ix]`` is each row's level index. Keeping the two apart lets callers gather any per-level
+    quantity (e.g. a weight) in one pass, without first materialising the index array. Raises
+    ``ValueError`` naming the first value that is neither NaN nor one of ``lv``.
+    """
+    v = values
+    if v.dtype.kind == "b":
+        v = v.view(np.uint8)
+    if v.dtype.kind not in "iuf":
+        raise ValueError(f"values must be numbers, got dtype {v.dtype}")
+    if v.size == 0:
+        return np.zeros(0, np.intp), np.full(1, -1, np.int32)
+    integral_levels = lv.dtype.kind in "iu" or bool(np.all(lv == np.round(lv)))
+    if v.dtype.kind in "iu" and integral_levels:
+        vmin, vmax = int(v.min()), int(v.max())
+        lvi = lv.astype(np.int64)
+        if v.dtype.itemsize <= 2:
+            # Index a table covering the whole dtype directly with the values: no per-row arithmetic.
+            # Negative values wrap to the end of the table, exactly as numpy indexing does.
+            span = 1 << (8 * v.dtype.itemsize)
+            table = np.full(span, -1, np.int32)
+            inside = (lvi >= np.iinfo(v.dtype).min) & (lvi <= np.iinfo(v.dtype).max)
+            table[lvi[inside] % span] = np.flatnonzero(inside)
+            ix = v
+            lo, hi = vmin % span, vmax % span
+            wraps = vmin < 0 <= vmax
+            window = np.concatenate([table[lo:], table[: hi + 1]]) if wraps else table[lo : hi + 1]
+        elif vmax - vmin < _LUT_SPAN:
+            span = vmax - vmin + 1
+            table = np.full(span + 1, -1, np.int32)
+            inside = (lvi >= vmin) & (lvi <= vmax)
+            table[lvi[inside] - vmin] = np.flatnonzero(inside)
+            ix = (v - vmin).astype(np.intp) if v.dtype.kind == "i" else (v - np.uint64(vmin)).astype(np.intp)
+            window = table[:span]
+        else:
+            return _lookup_sorted(v, lv)
+        if (window < 0).any():
+            # Some value in [vmin, vmax] is not a level: check the rows (one more pass).
+            bad = table[ix] < 0
+            if bad.any():
+                raise _bad_value(v[np.flatnonzero(bad)[0]], lv)
+        return ix, table
+    return _lookup_sorted(v, lv)
+
+
+def _lookup_sorted(v: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    q = lv.size
+    order = np.argsort(lv, kind="stable")
+    sorted_lv = lv[order].astype(np.float64)
+    vf = v.astype(np.float64, copy=False)
+    missing = np.isnan(vf)
+    pos = np.searchsorted(sorted_lv, vf)
+    pos_c = np.minimum(pos, q - 1)
+    ok = (sorted_lv[pos_c] == vf) | missing
+    if not ok.all():
+        raise _bad_value(v[np.flatnonzero(~ok)[0]], lv)
+    ix = np.where(missing, q, pos_c).astype(np.intp)
+    table = np.append(order, -1).astype(np.int32)
+    return ix, table
+
+
+def _codes(values: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Level index per row (int8/int16), -1 for a missing (NaN) value."""
+    ix, table = _lookup(values, lv)
+    dtype = np.int8 if lv.size < 127 else np.int32
+    return table.astype(dtype)[ix]
+
+
+def to_index(values: Any, levels: Any) -> np.ndarray:
+    """Turn level values into level indices ``0..q-1`` (the position in ``levels``).
+
+    Parameters
+    ----------
+    values : array_like
+        Level values, any numeric dtype; NaN marks a missing rating.
+    levels : sequence
+        The rubric's ordered levels (all of them).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``intp`` indices, ``-1`` where the value is missing.
+
+    Raises
+    ------
+    ValueError
+        If a value is neither NaN nor one of ``levels`` (the message names the value).
+
+    References
+    ----------
+    Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg School for
+    Communication, University of Pennsylvania, paper 43 (values are looked up in the value domain).
+
+    Examples
+    --------
+    >>> to_index([4, 1, float("nan"), 3], [1, 2, 3, 4]).tolist()
+    [3, 0, -1, 2]
+    >>> to_index([0, 1, 1], [0, 1]).tolist()
+    [0, 1, 1]
+    >>> to_index([5], [1, 2, 3, 4])
+    Traceback (most recent call last):
+    ...
+    ValueError: value 5 is not one of the rubric levels [1, 2, 3, 4]
+    """
+    lv = _check_levels(levels)
+    return _codes(_as_1d(values, "values"), lv).astype(np.intp)
+
+
+# ---------------------------------------------------------------------------------------------- ids
+def _factorize(ids: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes ``0..k-1`` for ``ids`` and the sorted distinct ids, in O(n) for small integer ranges."""
+    if ids.size == 0:
+        return np.zeros(0, np.intp), ids[:0]
+    if ids.dtype.kind == "f" and np.isnan(ids).any():
+        raise ValueError(f"{what} must not be missing (NaN)")
+    if ids.dtype.kind in "iu":
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < max(4 * ids.size, 1 << 16):
+            off = (ids - lo).astype(np.intp) if lo != 0 else ids.astype(np.intp, copy=False)
+            present = np.bincount(off, minlength=hi - lo + 1) > 0
+            remap = np.cumsum(present, dtype=np.intp) - 1
+            uniq = (np.flatnonzero(present) + lo).astype(ids.dtype)
+            return remap[off], uniq
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return inverse.astype(np.intp).reshape(-1), uniq
+
+
+def _bincount_ready(ids: np.ndarray, what: str) -> tuple[np.ndarray, int]:
+    """``ids`` as something ``np.bincount`` takes directly (no remapping when already small and >= 0)."""
+    if ids.dtype.kind in "iu" and ids.size:
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo >= 0 and hi < 4 * ids.size + (1 << 16):
+            return ids, hi + 1
+        if hi - lo < 4 * ids.size + (1 << 16):
+            return (ids - lo).astype(np.intp), hi - lo + 1
+    codes, uniq = _factorize(ids, what)
+    return codes, int(uniq.size)
+
+
+def _count_distinct(ids: np.ndarray) -> int:
+    if ids.size == 0:
+        return 0
+    if ids.dtype.kind in "iu":
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo < 4 * ids.size + (1 << 16):
+            x = ids if lo >= 0 else (ids - lo).astype(np.intp)
+            return int(np.count_nonzero(np.bincount(x)))
+    if ids.dtype.kind == "f" and np.isnan(ids).any():
+        raise ValueError("raters must not be missing (NaN)")
+    return int(np.unique(ids).size)
+
+
+# ----------------------------------------------------------------------------------------- patterns
+@dataclass(frozen=True, eq=False)
+class ValuePatterns:
+    """Units collapsed to their value-count patterns.
+
+    Attributes
+    ----------
+    counts : numpy.ndarray
+        ``P x q`` int64: ratings at each level index, one row per distinct pattern.
+    multiplicity : numpy.ndarray
+        ``P`` int64: how many units show each pattern.
+    n_units : int
+        Units with at least one (non-missing) rating.
+    n_raters : int
+        Distinct raters with at least one rating (0 when raters were not given).
+    levels : numpy.ndarray
+        The rubric's levels.
+    """
+
+    counts: np.ndarray
+    multiplicity: np.ndarray
+    n_units: int
+    n_raters: int
+    levels: np.ndarray
+
+    @property
+    def m(self) -> np.ndarray:
+        """Number of ratings of each pattern."""
+        return self.counts.sum(axis=1)
+
+    def select(self, mask: np.ndarray) -> ValuePatterns:
+        """Only the patterns where ``mask`` is true (e.g. pairable ones)."""
+        mult = self.multiplicity[mask]
+        return ValuePatterns(self.counts[mask], mult, int(mult.sum()), self.n_raters, self.levels)
+
+
+def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    if keys.dtype == np.uint64:
+        keys = keys.astype(np.int64)  # keys < 2**63 by construction; bincount takes no uint64
+    if space <= max(1 << 16, keys.size):
+        tally = np.bincount(keys, minlength=1)
+        uniq = np.flatnonzero(tally)
+        return uniq.astype(np.int64), tally[uniq].astype(np.int64)
+    uniq, mult = np.unique(keys, return_counts=True)
+    return uniq.astype(np.int64), mult.astype(np.int64)
+
+
+def _key_dtype(bits: int, n_rows: int) -> type[np.unsignedinteger] | None:
+    """Smallest unsigned accumulator that holds every key without wrapping (or whose wrap is detectable)."""
+    if bits <= 16:
+        return np.uint16
+    if bits <= 32:
+        return np.uint32
+    if bits + max(n_rows, 1).bit_length() <= 63:
+        return np.uint64
+    return None
+
+
+def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
+    """``lv[0]`` when levels are consecutive ascending integers and integer values lie within them."""
+    if v.dtype.kind not in "iu" or lv.dtype.kind not in "iu":
+        return None
+    lo = int(lv[0])
+    if not np.array_equal(lv, np.arange(lo, lo + lv.size)):
+        return None
+    if v.size and (int(v.min()) < lo or int(v.max()) > lo + lv.size - 1):
+        return None  # out of the domain: the general lookup raises the ValueError
+    return lo
+
+
+def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = None) -> ValuePatterns:
+    """Collapse long rows to the distinct per-unit value-count patterns and their multiplicities.
+
+    Parameters
+    ----------
+    units : array_like
+        Unit of each row (integers; other hashable ids are factorised, more slowly).
+    values : array_like
+        Level value of each row; NaN is a missing rating.
+    levels : sequence
+        The rubric's ordered levels.
+    raters : array_like, optional
+        Rater of each row, only to count distinct raters.
+
+    Returns
+    -------
+    ValuePatterns
+        ``counts`` (patterns x levels) and ``multiplicity``; units without ratings do not appear.
+
+    Notes
+    -----
+    Each row adds ``2**(s * level_index) + 2**(s * q)`` to its unit's key (``np.add.at`` into a small
+    unsigned array, cache-friendly); the key then spells the unit's counts in base ``2**s`` with the
+    number of ratings on top, and one ``np.bincount`` of the keys gives the multiplicities. A count
+    too large for its digit shows up as a digit sum that differs from the top digit, and an
+    accumulator that wrapped shows up as a total that differs from the rows' total; either triggers a
+    retry with wider digits or a wider accumulator.
+
+    References
+    ----------
+    Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability (the units x values table
+    ``n_uc`` is all that alpha needs); Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability*, 4th
+    ed., ch. 2 (the same table for Fleiss' kappa and AC1).
+
+    Examples
+    --------
+    >>> p = value_count_patterns([1, 1, 2, 2, 3, 3, 3], [1, 2, 1, 2, 2, 2, 2], levels=[1, 2, 3])
+    >>> p.counts.tolist(), p.multiplicity.tolist(), p.n_units
+    ([[1, 1, 0], [0, 3, 0]], [2, 1], 3)
+    """
+    lv = _check_levels(levels)
+    q = lv.size
+    u = _as_1d(units, "units")
+    v = _as_1d(values, "values")
+    if raters is not None:
+        r = _as_1d(raters, "raters")
+        _check_lengths(units=u, raters=r, values=v)
+    else:
+        r = None
+        _check_lengths(units=u, values=v)
+    if v.dtype.kind == "b":
+        v = v.view(np.uint8)
+    start = _consecutive_start(v, lv)
+    if start is None:
+        # General levels: a per-row lookup table (and NaN = missing rows dropped).
+        ix, table = _lookup(v, lv)
+        if v.dtype.kind == "f" and u.size:
+            valid = table[ix] >= 0
+            if not valid.all():
+                u, ix = u[valid], ix[valid]
+                r = r[valid] if r is not None else None
+        codes = table.astype(np.int64)
+    n_raters = _count_distinct(r) if r is not None else 0
+    if u.size == 0:
+        return ValuePatterns(np.zeros((0, q), np.int64), np.zeros(0, np.int64), 0, n_raters, lv)
+    ux, n_bins = _bincount_ready(u, "units")
+    # Digit width guess: room for twice the mean number of ratings per unit, capped by the rater count.
+    guess = max(3, 2 * -(-u.size // n_bins) + 1)
+    if n_raters:
+        guess = min(guess, n_raters)
+    bits = max(guess, 1).bit_length()
+    for _ in range(4):
+        dtype = _key_dtype(bits * (q + 1), u.size)
+        if dtype is None:
+            break
+        if start is not None:
+            shift = v - v.dtype.type(start) if start else v.copy()
+            shift *= bits
+            w = np.left_shift(dtype(1), shift.astype(dtype))
+            del shift
+        else:
+            w = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)[ix]
+        w += dtype(1 << (bits * q))
+        acc = np.zeros(n_bins, dtype)
+        np.add.at(acc, ux, w)
+        if dtype is not np.uint64 and acc.sum(dtype=np.uint64) != w.sum(dtype=np.uint64):
+            del w, acc
+            bits = 16 // (q + 1) + 1 if bits * (q + 1) <= 16 else 32 // (q + 1) + 1  # a key wrapped
+            continue
+        del w
+        uniq, mult = _count_keys(acc, 1 << (bits * (q + 1)))
+        del acc
+        keep = uniq > 0
+        uniq, mult = uniq[keep], mult[keep]
+        counts = (uniq[:, None] >> (bits * np.arange(q, dtype=np.int64))[None, :]) & ((1 << bits) - 1)
+        top = uniq >> (bits * q)
+        if np.array_equal(counts.sum(axis=1), top):
+            return ValuePatterns(counts, mult, int(mult.sum()), n_raters, lv)
+        bits = int(top.max()).bit_length()  # a digit overflowed: the top digit bounds every count
+    if start is not None:
+        ix, table = _lookup(v, lv)
+    return _patterns_by_matrix(ux, ix, table, n_bins, q, n_raters, lv)
+
+
+def _patterns_by_matrix(
+    ux: np.ndarray, ix: np.ndarray, table: np.ndarray, n_bins: int, q: int, n_raters: int, lv: np.ndarray
+) -> ValuePatterns:
+    """Fallback for very many ratings per unit or many levels: units x q counts, then unique rows."""
+    code = table.astype(np.intp)[ix]
+    ok = code >= 0
+    flat = np.bincount(np.asarray(ux, np.intp)[ok] * q + code[ok], minlength=n_bins * q).reshape(n_bins, q)
+    flat = flat[flat.sum(axis=1) > 0]
+    counts, mult = np.unique(flat, axis=0, return_counts=True)
+    return ValuePatterns(counts.astype(np.int64), mult.astype(np.int64), int(mult.sum()), n_raters, lv)
+
+
+def _patterns_from_counts(counts: Any) -> ValuePatterns:
+    """Patterns from a units x levels count table (``units_x_category_counts`` layout)."""
+    c = np.asarray(counts)
+    if c.ndim != 2 or c.shape[1] < 2:
+        raise ValueError(f"counts must be a units x levels table with at least two levels, got {c.shape}")
+    if c.dtype.kind == "f" and not np.all(np.isfinite(c)):
+        raise ValueError("counts must be finite")
+    if np.any(c < 0) or np.any(c != np.round(c)):
+        bad = c[(c < 0) | (c != np.round(c))][0]
+        raise ValueError(f"counts must be non-negative integers, got {_fmt(bad)}")
+    c = c.astype(np.int64)
+    c = c[c.sum(axis=1) > 0]
+    if c.shape[0] == 0:
+        return ValuePatterns(
+            np.zeros((0, c.shape[1]), np.int64), np.zeros(0, np.int64), 0, 0, np.arange(c.shape[1])
+        )
+    uniq, mult = np.unique(c, axis=0, return_counts=True)
+    return ValuePatterns(uniq, mult.astype(np.int64), int(mult.sum()), 0, np.arange(c.shape[1]))
+
+
+# ------------------------------------------------------------------------------------------- tables
+def category_counts(units: Any, values: Any, *, levels: Any) -> np.ndarray:
+    """Units x levels table: how many ratings each unit received at each level.
+
+    Parameters
+    ----------
+    units, values : array_like
+        Long rows; NaN values are missing and ignored.
+    levels : sequence
+        The rubric's ordered levels; one column per level, used or not.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_units x q`` int64, rows in sorted unit-id order (units with at least one rating).
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. *Psychological
+    Bulletin* 76(5), 378-382 (the ``n_ij`` table).
+
+    Examples
+    --------
+    >>> category_counts([7, 7, 3, 3, 3], [1, 2, 2, 2, 4], levels=[1, 2, 3, 4]).tolist()
+    [[0, 2, 0, 1], [1, 1, 0, 0]]
+    """
+    lv = _check_levels(levels)
+    u = _as_1d(units, "units")
+    v = _as_1d(values, "values")
+    _check_lengths(units=u, values=v)
+    code = _codes(v, lv).astype(np.intp)
+    ok = code >= 0
+    codes, uniq = _factorize(u[ok], "units")
+    q = lv.size
+    flat = np.bincount(codes * q + code[ok], minlength=uniq.size * q)
+    return flat.reshape(uniq.size, q).astype(np.int64)
+
+
+class RatingMatrix(NamedTuple):
+    """A units x raters table built from long rows (for small data only)."""
+
+    values: np.ndarray
+    unit_ids: np.ndarray
+    rater_ids: np.ndarray
+
+
+class _Long(NamedTuple):
+    unit: np.ndarray  # dense unit codes (intp)
+    rater: np.ndarray  # dense rater codes (intp)
+    code: np.ndarray  # level index (intp)
+    unit_ids: np.ndarray
+    rater_ids: np.ndarray
+
+
+def _long_rows(units: Any, raters: Any, values: Any, lv: np.ndarray, *, check_duplicates: bool) -> _Long:
+    """Validated long rows with dense unit and rater codes; missing values dropped."""
+    u = _as_1d(units, "units")
+    r = _as_1d(raters, "raters")
+    v = _as_1d(values, "values")
+    _check_lengths(units=u, raters=r, values=v)
+    code = _codes(v, lv).astype(np.intp)
+    ok = code >= 0
+    if not ok.all():
+        u, r, code = u[ok], r[ok], code[ok]
+    uc, uid = _factorize(u, "units")
+    rc, rid = _factorize(r, "raters")
+    if check_duplicates and uc.size:
+        _check_no_duplicates(uc, rc, uid, rid)
+    return _Long(uc, rc, code, uid, rid)
+
+
+def _check_no_duplicates(uc: np.ndarray, rc: np.ndarray, uid: np.ndarray, rid: np.ndarray) -> None:
+    n_r = rid.size
+    pair = uc * n_r + rc
+    tally = np.bincount(pair) if uid.size * n_r <= 1 << 26 else None
+    if tally is not None:
+        dup = np.flatnonzero(tally > 1)
+    else:
+        s = np.sort(pair)
+        dup = s[1:][s[1:] == s[:-1]]
+    if dup.size:
+        p = int(dup[0])
+        raise ValueError(
+            f"unit {_fmt(uid[p // n_r])} is rated more than once by rater {_fmt(rid[p % n_r])}; "
+            "give one row per unit and rater"
+        )
+
+
+def units_by_raters_matrix(units: Any, raters: Any, values: Any, *, levels: Any = None) -> RatingMatrix:
+    """A units x raters matrix of values with NaN where a rater did not rate a unit.
+
+    Meant for small data (a calibration round): at scale use :func:`value_count_patterns`.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows, one per unit and rater (a repeated pair is a ``ValueError``).
+    levels : sequence, optional
+        When given, values are checked against the rubric's levels.
+
+    Returns
+    -------
+    RatingMatrix
+        ``values`` (float ``n_units x n_raters``), ``unit_ids`` and ``rater_ids`` (sorted).
+
+    References
+    ----------
+    Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability (the reliability data matrix).
+
+    Examples
+    --------
+    >>> m = units_by_raters_matrix([1, 1, 2], [10, 11, 11], [3, 4, 2])
+    >>> m.values.tolist(), m.unit_ids.tolist(), m.rater_ids.tolist()
+    ([[3.0, 4.0], [nan, 2.0]], [1, 2], [10, 11])
+    """
+    u = _as_1d(units, "units")
+    r = _as_1d(raters, "raters")
+    v = _as_1d(values, "values")
+    _check_lengths(units=u, raters=r, values=v)
+    if levels is not None:
+        _lookup(v, _check_levels(levels))
+    if v.dtype.kind not in "iufb":
+        raise ValueError(f"values must be numbers, got dtype {v.dtype}")
+    vf = v.astype(np.float64)
+    ok = ~np.isnan(vf)
+    u, r, vf = u[ok], r[ok], vf[ok]
+    uc, uid = _factorize(u, "units")
+    rc, rid = _factorize(r, "raters")
+    _check_no_duplicates(uc, rc, uid, rid)
+    mat = np.full((uid.size, rid.size), np.nan)
+    mat[uc, rc] = vf
+    return RatingMatrix(mat, uid, rid)
+
+
+def contingency_table(a: Any, b: Any, *, levels: Any) -> np.ndarray:
+    """Two raters' paired ratings cross-tabulated over all levels (rater ``a`` in rows).
+
+    Parameters
+    ----------
+    a, b : array_like
+        Paired ratings of the same units; a pair with a NaN on either side is dropped.
+    levels : sequence
+        The rubric's ordered levels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``q x q`` int64 counts.
+
+    References
+    ----------
+    Cohen, J. (1960). A coefficient of agreement for nominal scales. *Educational and Psychological
+    Measurement* 20(1), 37-46.
+
+    Examples
+    --------
+    >>> contingency_table([1, 2, 2], [1, 2, 3], levels=[1, 2, 3]).tolist()
+    [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
+    """
+    lv = _check_levels(levels)
+    x = _as_1d(a, "a")
+    y = _as_1d(b, "b")
+    _check_lengths(a=x, b=y)
+    ca = _codes(x, lv).astype(np.intp)
+    cb = _codes(y, lv).astype(np.intp)
+    ok = (ca >= 0) & (cb >= 0)
+    q = lv.size
+    return np.bincount(ca[ok] * q + cb[ok], minlength=q * q).reshape(q, q).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------ weights
+def _weight_matrix(q: int, weights: Weights) -> np.ndarray:
+    """Agreement weights on the level index over all ``q`` levels (identity for None)."""
+    i = np.arange(q, dtype=np.float64)
+    dist = np.abs(i[:, None] - i[None, :]) / (q - 1)
+    if weights is None or weights == "identity":
+        return np.eye(q)
+    if weights == "linear":
+        return 1.0 - dist
+    if weights == "quadratic":
+        return 1.0 - dist**2
+    raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+
+
+def _weights_name(weights: Weights) -> str:
+    return "unweighted" if weights in (None, "identity") else str(weights)
+
+
+# ------------------------------------------------------------------------------------------ reasons
+NO_RATINGS = "no ratings were given"
+ONE_RATER = "only one rater: agreement among raters needs at least two"
+NO_PAIRS = "no unit was rated by two or more raters, so there are no pairable values"
+NO_VARIATION = (
+    "no variation: every rating is at the same level, so chance agreement is total and the coefficient is 0/0"
+)
+
+
+def _undefined_reason(n_units: int, n_raters: int, n_pairable: int) -> str | None:
+    if n_units == 0:
+        return NO_RATINGS
+    if n_raters == 1:
+        return ONE_RATER
+    if n_pairable == 0:
+        return NO_PAIRS
+    return None

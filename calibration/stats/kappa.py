@@ -1,0 +1,354 @@
+"""Two-rater kappas: Cohen's (weighted) kappa with the Fleiss-Cohen-Everitt standard error, Light's mean
+pairwise kappa, and the matrix of kappas between every pair of raters.
+
+Weights are agreement weights on the level index over all levels: linear ``1 - |i-j|/(q-1)``
+(Cicchetti & Allison), quadratic ``1 - (i-j)^2/(q-1)^2`` (Fleiss & Cohen). Intervals are normal-based
+(``kappa +/- z * ASE``), as SAS PROC FREQ and statsmodels print them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import special
+from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
+
+from ._data import (
+    Weights,
+    _check_confidence,
+    _check_levels,
+    _check_n_boot,
+    _fmt,
+    _long_rows,
+    _undefined_reason,
+    _weight_matrix,
+    contingency_table,
+)
+from .bootstrap import bootstrap_units, normal_interval
+from .results import Estimate, PairwiseMatrix
+
+__all__ = ["cohen_kappa", "cohen_kappa_from_table", "light_kappa", "pairwise_kappa_matrix"]
+
+_TINY = 1e-12
+#: Largest indicator matrix (units x raters*levels, and its square) for the all-pairs product.
+_DENSE_LIMIT = 1 << 22
+
+
+def _method(base: str, weights: Weights) -> str:
+    return base if weights in (None, "identity") else f"{base}_{weights}"
+
+
+def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: float = 0.95) -> Estimate:
+    """Cohen's kappa (weighted or not) from a two-rater contingency table.
+
+    ``kappa = (po - pe) / (1 - pe)`` with ``po = sum w_ij p_ij`` and ``pe = sum w_ij p_i. p_.j``;
+    computed by :func:`statsmodels.stats.inter_rater.cohens_kappa`, which gives the Fleiss, Cohen &
+    Everitt (1969) large-sample standard error (``se``) and the standard error under ``kappa = 0``
+    (``extra["se0"]``, used for ``z`` and the p-values).
+
+    Parameters
+    ----------
+    table : array_like
+        ``q x q`` counts, rater 1 in rows, rater 2 in columns, over all levels in order.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index.
+    confidence : float
+        Two-sided coverage of the normal interval.
+
+    Returns
+    -------
+    Estimate
+        ``ci_method="normal"``; ``extra``: ``pa``, ``pe``, ``se0``, ``z``, ``p_one_sided``,
+        ``p_two_sided``. Undefined when the table is empty or both raters used a single level.
+
+    References
+    ----------
+    Cohen, J. (1960). *Educational and Psychological Measurement* 20, 37-46. Cohen, J. (1968).
+    Weighted kappa. *Psychological Bulletin* 70(4), 213-220. Fleiss, J. L., Cohen, J., & Everitt,
+    B. S. (1969). Large sample standard errors of kappa and weighted kappa. *Psychological Bulletin*
+    72(5), 323-327. SAS Institute, PROC FREQ ``AGREE`` documentation.
+
+    Examples
+    --------
+    The SAS PROC FREQ example (via statsmodels' tests):
+
+    >>> k = cohen_kappa_from_table([[0, 4, 1], [0, 8, 0], [0, 1, 5]])
+    >>> round(k.value, 4), round(k.se, 4), [round(x, 4) for x in k.interval]
+    (0.4842, 0.138, [0.2137, 0.7547])
+    """
+    conf = _check_confidence(confidence)
+    t = np.asarray(table, dtype=np.float64)
+    if t.ndim != 2 or t.shape[0] != t.shape[1] or t.shape[0] < 2:
+        raise ValueError(f"table must be a square q x q table with q >= 2, got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        bad = t[~np.isfinite(t) | (t < 0)][0]
+        raise ValueError(f"table counts must be non-negative numbers, got {_fmt(bad)}")
+    q = t.shape[0]
+    method = _method("cohen_kappa", weights)
+    w = _weight_matrix(q, weights)
+    n = float(t.sum())
+    common: dict[str, Any] = {"method": method, "n_units": round(n), "n_raters": 2, "confidence": conf}
+    if n == 0:
+        return Estimate(value=None, reason="no unit was rated by both raters", **common)
+    row = t.sum(axis=1) / n
+    col = t.sum(axis=0) / n
+    pa = float((w * t).sum() / n)
+    pe = float(row @ w @ col)
+    if 1.0 - pe <= _TINY:
+        return Estimate(
+            value=None,
+            reason="no variation: both raters used the same single level, so kappa is 0/0",
+            extra={"pa": pa, "pe": pe},
+            **common,
+        )
+    wt = None if weights in (None, "identity") else weights
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = _sm_cohens_kappa(t, wt=wt)
+    value = float(res.kappa)
+    se = float(res.std_kappa) if np.isfinite(res.std_kappa) else None
+    se0 = float(res.std_kappa0) if np.isfinite(res.std_kappa0) else None
+    extra: dict[str, float] = {"pa": pa, "pe": pe}
+    low = high = None
+    ci_method = None
+    if se is not None:
+        low, high = normal_interval(value, se, confidence=conf)
+        ci_method = "normal"
+    if se0:
+        z = value / se0
+        extra.update(
+            se0=se0, z=z, p_one_sided=float(special.ndtr(-z)), p_two_sided=float(2 * special.ndtr(-abs(z)))
+        )
+    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+
+
+def cohen_kappa(
+    a: Any, b: Any, *, levels: Any, weights: Weights = None, confidence: float = 0.95
+) -> Estimate:
+    """Cohen's kappa between two raters' paired ratings of the same units.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Rater 1's and rater 2's level values, paired by position; a pair with a NaN is dropped.
+    levels : sequence
+        The rubric's ordered levels (all of them: the table is ``q x q``).
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index over all levels.
+    confidence : float
+        Two-sided coverage of the normal interval.
+
+    Returns
+    -------
+    Estimate
+        See :func:`cohen_kappa_from_table`.
+
+    References
+    ----------
+    Cohen (1960, 1968); Fleiss, Cohen & Everitt (1969), see :func:`cohen_kappa_from_table`.
+
+    Examples
+    --------
+    >>> a = [1, 2, 3, 4, 4, 2, 3, 1]
+    >>> b = [1, 2, 3, 3, 4, 2, 4, 2]
+    >>> round(cohen_kappa(a, b, levels=[1, 2, 3, 4], weights="quadratic").value, 4)
+    0.8333
+    """
+    return cohen_kappa_from_table(
+        contingency_table(a, b, levels=levels), weights=weights, confidence=confidence
+    )
+
+
+def _pair_rows(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every within-unit pair of ratings, oriented so that the lower rater code comes first."""
+    order = np.argsort(rows.unit, kind="stable")
+    u, g, k = rows.unit[order], rows.rater[order], rows.code[order]
+    max_m = int(np.bincount(u).max()) if u.size else 0
+    parts = []
+    for lag in range(1, max_m):
+        first = np.flatnonzero(u[lag:] == u[:-lag])
+        if first.size:
+            parts.append((first, first + lag))
+    if parts:
+        ia = np.concatenate([p[0] for p in parts])
+        ib = np.concatenate([p[1] for p in parts])
+    else:
+        ia = ib = np.zeros(0, np.intp)
+    ga, gb, ka, kb = g[ia], g[ib], k[ia], k[ib]
+    swap = ga > gb
+    ga, gb = np.where(swap, gb, ga), np.where(swap, ga, gb)
+    ka, kb = np.where(swap, kb, ka), np.where(swap, ka, kb)
+    return ga, gb, ka, kb
+
+
+def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
+    """Kappa for every rater pair that shares a unit, from bincounts (no q x q table per pair)."""
+    q = w.shape[0]
+    key = ga.astype(np.int64) * n_raters + gb
+    pair_keys, pid = np.unique(key, return_inverse=True)
+    p = pair_keys.size
+    n = np.bincount(pid, minlength=p).astype(np.float64)
+    po = np.bincount(pid, weights=w[ka, kb], minlength=p) / np.maximum(n, 1.0)
+    row = np.bincount(pid * q + ka, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
+    col = np.bincount(pid * q + kb, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
+    pe = ((row @ w) * col).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
+    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa
+
+
+def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
+    """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa.
+
+    Small data: all pair tables at once from one product of a units x (raters * levels) indicator
+    matrix with itself. Large data: within-unit pairs of rows and bincounts (never a raters x units
+    matrix).
+    """
+    rows = _long_rows(units, raters, values, lv, check_duplicates=True)
+    n_u, r, q = rows.unit_ids.size, rows.rater_ids.size, lv.size
+    if n_u * r * q <= _DENSE_LIMIT and (r * q) ** 2 <= _DENSE_LIMIT:
+        x = np.zeros((n_u, r * q))
+        x[rows.unit, rows.rater * q + rows.code] = 1.0
+        tables = (x.T @ x).reshape(r, q, r, q).transpose(0, 2, 1, 3)
+        a, b = np.triu_indices(r, 1)
+        tab = tables[a, b]
+        n = tab.sum(axis=(1, 2))
+        keep = n > 0
+        a, b, tab, n = a[keep], b[keep], tab[keep], n[keep]
+        po = (tab * w).sum(axis=(1, 2)) / n
+        row = tab.sum(axis=2) / n[:, None]
+        col = tab.sum(axis=1) / n[:, None]
+        pe = ((row @ w) * col).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
+        return rows, a, b, np.rint(n).astype(np.int64), kappa
+    ga, gb, ka, kb = _pair_rows(rows)
+    if not ga.size:
+        empty = np.zeros(0, np.int64)
+        return rows, empty, empty, empty, np.zeros(0)
+    a, b, n, kappa = _pair_kappas(ga, gb, ka, kb, r, w)
+    return rows, a, b, n, kappa
+
+
+def pairwise_kappa_matrix(
+    units: Any, raters: Any, values: Any, *, levels: Any, weights: Weights = "quadratic"
+) -> PairwiseMatrix:
+    """Cohen's kappa between every pair of raters, on the units each pair rated in common.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows, one per unit and rater (a repeated pair is a ``ValueError``).
+    levels : sequence
+        The rubric's ordered levels.
+    weights : {"quadratic", "linear", None}
+        Agreement weights on the level index (quadratic by default).
+
+    Returns
+    -------
+    PairwiseMatrix
+        ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0) and
+        ``n_common`` (diagonal: units the rater rated).
+
+    References
+    ----------
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220.
+
+    Examples
+    --------
+    >>> units = [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    >>> raters = [7, 8, 9] * 3
+    >>> values = [1, 1, 2, 2, 2, 2, 3, 3, 3]
+    >>> pm = pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3], weights=None)
+    >>> pm.get(7, 8), round(pm.get(7, 9), 3), pm.n_common.tolist()[0]
+    (1.0, 0.5, [3, 3, 3])
+    """
+    lv = _check_levels(levels)
+    w = _weight_matrix(lv.size, weights)
+    rows, a, b, n, kappa = _kappa_pairs(units, raters, values, lv, w)
+    r = rows.rater_ids.size
+    vals = np.full((r, r), np.nan)
+    common = np.zeros((r, r), np.int64)
+    vals[a, b] = vals[b, a] = kappa
+    common[a, b] = common[b, a] = n
+    idx = np.arange(r)
+    common[idx, idx] = np.bincount(rows.rater, minlength=r)
+    return PairwiseMatrix(rows.rater_ids, vals, common, method=_method("cohen_kappa", weights))
+
+
+def light_kappa(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Light's kappa: the mean of Cohen's kappas over all pairs of raters.
+
+    Each pair uses the units both raters rated (pairwise deletion; with complete data this is R irr's
+    ``kappam.light``); pairs whose kappa is undefined are left out of the mean.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows, one per unit and rater.
+    levels : sequence
+        The rubric's ordered levels.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index.
+    n_boot : int
+        When positive, a percentile bootstrap interval over units (loop over resamples).
+    seed, confidence
+        Bootstrap seed and two-sided coverage.
+
+    Returns
+    -------
+    Estimate
+        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``.
+
+    References
+    ----------
+    Light, R. J. (1971). Measures of response agreement for qualitative data: some generalizations
+    and alternatives. *Psychological Bulletin* 76(5), 365-377. Conger, A. J. (1980).
+    *Psychological Bulletin* 88(2), 322-328.
+
+    Examples
+    --------
+    >>> units = [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    >>> raters = [7, 8, 9] * 3
+    >>> values = [1, 1, 2, 2, 2, 2, 3, 3, 3]
+    >>> round(light_kappa(units, raters, values, levels=[1, 2, 3]).value, 4)
+    0.6667
+    """
+    n_boot = _check_n_boot(n_boot)
+    conf = _check_confidence(confidence)
+    if n_boot:
+        return bootstrap_units(
+            light_kappa, units, raters, values, n_boot=n_boot, seed=seed, confidence=conf,
+            levels=levels, weights=weights,
+        )  # fmt: skip
+    lv = _check_levels(levels)
+    w = _weight_matrix(lv.size, weights)
+    rows, _, _, n_common, kappa = _kappa_pairs(units, raters, values, lv, w)
+    n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
+    common: dict[str, Any] = {
+        "method": _method("light_kappa", weights),
+        "n_units": n_units,
+        "n_raters": n_r,
+        "confidence": conf,
+    }
+    reason = _undefined_reason(n_units, n_r, int(n_common.sum()))
+    if reason is not None:
+        return Estimate(value=None, reason=reason, **common)
+    ok = np.isfinite(kappa)
+    extra = {"n_pairs": float(kappa.size), "n_pairs_defined": float(ok.sum())}
+    if not ok.any():
+        reason = "no pair of raters has a defined kappa (each pair used a single level)"
+        return Estimate(value=None, reason=reason, extra=extra, **common)
+    return Estimate(value=float(kappa[ok].mean()), extra=extra, **common)

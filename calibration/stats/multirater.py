@@ -1,0 +1,782 @@
+"""Chance-corrected agreement among many raters: Fleiss, Conger, Gwet's AC1/AC2, Brennan-Prediger,
+Scott's pi and percent agreement, with Gwet's (2014) standard errors.
+
+All share one form, ``(pa - pe) / (1 - pe)``, and differ in the chance agreement ``pe``. Observed
+agreement is Gwet's: per unit ``i`` with ``m_i >= 2`` ratings, ``pa_i = sum_k n_ik (n*_ik - 1) /
+(m_i (m_i - 1))`` with ``n*_ik = sum_l w_kl n_il`` (weights on the level index over all levels), and
+``pa`` is the mean over those units. Missing ratings follow Gwet's (2014) convention by default
+(``missing="gwet"``): every unit rated at least once is kept; ``pa`` averages units with two or more
+ratings, while the level shares ``pi_k`` average ``n_ik / m_i`` over all kept units and the variance
+uses all of them (``n`` units, Student t with ``n - 1`` df). ``missing="pairable"`` drops units with
+fewer than two ratings first. With complete data both are the classic formulas.
+
+Except for Conger's kappa (which needs each rater's own marginals), everything is computed from the
+value-count patterns of :func:`~calibration.stats._data.value_count_patterns`, so cost does not grow
+with the number of distinct units beyond one pass, and ``n_boot`` resamples are one matrix product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+from scipy import special
+
+from ._data import (
+    NO_VARIATION,
+    ONE_RATER,
+    ValuePatterns,
+    Weights,
+    _check_confidence,
+    _check_levels,
+    _check_n_boot,
+    _long_rows,
+    _patterns_from_counts,
+    _undefined_reason,
+    _weight_matrix,
+    value_count_patterns,
+)
+from .bootstrap import bootstrap_units, pattern_resamples, percentile_interval, t_interval, wilson_bounds
+from .results import Estimate
+
+__all__ = [
+    "brennan_prediger",
+    "conger_kappa",
+    "fleiss_kappa",
+    "fleiss_kappa_from_counts",
+    "gwet_ac1",
+    "percent_agreement",
+    "scotts_pi",
+]
+
+Missing = Literal["gwet", "pairable"]
+_Coef = Literal["fleiss", "ac1", "bp", "pa"]
+_TINY = 1e-12
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in ("gwet", "pairable"):
+        raise ValueError(f"missing must be 'gwet' or 'pairable', got {missing!r}")
+
+
+def _chance(coef: _Coef, pi: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Chance agreement from level shares ``pi`` (``(..., q)``), vectorised over leading axes."""
+    q = w.shape[0]
+    if coef == "fleiss":
+        return ((pi @ w) * pi).sum(axis=-1)
+    if coef == "ac1":
+        return w.sum() / (q * (q - 1)) * (pi * (1.0 - pi)).sum(axis=-1)
+    if coef == "bp":
+        return np.full(pi.shape[:-1], w.sum() / q**2)
+    return np.zeros(pi.shape[:-1])
+
+
+def _gwet(
+    patterns: ValuePatterns,
+    w: np.ndarray,
+    coef: _Coef,
+    method: str,
+    *,
+    missing: str,
+    n_boot: int,
+    seed: Any,
+    confidence: float,
+) -> tuple[Estimate, dict[str, Any]]:
+    """Estimate, SE (Gwet 2014) and interval of one coefficient; also returns the pieces for extras."""
+    if missing == "pairable":
+        patterns = patterns.select(patterns.m >= 2)
+    c = patterns.counts.astype(np.float64)
+    f = patterns.multiplicity.astype(np.float64)
+    m = c.sum(axis=1)
+    two = m >= 2
+    n = float(f.sum())
+    n2 = float(f[two].sum())
+    common: dict[str, Any] = {
+        "method": method,
+        "n_units": int(n),
+        "n_raters": patterns.n_raters,
+        "confidence": confidence,
+    }
+    reason = _undefined_reason(int(n), patterns.n_raters, int(n2))
+    if reason is not None:
+        return Estimate(value=None, reason=reason, **common), {}
+    sumq = (c * (c @ w.T - 1.0)).sum(axis=1)
+    pa_i = np.where(two, sumq / np.where(two, m * (m - 1.0), 1.0), 0.0)
+    pa = float((f * pa_i).sum() / n2)
+    share = c / m[:, None]
+    pi = (f[:, None] * share).sum(axis=0) / n
+    pe = float(_chance(coef, pi, w))
+    if 1.0 - pe <= _TINY:
+        return Estimate(value=None, reason=NO_VARIATION, **common), {}
+    value = (pa - pe) / (1.0 - pe)
+    se = None
+    if n >= 2:
+        x = (n / n2) * (pa_i - pe * two) / (1.0 - pe)
+        q = w.shape[0]
+        if coef == "fleiss":
+            pe_i = share @ (((w + w.T) / 2.0) @ pi)
+        elif coef == "ac1":
+            pe_i = w.sum() / (q * (q - 1)) * (share @ (1.0 - pi))
+        else:
+            pe_i = None
+        if pe_i is not None:
+            x = x - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
+        se = float(np.sqrt(max((f * (x - value) ** 2).sum() / (n * (n - 1.0)), 0.0)))
+    extra: dict[str, float] = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
+    low = high = None
+    ci_method = None
+    if n_boot:
+        draws = pattern_resamples(f, n_boot, seed)
+        n2_b = draws @ two.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pa_b = (draws @ pa_i) / n2_b
+            pe_b = _chance(coef, (draws @ share) / n, w)
+            reps = (pa_b - pe_b) / (1.0 - pe_b)
+        reps[(n2_b == 0) | (1.0 - pe_b <= _TINY)] = np.nan
+        low, high = percentile_interval(reps, value, confidence=confidence)
+        defined = reps[np.isfinite(reps)]
+        extra.update(n_boot=float(n_boot), n_boot_defined=float(defined.size))
+        if defined.size > 1:
+            extra["boot_se"] = float(np.std(defined, ddof=1))
+        ci_method = "bootstrap"
+    elif se is not None:
+        low, high = t_interval(value, se, n - 1.0, confidence=confidence)
+        ci_method = "t"
+    est = Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+    return est, {"patterns": patterns, "pi": pi}
+
+
+def _fleiss_details(patterns: ValuePatterns, value: float) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Per-level kappas (Fleiss 1971, eq. 9, generalised to unequal m) and, for equal m, the
+    Fleiss-Nee-Landis (1979) null standard error with its z and two-sided p."""
+    pp = patterns.select(patterns.m >= 2)
+    c = pp.counts.astype(np.float64)
+    f = pp.multiplicity.astype(np.float64)
+    m = c.sum(axis=1)
+    total = float((f * m).sum())
+    p = (f[:, None] * c).sum(axis=0) / total
+    pq = p * (1.0 - p)
+    num = (f[:, None] * c * (m[:, None] - c) / (m[:, None] - 1.0)).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_level = np.where(pq > 0, 1.0 - num / (total * np.where(pq > 0, pq, 1.0)), np.nan)
+    extra: dict[str, float] = {}
+    balanced = pp.n_units == patterns.n_units and np.unique(m).size == 1
+    if balanced and pq.sum() > 0:
+        mm = float(m[0])
+        n = float(f.sum())
+        s = pq.sum()
+        inner = s**2 - (pq * (1.0 - 2.0 * p)).sum()
+        se0 = np.sqrt(2.0) / (s * np.sqrt(n * mm * (mm - 1.0))) * np.sqrt(max(inner, 0.0))
+        if se0 > 0:
+            z = value / se0
+            extra.update(se0=float(se0), z=float(z), p_value=float(2.0 * special.ndtr(-abs(z))))
+    return extra, {"category_kappas": tuple(per_level)}
+
+
+def _fleiss_core(
+    patterns: ValuePatterns,
+    *,
+    method: str,
+    weights: Weights,
+    missing: str,
+    n_boot: int,
+    seed: Any,
+    confidence: float,
+) -> Estimate:
+    if method not in ("fleiss", "randolph"):
+        raise ValueError(f"method must be 'fleiss' or 'randolph', got {method!r}")
+    q = patterns.counts.shape[1]
+    w = _weight_matrix(q, weights)
+    if method == "randolph":
+        name = "randolph_kappa" if weights in (None, "identity") else f"randolph_kappa_{weights}"
+        est, _ = _gwet(
+            patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
+        )
+        return est
+    name = "fleiss_kappa" if weights in (None, "identity") else f"fleiss_kappa_{weights}"
+    est, parts = _gwet(
+        patterns, w, "fleiss", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
+    )
+    if est.value is None:
+        return est
+    extra = dict(est.extra)
+    extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
+    detail: dict[str, tuple] = {}
+    if weights in (None, "identity"):
+        more, detail = _fleiss_details(parts["patterns"], est.value)
+        extra.update(more)
+    return replace(est, extra=extra, detail=detail)
+
+
+def fleiss_kappa(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    method: Literal["fleiss", "randolph"] = "fleiss",
+    weights: Weights = None,
+    missing: Missing = "gwet",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Fleiss' kappa (or Randolph's free-marginal kappa) for many raters.
+
+    Fleiss: ``pe = sum_kl w_kl pi_k pi_l`` with ``pi_k`` the mean share of level ``k`` per unit.
+    Randolph (``method="randolph"``): ``pe = sum_kl w_kl / q^2`` (``1/q`` unweighted), i.e. the
+    Brennan-Prediger coefficient. Observed agreement and missing-data handling: see the module notes.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows; NaN values are missing.
+    levels : sequence
+        The rubric's ordered levels (all of them).
+    method : {"fleiss", "randolph"}
+        Chance model.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index over all levels (Gwet's weighted generalisation).
+    missing : {"gwet", "pairable"}
+        Keep units rated once (Gwet 2014) or drop them.
+    n_boot : int
+        Percentile bootstrap over units when positive; otherwise Gwet's t interval.
+    seed : int or numpy.random.Generator
+        Bootstrap seed.
+    confidence : float
+        Two-sided coverage.
+
+    Returns
+    -------
+    Estimate
+        ``se`` is Gwet's (2014) standard error (conditional on raters). ``extra``: ``pa``/``p_bar``,
+        ``pe``/``pe_bar`` and, when every unit has the same number of ratings, ``se0``, ``z`` and
+        ``p_value`` (two-sided) from the Fleiss, Nee & Landis (1979) null variance. ``detail``:
+        ``category_kappas`` (unweighted Fleiss only; NaN for a level nobody used).
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. *Psychological
+    Bulletin* 76(5), 378-382. Fleiss, J. L., Nee, J. C. M., & Landis, J. R. (1979). Large sample
+    variance of kappa in the case of different sets of raters. *Psychological Bulletin* 86(5),
+    974-977. Randolph, J. J. (2005). Free-marginal multirater kappa. Gwet, K. L. (2014). *Handbook of
+    Inter-Rater Reliability* (4th ed.), ch. 2 and 5.
+
+    Examples
+    --------
+    >>> units = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    >>> raters = [1, 2, 3] * 4
+    >>> values = [1, 1, 1, 2, 2, 1, 3, 3, 3, 2, 2, 2]
+    >>> k = fleiss_kappa(units, raters, values, levels=[1, 2, 3])
+    >>> round(k.value, 4), round(k.extra["pa"], 4), k.ci_method
+    (0.7447, 0.8333, 't')
+    """
+    _check_missing(missing)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    return _fleiss_core(
+        patterns,
+        method=method,
+        weights=weights,
+        missing=missing,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+    )
+
+
+def fleiss_kappa_from_counts(
+    counts: Any,
+    *,
+    method: Literal["fleiss", "randolph"] = "fleiss",
+    weights: Weights = None,
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Fleiss' kappa from a units x levels table of counts (how many raters chose each level).
+
+    Same statistic as :func:`fleiss_kappa`; the columns are the rubric's levels in order, used or not.
+
+    Parameters
+    ----------
+    counts : array_like
+        ``n_units x q`` non-negative integer counts.
+    method, weights, n_boot, seed, confidence
+        As in :func:`fleiss_kappa`.
+
+    Returns
+    -------
+    Estimate
+        As :func:`fleiss_kappa`, plus ``detail["p_i"]``: each unit's agreement (NaN for units with
+        fewer than two ratings), in input row order.
+
+    References
+    ----------
+    Fleiss, J. L. (1971). *Psychological Bulletin* 76(5), 378-382.
+
+    Examples
+    --------
+    >>> k = fleiss_kappa_from_counts([[3, 0, 0], [1, 2, 0], [0, 0, 3], [0, 3, 0]])
+    >>> round(k.value, 4), [round(x, 3) for x in k.detail["p_i"]]
+    (0.7447, [1.0, 0.333, 1.0, 1.0])
+    """
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    table = np.asarray(counts)
+    patterns = _patterns_from_counts(table)
+    est = _fleiss_core(
+        patterns,
+        method=method,
+        weights=weights,
+        missing="gwet",
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+    )
+    c = table.astype(np.float64)
+    m = c.sum(axis=1)
+    w = _weight_matrix(c.shape[1], weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_i = np.where(m >= 2, (c * (c @ w.T - 1.0)).sum(axis=1) / (m * (m - 1.0)), np.nan)
+    return replace(est, detail={**est.detail, "p_i": tuple(p_i)})
+
+
+def gwet_ac1(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    missing: Missing = "gwet",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Gwet's AC1 (unweighted) or AC2 (weighted) agreement coefficient.
+
+    ``pe = T_w / (q (q - 1)) * sum_k pi_k (1 - pi_k)`` with ``T_w`` the sum of all weights. Unlike
+    kappa it stays high when almost all ratings fall in one level and raters agree (the "kappa
+    paradox"), so prefer it over Fleiss' kappa for skewed rubrics.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows; NaN values are missing.
+    levels : sequence
+        The rubric's ordered levels (all of them).
+    weights : {None, "linear", "quadratic"}
+        None gives AC1; weights (on the level index over all levels) give AC2.
+    missing : {"gwet", "pairable"}
+        Keep units rated once (Gwet 2014) or drop them.
+    n_boot : int
+        Percentile bootstrap over units when positive; otherwise Gwet's t interval (df = n - 1).
+    seed : int or numpy.random.Generator
+        Bootstrap seed.
+    confidence : float
+        Two-sided coverage.
+
+    Returns
+    -------
+    Estimate
+        ``method`` ``"gwet_ac1"`` or ``"gwet_ac2_<weights>"``; ``se`` from Gwet (2008, 2014);
+        ``extra`` has ``pa`` and ``pe``.
+
+    References
+    ----------
+    Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high
+    agreement. *British Journal of Mathematical and Statistical Psychology* 61, 29-48. Gwet, K. L.
+    (2014). *Handbook of Inter-Rater Reliability* (4th ed.), ch. 4 and 5.
+
+    Examples
+    --------
+    All but one rating at the top level: kappa collapses, AC1 does not.
+
+    >>> units = [u for u in range(10) for _ in range(2)]
+    >>> raters = [1, 2] * 10
+    >>> values = [4] * 19 + [3]
+    >>> round(gwet_ac1(units, raters, values, levels=[1, 2, 3, 4]).value, 3)
+    0.897
+    >>> round(fleiss_kappa(units, raters, values, levels=[1, 2, 3, 4]).value, 3)
+    -0.053
+    """
+    _check_missing(missing)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    w = _weight_matrix(patterns.counts.shape[1], weights)
+    name = "gwet_ac1" if weights in (None, "identity") else f"gwet_ac2_{weights}"
+    est, _ = _gwet(patterns, w, "ac1", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
+    return est
+
+
+def brennan_prediger(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    missing: Missing = "gwet",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Brennan & Prediger's coefficient: chance agreement from uniform level use, ``pe = T_w / q^2``.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows; NaN values are missing.
+    levels : sequence
+        The rubric's ordered levels; ``q`` counts all of them, so unused levels matter here.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index.
+    missing, n_boot, seed, confidence
+        As in :func:`gwet_ac1`.
+
+    Returns
+    -------
+    Estimate
+        ``se`` from Gwet (2014); ``extra`` has ``pa`` and ``pe``.
+
+    References
+    ----------
+    Brennan, R. L., & Prediger, D. J. (1981). Coefficient kappa: some uses, misuses, and
+    alternatives. *Educational and Psychological Measurement* 41, 687-699. Gwet, K. L. (2014).
+    *Handbook of Inter-Rater Reliability* (4th ed.).
+
+    Examples
+    --------
+    >>> round(brennan_prediger([1, 1, 2, 2], [1, 2, 1, 2], [1, 1, 2, 3], levels=[1, 2, 3, 4]).value, 4)
+    0.3333
+    """
+    _check_missing(missing)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    w = _weight_matrix(patterns.counts.shape[1], weights)
+    name = "brennan_prediger" if weights in (None, "identity") else f"brennan_prediger_{weights}"
+    est, _ = _gwet(patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
+    return est
+
+
+def percent_agreement(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    definition: Literal["pairwise", "all"] = "pairwise",
+    tolerance: int = 0,
+    weights: Weights = None,
+    missing: Missing = "gwet",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Share of agreement among raters, as a proportion (0 to 1).
+
+    Two definitions, over units with at least two ratings:
+
+    * ``"pairwise"`` (default; Gwet): per unit, the share of agreeing rater pairs, averaged over
+      units. It is the ``pa`` of the chance-corrected coefficients; ``weights`` give weighted
+      agreement. Interval: Gwet's SE with Student t (df = units - 1).
+    * ``"all"`` (R irr ``agree``): the share of units on which all raters agree. Interval: Wilson.
+
+    ``tolerance=1`` counts levels within one index step as agreeing ("within one level"): pairs with
+    ``|i - j| <= 1`` (pairwise) or units whose ratings span at most one level (all).
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows; NaN values are missing.
+    levels : sequence
+        The rubric's ordered levels.
+    definition : {"pairwise", "all"}
+        See above.
+    tolerance : int
+        Largest index difference that still counts as agreement (0: exact).
+    weights : {None, "linear", "quadratic"}
+        Weighted pairwise agreement (not with ``tolerance`` or ``definition="all"``).
+    missing : {"gwet", "pairable"}
+        For the pairwise SE: keep units rated once (Gwet 2014) or drop them.
+    n_boot, seed, confidence
+        Percentile bootstrap over units when ``n_boot`` is positive.
+
+    Returns
+    -------
+    Estimate
+        ``method`` ``"percent_agreement_<definition>"`` (with ``_within_<t>`` or ``_<weights>``);
+        ``extra`` has ``n_agree`` for ``"all"``.
+
+    References
+    ----------
+    Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability* (4th ed.), ch. 2 and 5 (``pa`` and its
+    variance). Gamer, M., Lemon, J., Fellows, I., & Singh, P. (2019). irr: Various coefficients of
+    interrater reliability and agreement, R package 0.84.1, function ``agree``. Wilson, E. B. (1927).
+    *JASA* 22, 209-212.
+
+    Examples
+    --------
+    >>> units = [1, 1, 1, 2, 2, 2]
+    >>> raters = [1, 2, 3, 1, 2, 3]
+    >>> values = [4, 4, 3, 2, 2, 2]
+    >>> round(percent_agreement(units, raters, values, levels=[1, 2, 3, 4]).value, 4)
+    0.6667
+    >>> percent_agreement(units, raters, values, levels=[1, 2, 3, 4], definition="all").value
+    0.5
+    >>> percent_agreement(units, raters, values, levels=[1, 2, 3, 4], definition="all", tolerance=1).value
+    1.0
+    """
+    if definition not in ("pairwise", "all"):
+        raise ValueError(f"definition must be 'pairwise' or 'all', got {definition!r}")
+    if isinstance(tolerance, bool) or int(tolerance) != tolerance or tolerance < 0:
+        raise ValueError(f"tolerance must be a non-negative whole number of levels, got {tolerance!r}")
+    tolerance = int(tolerance)
+    if weights not in (None, "identity") and (tolerance or definition == "all"):
+        raise ValueError("weights apply to pairwise exact agreement only; drop weights or tolerance")
+    _check_missing(missing)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    q = patterns.counts.shape[1]
+    suffix = f"_within_{tolerance}" if tolerance else ("" if weights in (None, "identity") else f"_{weights}")
+    if definition == "pairwise":
+        if tolerance:
+            idx = np.arange(q)
+            w = (np.abs(idx[:, None] - idx[None, :]) <= tolerance).astype(np.float64)
+        else:
+            w = _weight_matrix(q, weights)
+        est, _ = _gwet(
+            patterns, w, "pa", "percent_agreement_pairwise" + suffix,
+            missing=missing, n_boot=n_boot, seed=seed, confidence=confidence,
+        )  # fmt: skip
+        return est
+    return _all_agree(patterns, tolerance, "percent_agreement_all" + suffix, n_boot, seed, confidence)
+
+
+def _all_agree(
+    patterns: ValuePatterns, tolerance: int, method: str, n_boot: int, seed: Any, confidence: float
+) -> Estimate:
+    pp = patterns.select(patterns.m >= 2)
+    n = pp.n_units
+    common: dict[str, Any] = {
+        "method": method,
+        "n_units": n,
+        "n_raters": patterns.n_raters,
+        "confidence": confidence,
+    }
+    reason = _undefined_reason(patterns.n_units, patterns.n_raters, n)
+    if reason is not None:
+        return Estimate(value=None, reason=reason, **common)
+    used = pp.counts > 0
+    q = used.shape[1]
+    first = used.argmax(axis=1)
+    last = q - 1 - used[:, ::-1].argmax(axis=1)
+    agree = (last - first) <= tolerance
+    k = int(pp.multiplicity[agree].sum())
+    value = k / n
+    extra = {"n_agree": float(k)}
+    if n_boot:
+        draws = pattern_resamples(pp.multiplicity, n_boot, seed)
+        reps = (draws @ agree.astype(np.float64)) / n
+        low, high = percentile_interval(reps, value, confidence=confidence)
+        extra.update(n_boot=float(n_boot), n_boot_defined=float(n_boot), boot_se=float(np.std(reps, ddof=1)))
+        ci_method = "bootstrap"
+    else:
+        low, high = wilson_bounds(k, n, confidence=confidence)
+        ci_method = "wilson"
+    se = float(np.sqrt(value * (1.0 - value) / n))
+    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+
+
+def conger_kappa(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    missing: Missing = "gwet",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Conger's (1980) generalised kappa: chance agreement from each rater's own level shares.
+
+    ``pe = sum_kl w_kl (pbar_k pbar_l - s_kl / r)`` where ``p_gk`` is the share of rater ``g``'s
+    ratings at level ``k``, ``pbar_k`` its mean over the ``r`` raters and ``s_kl`` the covariance of
+    ``p_gk`` and ``p_gl`` across raters. For complete data this is the "exact" kappa of R irr's
+    ``kappam.fleiss(exact=TRUE)``. Needs rater identity: one row per unit and rater.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows; a repeated (unit, rater) pair is a ``ValueError``.
+    levels : sequence
+        The rubric's ordered levels.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index.
+    missing : {"gwet", "pairable"}
+        Keep units rated once (Gwet 2014) or drop them.
+    n_boot : int
+        When positive, a percentile bootstrap over units (loop; see
+        :func:`~calibration.stats.bootstrap_units`); otherwise Gwet's t interval.
+    seed, confidence
+        Bootstrap seed and two-sided coverage.
+
+    Returns
+    -------
+    Estimate
+        ``se`` from Gwet (2014, linearised, conditional on raters); ``extra`` has ``pa`` and ``pe``.
+
+    References
+    ----------
+    Conger, A. J. (1980). Integration and generalization of kappas for multiple raters.
+    *Psychological Bulletin* 88(2), 322-328. Gwet, K. L. (2014). *Handbook of Inter-Rater
+    Reliability* (4th ed.), ch. 2 and 5.
+
+    Examples
+    --------
+    >>> units = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    >>> raters = [1, 2, 3] * 4
+    >>> values = [1, 1, 1, 2, 2, 1, 3, 3, 3, 2, 2, 2]
+    >>> round(conger_kappa(units, raters, values, levels=[1, 2, 3]).value, 4)
+    0.75
+    """
+    _check_missing(missing)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    if n_boot:
+        return bootstrap_units(
+            conger_kappa, units, raters, values,
+            n_boot=n_boot, seed=seed, confidence=confidence, levels=levels, weights=weights, missing=missing,
+        )  # fmt: skip
+    lv = _check_levels(levels)
+    q = lv.size
+    w = _weight_matrix(q, weights)
+    name = "conger_kappa" if weights in (None, "identity") else f"conger_kappa_{weights}"
+    rows = _long_rows(units, raters, values, lv, check_duplicates=True)
+    uc, rc, code = rows.unit, rows.rater, rows.code
+    m_all = np.bincount(uc, minlength=rows.unit_ids.size)
+    reason = _undefined_reason(rows.unit_ids.size, rows.rater_ids.size, int((m_all >= 2).sum()))
+    if reason is not None:
+        return Estimate(
+            method=name, value=None, reason=reason, n_units=rows.unit_ids.size,
+            n_raters=rows.rater_ids.size, confidence=confidence,
+        )  # fmt: skip
+    if missing == "pairable":
+        keep = m_all[uc] >= 2
+        _, uc = np.unique(uc[keep], return_inverse=True)
+        _, rc = np.unique(rc[keep], return_inverse=True)
+        code = code[keep]
+    n = int(uc.max()) + 1
+    r = int(rc.max()) + 1
+    c = np.bincount(uc * q + code, minlength=n * q).reshape(n, q).astype(np.float64)
+    m = c.sum(axis=1)
+    two = m >= 2
+    n2 = float(two.sum())
+    common: dict[str, Any] = {"method": name, "n_units": n, "n_raters": r, "confidence": confidence}
+    if r < 2:
+        return Estimate(value=None, reason=ONE_RATER, **common)
+    sumq = (c * (c @ w.T - 1.0)).sum(axis=1)
+    pa_i = np.where(two, sumq / np.where(two, m * (m - 1.0), 1.0), 0.0)
+    pa = float(pa_i.sum() / n2)
+    classif = np.bincount(rc * q + code, minlength=r * q).reshape(r, q).astype(np.float64)
+    n_g = classif.sum(axis=1)
+    p = classif / n_g[:, None]
+    pbar = p.mean(axis=0)
+    s2 = (p.T @ p - r * np.outer(pbar, pbar)) / (r - 1.0)
+    pe = float((w * (np.outer(pbar, pbar) - s2 / r)).sum())
+    if 1.0 - pe <= _TINY:
+        return Estimate(value=None, reason=NO_VARIATION, **common)
+    value = (pa - pe) / (1.0 - pe)
+    # Gwet's per-unit chance terms, summed from rows: lambda_ig reduces to a per-row term plus a constant.
+    a = r * pbar[None, :] - p
+    aw = a @ w
+    c_g = (a * (p @ w.T)).sum(axis=1)
+    row_term = (n / n_g[rc]) * (aw[rc, code] - c_g[rc])
+    pe_i = (np.bincount(uc, weights=row_term, minlength=n) + c_g.sum()) / (r * (r - 1.0))
+    x = (n / n2) * (pa_i - pe * two) / (1.0 - pe) - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
+    se = None
+    low = high = None
+    ci_method = None
+    if n >= 2:
+        se = float(np.sqrt(max(((x - value) ** 2).sum() / (n * (n - 1.0)), 0.0)))
+        low, high = t_interval(value, se, n - 1.0, confidence=confidence)
+        ci_method = "t"
+    extra = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
+    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+
+
+def scotts_pi(
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Scott's pi for two raters, on the units both rated.
+
+    ``pe = sum_kl w_kl pi_k pi_l`` with ``pi`` the two raters' pooled level shares: Fleiss' kappa
+    with two ratings per unit. Undefined (with a reason) unless the rows hold exactly two raters.
+
+    Parameters
+    ----------
+    units, raters, values : array_like
+        Long rows of two raters; one row per unit and rater.
+    levels : sequence
+        The rubric's ordered levels.
+    weights : {None, "linear", "quadratic"}
+        Agreement weights on the level index.
+    n_boot, seed, confidence
+        Percentile bootstrap over units when ``n_boot`` is positive; otherwise Gwet's t interval.
+
+    Returns
+    -------
+    Estimate
+        ``method`` ``"scotts_pi"``; ``extra`` has ``pa`` and ``pe``.
+
+    References
+    ----------
+    Scott, W. A. (1955). Reliability of content analysis: the case of nominal scale coding. *Public
+    Opinion Quarterly* 19(3), 321-325. Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability*.
+
+    Examples
+    --------
+    >>> round(scotts_pi([1, 1, 2, 2, 3, 3], [7, 8, 7, 8, 7, 8], [1, 1, 2, 2, 2, 1], levels=[1, 2]).value, 4)
+    0.3333
+    """
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
+    lv = _check_levels(levels)
+    q = lv.size
+    rows = _long_rows(units, raters, values, lv, check_duplicates=True)
+    name = "scotts_pi" if weights in (None, "identity") else f"scotts_pi_{weights}"
+    n_r = rows.rater_ids.size
+    if n_r > 2:
+        reason = f"Scott's pi compares exactly two raters; these rows have {n_r} (use fleiss_kappa)"
+        return Estimate(method=name, value=None, reason=reason, n_raters=n_r, confidence=confidence)
+    m = np.bincount(rows.unit, minlength=rows.unit_ids.size)
+    both = m[rows.unit] == 2
+    n_both = int((m == 2).sum())
+    if n_both == 0:
+        reason = _undefined_reason(int(m.size), n_r, 0) or "no unit was rated by both raters"
+        return Estimate(method=name, value=None, reason=reason, n_raters=n_r, confidence=confidence)
+    _, uc = np.unique(rows.unit[both], return_inverse=True)
+    counts = np.bincount(uc * q + rows.code[both], minlength=n_both * q).reshape(n_both, q)
+    pats = _patterns_from_counts(counts)
+    pats = ValuePatterns(pats.counts, pats.multiplicity, pats.n_units, n_r, lv)
+    w = _weight_matrix(q, weights)
+    est, _ = _gwet(
+        pats, w, "fleiss", name, missing="pairable", n_boot=n_boot, seed=seed, confidence=confidence
+    )
+    return est

@@ -1,0 +1,154 @@
+"""The pass rule: pass, fail or "too few to judge" for one assessor's accuracy in a round (DESIGN §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from calibration.stats.accuracy import _EPS, AccuracyResult, Proportion, _percent
+
+__all__ = ["PassDecision", "PassRule", "RuleCheck", "evaluate_pass_rule"]
+
+
+@dataclass(frozen=True)
+class PassRule:
+    """The qualification pass rule (DESIGN §6 defaults); shares are fractions, limits are inclusive."""
+
+    min_exact: float = 0.70
+    min_adjacent: float = 0.95
+    max_discrepant: int = 1
+    min_decision: float = 0.90
+    min_anchors: int = 5
+    min_scores: int = 20
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One line of a pass decision; ``passed`` is None when the check could not be made."""
+
+    name: str
+    observed: float | int | None
+    threshold: float | int
+    passed: bool | None
+    message: str
+
+
+@dataclass(frozen=True)
+class PassDecision:
+    """``outcome`` is "pass", "fail" or "too_few" (too few to judge), with every check behind it."""
+
+    outcome: Literal["pass", "fail", "too_few"]
+    checks: tuple[RuleCheck, ...]
+    message: str
+
+
+def _share_check(name: str, label: str, share: Proportion, minimum: float) -> RuleCheck:
+    if share.p is None:
+        return RuleCheck(name, None, minimum, None, f"{label} not checked: no scores")
+    # Compare counts, not rounded shares, so a share exactly at the threshold passes.
+    passed = share.count - minimum * share.n >= -_EPS * max(share.n, 1)
+    seen, need = _percent(share.p), _percent(minimum)
+    if not passed and seen == need:  # e.g. 69.96% must not print as "70% is below 70%"
+        seen = f"{100 * share.p:.2f}%"
+    verb = "meets" if passed else "is below"
+    return RuleCheck(
+        name,
+        share.p,
+        minimum,
+        passed,
+        f"{label} {seen} ({share.count} of {share.n}) {verb} the {need} required",
+    )
+
+
+def evaluate_pass_rule(
+    result: AccuracyResult, rule: PassRule | None = None, *, n_anchors: int
+) -> PassDecision:
+    """Decide pass, fail or "too few to judge" for one assessor's accuracy in a round.
+
+    Checks, each inclusive: exact agreement ``>= rule.min_exact``; adjacent-or-better
+    ``>= rule.min_adjacent``; at most ``rule.max_discrepant`` criterion-scores two or more levels off;
+    decision agreement at the earn cut ``>= rule.min_decision`` (not checked when the rubric has no earn
+    cut). Minimum evidence comes first: fewer than ``rule.min_anchors`` anchors or fewer than
+    ``rule.min_scores`` criterion-scores gives "too_few", never pass or fail (the other checks are still
+    listed for information).
+
+    Parameters
+    ----------
+    result : AccuracyResult
+        The assessor's overall accuracy for the round.
+    rule : PassRule, optional
+        Thresholds; DESIGN §6 defaults when omitted.
+    n_anchors : int
+        Number of distinct anchors the assessor scored.
+
+    Returns
+    -------
+    PassDecision
+
+    References
+    ----------
+    NAEP scoring practice (exact >= 70% for 4-6 point items); DESIGN §6.
+
+    Examples
+    --------
+    >>> from calibration.stats.accuracy import accuracy
+    >>> r = accuracy([1] * 14 + [2] * 6, [1] * 20, levels=[1, 2, 3, 4])
+    >>> d = evaluate_pass_rule(r, PassRule(min_adjacent=0.9), n_anchors=5)
+    >>> d.outcome, d.checks[1].message
+    ('pass', 'Exact agreement 70% (14 of 20) meets the 70% required')
+    """
+    rule = PassRule() if rule is None else rule
+    n = result.n
+    enough = n_anchors >= rule.min_anchors and n >= rule.min_scores
+    if enough:
+        text = (
+            f"{n_anchors} anchors and {n} criterion-scores meet the minimum of {rule.min_anchors} anchors "
+            f"and {rule.min_scores} criterion-scores"
+        )
+    else:
+        short = []
+        if n_anchors < rule.min_anchors:
+            short.append(f"{n_anchors} anchor{'' if n_anchors == 1 else 's'} ({rule.min_anchors} needed)")
+        if n < rule.min_scores:
+            short.append(f"{n} criterion-score{'' if n == 1 else 's'} ({rule.min_scores} needed)")
+        text = " and ".join(short)
+    evidence = RuleCheck("evidence", n, rule.min_scores, enough, text)
+    checks = [
+        evidence,
+        _share_check("exact", "Exact agreement", result.exact, rule.min_exact),
+        _share_check("adjacent", "Exact-or-adjacent agreement", result.adjacent, rule.min_adjacent),
+    ]
+    d = result.discrepant.count
+    ok = d <= rule.max_discrepant
+    checks.append(
+        RuleCheck(
+            "discrepant",
+            d,
+            rule.max_discrepant,
+            ok if n else None,
+            f"{d} criterion-score{' is' if d == 1 else 's are'} two or more levels off the key "
+            f"({rule.max_discrepant} allowed)",
+        )
+    )
+    if result.decision is None:
+        checks.append(
+            RuleCheck(
+                "decision",
+                None,
+                rule.min_decision,
+                None,
+                "Decision agreement not checked: the rubric has no earn cut",
+            )
+        )
+    else:
+        checks.append(
+            _share_check(
+                "decision", "Decision agreement at the earn cut", result.decision.agreement, rule.min_decision
+            )
+        )
+    if not enough:
+        return PassDecision("too_few", tuple(checks), "Too few to judge: " + evidence.message)
+    failed = [c for c in checks[1:] if c.passed is False]
+    if failed:
+        return PassDecision("fail", tuple(checks), "; ".join(c.message for c in failed))
+    return PassDecision("pass", tuple(checks), "Meets every part of the pass rule")

@@ -1,0 +1,38 @@
+"""Reliability among raters: one import point for every coefficient.
+
+The implementations live in :mod:`.alpha` (Krippendorff's alpha), :mod:`.multirater` (Fleiss, Conger,
+Gwet's AC1/AC2, Brennan-Prediger, Scott's pi, percent agreement) and :mod:`.kappa` (Cohen's kappa,
+Light's kappa, the pairwise kappa matrix); see ``docs/statistics.md`` for conventions and which to use.
+"""
+
+from __future__ import annotations
+
+from .alpha import krippendorff_alpha
+from .kappa import cohen_kappa, cohen_kappa_from_table, light_kappa, pairwise_kappa_matrix
+from .multirater import (
+    brennan_prediger,
+    conger_kappa,
+    fleiss_kappa,
+    fleiss_kappa_from_counts,
+    gwet_ac1,
+    percent_agreement,
+    scotts_pi,
+)
+from .results import Estimate, PairwiseMatrix
+
+__all__ = [
+    "Estimate",
+    "PairwiseMatrix",
+    "brennan_prediger",
+    "cohen_kappa",
+    "cohen_kappa_from_table",
+    "conger_kappa",
+    "fleiss_kappa",
+    "fleiss_kappa_from_counts",
+    "gwet_ac1",
+    "krippendorff_alpha",
+    "light_kappa",
+    "pairwise_kappa_matrix",
+    "percent_agreement",
+    "scotts_pi",
+]

@@ -38,12 +38,18 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     """
     env = os.environ.get("CALIBRATION_ENV", "development").strip().lower()
     default_db = "sqlite:///" + str(Path(instance_path) / "calibration.sqlite3")
+    attachment_max = _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     return {
         "ENV_NAME": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 15000),
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        # Room above the attachment limit, so an oversized file gets a form error (checked by the
+        # service) rather than Werkzeug's bare 413; only far larger bodies are cut off unread.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 2 * attachment_max + 1024 * 1024),
+        "ATTACHMENT_MAX_BYTES": attachment_max,
+        # Anchor attachments live outside static, served only through access-checked views.
+        "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),

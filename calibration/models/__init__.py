@@ -1,6 +1,7 @@
 """SQLAlchemy models. Import from here: ``from calibration.models import Round``."""
 
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
+from .attachments import AnchorAttachment
 from .audit import AuditEvent
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
@@ -9,6 +10,7 @@ from .scoring import CriterionScore, ScoreSheet
 
 __all__ = [
     "Anchor",
+    "AnchorAttachment",
     "AnchorKeyEntry",
     "AnchorKeyVersion",
     "AnchorPurpose",

@@ -7,10 +7,12 @@ from werkzeug.wrappers import Response
 
 from ..db import get_session, utcnow
 from ..models import Role
+from ..services import anchors as anchor_service
 from ..services import assignments, reveal, scoring
 from ..services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
 from .guards import actor, require_roles
+from .trainer.anchors import send_attachment
 
 bp = Blueprint("assessor", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))
@@ -121,3 +123,17 @@ def feedback(round_id: int, anchor_id: int) -> str:
     return render_template(
         "assessor/feedback.html", round=rnd, anchor=anchor, feedback=fb, already_recorded=False
     )
+
+
+@bp.get("/rounds/<int:round_id>/anchors/<int:anchor_id>/attachments/<int:attachment_id>")
+def attachment(round_id: int, anchor_id: int, attachment_id: int) -> Response:
+    """An evidence file of an anchor in a round the assessor is assigned to (evidence, not key: no
+    blindness rule applies, so it is available before scoring)."""
+    me = actor()
+    db_session = get_session()
+    rnd = assignments.assigned_round(
+        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
+    )
+    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
+    found = anchor_service.get_attachment(db_session, anchor_id=anchor.id, attachment_id=attachment_id)
+    return send_attachment(anchor_service.attachment_file(found, current_app.config["ATTACHMENT_DIR"]))

@@ -1,0 +1,819 @@
+"""Rounds for lead trainers: create a draft, choose its anchors (by hand or automatically) and its
+assessors, then open, extend and close it.
+
+Lifecycle: ``draft → open → closed``. Anchors, assessors and the window change only while the
+round is a draft; an open round can only be extended or closed. Every change is audited
+(``round.create``, ``round.anchors_set``, ``round.assessors_set``, ``round.reschedule``,
+``round.open``, ``round.extend``, ``round.close``). A refused change raises a domain error before
+anything is written.
+
+"Seen" (DESIGN §6: an assessor never sees the same qualification or recalibration anchor twice): the
+assessor has a score sheet for the anchor, or the anchor is in another non-draft round assigned to
+them. Draft rounds are invisible to assessors, so they do not count; opening a draft checks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    Anchor,
+    AnchorKeyEntry,
+    AnchorKeyVersion,
+    AnchorPurpose,
+    AnchorStatus,
+    Assignment,
+    Membership,
+    Program,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    RubricVersion,
+    ScoreSheet,
+    User,
+)
+from ..stats.passrule import PassRule
+from . import audit
+from .context import Actor
+from .errors import InvalidInput, NotFound
+from .rules import DEFAULT_PASS_RULE, pass_rule_from_json, program_settings
+from .scoring import has_control_characters, rubric_with_levels
+from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
+
+NAME_MAX_CHARS = 200
+MAX_TARGET = 100
+
+# The anchors an automatic selection draws from, per kind of round.
+KIND_PURPOSE: dict[RoundKind, AnchorPurpose] = {
+    RoundKind.QUALIFICATION: AnchorPurpose.QUALIFICATION,
+    RoundKind.CALIBRATION: AnchorPurpose.CALIBRATION,
+    RoundKind.RECALIBRATION: AnchorPurpose.CALIBRATION,
+    RoundKind.PRACTICE: AnchorPurpose.PRACTICE,
+}
+# Kinds whose assessors must never meet an anchor they have already seen.
+UNSEEN_KINDS = frozenset({RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
+
+# Pass rule fields: shares (fractions, shown as %) and counts with their minimum.
+SHARE_FIELDS = {
+    "min_exact": "Exact agreement",
+    "min_adjacent": "Exact-or-adjacent agreement",
+    "min_decision": "Decision agreement at the earn cut",
+}
+COUNT_FIELDS = {
+    "max_discrepant": ("The number of scores two or more levels off", 0),
+    "min_anchors": ("The minimum number of anchors", 1),
+    "min_scores": ("The minimum number of criterion scores", 1),
+}
+COUNT_MAX = 10_000
+
+
+def when(value: dt.datetime) -> str:
+    """A time as shown in messages: always UTC, to the minute."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ------------------------------------------------------------------------------------------ look-ups
+def get_round(session: Session, *, program_id: int, round_id: int, for_update: bool = False) -> Round:
+    """The round if it belongs to the program, else NotFound. ``for_update`` locks its row on
+    PostgreSQL, so two trainers changing one round at once take turns (SQLite's write
+    transactions already do)."""
+    stmt = select(Round).where(Round.id == round_id, Round.program_id == program_id)
+    if for_update:
+        # Re-read under the lock even if the session already holds the round.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    rnd = session.scalar(stmt)
+    if rnd is None:
+        raise NotFound("round")
+    return rnd
+
+
+def default_pass_rule(session: Session, program_id: int) -> dict[str, float | int]:
+    """The program's pass rule in force (its settings over the defaults)."""
+    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
+    rule = program_settings(settings_json)["pass_rule"]
+    return {name: rule[name] for name in DEFAULT_PASS_RULE}
+
+
+@dataclass(frozen=True)
+class RubricChoice:
+    rubric: RubricVersion
+    latest: bool
+
+
+def rubric_choices(session: Session, program_id: int) -> list[RubricChoice]:
+    """The program's rubric versions: the latest of each slug first, older versions after."""
+    versions = list(
+        session.scalars(
+            select(RubricVersion)
+            .where(RubricVersion.program_id == program_id)
+            .order_by(RubricVersion.title, RubricVersion.slug, RubricVersion.version.desc())
+        )
+    )
+    seen: set[str] = set()
+    latest: list[RubricChoice] = []
+    older: list[RubricChoice] = []
+    for v in versions:
+        (older if v.slug in seen else latest).append(RubricChoice(v, v.slug not in seen))
+        seen.add(v.slug)
+    return latest + older
+
+
+def assessor_choices(session: Session, program_id: int) -> list[tuple[User, Membership]]:
+    """The program's assessors, by name, with their certification status."""
+    return [
+        (user, membership)
+        for user, membership in session.execute(
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.program_id == program_id, Membership.role == Role.ASSESSOR)
+            .order_by(User.name, User.id)
+        ).all()
+    ]
+
+
+def current_keys(session: Session, anchor_ids: Iterable[int]) -> dict[int, tuple[int, dict[int, int]]]:
+    """anchor id -> (current key version, {criterion id: key level}) for anchors that have a key."""
+    ids = list(anchor_ids)
+    latest = (
+        select(AnchorKeyVersion.anchor_id, func.max(AnchorKeyVersion.version).label("version"))
+        .where(AnchorKeyVersion.anchor_id.in_(ids))
+        .group_by(AnchorKeyVersion.anchor_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            AnchorKeyVersion.anchor_id,
+            AnchorKeyVersion.version,
+            AnchorKeyEntry.criterion_id,
+            AnchorKeyEntry.level_value,
+        )
+        .join(
+            latest,
+            (latest.c.anchor_id == AnchorKeyVersion.anchor_id)
+            & (latest.c.version == AnchorKeyVersion.version),
+        )
+        .join(AnchorKeyEntry, AnchorKeyEntry.key_version_id == AnchorKeyVersion.id)
+    ).all()
+    keys: dict[int, tuple[int, dict[int, int]]] = {}
+    for anchor_id, version, criterion_id, level in rows:
+        keys.setdefault(anchor_id, (version, {}))[1][criterion_id] = level
+    return keys
+
+
+def seen_anchors(
+    session: Session, user_ids: Iterable[int], *, exclude_round_id: int | None = None
+) -> dict[int, set[int]]:
+    """user id -> anchors they have seen: a score sheet, or the anchor in another non-draft round
+    assigned to them (``exclude_round_id`` is the round being prepared)."""
+    ids = list(user_ids)
+    seen: dict[int, set[int]] = {uid: set() for uid in ids}
+    sheets = select(ScoreSheet.assessor_id, ScoreSheet.anchor_id).where(ScoreSheet.assessor_id.in_(ids))
+    earlier = (
+        select(Assignment.user_id, RoundAnchor.anchor_id)
+        .join(Round, Round.id == Assignment.round_id)
+        .join(RoundAnchor, RoundAnchor.round_id == Round.id)
+        .where(Assignment.user_id.in_(ids), Round.status != RoundStatus.DRAFT)
+    )
+    if exclude_round_id is not None:
+        earlier = earlier.where(Round.id != exclude_round_id)
+    for stmt in (sheets, earlier):
+        for user_id, anchor_id in session.execute(stmt).all():
+            seen[user_id].add(anchor_id)
+    return seen
+
+
+def _assigned(session: Session, round_id: int) -> list[tuple[int, str]]:
+    return [
+        (uid, name)
+        for uid, name in session.execute(
+            select(User.id, User.name)
+            .join(Assignment, Assignment.user_id == User.id)
+            .where(Assignment.round_id == round_id)
+            .order_by(User.name, User.id)
+        ).all()
+    ]
+
+
+def _round_anchor_ids(session: Session, round_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(RoundAnchor.anchor_id)
+            .where(RoundAnchor.round_id == round_id)
+            .order_by(RoundAnchor.position)
+        )
+    )
+
+
+def _conflicts(
+    session: Session, rnd: Round, anchor_ids: Sequence[int], people: Sequence[tuple[int, str]]
+) -> list[str]:
+    """Messages for anchors an assigned assessor has already seen (qualification/recalibration only)."""
+    if rnd.kind not in UNSEEN_KINDS or not anchor_ids or not people:
+        return []
+    seen = seen_anchors(session, [uid for uid, _ in people], exclude_round_id=rnd.id)
+    titles = dict(session.execute(select(Anchor.id, Anchor.title).where(Anchor.id.in_(anchor_ids))).all())
+    messages = []
+    for anchor_id in anchor_ids:
+        names = [name for uid, name in people if anchor_id in seen[uid]]
+        if names:
+            messages.append(
+                f"“{titles.get(anchor_id, anchor_id)}” has already been seen by {_join(names)}: "
+                f"a {rnd.kind.value} round must use anchors its assessors have not seen."
+            )
+    return messages
+
+
+def _audit(session: Session, actor: Actor, rnd: Round, action: str, detail: Mapping[str, Any]) -> None:
+    audit.record(
+        session,
+        actor,
+        action,
+        object_type="round",
+        object_id=rnd.id,
+        program_id=rnd.program_id,
+        detail=detail,
+    )
+
+
+def _join(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# ------------------------------------------------------------------------------------ checks
+def check_pass_rule(rule: Mapping[str, Any]) -> tuple[dict[str, float | int], dict[str, list[str]]]:
+    """(the rule with every field, errors by field). Shares are fractions in [0, 1]; counts whole."""
+    clean: dict[str, float | int] = {}
+    errors: dict[str, list[str]] = {}
+    for name, label in SHARE_FIELDS.items():
+        value = rule.get(name)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            errors[name] = [f"{label}: enter a percentage between 0 and 100."]
+        elif not 0 <= value <= 1:
+            errors[name] = [f"{label} must be between 0% and 100% (you entered {value * 100:g}%)."]
+        else:
+            clean[name] = round(float(value), 6)
+    for name, (label, minimum) in COUNT_FIELDS.items():
+        value = rule.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            errors[name] = [f"{label}: enter a whole number."]
+        elif value < minimum:
+            errors[name] = [f"{label} must be at least {minimum} (you entered {value})."]
+        elif value > COUNT_MAX:
+            errors[name] = [f"{label} can be at most {COUNT_MAX:,} (you entered {value:,})."]
+        else:
+            clean[name] = value
+    return clean, errors
+
+
+def _check_window(
+    errors: dict[str, list[str]],
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    if opens_at is None or opens_at.tzinfo is None:
+        errors["opens_date"] = ["Enter the date and time (UTC) the round opens."]
+    if closes_at is None or closes_at.tzinfo is None:
+        errors["closes_date"] = ["Enter the date and time (UTC) the round closes."]
+    if errors.get("opens_date") or errors.get("closes_date"):
+        return
+    assert opens_at is not None and closes_at is not None
+    if closes_at <= opens_at:
+        errors["closes_date"] = [
+            f"The round must close after it opens (it opens {when(opens_at)}, you chose {when(closes_at)})."
+        ]
+    elif closes_at <= now:
+        errors["closes_date"] = [f"The closing time must be in the future (it is now {when(now)})."]
+
+
+def _check_assessors(session: Session, program_id: int, user_ids: Sequence[int]) -> list[str]:
+    if not user_ids:
+        return ["Choose at least one assessor."]
+    known = {u.id for u, _ in assessor_choices(session, program_id)}
+    if set(user_ids) - known:
+        return ["One of the chosen people is not an assessor in this program; reload the page."]
+    return []
+
+
+def _dedupe(ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def _require_draft(rnd: Round, what: str) -> None:
+    if rnd.status != RoundStatus.DRAFT:
+        raise InvalidInput(
+            f"{what} can be changed only while the round is a draft; this round is {rnd.status.value}. "
+            "Nothing was changed."
+        )
+
+
+# ------------------------------------------------------------------------------------- create
+def create_round(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    name: str,
+    kind: str,
+    rubric_version_id: int,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    pass_rule: Mapping[str, Any],
+    assessor_ids: Sequence[int],
+    now: dt.datetime | None = None,
+) -> Round:
+    """A new draft round with its assessors and pass rule (stored as JSON: the rule in force).
+
+    Raises InvalidInput with field errors (``name``, ``kind``, ``rubric_version_id``, ``opens_date``,
+    ``closes_date``, a pass rule field, ``assessor_ids``); nothing is written then.
+    """
+    now = now or utcnow()
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Give the round a name."]
+    elif len(name) > NAME_MAX_CHARS:
+        errors["name"] = [f"The name can be at most {NAME_MAX_CHARS} characters (you have {len(name)})."]
+    elif has_control_characters(name):
+        errors["name"] = ["The name contains a control character (such as NUL) that cannot be stored."]
+    if kind not in {k.value for k in RoundKind}:
+        errors["kind"] = ["Choose a kind: qualification, calibration, recalibration or practice."]
+    rubric = session.scalar(
+        select(RubricVersion).where(
+            RubricVersion.id == rubric_version_id, RubricVersion.program_id == program_id
+        )
+    )
+    if rubric is None:
+        errors["rubric_version_id"] = ["Choose one of this program's rubrics."]
+    _check_window(errors, opens_at, closes_at, now)
+    rule, rule_errors = check_pass_rule(pass_rule)
+    errors.update(rule_errors)
+    people = _dedupe(assessor_ids)
+    if problems := _check_assessors(session, program_id, people):
+        errors["assessor_ids"] = problems
+    if errors:
+        raise InvalidInput("Some fields need attention; nothing was saved.", errors)
+
+    # Keep any extra keys the program stores with its rule; the edited fields win.
+    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
+    stored_rule = {**program_settings(settings_json)["pass_rule"], **rule}
+    rnd = Round(
+        program_id=program_id,
+        rubric_version_id=rubric_version_id,
+        name=name,
+        kind=RoundKind(kind),
+        status=RoundStatus.DRAFT,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        pass_rule_json=json.dumps(stored_rule, sort_keys=True),
+        created_by_id=actor.user_id,
+    )
+    session.add(rnd)
+    session.flush()
+    session.add_all(Assignment(round_id=rnd.id, user_id=uid) for uid in people)
+    session.flush()
+    detail: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "rubric_version_id": rubric_version_id,
+        "opens_at": rnd.opens_at.isoformat(),
+        "closes_at": rnd.closes_at.isoformat(),
+        "pass_rule": stored_rule,
+        "assessor_ids": people,
+    }
+    _audit(session, actor, rnd, "round.create", detail)
+    return rnd
+
+
+# ------------------------------------------------------------------------------------ anchors
+@dataclass(frozen=True)
+class CandidateAnchor:
+    """An active anchor of the round's rubric version, as the trainer chooses from it."""
+
+    anchor: Anchor
+    key_version: int | None
+    key: dict[int, int]  # criterion id -> current key level
+    purpose_match: bool  # its purpose is the one this kind of round draws from
+    seen_by: tuple[str, ...]  # assigned assessors who have seen it (qualification/recalibration)
+
+
+def candidate_anchors(session: Session, rnd: Round) -> list[CandidateAnchor]:
+    """Active anchors of the round's program and rubric version: the matching purpose first."""
+    anchors = list(
+        session.scalars(
+            select(Anchor).where(
+                Anchor.program_id == rnd.program_id,
+                Anchor.rubric_version_id == rnd.rubric_version_id,
+                Anchor.status == AnchorStatus.ACTIVE,
+            )
+        )
+    )
+    keys = current_keys(session, [a.id for a in anchors])
+    people = _assigned(session, rnd.id)
+    seen = (
+        seen_anchors(session, [uid for uid, _ in people], exclude_round_id=rnd.id)
+        if rnd.kind in UNSEEN_KINDS
+        else {}
+    )
+    purpose = KIND_PURPOSE[rnd.kind]
+    items = [
+        CandidateAnchor(
+            a,
+            keys[a.id][0] if a.id in keys else None,
+            keys[a.id][1] if a.id in keys else {},
+            a.purpose == purpose,
+            tuple(name for uid, name in people if a.id in seen.get(uid, ())),
+        )
+        for a in anchors
+    ]
+    items.sort(key=lambda c: (not c.purpose_match, c.anchor.title, c.anchor.id))
+    return items
+
+
+def set_anchors(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    round_id: int,
+    anchor_ids: Sequence[int],
+    method: str = "hand",
+) -> list[int]:
+    """Replace a draft round's anchors (in the given order) with active anchors of its rubric version.
+
+    For qualification and recalibration rounds an anchor an assigned assessor has seen is refused.
+    Returns the stored anchor ids; an unchanged selection writes nothing.
+    """
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    _require_draft(rnd, "Anchors")
+    chosen = _dedupe(anchor_ids)
+    allowed = {c.anchor.id for c in candidate_anchors(session, rnd)}
+    if set(chosen) - allowed:
+        raise InvalidInput(
+            "Only active anchors of this round's rubric version can be chosen; reload the page. "
+            "Nothing was changed.",
+            {"anchor_ids": ["One of the chosen anchors is not available for this round."]},
+        )
+    if conflicts := _conflicts(session, rnd, chosen, _assigned(session, rnd.id)):
+        raise InvalidInput(
+            "Some anchors cannot be used in this round; nothing was changed.", {"anchor_ids": conflicts}
+        )
+    before = _round_anchor_ids(session, rnd.id)
+    if before == chosen:
+        return chosen
+    for row in list(session.scalars(select(RoundAnchor).where(RoundAnchor.round_id == rnd.id))):
+        session.delete(row)
+    session.flush()  # the (round, anchor) constraint: old rows go before new ones arrive
+    session.add_all(RoundAnchor(round_id=rnd.id, anchor_id=a, position=i) for i, a in enumerate(chosen))
+    session.flush()
+    session.expire(rnd, ["round_anchors"])
+    detail: dict[str, Any] = {
+        "method": method,
+        "anchor_ids": chosen,
+        "added": [a for a in chosen if a not in before],
+        "removed": [a for a in before if a not in chosen],
+    }
+    _audit(session, actor, rnd, "round.anchors_set", detail)
+    return chosen
+
+
+def auto_select_anchors(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    round_id: int,
+    target: int | None = DEFAULT_TARGET,
+    seed: int | None = None,
+    criterion_weights: Mapping[int, float] | None = None,
+) -> list[int]:
+    """Choose a draft round's anchors automatically (see :mod:`calibration.services.selection`).
+
+    Draws from active anchors with a key whose purpose fits the kind of round; for qualification and
+    recalibration rounds, anchors any assigned assessor has seen are left out. The seed defaults to
+    the round's id, so the same situation gives the same choice. Raises CoverageImpossible naming
+    the (criterion, level) pairs no available anchor covers; nothing is written then.
+    """
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    _require_draft(rnd, "Anchors")
+    if target is None or not 1 <= target <= MAX_TARGET:
+        raise InvalidInput(
+            "Some fields need attention; nothing was changed.",
+            {"target": [f"Choose how many anchors: a whole number from 1 to {MAX_TARGET}."]},
+        )
+    rubric = rubric_with_levels(session, rnd.rubric_version_id)
+    pool = [c for c in candidate_anchors(session, rnd) if c.purpose_match and c.key_version is not None]
+    seen = {c.anchor.id for c in pool if c.seen_by}
+    titles = {c.id: c.title for c in rubric.criteria}
+    try:
+        chosen = select_anchors(
+            [Candidate(c.anchor.id, c.key) for c in pool],
+            criteria=[c.id for c in rubric.criteria],
+            levels=rubric.level_values,
+            exclude=seen,
+            target=target,
+            seed=rnd.id if seed is None else seed,
+            criterion_weights=criterion_weights,
+            criterion_titles=titles,
+        )
+    except CoverageImpossible as exc:
+        purpose = KIND_PURPOSE[rnd.kind].value
+        note = f" Only active {purpose} anchors with a master key are drawn from."
+        if exc.n_excluded:
+            note += (
+                f" {exc.n_excluded} anchor{'s were' if exc.n_excluded != 1 else ' was'} left out because "
+                "an assigned assessor has already seen "
+                f"{'them' if exc.n_excluded != 1 else 'it'}."
+            )
+        raise CoverageImpossible(str(exc) + note, exc.missing, n_excluded=exc.n_excluded) from None
+    return set_anchors(
+        session, actor, program_id=program_id, round_id=rnd.id, anchor_ids=chosen, method="auto"
+    )
+
+
+# ---------------------------------------------------------------------------------- assessors
+def set_assessors(
+    session: Session, actor: Actor, *, program_id: int, round_id: int, user_ids: Sequence[int]
+) -> list[int]:
+    """Replace a draft round's assessors (at least one, all assessors of the program)."""
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    _require_draft(rnd, "Assessors")
+    people = _dedupe(user_ids)
+    if problems := _check_assessors(session, program_id, people):
+        raise InvalidInput("Some fields need attention; nothing was changed.", {"assessor_ids": problems})
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
+    pairs = sorted(((uid, names[uid]) for uid in people), key=lambda p: (p[1], p[0]))
+    if conflicts := _conflicts(session, rnd, _round_anchor_ids(session, rnd.id), pairs):
+        raise InvalidInput(
+            "These assessors cannot take this round with its current anchors; nothing was changed.",
+            {"assessor_ids": conflicts},
+        )
+    rows = list(session.scalars(select(Assignment).where(Assignment.round_id == rnd.id)))
+    before = {row.user_id for row in rows}
+    if before == set(people):
+        return people
+    for row in rows:
+        if row.user_id not in people:
+            session.delete(row)
+    session.add_all(Assignment(round_id=rnd.id, user_id=uid) for uid in people if uid not in before)
+    session.flush()
+    session.expire(rnd, ["assignments"])
+    _audit(
+        session,
+        actor,
+        rnd,
+        "round.assessors_set",
+        {"added": sorted(set(people) - before), "removed": sorted(before - set(people))},
+    )
+    return people
+
+
+# ---------------------------------------------------------------------------------- lifecycle
+def reschedule_round(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    round_id: int,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> Round:
+    """Change a draft round's window (an open round can only be extended)."""
+    now = now or utcnow()
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    if rnd.status != RoundStatus.DRAFT:
+        raise InvalidInput(
+            f"The window can be changed only while the round is a draft; this round is {rnd.status.value}."
+            + (" Extend it instead." if rnd.status == RoundStatus.OPEN else "")
+            + " Nothing was changed."
+        )
+    errors: dict[str, list[str]] = {}
+    _check_window(errors, opens_at, closes_at, now)
+    if errors:
+        raise InvalidInput("The window needs attention; nothing was changed.", errors)
+    assert opens_at is not None and closes_at is not None
+    before = (rnd.opens_at, rnd.closes_at)
+    rnd.opens_at, rnd.closes_at = opens_at, closes_at
+    session.flush()
+    detail = {
+        "opens_at": [before[0].isoformat(), opens_at.astimezone(dt.UTC).isoformat()],
+        "closes_at": [before[1].isoformat(), closes_at.astimezone(dt.UTC).isoformat()],
+    }
+    _audit(session, actor, rnd, "round.reschedule", detail)
+    return rnd
+
+
+def open_problems(session: Session, rnd: Round, *, now: dt.datetime | None = None) -> list[str]:
+    """What stops a draft round from opening (empty when it can open)."""
+    now = now or utcnow()
+    problems = []
+    anchor_ids = _round_anchor_ids(session, rnd.id)
+    people = _assigned(session, rnd.id)
+    if not anchor_ids:
+        problems.append("Choose at least one anchor.")
+    if not people:
+        problems.append("Assign at least one assessor.")
+    if anchor_ids:
+        keys = current_keys(session, anchor_ids)
+        anchors = {a.id: a for a in session.scalars(select(Anchor).where(Anchor.id.in_(anchor_ids)))}
+        for anchor_id in anchor_ids:
+            anchor = anchors[anchor_id]
+            if anchor_id not in keys:
+                problems.append(
+                    f"“{anchor.title}” has no master key: set its key or remove it from the round."
+                )
+            elif anchor.status != AnchorStatus.ACTIVE:
+                problems.append(
+                    f"“{anchor.title}” is {anchor.status.value}, not active: remove it from the round."
+                )
+    problems += _conflicts(session, rnd, anchor_ids, people)
+    if rnd.closes_at <= now:
+        problems.append(f"The window ended {when(rnd.closes_at)}: change the window first.")
+    return problems
+
+
+def open_round(
+    session: Session, actor: Actor, *, program_id: int, round_id: int, now: dt.datetime | None = None
+) -> Round:
+    """Open a draft round. Assessors see it from ``opens_at`` (not before) until it closes."""
+    now = now or utcnow()
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    if rnd.status == RoundStatus.OPEN:
+        raise InvalidInput("This round is already open; nothing was changed.")
+    if rnd.status == RoundStatus.CLOSED:
+        raise InvalidInput(
+            "This round is closed; a closed round cannot be opened again. Nothing was changed."
+        )
+    if problems := open_problems(session, rnd, now=now):
+        raise InvalidInput("The round cannot open yet; nothing was changed.", {"open": problems})
+    rnd.status = RoundStatus.OPEN
+    session.flush()
+    detail: dict[str, Any] = {
+        "opens_at": rnd.opens_at.isoformat(),
+        "closes_at": rnd.closes_at.isoformat(),
+        "anchor_ids": _round_anchor_ids(session, rnd.id),
+        "assessor_ids": [uid for uid, _ in _assigned(session, rnd.id)],
+    }
+    _audit(session, actor, rnd, "round.open", detail)
+    return rnd
+
+
+def extend_round(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    round_id: int,
+    closes_at: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> Round:
+    """Move an open round's closing time later (after now and after the current close)."""
+    now = now or utcnow()
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    if rnd.status == RoundStatus.DRAFT:
+        raise InvalidInput(
+            "Only an open round can be extended; change a draft's window instead. Nothing was changed."
+        )
+    if rnd.status == RoundStatus.CLOSED:
+        raise InvalidInput("This round is closed; a closed round cannot be extended. Nothing was changed.")
+    if closes_at is None or closes_at.tzinfo is None:
+        problem = "Enter the new date and time (UTC) the round closes."
+    elif closes_at <= now:
+        problem = f"The new closing time must be in the future (it is now {when(now)})."
+    elif closes_at <= rnd.closes_at:
+        problem = f"The new closing time must be later than the current one ({when(rnd.closes_at)})."
+    else:
+        problem = None
+    if problem:
+        raise InvalidInput("The round was not extended; nothing was changed.", {"closes_date": [problem]})
+    assert closes_at is not None
+    before = rnd.closes_at
+    rnd.closes_at = closes_at
+    session.flush()
+    detail = {"closes_at": [before.isoformat(), closes_at.astimezone(dt.UTC).isoformat()]}
+    _audit(session, actor, rnd, "round.extend", detail)
+    return rnd
+
+
+def close_round(
+    session: Session, actor: Actor, *, program_id: int, round_id: int, now: dt.datetime | None = None
+) -> Round:
+    """Close an open round now: no more scoring; feedback stays readable."""
+    now = now or utcnow()
+    rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
+    if rnd.status != RoundStatus.OPEN:
+        raise InvalidInput(
+            f"Only an open round can be closed; this round is {rnd.status.value}. Nothing was changed."
+        )
+    before = rnd.closes_at
+    rnd.status = RoundStatus.CLOSED
+    # The window shows when scoring really ended (kept as is if the round never started: the
+    # window must stay after its opening).
+    if rnd.opens_at < now < rnd.closes_at:
+        rnd.closes_at = now
+    session.flush()
+    detail = {"closes_at": [before.isoformat(), rnd.closes_at.isoformat()], "closed_at": now.isoformat()}
+    _audit(session, actor, rnd, "round.close", detail)
+    return rnd
+
+
+# ----------------------------------------------------------------------------- management page
+@dataclass(frozen=True)
+class RoundManagement:
+    """Everything the round's management page shows."""
+
+    round: Round
+    rubric: RubricVersion
+    pass_rule: PassRule
+    anchors: list[CandidateAnchor]  # in the round, in position order
+    candidates: list[CandidateAnchor]  # what a draft can choose from (empty once not a draft)
+    assessors: list[tuple[User, Membership]]  # assigned
+    assessor_choices: list[tuple[User, Membership]]
+    n_sheets: int
+    problems: list[str] = field(default_factory=list)  # what stops a draft from opening
+    uncovered: list[tuple[str, int]] = field(default_factory=list)  # (criterion title, level)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.round.status == RoundStatus.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.round.status == RoundStatus.OPEN
+
+    @property
+    def selected_ids(self) -> list[int]:
+        return [c.anchor.id for c in self.anchors]
+
+    @property
+    def assigned_ids(self) -> list[int]:
+        return [u.id for u, _ in self.assessors]
+
+    @property
+    def purpose(self) -> str:
+        return KIND_PURPOSE[self.round.kind].value
+
+    @property
+    def checks_unseen(self) -> bool:
+        return self.round.kind in UNSEEN_KINDS
+
+
+def round_management(
+    session: Session, *, program_id: int, round_id: int, now: dt.datetime | None = None
+) -> RoundManagement:
+    """The round with its anchors (and what a draft could choose), assessors and readiness."""
+    rnd = get_round(session, program_id=program_id, round_id=round_id)
+    rubric = rubric_with_levels(session, rnd.rubric_version_id)
+    candidates = candidate_anchors(session, rnd) if rnd.status == RoundStatus.DRAFT else []
+    by_id = {c.anchor.id: c for c in candidates}
+    chosen_ids = _round_anchor_ids(session, rnd.id)
+    missing = [a for a in chosen_ids if a not in by_id]
+    if missing:
+        # Anchors in the round that are not candidates (not a draft any more, or no longer active).
+        keys = current_keys(session, missing)
+        for anchor in session.scalars(select(Anchor).where(Anchor.id.in_(missing))):
+            key = keys.get(anchor.id)
+            by_id[anchor.id] = CandidateAnchor(
+                anchor,
+                key[0] if key else None,
+                key[1] if key else {},
+                anchor.purpose == KIND_PURPOSE[rnd.kind],
+                (),
+            )
+    chosen = [by_id[a] for a in chosen_ids]
+    assigned = set(session.scalars(select(Assignment.user_id).where(Assignment.round_id == rnd.id)))
+    choices = assessor_choices(session, program_id)
+    covered = {pair for c in chosen for pair in c.key.items()}
+    uncovered = [
+        (criterion.title, level)
+        for criterion in rubric.criteria
+        for level in rubric.level_values
+        if (criterion.id, level) not in covered
+    ]
+    n_sheets = session.scalar(
+        select(func.count()).select_from(ScoreSheet).where(ScoreSheet.round_id == rnd.id)
+    )
+    return RoundManagement(
+        round=rnd,
+        rubric=rubric,
+        pass_rule=pass_rule_from_json(rnd.pass_rule_json),
+        anchors=chosen,
+        candidates=candidates,
+        assessors=[(u, m) for u, m in choices if u.id in assigned],
+        assessor_choices=choices,
+        n_sheets=n_sheets or 0,
+        problems=open_problems(session, rnd, now=now) if rnd.status == RoundStatus.DRAFT else [],
+        uncovered=uncovered,
+    )

@@ -1,0 +1,207 @@
+"""Forms for creating and managing rounds. Shape only (types, required, choices); the rules (window
+order, pass rule ranges, lifecycle) are checked by :mod:`calibration.services.rounds`.
+
+Times are entered as a date and a time in UTC and become timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import Membership, RoundKind, User
+from ..services.rounds import NAME_MAX_CHARS, RubricChoice
+from ..services.selection import DEFAULT_TARGET
+from .forms import no_control_characters
+
+KIND_CHOICES = [
+    SelectChoice(RoundKind.CALIBRATION.value, "Calibration (periodic, for the cohort)"),
+    SelectChoice(RoundKind.QUALIFICATION.value, "Qualification (onboarding gate)"),
+    SelectChoice(RoundKind.RECALIBRATION.value, "Recalibration (for flagged assessors)"),
+    SelectChoice(RoundKind.PRACTICE.value, "Practice (feedback shown, not counted)"),
+]
+PERCENT_FIELDS = ("min_exact", "min_adjacent", "min_decision")
+COUNT_FIELDS = ("max_discrepant", "min_anchors", "min_scores")
+TIME_FORMATS = ["%H:%M", "%H:%M:%S"]  # browsers send seconds when the step asks for them
+
+
+class PercentField(FloatField):
+    """A share entered as a percentage; shown without a trailing ".0"."""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else f"{self.data:g}"
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several ids chosen with checkboxes (none checked means an empty list)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _date(label: str) -> DateField:
+    return DateField(
+        label,
+        validators=[InputRequired("Enter a date.")],
+        invalid_value_message="Enter the date as YYYY-MM-DD.",
+    )
+
+
+def _time(label: str) -> TimeField:
+    return TimeField(
+        label,
+        validators=[InputRequired("Enter a time.")],
+        format=TIME_FORMATS,
+        invalid_value_message="Enter the time as HH:MM (24-hour clock, UTC).",
+    )
+
+
+def combine(day: dt.date | None, time: dt.time | None) -> dt.datetime | None:
+    """A date and a time typed in UTC as an aware UTC datetime (None if either is missing)."""
+    if day is None or time is None:
+        return None
+    return dt.datetime.combine(day, time.replace(second=0, microsecond=0), tzinfo=dt.UTC)
+
+
+def split(value: dt.datetime) -> tuple[dt.date, dt.time]:
+    utc = value.astimezone(dt.UTC)
+    return utc.date(), utc.time().replace(second=0, microsecond=0)
+
+
+class WindowForm(FlaskForm):
+    """When the round opens and closes (UTC)."""
+
+    opens_date = _date("Opens on (date, UTC)")
+    opens_time = _time("at (time, UTC)")
+    closes_date = _date("Closes on (date, UTC)")
+    closes_time = _time("at (time, UTC)")
+
+    def opens_at(self) -> dt.datetime | None:
+        return combine(self.opens_date.data, self.opens_time.data)
+
+    def closes_at(self) -> dt.datetime | None:
+        return combine(self.closes_date.data, self.closes_time.data)
+
+
+def window_data(opens_at: dt.datetime, closes_at: dt.datetime) -> dict[str, Any]:
+    (od, ot), (cd, ct) = split(opens_at), split(closes_at)
+    return {"opens_date": od, "opens_time": ot, "closes_date": cd, "closes_time": ct}
+
+
+class NewRoundForm(WindowForm):
+    name = StringField(
+        "Name",
+        validators=[
+            InputRequired("Give the round a name."),
+            Length(max=NAME_MAX_CHARS, message=f"The name can be at most {NAME_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+    )
+    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[InputRequired("Choose a kind.")])
+    rubric_version_id = SelectField("Rubric", coerce=int, validators=[InputRequired("Choose a rubric.")])
+    min_exact = PercentField(
+        "Exact agreement with the key, at least (%)", validators=[InputRequired("Enter a percentage.")]
+    )
+    min_adjacent = PercentField(
+        "Exact or adjacent agreement, at least (%)", validators=[InputRequired("Enter a percentage.")]
+    )
+    max_discrepant = IntegerField(
+        "Scores two or more levels off, at most",
+        validators=[InputRequired("Enter a whole number.")],
+    )
+    min_decision = PercentField(
+        "Decision agreement at the earn cut, at least (%)", validators=[InputRequired("Enter a percentage.")]
+    )
+    min_anchors = IntegerField(
+        "No judgement from fewer than this many anchors", validators=[InputRequired("Enter a whole number.")]
+    )
+    min_scores = IntegerField(
+        "… or fewer than this many criterion scores", validators=[InputRequired("Enter a whole number.")]
+    )
+    assessor_ids = CheckboxesField(
+        "Assessors", coerce=int, validators=[InputRequired("Choose at least one assessor.")]
+    )
+
+    def set_choices(
+        self, rubrics: Iterable[RubricChoice], assessors: Iterable[tuple[User, Membership]]
+    ) -> None:
+        self.rubric_version_id.choices = [
+            SelectChoice(
+                c.rubric.id,
+                f"{c.rubric.title} (version {c.rubric.version}{'' if c.latest else ', older version'})",
+            )
+            for c in rubrics
+        ]
+        self.assessor_ids.choices = [SelectChoice(u.id, u.name) for u, _ in assessors]
+
+    def pass_rule(self) -> dict[str, float | int | None]:
+        """The rule as the service takes it: percentages become fractions."""
+        rule: dict[str, float | int | None] = {}
+        for name in PERCENT_FIELDS:
+            value = self[name].data
+            rule[name] = None if value is None else value / 100
+        for name in COUNT_FIELDS:
+            rule[name] = self[name].data
+        return rule
+
+
+def new_round_data(
+    pass_rule: Mapping[str, float | int], rubrics: list[RubricChoice], now: dt.datetime
+) -> dict[str, Any]:
+    """Initial values: the program's pass rule (shares as %), the newest rubric, a two-week window
+    from the next full hour."""
+    start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    data: dict[str, Any] = window_data(start, start + dt.timedelta(days=14))
+    data["kind"] = RoundKind.CALIBRATION.value
+    if rubrics:
+        data["rubric_version_id"] = rubrics[0].rubric.id
+    for name in PERCENT_FIELDS:
+        data[name] = round(float(pass_rule[name]) * 100, 4)
+    for name in COUNT_FIELDS:
+        data[name] = int(pass_rule[name])
+    return data
+
+
+class AnchorsForm(FlaskForm):
+    """The anchors of a draft round, chosen by hand."""
+
+    anchor_ids = CheckboxesField("Anchors", coerce=int)
+
+
+class AutoSelectForm(FlaskForm):
+    target = IntegerField(
+        "How many anchors (at least)",
+        default=DEFAULT_TARGET,
+        validators=[InputRequired("Enter how many anchors to choose.")],
+    )
+
+
+class AssessorsForm(FlaskForm):
+    assessor_ids = CheckboxesField(
+        "Assessors", coerce=int, validators=[InputRequired("Choose at least one assessor.")]
+    )
+
+
+class ExtendForm(FlaskForm):
+    closes_date = _date("New closing date (UTC)")
+    closes_time = _time("at (time, UTC)")
+
+    def closes_at(self) -> dt.datetime | None:
+        return combine(self.closes_date.data, self.closes_time.data)

@@ -1,0 +1,226 @@
+"""Rounds for lead trainers: create a draft, manage its anchors and assessors, open, extend, close.
+
+Thin views over :mod:`calibration.services.rounds`. Every action on one round is a POST to its own
+URL; a refusal shows the management page again (status 400) with the message and what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from ...db import get_session, utcnow
+from ...services import rounds as service
+from ...services.errors import InvalidInput
+from ...services.selection import CoverageImpossible
+from ..forms_anchors import ConfirmForm
+from ..forms_rounds import (
+    AnchorsForm,
+    AssessorsForm,
+    AutoSelectForm,
+    ExtendForm,
+    NewRoundForm,
+    WindowForm,
+    new_round_data,
+    window_data,
+)
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+
+Page = Response | str | tuple[str, int]
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+def round_new() -> Page:
+    me = actor()
+    db_session = get_session()
+    rubrics = service.rubric_choices(db_session, me.program_id)
+    assessors = service.assessor_choices(db_session, me.program_id)
+    form = NewRoundForm(
+        data=new_round_data(service.default_pass_rule(db_session, me.program_id), rubrics, utcnow())
+    )
+    form.set_choices(rubrics, assessors)
+    page_error = None
+    if form.validate_on_submit():
+        try:
+            rnd = service.create_round(
+                db_session,
+                me,
+                program_id=me.program_id,
+                name=form.name.data or "",
+                kind=form.kind.data or "",
+                rubric_version_id=form.rubric_version_id.data,
+                opens_at=form.opens_at(),
+                closes_at=form.closes_at(),
+                pass_rule=form.pass_rule(),
+                assessor_ids=form.assessor_ids.data or [],
+            )
+            db_session.commit()
+            flash("Round created as a draft. Choose its anchors next, then open it.", "info")
+            return redirect(url_for(".round_manage", round_id=rnd.id))
+        except InvalidInput as exc:
+            db_session.rollback()
+            apply_errors(form, exc)
+            page_error = str(exc)
+    elif form.is_submitted():
+        page_error = "Some fields need attention; what you typed is kept below."
+    html = render_template(
+        "trainer/round_new.html", form=form, rubrics=rubrics, assessors=assessors, page_error=page_error
+    )
+    return (html, 400) if page_error else html
+
+
+def _forms(m: service.RoundManagement, posted: str | None) -> dict[str, FlaskForm]:
+    """Every form of the management page; only the one that was posted reads the request."""
+
+    def make(name: str, cls: type[FlaskForm], data: dict[str, Any]) -> FlaskForm:
+        return cls(data=data) if name == posted else cls(formdata=None, data=data)
+
+    later = m.round.closes_at + (m.round.closes_at - m.round.opens_at) / 2
+    forms: dict[str, FlaskForm] = {
+        "anchors": make("anchors", AnchorsForm, {"anchor_ids": m.selected_ids}),
+        "auto": make("auto", AutoSelectForm, {"target": max(m.pass_rule.min_anchors, 1)}),
+        "assessors": make("assessors", AssessorsForm, {"assessor_ids": m.assigned_ids}),
+        "window": make("window", WindowForm, window_data(m.round.opens_at, m.round.closes_at)),
+        "extend": make(
+            "extend",
+            ExtendForm,
+            {"closes_date": later.date(), "closes_time": later.time().replace(second=0, microsecond=0)},
+        ),
+        "confirm": make("confirm", ConfirmForm, {}),
+    }
+    forms["anchors"].anchor_ids.choices = [(c.anchor.id, c.anchor.title) for c in m.candidates]  # type: ignore[attr-defined]
+    forms["assessors"].assessor_ids.choices = [(u.id, u.name) for u, _ in m.assessor_choices]  # type: ignore[attr-defined]
+    return forms
+
+
+def _page(
+    round_id: int,
+    *,
+    posted: str | None = None,
+    forms: dict[str, FlaskForm] | None = None,
+    page_error: str | None = None,
+    problems: list[str] | None = None,
+) -> str | tuple[str, int]:
+    me = actor()
+    m = service.round_management(get_session(), program_id=me.program_id, round_id=round_id)
+    forms = forms or _forms(m, posted)
+    html = render_template(
+        "trainer/round_manage.html", m=m, forms=forms, page_error=page_error, problems=problems or []
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.get("/rounds/<int:round_id>/manage")
+def round_manage(round_id: int) -> Page:
+    return _page(round_id)
+
+
+def _action(round_id: int, posted: str, call: Any, success: str) -> Page:
+    """Validate the posted form, run one service call, commit once; on refusal show the page again."""
+    me = actor()
+    db_session = get_session()
+    m = service.round_management(db_session, program_id=me.program_id, round_id=round_id)
+    forms = _forms(m, posted)
+    form = forms[posted]
+    if not form.validate_on_submit():
+        db_session.rollback()
+        return _page(
+            round_id, forms=forms, page_error="Some fields need attention; what you typed is kept below."
+        )
+    try:
+        message = call(db_session, me, form) or success
+        db_session.commit()
+    except (InvalidInput, CoverageImpossible) as exc:
+        db_session.rollback()
+        problems: list[str] = []
+        if isinstance(exc, InvalidInput):
+            problems = exc.field_errors.pop("open", [])
+            apply_errors(form, exc)
+        return _page(round_id, forms=forms, page_error=str(exc), problems=problems)
+    flash(message, "info")
+    return redirect(url_for(".round_manage", round_id=round_id))
+
+
+@bp.post("/rounds/<int:round_id>/anchors")
+def round_anchors(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        chosen = service.set_anchors(
+            db_session, me, program_id=me.program_id, round_id=round_id, anchor_ids=form.anchor_ids.data or []
+        )
+        return f"Anchors saved: {len(chosen)} in this round."
+
+    return _action(round_id, "anchors", call, "Anchors saved.")
+
+
+@bp.post("/rounds/<int:round_id>/anchors/auto")
+def round_anchors_auto(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        chosen = service.auto_select_anchors(
+            db_session, me, program_id=me.program_id, round_id=round_id, target=form.target.data
+        )
+        return f"{len(chosen)} anchors chosen automatically, covering every level of every criterion."
+
+    return _action(round_id, "auto", call, "Anchors chosen.")
+
+
+@bp.post("/rounds/<int:round_id>/assessors")
+def round_assessors(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        people = service.set_assessors(
+            db_session, me, program_id=me.program_id, round_id=round_id, user_ids=form.assessor_ids.data or []
+        )
+        return f"Assessors saved: {len(people)} assigned."
+
+    return _action(round_id, "assessors", call, "Assessors saved.")
+
+
+@bp.post("/rounds/<int:round_id>/window")
+def round_window(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        rnd = service.reschedule_round(
+            db_session,
+            me,
+            program_id=me.program_id,
+            round_id=round_id,
+            opens_at=form.opens_at(),
+            closes_at=form.closes_at(),
+        )
+        return f"Window saved: {service.when(rnd.opens_at)} to {service.when(rnd.closes_at)}."
+
+    return _action(round_id, "window", call, "Window saved.")
+
+
+@bp.post("/rounds/<int:round_id>/open")
+def round_open(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        rnd = service.open_round(db_session, me, program_id=me.program_id, round_id=round_id)
+        if rnd.opens_at > utcnow():
+            return f"Round opened. Assessors will see it from {service.when(rnd.opens_at)}."
+        return "Round opened. Assessors can score it now."
+
+    return _action(round_id, "confirm", call, "Round opened.")
+
+
+@bp.post("/rounds/<int:round_id>/extend")
+def round_extend(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        rnd = service.extend_round(
+            db_session, me, program_id=me.program_id, round_id=round_id, closes_at=form.closes_at()
+        )
+        return f"Round extended: it now closes {service.when(rnd.closes_at)}."
+
+    return _action(round_id, "extend", call, "Round extended.")
+
+
+@bp.post("/rounds/<int:round_id>/close")
+def round_close(round_id: int) -> Page:
+    def call(db_session: Any, me: Any, form: Any) -> str:
+        service.close_round(db_session, me, program_id=me.program_id, round_id=round_id)
+        return "Round closed. Assessors can still read their feedback; no more scores are accepted."
+
+    return _action(round_id, "confirm", call, "Round closed.")

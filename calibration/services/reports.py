@@ -1,13 +1,27 @@
 """Round results for lead trainers: score rows read through Core into numpy, statistics from
-:mod:`calibration.stats`."""
+:mod:`calibration.stats`, cached per state of the round.
+
+Two ways to compare scores with the master key: ``"sheet"`` (default) uses the key version each
+sheet was scored against; ``"current"`` recomputes every sheet against its anchor's latest key.
+
+The computed :class:`~calibration.stats.RoundReport` is cached in-process, keyed by what the
+database says about the round (sheet count and highest sheet id, key versions involved, rubric,
+pass rule, key mode, database): a new sheet or key version gives a new key, so any process computes
+the same answer and a stale entry is never used. The cache only saves work; it decides nothing.
+"""
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Executable, Select, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     Anchor,
@@ -16,56 +30,181 @@ from ..models import (
     Assignment,
     Criterion,
     CriterionScore,
-    Membership,
+    Level,
     Round,
     RoundAnchor,
     RubricVersion,
     ScoreSheet,
     User,
 )
-from ..stats.accuracy import AccuracyResult, PassDecision, PassRule
+from ..stats.accuracy import AccuracyResult
+from ..stats.passrule import PassDecision, PassRule
 from ..stats.report import RoundReport, round_report
 from .errors import NotFound
 from .rules import pass_rule_from_json
 
+KeyMode = Literal["sheet", "current"]
+KEY_MODES: tuple[KeyMode, ...] = ("sheet", "current")
+#: Bootstrap resamples behind every interval of alpha and the kappas (DESIGN §5: at least 1,000).
+N_BOOT = 1000
+#: Up to this many assessors the pairwise kappa table lists every pair; above it, the lowest pairs.
+PAIRWISE_FULL_TABLE = 25
+PAIRWISE_LOWEST = 25
+
+T = TypeVar("T")
+
+
+# ------------------------------------------------------------------------------------------ caching
+class ReportCache:
+    """A small thread-safe LRU. Keys must be derived from the database (see module docstring)."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[no-any-return]
+        value = compute()  # outside the lock: two requests may both compute; both answers are equal
+        self.put(key, value)
+        return value
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            return self._data[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+ROUND_REPORTS = ReportCache(maxsize=32)
+
+
+def database_identity(session: Session) -> str:
+    """Which database a cache entry came from (several apps, e.g. tests, share one process)."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------------------------------- reading
+def _latest_versions(anchor_ids: Any) -> Any:
+    """Subquery: each anchor's latest key version number."""
+    return (
+        select(AnchorKeyVersion.anchor_id, func.max(AnchorKeyVersion.version).label("version"))
+        .where(AnchorKeyVersion.anchor_id.in_(anchor_ids))
+        .group_by(AnchorKeyVersion.anchor_id)
+        .subquery("latest_key")
+    )
+
+
+def keyed_scores(round_ids: Any, key_mode: KeyMode, columns: Sequence[Any]) -> tuple[Select[Any], Any]:
+    """A Core select of criterion-scores in ``round_ids`` joined to the key level under ``key_mode``.
+
+    Returns the statement (``columns`` first, then the key level and key version number) and the
+    key-version alias, for callers that add columns. One query, no ORM entities.
+    """
+    kv = aliased(AnchorKeyVersion, name="kv")
+    stmt = (
+        select(*columns, AnchorKeyEntry.level_value.label("key_level"), kv.version.label("key_version"))
+        .select_from(ScoreSheet)
+        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
+    )
+    if key_mode == "current":
+        latest = _latest_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id.in_(round_ids)))
+        stmt = stmt.join(latest, latest.c.anchor_id == ScoreSheet.anchor_id).join(
+            kv, (kv.anchor_id == latest.c.anchor_id) & (kv.version == latest.c.version)
+        )
+    else:
+        stmt = stmt.join(kv, kv.id == ScoreSheet.key_version_id)
+    stmt = stmt.join(
+        AnchorKeyEntry,
+        (AnchorKeyEntry.key_version_id == kv.id)
+        & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
+    ).where(ScoreSheet.round_id.in_(round_ids))
+    return stmt, kv
+
+
+def int_columns(session: Session, stmt: Executable, n_columns: int) -> np.ndarray:
+    """Run a Core select of integer columns straight into an ``n x n_columns`` int64 array.
+
+    The rows' values are streamed with ``np.fromiter``: ``np.array`` over Row objects probes each
+    row for the array protocols, which costs far more than the query.
+    """
+    result = session.connection().execute(stmt)
+    flat = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64)
+    return flat.reshape(-1, n_columns)
+
 
 @dataclass(frozen=True)
 class ScoreRows:
-    """Long-form score rows of one round, each with the key level of the sheet's key version."""
+    """Long-form score rows of one round, each with its key level and key version number."""
 
     assessor: np.ndarray
     anchor: np.ndarray
     criterion: np.ndarray
     level: np.ndarray
     key: np.ndarray
+    key_version: np.ndarray
 
     def __len__(self) -> int:
         return int(self.level.size)
 
 
-def round_score_rows(session: Session, round_id: int) -> ScoreRows:
+def round_score_rows(session: Session, round_id: int, *, key_mode: KeyMode = "sheet") -> ScoreRows:
     """One Core query, plain tuples into numpy columns (no ORM entities)."""
-    stmt = (
-        select(
+    stmt, _ = keyed_scores(
+        [round_id],
+        key_mode,
+        [
             ScoreSheet.assessor_id,
             ScoreSheet.anchor_id,
             CriterionScore.criterion_id,
             CriterionScore.level_value,
-            AnchorKeyEntry.level_value,
-        )
-        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
-        .join(
-            AnchorKeyEntry,
-            (AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id)
-            & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
-        )
-        .where(ScoreSheet.round_id == round_id)
+        ],
     )
-    rows = session.connection().execute(stmt).all()
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 5)
-    return ScoreRows(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
+    arr = int_columns(session, stmt, 6)
+    return ScoreRows(*(arr[:, i] for i in range(6)))
 
 
+def _round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
+    """What the cached report depends on, read from the database in one query."""
+    in_round = ScoreSheet.round_id == rnd.id
+    anchors = select(ScoreSheet.anchor_id).where(in_round)
+    parts = [
+        select(func.count(ScoreSheet.id)).where(in_round).scalar_subquery(),
+        select(func.max(ScoreSheet.id)).where(in_round).scalar_subquery(),
+    ]
+    if key_mode == "current":
+        # Key versions are only ever added: their count and highest id change with any new key.
+        parts += [
+            select(func.count(AnchorKeyVersion.id))
+            .where(AnchorKeyVersion.anchor_id.in_(anchors))
+            .scalar_subquery(),
+            select(func.max(AnchorKeyVersion.id))
+            .where(AnchorKeyVersion.anchor_id.in_(anchors))
+            .scalar_subquery(),
+        ]
+    state = tuple(session.execute(select(*parts)).one())
+    return (database_identity(session), rnd.id, key_mode, rnd.rubric_version_id, rnd.pass_rule_json, *state)
+
+
+# ------------------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class AssessorLine:
     user_id: int
@@ -81,15 +220,30 @@ class AssessorLine:
 
 
 @dataclass(frozen=True)
+class PairLine:
+    """One pair of assessors in the pairwise kappa table."""
+
+    a: str
+    b: str
+    kappa: float | None
+    n_common: int
+
+
+@dataclass(frozen=True)
 class RoundOverview:
     round: Round
     rubric: RubricVersion
     n_anchors: int
     lines: list[AssessorLine] = field(default_factory=list)
     report: RoundReport | None = None
-    criterion_titles: dict[int, str] = field(default_factory=dict)
-    anchor_titles: dict[int, str] = field(default_factory=dict)
+    criterion_titles: dict[Any, str] = field(default_factory=dict)
+    anchor_titles: dict[Any, str] = field(default_factory=dict)
     key_versions: list[int] = field(default_factory=list)
+    key_mode: KeyMode = "sheet"
+    n_sheets: int = 0
+    n_stale_sheets: int = 0
+    level_labels: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
 
     @property
     def n_finished(self) -> int:
@@ -98,6 +252,36 @@ class RoundOverview:
     @property
     def pass_rule(self) -> PassRule:
         return pass_rule_from_json(self.round.pass_rule_json)
+
+    @property
+    def levels(self) -> list[int]:
+        return list(self.level_labels)
+
+    def name(self, user_id: Any) -> str:
+        return self.names.get(int(user_id), f"Assessor {user_id}")
+
+    @property
+    def pairwise_complete(self) -> bool:
+        """Whether :meth:`pairwise_lines` lists every pair (else only the lowest ones)."""
+        return self.report is None or len(self.report.pairwise_kappa.rater_ids) <= PAIRWISE_FULL_TABLE
+
+    def pairwise_lines(self, *, every_pair: bool = False) -> list[PairLine]:
+        """Pairs of assessors with their kappa: all pairs for a small cohort, else the lowest
+        :data:`PAIRWISE_LOWEST` (undefined pairs last). ``every_pair`` always lists all of them."""
+        if self.report is None:
+            return []
+        pm = self.report.pairwise_kappa
+        ids = [int(x) for x in pm.rater_ids]
+        a, b = np.triu_indices(len(ids), k=1)
+        kappas = pm.values[a, b]
+        if not (every_pair or self.pairwise_complete):
+            order = np.argsort(np.where(np.isnan(kappas), np.inf, kappas), kind="stable")[:PAIRWISE_LOWEST]
+            a, b, kappas = a[order], b[order], kappas[order]
+        common = pm.n_common[a, b]
+        return [
+            PairLine(self.name(ids[i]), self.name(ids[j]), None if np.isnan(k) else float(k), int(n))
+            for i, j, k, n in zip(a.tolist(), b.tolist(), kappas.tolist(), common.tolist(), strict=True)
+        ]
 
 
 def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, int]]:
@@ -123,13 +307,53 @@ def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, 
     return [(r, assigned.get(r.id, 0), sheets.get(r.id, 0)) for r in rounds]
 
 
-def round_overview(session: Session, *, program_id: int, round_id: int, n_boot: int = 1000) -> RoundOverview:
-    """Progress and the full agreement report of one round (statistics from calibration.stats)."""
+def get_round(session: Session, *, program_id: int, round_id: int) -> Round:
+    """The round if it belongs to the program, else NotFound."""
     rnd = session.scalar(select(Round).where(Round.id == round_id, Round.program_id == program_id))
     if rnd is None:
         raise NotFound("round")
+    return rnd
+
+
+def compute_round_report(
+    session: Session, rnd: Round, rubric: RubricVersion, levels: list[int], key_mode: KeyMode, n_boot: int
+) -> RoundReport | None:
+    """The round's report from its stored scores, cached per state of the round."""
+    key = (*_round_state(session, rnd, key_mode), n_boot)
+
+    def compute() -> RoundReport | None:
+        rows = round_score_rows(session, rnd.id, key_mode=key_mode)
+        if not len(rows):
+            return None
+        return round_report(
+            rows.anchor,
+            rows.assessor,
+            rows.criterion,
+            rows.level,
+            rows.key,
+            levels=levels,
+            earn_cut=rubric.earn_cut,
+            level_of_measurement=rubric.level_of_measurement,  # type: ignore[arg-type]
+            pass_rule=pass_rule_from_json(rnd.pass_rule_json),
+            n_boot=n_boot,
+            seed=rnd.id,
+        )
+
+    return ROUND_REPORTS.get_or_compute(key, compute)
+
+
+def round_overview(
+    session: Session, *, program_id: int, round_id: int, key_mode: KeyMode = "sheet", n_boot: int = N_BOOT
+) -> RoundOverview:
+    """Progress and the full agreement report of one round, in a fixed number of queries."""
+    if key_mode not in KEY_MODES:
+        raise ValueError(f"key_mode must be one of {KEY_MODES}, got {key_mode!r}")
+    rnd = get_round(session, program_id=program_id, round_id=round_id)
     rubric = session.get(RubricVersion, rnd.rubric_version_id)
-    assert rubric is not None
+    assert rubric is not None  # a foreign key guarantees it
+    level_rows = session.execute(
+        select(Level.value, Level.label).where(Level.rubric_version_id == rubric.id).order_by(Level.position)
+    ).all()
     anchors = session.execute(
         select(Anchor.id, Anchor.title)
         .join(RoundAnchor, RoundAnchor.anchor_id == Anchor.id)
@@ -141,12 +365,16 @@ def round_overview(session: Session, *, program_id: int, round_id: int, n_boot: 
         .where(Criterion.rubric_version_id == rubric.id)
         .order_by(Criterion.position)
     ).all()
+    # Everyone assigned, plus anyone who submitted a sheet and was later unassigned.
     people = session.execute(
         select(User.id, User.name)
-        .join(Assignment, Assignment.user_id == User.id)
-        .join(Membership, (Membership.user_id == User.id) & (Membership.program_id == program_id))
-        .where(Assignment.round_id == rnd.id)
-        .order_by(User.name)
+        .where(
+            or_(
+                User.id.in_(select(Assignment.user_id).where(Assignment.round_id == rnd.id)),
+                User.id.in_(select(ScoreSheet.assessor_id).where(ScoreSheet.round_id == rnd.id)),
+            )
+        )
+        .order_by(User.name, User.id)
     ).all()
     done = dict(
         session.execute(
@@ -155,30 +383,9 @@ def round_overview(session: Session, *, program_id: int, round_id: int, n_boot: 
             .group_by(ScoreSheet.assessor_id)
         ).all()
     )
-    key_versions = sorted(
-        session.scalars(
-            select(AnchorKeyVersion.version)
-            .join(ScoreSheet, ScoreSheet.key_version_id == AnchorKeyVersion.id)
-            .where(ScoreSheet.round_id == rnd.id)
-            .distinct()
-        )
-    )
-    rows = round_score_rows(session, rnd.id)
-    report = None
-    if len(rows):
-        report = round_report(
-            rows.anchor,
-            rows.assessor,
-            rows.criterion,
-            rows.level,
-            rows.key,
-            levels=rubric.level_values,
-            earn_cut=rubric.earn_cut,
-            level_of_measurement=rubric.level_of_measurement,  # type: ignore[arg-type]
-            pass_rule=pass_rule_from_json(rnd.pass_rule_json),
-            n_boot=n_boot,
-            seed=rnd.id,
-        )
+    key_versions, n_stale = _key_versions(session, rnd.id, key_mode)
+    levels = [value for value, _ in level_rows]
+    report = compute_round_report(session, rnd, rubric, levels, key_mode, n_boot)
     lines = [
         AssessorLine(
             user_id=uid,
@@ -199,4 +406,27 @@ def round_overview(session: Session, *, program_id: int, round_id: int, n_boot: 
         criterion_titles=dict(criteria),
         anchor_titles=dict(anchors),
         key_versions=key_versions,
+        key_mode=key_mode,
+        n_sheets=sum(done.values()),
+        n_stale_sheets=n_stale,
+        level_labels=dict(level_rows),
+        names=dict(people),
     )
+
+
+def _key_versions(session: Session, round_id: int, key_mode: KeyMode) -> tuple[list[int], int]:
+    """Key version numbers the report uses, and how many sheets were scored against an older key."""
+    kv = aliased(AnchorKeyVersion, name="kv")
+    latest = _latest_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id == round_id))
+    row = (
+        select(kv.version.label("stored"), latest.c.version.label("current"))
+        .select_from(ScoreSheet)
+        .join(kv, kv.id == ScoreSheet.key_version_id)
+        .join(latest, latest.c.anchor_id == ScoreSheet.anchor_id)
+        .where(ScoreSheet.round_id == round_id)
+        .subquery()
+    )
+    column = row.c.current if key_mode == "current" else row.c.stored
+    stale = func.sum(case((row.c.stored < row.c.current, 1), else_=0))
+    counts = session.execute(select(column, stale).group_by(column).order_by(column)).all()
+    return [int(v) for v, _ in counts], sum(int(s or 0) for _, s in counts)

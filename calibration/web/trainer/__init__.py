@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import rounds
+from . import anchors, reports, round_admin, rounds, rubrics
 from .blueprint import bp
 
-__all__ = ["bp", "rounds"]
+__all__ = ["anchors", "bp", "reports", "round_admin", "rounds", "rubrics"]

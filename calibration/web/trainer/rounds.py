@@ -1,4 +1,5 @@
-"""Rounds: list and the round report."""
+"""Rounds: the list, the round report (with ``?key=current`` to recompute under the current key)
+and its printable version."""
 
 from __future__ import annotations
 
@@ -8,16 +9,39 @@ from ...db import get_session
 from ...services import reports
 from ..guards import actor
 from .blueprint import bp
+from .reports import key_mode_arg, round_charts
 
 
 @bp.get("/")
 def rounds() -> str:
     me = actor()
-    return render_template("trainer/rounds.html", rounds=reports.program_rounds(get_session(), me.program_id))
+    rounds = reports.program_rounds(get_session(), me.program_id)  # type: ignore[arg-type]
+    return render_template("trainer/rounds.html", rounds=rounds)
+
+
+def _round_report(round_id: int, *, printable: bool) -> str:
+    me = actor()
+    key_mode, notice = key_mode_arg()
+    overview = reports.round_overview(
+        get_session(),
+        program_id=me.program_id,  # type: ignore[arg-type]
+        round_id=round_id,
+        key_mode=key_mode,
+    )
+    return render_template(
+        "trainer/round.html",
+        o=overview,
+        charts=round_charts(overview),
+        notice=notice,
+        printable=printable,
+    )
 
 
 @bp.get("/rounds/<int:round_id>")
 def round_page(round_id: int) -> str:
-    me = actor()
-    overview = reports.round_overview(get_session(), program_id=me.program_id, round_id=round_id)
-    return render_template("trainer/round.html", o=overview)
+    return _round_report(round_id, printable=False)
+
+
+@bp.get("/rounds/<int:round_id>/print")
+def round_print(round_id: int) -> str:
+    return _round_report(round_id, printable=True)

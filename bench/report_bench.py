@@ -1,0 +1,333 @@
+"""Benchmark of the report pages: server-side render time, cold and warm.
+
+Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), or with
+``--database-url postgresql://user@host/empty_db`` against an empty PostgreSQL database (migrated
+here). Builds one program with 300 assessors, 400 anchors, a 10-criterion 4-level rubric and 30 past
+rounds (by default every assessor scores 20 anchors in every round: 1.8 million criterion-scores),
+inserted with Core ``insert()`` executemany. Then times, through the Flask test client with a
+logged-in lead trainer, the round report, the assessor profile and the program overview:
+
+* cold: every report, profile, alpha, chart and bootstrap cache emptied before each request;
+* warm: the same request again (caches filled; queries, template and response still run).
+
+Each figure is the median of ``--repeats`` requests. Targets: warm < 300 ms, cold < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, text
+
+from calibration import charts, create_app
+from calibration.db import get_db, utcnow
+from calibration.migrate import upgrade
+from calibration.models import (
+    Anchor,
+    AnchorKeyEntry,
+    AnchorKeyVersion,
+    AnchorPurpose,
+    Assignment,
+    CertificationStatus,
+    Criterion,
+    CriterionScore,
+    Level,
+    Membership,
+    Program,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    RubricVersion,
+    ScoreSheet,
+    User,
+)
+from calibration.services import profiles
+from calibration.services.auth import hash_password, use_cheap_hashing
+from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
+from calibration.stats import bootstrap
+
+PASSWORD = "bench-password-1234"
+TRAINER = "trainer@bench.test"
+LEVELS = [(1, "Not yet evident"), (2, "Emerging"), (3, "Proficient"), (4, "Exemplary")]
+CHUNK = 50_000
+
+
+def build(url: str, args: argparse.Namespace) -> tuple[int, int]:
+    """Insert the program with Core executemany; returns (latest round id, one assessor's id)."""
+    rng = np.random.default_rng(args.seed)
+    engine = get_db(app_for(url)).engine
+    now = utcnow()
+    with engine.begin() as conn:
+
+        def rows(table: Any, values: list[dict[str, Any]]) -> None:
+            for start in range(0, len(values), CHUNK):
+                conn.execute(insert(table), values[start : start + CHUNK])
+
+        settings = json.dumps(DEFAULT_PROGRAM_SETTINGS)
+        rows(Program, [{"id": 1, "slug": "bench", "name": "Bench program", "settings_json": settings}])
+        n_a = args.assessors
+        use_cheap_hashing(True)
+        users = [
+            {"id": 1, "email": TRAINER, "name": "Lead Trainer", "password_hash": hash_password(PASSWORD)}
+        ]
+        users += [
+            {"id": 2 + i, "email": f"a{i}@bench.test", "name": f"Assessor {i:03d}", "password_hash": None}
+            for i in range(n_a)
+        ]
+        rows(User, users)
+        # Every dict carries every key: executemany takes its columns from the first one.
+        memberships: list[dict[str, Any]] = [
+            {
+                "user_id": 1,
+                "program_id": 1,
+                "role": Role.LEAD_TRAINER,
+                "certification_status": None,
+                "certified_at": None,
+                "certification_expires_at": None,
+            }
+        ]
+        statuses = [CertificationStatus.CERTIFIED] * 8 + [CertificationStatus.RECALIBRATION_DUE]
+        for i in range(n_a):
+            status = statuses[i % len(statuses)]
+            expires = now + dt.timedelta(days=int(rng.integers(-20, 365)))
+            memberships.append(
+                {
+                    "user_id": 2 + i,
+                    "program_id": 1,
+                    "role": Role.ASSESSOR,
+                    "certification_status": status,
+                    "certified_at": expires - dt.timedelta(days=365),
+                    "certification_expires_at": expires,
+                }
+            )
+        rows(Membership, memberships)
+        rows(
+            RubricVersion,
+            [
+                {
+                    "id": 1,
+                    "program_id": 1,
+                    "slug": "bench",
+                    "version": 1,
+                    "title": "Bench rubric",
+                    "description": "",
+                    "level_of_measurement": "ordinal",
+                    "earn_cut": 3,
+                    "content_hash": "0" * 64,
+                    "definition_json": "{}",
+                    "source": None,
+                }
+            ],
+        )
+        rows(
+            Level,
+            [{"id": v, "rubric_version_id": 1, "value": v, "position": v, "label": t} for v, t in LEVELS],
+        )
+        n_c = args.criteria
+        rows(
+            Criterion,
+            [
+                {
+                    "id": c + 1,
+                    "rubric_version_id": 1,
+                    "key": f"c{c}",
+                    "position": c,
+                    "title": f"Criterion {c + 1}",
+                }
+                for c in range(n_c)
+            ],
+        )
+        n_an = args.anchors
+        rows(
+            Anchor,
+            [
+                {
+                    "id": a + 1,
+                    "program_id": 1,
+                    "rubric_version_id": 1,
+                    "title": f"Anchor {a + 1}",
+                    "evidence_md": "Evidence.",
+                    "purpose": AnchorPurpose.CALIBRATION,
+                }
+                for a in range(n_an)
+            ],
+        )
+        rows(
+            AnchorKeyVersion,
+            [{"id": a + 1, "anchor_id": a + 1, "version": 1, "reason": "initial"} for a in range(n_an)],
+        )
+        key = rng.choice([1, 2, 3, 4], size=(n_an, n_c), p=[0.15, 0.35, 0.35, 0.15])
+        rows(
+            AnchorKeyEntry,
+            [
+                {
+                    "key_version_id": a + 1,
+                    "criterion_id": c + 1,
+                    "level_id": int(key[a, c]),
+                    "level_value": int(key[a, c]),
+                    "rationale": "Because.",
+                }
+                for a in range(n_an)
+                for c in range(n_c)
+            ],
+        )
+        severity = rng.normal(0.0, 0.3, n_a)
+        rule = pass_rule_json(settings)
+        sheet_id = 0
+        per_round = args.anchors_per_round
+        for r in range(args.rounds):
+            opens = now - dt.timedelta(days=30 * (args.rounds - r))
+            rid = r + 1
+            rows(
+                Round,
+                [
+                    {
+                        "id": rid,
+                        "program_id": 1,
+                        "rubric_version_id": 1,
+                        "name": f"Calibration {r + 1:02d}",
+                        "kind": RoundKind.CALIBRATION,
+                        "status": RoundStatus.CLOSED,
+                        "opens_at": opens,
+                        "closes_at": opens + dt.timedelta(days=14),
+                        "pass_rule_json": rule,
+                    }
+                ],
+            )
+            anchors = rng.choice(n_an, size=per_round, replace=False)
+            rows(
+                RoundAnchor,
+                [{"round_id": rid, "anchor_id": int(a) + 1, "position": i} for i, a in enumerate(anchors)],
+            )
+            rows(Assignment, [{"round_id": rid, "user_id": 2 + i} for i in range(n_a)])
+            sheets, scores = [], []
+            for i in range(n_a):
+                latent = key[anchors] + severity[i] + rng.normal(0.0, 0.55, size=(per_round, n_c))
+                levels = np.clip(np.rint(latent), 1, 4).astype(int)
+                for j, a in enumerate(anchors):
+                    sheet_id += 1
+                    sheets.append(
+                        {
+                            "id": sheet_id,
+                            "round_id": rid,
+                            "anchor_id": int(a) + 1,
+                            "assessor_id": 2 + i,
+                            "key_version_id": int(a) + 1,
+                            "notes": "",
+                            "submitted_at": opens + dt.timedelta(minutes=sheet_id % 10_000),
+                        }
+                    )
+                    lv = levels[j].tolist()
+                    scores += [
+                        {"sheet_id": sheet_id, "criterion_id": c + 1, "level_id": lv[c], "level_value": lv[c]}
+                        for c in range(n_c)
+                    ]
+            rows(ScoreSheet, sheets)
+            rows(CriterionScore, scores)
+            print(f"  round {rid:2d}: {len(sheets):,} sheets, {len(scores):,} criterion-scores", flush=True)
+    return args.rounds, 2
+
+
+_APPS: dict[str, Any] = {}
+
+
+def app_for(url: str) -> Any:
+    if url not in _APPS:
+        _APPS[url] = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+                "WTF_CSRF_ENABLED": False,
+                "SESSION_IDLE_MINUTES": 24 * 60,
+            }
+        )
+    return _APPS[url]
+
+
+def clear_caches() -> None:
+    profiles.clear_caches()
+    charts.clear_cache()
+    # The statistics library memoises bootstrap draws per (patterns, resamples, seed); a cold page
+    # must draw them again. (A private hook, used only here.)
+    bootstrap._cached_resamples.cache_clear()
+
+
+def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        client.get("/trainer/")  # session activity stamp, if due, lands outside the timing
+        if cold:
+            clear_caches()
+        start = time.perf_counter()
+        resp = client.get(url)
+        times.append(time.perf_counter() - start)
+        if resp.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {resp.status_code}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary file)")
+    parser.add_argument("--assessors", type=int, default=300)
+    parser.add_argument("--anchors", type=int, default=400)
+    parser.add_argument("--criteria", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--anchors-per-round", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        print(f"database: {url.split('@')[-1] if '@' in url else url}")
+        start = time.perf_counter()
+        upgrade(url)
+        round_id, assessor_id = build(url, args)
+        app = app_for(url)
+        if not get_db(app).is_sqlite:
+            # As autovacuum would after a bulk load; done now so it does not run during the timings.
+            with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        print(f"built in {time.perf_counter() - start:.1f} s")
+        client = app.test_client()
+        resp = client.post("/login", data={"email": TRAINER, "password": PASSWORD})
+        if resp.status_code != 302:
+            raise SystemExit(f"login failed: HTTP {resp.status_code}")
+        pages: dict[str, str] = {
+            "round report": f"/trainer/rounds/{round_id}",
+            "round report, current key": f"/trainer/rounds/{round_id}?key=current",
+            "assessor profile": f"/trainer/assessors/{assessor_id}",
+            "program overview": "/trainer/overview",
+        }
+        for url_ in pages.values():  # imports, fonts, first connections: not part of "cold"
+            client.get(url_)
+        print(
+            f"\n{args.assessors} assessors, {args.anchors} anchors, {args.criteria} criteria, {args.rounds} rounds "
+            f"of {args.anchors_per_round} anchors; median of {args.repeats}\n"
+        )
+        print(f"{'page':<28}{'cold':>10}{'warm':>10}   targets: cold < 2 s, warm < 300 ms")
+        for name, page in pages.items():
+            cold = timed(client, page, cold=True, repeats=args.repeats)
+            warm = timed(client, page, cold=False, repeats=args.repeats)
+            ok = cold < 2.0 and warm < 0.3
+            print(f"{name:<28}{cold * 1000:>8.0f}ms{warm * 1000:>8.0f}ms   {'PASS' if ok else 'FAIL'}")
+        get_db(app).dispose()
+
+
+if __name__ == "__main__":
+    main()

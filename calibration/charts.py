@@ -1,0 +1,503 @@
+"""Server-side charts: matplotlib figures rendered to inline SVG that passes the page's CSP.
+
+The only module that imports matplotlib. Nothing is configured at import time: the first chart
+loads matplotlib (figures are created without ``pyplot``, each on its own Agg canvas, so no global
+backend is chosen), quiets its font-cache log lines, and renders under a lock with fixed rc
+settings (text kept as text, no mathtext, a stable id salt).
+
+The SVG is made safe to inline under ``style-src 'self'``: matplotlib's ``<style>`` element and
+every ``style="..."`` attribute become SVG presentation attributes, ids get a per-chart prefix (so
+two charts on one page never share an id), and the root carries ``role="img"``, an ``aria-label``
+and a ``<title>``. Each chart's data table is rendered by the page beside it.
+
+Rendered charts are kept in a small in-process LRU keyed by a digest of their inputs: it never
+decides anything, it only saves re-drawing an identical picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import re
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup, escape
+
+__all__ = [
+    "Chart",
+    "Panel",
+    "RefLine",
+    "bar_chart",
+    "clear_cache",
+    "heatmap",
+    "interval_chart",
+    "series_chart",
+]
+
+# Colour-blind-safe pair (Okabe & Ito) plus the app's accent, and greys for reference lines.
+BLUE, ORANGE, GREEN, GREY = "#0072b2", "#d55e00", "#009e73", "#52606d"
+#: Above this many rows a chart drops its per-row tick labels (the table beside it names every row).
+MAX_LABELLED_ROWS = 40
+
+_RC = {
+    "svg.fonttype": "none",  # real text: selectable, small, read by the browser's own fonts
+    "svg.hashsalt": "calibration",  # deterministic clip-path ids
+    "text.parse_math": False,  # a "$" in a name is a dollar sign, not mathtext
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: no font look-up warnings
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+}
+_QUIET = ("Matplotlib is building the font cache", "created a temporary cache directory", "findfont:")
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An inline SVG (safe markup) and its text alternative."""
+
+    svg: Markup
+    label: str
+
+    def __html__(self) -> str:
+        return str(self.svg)
+
+
+@dataclass(frozen=True)
+class RefLine:
+    """A reference line (a threshold) drawn across a chart, with its legend text."""
+
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: a value and its interval per row or per x position (None: undefined, not drawn).
+
+    ``label`` names the value axis; ``percent`` shows shares (0..1) as percentages; ``limits`` fixes
+    the value axis (in the data's own units).
+    """
+
+    label: str
+    values: Sequence[float | None]
+    lows: Sequence[float | None]
+    highs: Sequence[float | None]
+    refs: Sequence[RefLine] = ()
+    percent: bool = False
+    limits: tuple[float, float] | None = None
+
+
+# ------------------------------------------------------------------------------------ plumbing
+class _QuietFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not any(part in message for part in _QUIET)
+
+
+@cache
+def _mpl() -> Any:
+    """Load matplotlib on first use (its import costs a few hundred ms), with its log noise filtered."""
+    quiet = _QuietFilter()
+    for name in ("matplotlib", "matplotlib.font_manager"):
+        logging.getLogger(name).addFilter(quiet)
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    return Figure, FigureCanvasAgg, rc_context
+
+
+def _figure(width: float, height: float) -> Any:
+    figure_cls, canvas_cls, _ = _mpl()
+    fig = figure_cls(figsize=(width, height), dpi=100)
+    canvas_cls(fig)  # an Agg canvas of its own: no global backend, no pyplot state
+    return fig
+
+
+def _text_width(labels: Sequence[str], size: float = 9.0) -> float:
+    """Rough width in inches of the longest label (a layout engine would draw every figure twice)."""
+    longest = max((len(x) for x in labels), default=0)
+    return longest * size * 0.6 / 72.0
+
+
+def _margins(fig: Any, *, left: float, right: float = 0.25, top: float = 0.45, bottom: float = 0.5) -> None:
+    """Fixed margins in inches (axes fill the rest)."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=min(left / width, 0.6),
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=min(bottom / height, 0.6),
+        hspace=0.35,
+        wspace=0.08,
+    )
+
+
+def _title(fig: Any, title: str) -> None:
+    fig.text(
+        0.01,
+        1 - 0.08 / fig.get_size_inches()[1],
+        _short(title, 90),
+        ha="left",
+        va="top",
+        fontweight="bold",
+        fontsize=10,
+    )
+
+
+def _legend(ax: Any) -> None:
+    """Legend above the plot on the right: never over the data, no "best place" search."""
+    ax.legend(
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncols=3, borderaxespad=0.1
+    )
+
+
+_CACHE: OrderedDict[str, Chart] = OrderedDict()
+_CACHE_SIZE = 256
+
+
+def clear_cache() -> None:
+    """Forget rendered charts (the benchmark uses it to time a cold page)."""
+    with _lock:
+        _CACHE.clear()
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(repr((part.shape, part.dtype.str)).encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
+    digest = _digest(name, label, *key)
+    with _lock:
+        hit = _CACHE.get(digest)
+        if hit is not None:
+            _CACHE.move_to_end(digest)
+            return hit
+        chart = Chart(_render(draw, label, prefix=f"c{digest[:10]}"), label)
+        _CACHE[digest] = chart
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return chart
+
+
+def _render(draw: Callable[[], Any], label: str, *, prefix: str) -> Markup:
+    """Draw and save as SVG (caller holds the lock: rc settings and warning filters are global)."""
+    _, _, rc_context = _mpl()
+    buf = io.StringIO()
+    with rc_context(_RC), warnings.catch_warnings():
+        # Layout and missing-glyph notices (a name in a script DejaVu lacks) are cosmetic here.
+        warnings.simplefilter("ignore")
+        fig = draw()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return Markup(_clean_svg(buf.getvalue(), label, prefix))
+
+
+_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>.*?</style>\s*", re.S)
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+_ID = re.compile(r'\bid="([^"]+)"')
+_REF = re.compile(r'(url\(#|href="#)([^")]+)')
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def _presentation(match: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke-width: 0.8"`` -> ``fill="#fff" stroke-width="0.8"``."""
+    out = []
+    for decl in match.group(1).split(";"):
+        prop, _, value = decl.partition(":")
+        prop, value = prop.strip(), value.strip()
+        if prop and value:
+            out.append(f' {prop}="{value.replace(chr(34), chr(39))}"')
+    return "".join(out)
+
+
+def _clean_svg(svg: str, label: str, prefix: str) -> str:
+    svg = _PROLOG.sub("", svg, count=1)
+    svg = _METADATA.sub("", svg)
+    svg = _STYLE_ELEMENT.sub("", svg)
+    parts = _TAG.split(svg)
+    for i in range(1, len(parts), 2):  # tags only: text nodes (people's names) are left alone
+        tag = _STYLE_ATTR.sub(_presentation, parts[i])
+        tag = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', tag)
+        parts[i] = _REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", tag)
+    svg = "".join(parts)
+    head_end = svg.index(">")
+    head = svg[:head_end]  # width/height give the natural size; CSS (svg.chart-svg) lets it shrink
+    text = escape(label)
+    head += (
+        f' role="img" aria-label="{text}" aria-labelledby="{prefix}-title" class="chart-svg"'
+        ' stroke-linejoin="round" stroke-linecap="butt" focusable="false">'
+        f'<title id="{prefix}-title">{text}</title>'
+    )
+    return head + svg[head_end + 1 :]
+
+
+def _num(x: Any) -> float:
+    """A float for plotting; None (undefined) becomes NaN, which matplotlib leaves out."""
+    return math.nan if x is None else float(x)
+
+
+def _arr(xs: Sequence[Any]) -> np.ndarray:
+    return np.array([_num(x) for x in xs], dtype=float)
+
+
+def _errors(values: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    """Asymmetric error bar lengths; NaN where the interval is missing (no bar drawn)."""
+    return np.vstack([values - lows, highs - values]).clip(min=0)
+
+
+def _refs(ax: Any, refs: Sequence[RefLine], *, vertical: bool, scale: float) -> None:
+    styles = ("--", ":", "-.")
+    for i, ref in enumerate(refs):
+        draw = ax.axvline if vertical else ax.axhline
+        draw(ref.value * scale, color=GREY, linestyle=styles[i % 3], linewidth=1, label=ref.label)
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -------------------------------------------------------------------------------------- charts
+def interval_chart(labels: Sequence[str], panels: Sequence[Panel], *, title: str, label: str) -> Chart:
+    """One dot with its 95% interval per row (an assessor, a criterion), one panel per statistic
+    side by side; undefined rows stay empty.
+
+    Up to :data:`MAX_LABELLED_ROWS` rows are drawn horizontally with their names; more become
+    compact strips in table order, without names (the table beside the chart names every row).
+    """
+    names = [str(x) for x in labels]
+    data = [(p, _arr(p.values), _arr(p.lows), _arr(p.highs)) for p in panels]
+
+    def draw() -> Any:
+        n, k = len(names), len(data)
+        many = n > MAX_LABELLED_ROWS
+        if many:
+            fig = _figure(6.4, 0.6 + 2.0 * k)
+            axes = fig.subplots(k, 1, squeeze=False)[:, 0]
+            _margins(fig, left=0.9, bottom=0.35)
+        else:
+            fig = _figure(6.4, 1.1 + 0.22 * max(n, 1))
+            axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
+            _margins(fig, left=0.2 + _text_width([_short(x) for x in names]), bottom=0.5, top=0.55)
+        _title(fig, title)
+        pos = np.arange(n)
+        for ax, (panel, v, lo, hi) in zip(axes, data, strict=True):
+            scale = 100.0 if panel.percent else 1.0
+            err = _errors(v, lo, hi) * scale
+            if many:
+                ax.errorbar(
+                    pos, v * scale, yerr=err, fmt="o", markersize=2, color=BLUE, ecolor="#9ecae1", lw=0.7
+                )
+                ax.set_xticks([])
+                ax.set_ylabel(panel.label)
+                ax.set_xlim(-1, n)
+                _refs(ax, panel.refs, vertical=False, scale=scale)
+                if panel.limits:
+                    ax.set_ylim(panel.limits[0] * scale, panel.limits[1] * scale)
+                ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
+            else:
+                ax.errorbar(
+                    v * scale, pos, xerr=err, fmt="o", markersize=4, color=BLUE, ecolor=BLUE, capsize=2, lw=1
+                )
+                ax.set_xlabel(panel.label)
+                _refs(ax, panel.refs, vertical=True, scale=scale)
+                if panel.limits:
+                    ax.set_xlim(panel.limits[0] * scale, panel.limits[1] * scale)
+                ax.set_ylim(n - 0.5, -0.5)
+                ax.grid(axis="x", color="#e4e7eb", linewidth=0.6)
+            if panel.refs:
+                _legend(ax)
+        if many:
+            axes[-1].set_xlabel(f"{n} rows, in the order of the table")
+        else:
+            axes[0].set_yticks(pos, [_short(x) for x in names])
+        return fig
+
+    key = [(p.label, p.refs, p.percent, p.limits, v, lo, hi) for p, v, lo, hi in data]
+    return _cached("interval", label, draw, names, title, key)
+
+
+def series_chart(x_labels: Sequence[str], panels: Sequence[Panel], *, title: str, label: str) -> Chart:
+    """Values over time (one x position per round) with 95% intervals, one panel per statistic."""
+    xs = [str(x) for x in x_labels]
+    data = [(p, _arr(p.values), _arr(p.lows), _arr(p.highs)) for p in panels]
+
+    def draw() -> Any:
+        n = len(xs)
+        labelled = n <= MAX_LABELLED_ROWS
+        rotate = n > 4
+        short = [_short(x, 18) for x in xs]
+        bottom = 0.3 + (_text_width(short) * 0.72 if rotate else 0.2) if labelled else 0.45
+        fig = _figure(6.4, 0.6 + 1.7 * len(data) + bottom)
+        axes = fig.subplots(len(data), 1, sharex=True, squeeze=False)[:, 0]
+        _margins(fig, left=0.75, bottom=bottom, top=0.55)
+        _title(fig, title)
+        pos = np.arange(n)
+        for ax, (panel, v, lo, hi) in zip(axes, data, strict=True):
+            scale = 100.0 if panel.percent else 1.0
+            ax.errorbar(
+                pos,
+                v * scale,
+                yerr=_errors(v, lo, hi) * scale,
+                fmt="o-",
+                color=BLUE,
+                capsize=2,
+                lw=1,
+                markersize=4,
+            )
+            ax.set_ylabel(panel.label)
+            _refs(ax, panel.refs, vertical=False, scale=scale)
+            if panel.limits:
+                ax.set_ylim(panel.limits[0] * scale, panel.limits[1] * scale)
+            if panel.refs:
+                _legend(ax)
+            ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
+        last = axes[-1]
+        last.set_xlim(-0.5, n - 0.5)
+        if labelled:
+            last.set_xticks(pos, short, rotation=45 if rotate else 0, ha="right" if rotate else "center")
+        else:
+            last.set_xticks([])
+            last.set_xlabel(f"{n} rounds, oldest first")
+        return fig
+
+    key = [(p.label, p.refs, p.percent, p.limits, v, lo, hi) for p, v, lo, hi in data]
+    return _cached("series", label, draw, xs, title, key)
+
+
+def heatmap(
+    matrix: Any,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    label: str,
+    limits: tuple[float, float] | None = None,
+    annotate: str | None = None,
+) -> Chart:
+    """A colour-coded matrix (NaN cells left blank); ``annotate`` is a format such as ``"{:.2f}"``.
+
+    Small matrices are drawn as vector cells with their values written in; large ones as one
+    raster image without row names (the page offers the full matrix as CSV).
+    """
+    m = np.array(matrix, dtype=float)
+    rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
+
+    def draw() -> Any:
+        n_r, n_c = m.shape
+        big = max(n_r, n_c) > MAX_LABELLED_ROWS
+        finite = np.isfinite(m).any()
+        lo, hi = limits or ((float(np.nanmin(m)), float(np.nanmax(m))) if finite else (0.0, 1.0))
+        masked = np.ma.masked_invalid(m)
+        if big:
+            left, bottom, w, h = 0.55, 0.45, 5.0, 5.0
+        else:
+            cell = min(0.42, 5.0 / max(n_r, n_c, 1))
+            row_text, col_text = [_short(x, 24) for x in rows], [_short(x, 14) for x in cols]
+            left = 0.45 + _text_width(row_text)
+            bottom = 0.4 + _text_width(col_text) * 0.72
+            w, h = cell * n_c, cell * n_r
+        top, right = 0.45, 0.9
+        width, height = left + w + right, bottom + h + top
+        fig = _figure(width, height)
+        ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
+        cax = fig.add_axes(((left + w + 0.15) / width, bottom / height, 0.14 / width, h / height))
+        _title(fig, title)
+        if big:
+            image = ax.imshow(
+                masked, cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest", aspect="auto"
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            image = ax.pcolormesh(masked, cmap="viridis", vmin=lo, vmax=hi, edgecolors="white", linewidth=0.5)
+            ax.set_xticks(np.arange(n_c) + 0.5, col_text, rotation=45, ha="right")
+            ax.set_yticks(np.arange(n_r) + 0.5, row_text)
+            ax.set_xlim(0, n_c)
+            ax.set_ylim(n_r, 0)
+            if annotate and max(n_r, n_c) <= 16:
+                mid = (lo + hi) / 2
+                for (i, j), val in np.ndenumerate(m):
+                    if np.isfinite(val):
+                        colour = "black" if val > mid else "white"
+                        ax.text(
+                            j + 0.5,
+                            i + 0.5,
+                            annotate.format(val),
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color=colour,
+                        )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        for side_name in ("top", "right", "left", "bottom"):
+            ax.spines[side_name].set_visible(False)
+        fig.colorbar(image, cax=cax)
+        return fig
+
+    return _cached("heatmap", label, draw, m, rows, cols, title, xlabel, ylabel, limits, annotate)
+
+
+def bar_chart(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    title: str,
+    axis_label: str,
+    label: str,
+    percent: bool = False,
+) -> Chart:
+    """Vertical bars per category; several series are drawn side by side (e.g. assessor vs key)."""
+    cats = [str(c) for c in categories]
+    data = [(name, _arr(values)) for name, values in series]
+
+    def draw() -> Any:
+        n, k = len(cats), max(len(data), 1)
+        short = [_short(c, 16) for c in cats]
+        rotate = n > 4
+        bottom = 0.3 + (_text_width(short) * 0.55 if rotate else 0.2)
+        fig = _figure(min(6.4, 1.6 + 0.45 * n * k), 2.2 + bottom)
+        ax = fig.add_subplot()
+        _margins(fig, left=0.7, bottom=bottom, top=0.55)
+        _title(fig, title)
+        width = 0.8 / k
+        pos = np.arange(n)
+        colours = (BLUE, ORANGE, GREEN)
+        scale = 100.0 if percent else 1.0
+        for i, (name, values) in enumerate(data):
+            ax.bar(pos + (i - (k - 1) / 2) * width, values * scale, width, label=name, color=colours[i % 3])
+        ax.set_xticks(pos, short, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+        ax.set_ylabel(axis_label)
+        if k > 1:
+            _legend(ax)
+        ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
+        ax.set_axisbelow(True)
+        return fig
+
+    return _cached("bars", label, draw, cats, title, axis_label, percent, [(nm, v) for nm, v in data])

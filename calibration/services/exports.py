@@ -1,0 +1,444 @@
+"""CSV exports of scores and of every report table, safe to open in a spreadsheet.
+
+Text cells that a spreadsheet would read as a formula (starting with ``= + - @``, a tab or a
+carriage return) get a leading apostrophe (OWASP "CSV injection"). Numbers we format ourselves
+are written as numbers: a negative deviation stays ``-0.25``, not text. Every download is audited
+as ``export.csv`` by :func:`record_export`, which the view calls in its own short write.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..models import Anchor, Criterion, CriterionScore, Round, ScoreSheet, User
+from ..stats.accuracy import AccuracyResult, Proportion
+from ..stats.results import Estimate
+from . import audit
+from .context import Actor
+from .errors import NotFound
+from .profiles import assessor_profile, program_overview
+from .reports import KeyMode, RoundOverview, get_round, keyed_scores, round_overview
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ROUND_TABLES = ("scores", "accuracy", "reliability", "anchors", "confusion", "pairwise")
+PROFILE_TABLES = ("rounds", "criteria", "categories")
+OVERVIEW_TABLES = ("rounds", "statuses", "due")
+
+
+def neutralise(text: str) -> str:
+    """Prefix text a spreadsheet would evaluate as a formula with an apostrophe."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: numbers as numbers, times in ISO 8601 UTC, None empty, text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return neutralise(str(value))
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """A finished export: its file name, header and rows (already cells), and what it describes."""
+
+    filename: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    object_type: str
+    object_id: int
+    table: str
+    key_mode: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The CSV document (UTF-8 BOM so spreadsheets read accents right; CRLF line ends)."""
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(self.header)
+        writer.writerows(self.rows)
+        return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class _Meta:
+    """What an export describes, for its audit row."""
+
+    object_type: str
+    object_id: int
+    table: str
+    key_mode: str | None = None
+
+
+def _export(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], meta: _Meta) -> CsvExport:
+    return CsvExport(
+        filename,
+        tuple(header),
+        tuple(tuple(cell(v) for v in row) for row in rows),
+        meta.object_type,
+        meta.object_id,
+        meta.table,
+        meta.key_mode,
+    )
+
+
+def record_export(session: Session, actor: Actor, export: CsvExport) -> None:
+    """Audit one download (flushed, not committed)."""
+    detail: dict[str, Any] = {"table": export.table, "rows": len(export.rows), "filename": export.filename}
+    if export.key_mode:
+        detail["key"] = export.key_mode
+    audit.record(
+        session,
+        actor,
+        "export.csv",
+        object_type=export.object_type,
+        object_id=export.object_id,
+        detail=detail,
+    )
+
+
+# ---------------------------------------------------------------------------------------- columns
+def _est(e: Estimate | None) -> list[Any]:
+    if e is None:
+        return [None, None, None]
+    return [e.value, e.ci_low, e.ci_high]
+
+
+def _prop(p: Proportion | None) -> list[Any]:
+    if p is None:
+        return [None, None, None, None, None]
+    return [p.p, p.ci_low, p.ci_high, p.count, p.n]
+
+
+def _est_cols(name: str) -> list[str]:
+    return [name, f"{name}_ci_low", f"{name}_ci_high"]
+
+
+def _prop_cols(name: str) -> list[str]:
+    return [name, f"{name}_ci_low", f"{name}_ci_high", f"{name}_count", f"{name}_n"]
+
+
+ACCURACY_COLUMNS = [
+    "n_scores",
+    *_prop_cols("exact"),
+    *_prop_cols("adjacent"),
+    "discrepant_count",
+    *_est_cols("mean_signed_deviation"),
+    "mean_absolute_deviation",
+    *_est_cols("weighted_kappa"),
+    *_prop_cols("decision_agreement"),
+    "false_earned",
+    "false_not_yet",
+]
+
+
+def _accuracy_cells(a: AccuracyResult | None) -> list[Any]:
+    if a is None:
+        return [None] * len(ACCURACY_COLUMNS)
+    d = a.decision
+    return [
+        a.n,
+        *_prop(a.exact),
+        *_prop(a.adjacent),
+        a.discrepant.count,
+        *_est(a.mean_signed_deviation),
+        a.mean_absolute_deviation,
+        *_est(a.weighted_kappa),
+        *_prop(d.agreement if d else None),
+        d.false_earned if d else None,
+        d.false_not_yet if d else None,
+    ]
+
+
+# ------------------------------------------------------------------------------------------ round
+def round_export(
+    session: Session, *, program_id: int, round_id: int, table: str, key_mode: KeyMode = "sheet"
+) -> CsvExport:
+    """One table of the round report (or its scores in long form) as CSV."""
+    if table not in ROUND_TABLES:
+        raise NotFound("table")
+    meta = _Meta("round", round_id, table, key_mode)
+    suffix = "-current-key" if key_mode == "current" else ""
+    filename = f"round-{round_id}-{table}{suffix}.csv"
+    if table == "scores":
+        get_round(session, program_id=program_id, round_id=round_id)
+        header, rows = _score_rows(session, round_id, key_mode)
+        return _export(filename, header, rows, meta)
+    o = round_overview(session, program_id=program_id, round_id=round_id, key_mode=key_mode)
+    header, rows = _ROUND_TABLES[table](o)
+    return _export(filename, header, rows, meta)
+
+
+def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[list[str], list[Any]]:
+    stmt, _ = keyed_scores(
+        [round_id],
+        key_mode,
+        [
+            Round.id,
+            Round.name,
+            Anchor.id,
+            Anchor.title,
+            User.id,
+            User.name,
+            Criterion.key,
+            Criterion.title,
+            CriterionScore.level_value,
+        ],
+    )
+    stmt = (
+        stmt.add_columns(ScoreSheet.submitted_at)
+        .join(Round, Round.id == ScoreSheet.round_id)
+        .join(Anchor, Anchor.id == ScoreSheet.anchor_id)
+        .join(User, User.id == ScoreSheet.assessor_id)
+        .join(Criterion, Criterion.id == CriterionScore.criterion_id)
+        .order_by(ScoreSheet.submitted_at, ScoreSheet.id, Criterion.position)
+    )
+    header = [
+        "round_id",
+        "round",
+        "anchor_id",
+        "anchor",
+        "assessor_id",
+        "assessor",
+        "criterion_key",
+        "criterion",
+        "level",
+        "key_level",
+        "key_version",
+        "submitted_at",
+    ]
+    return header, list(session.connection().execute(stmt).all())
+
+
+def _round_accuracy(o: RoundOverview) -> tuple[list[str], list[Any]]:
+    header = ["assessor_id", "assessor", "sheets_done", "anchors_in_round", *ACCURACY_COLUMNS]
+    header += ["outcome", "outcome_message"]
+    rows = [
+        [
+            line.user_id,
+            line.name,
+            line.n_done,
+            line.n_anchors,
+            *_accuracy_cells(line.accuracy),
+            line.decision.outcome if line.decision else None,
+            line.decision.message if line.decision else None,
+        ]
+        for line in o.lines
+    ]
+    return header, rows
+
+
+def _round_reliability(o: RoundOverview) -> tuple[list[str], list[Any]]:
+    header = ["scope", "criterion_id", "units", "assessors", *_est_cols("alpha"), "alpha_label"]
+    header += ["alpha_reason", *_est_cols("fleiss_kappa"), *_est_cols("gwet_ac1")]
+    header += [*_est_cols("pairwise_agreement")]
+    r = o.report
+    if r is None:
+        return header, []
+    scopes: list[tuple[str, Any, Any]] = [("All criteria", None, r.reliability)]
+    scopes += [(o.criterion_titles.get(c, str(c)), c, r.reliability_by_criterion[c]) for c in r.criterion_ids]
+    rows = [
+        [
+            label,
+            cid,
+            rel.n_units,
+            rel.n_raters,
+            *_est(rel.alpha),
+            rel.alpha.label(),
+            rel.alpha.reason,
+            *_est(rel.fleiss_kappa),
+            *_est(rel.gwet_ac1),
+            *_est(rel.percent_agreement_pairwise),
+        ]
+        for label, cid, rel in scopes
+    ]
+    return header, rows
+
+
+def _round_anchors(o: RoundOverview) -> tuple[list[str], list[Any]]:
+    header = ["anchor_id", "anchor", "criterion_id", "criterion", "key_level", "n"]
+    header += [f"count_level_{lv}" for lv in o.levels]
+    header += [*_prop_cols("exact"), "n_above_key", "n_below_key", "mean_signed_deviation", "contentious"]
+    header += ["direction"]
+    if o.report is None:
+        return header, []
+    rows = [
+        [
+            row.unit,
+            o.anchor_titles.get(row.unit, str(row.unit)),
+            row.criterion,
+            o.criterion_titles.get(row.criterion, str(row.criterion)),
+            row.key_level,
+            row.n,
+            *row.counts,
+            *_prop(row.exact),
+            row.n_above,
+            row.n_below,
+            row.mean_signed_deviation,
+            row.contentious,
+            row.direction,
+        ]
+        for row in o.report.anchors.rows
+    ]
+    return header, rows
+
+
+def _round_confusion(o: RoundOverview) -> tuple[list[str], list[Any]]:
+    header = ["assessor_level \\ key_level", *(f"key_{lv}" for lv in o.levels)]
+    if o.report is None:
+        return header, []
+    matrix = o.report.accuracy.overall.confusion
+    return header, [[f"assessor_{lv}", *counts] for lv, counts in zip(o.levels, matrix, strict=True)]
+
+
+def _round_pairwise(o: RoundOverview) -> tuple[list[str], list[Any]]:
+    header = ["assessor_a", "assessor_b", "weighted_kappa", "units_in_common"]
+    return header, [[p.a, p.b, p.kappa, p.n_common] for p in o.pairwise_lines(every_pair=True)]
+
+
+_ROUND_TABLES = {
+    "accuracy": _round_accuracy,
+    "reliability": _round_reliability,
+    "anchors": _round_anchors,
+    "confusion": _round_confusion,
+    "pairwise": _round_pairwise,
+}
+
+
+# ---------------------------------------------------------------------------------------- profile
+def profile_export(session: Session, *, program_id: int, user_id: int, table: str) -> CsvExport:
+    """One table of an assessor's profile as CSV."""
+    if table not in PROFILE_TABLES:
+        raise NotFound("table")
+    p = assessor_profile(session, program_id=program_id, user_id=user_id)
+    meta = _Meta("assessor", user_id, table)
+    filename = f"assessor-{user_id}-{table}.csv"
+    if table == "rounds":
+        header = [
+            "round_id",
+            "round",
+            "kind",
+            "opens_at",
+            "sheets_done",
+            "anchors_in_round",
+            *ACCURACY_COLUMNS,
+        ]
+        header += ["outcome", "outcome_message"]
+        rows: list[list[Any]] = [
+            [
+                r.round_id,
+                r.name,
+                r.kind,
+                r.opens_at,
+                r.n_done,
+                r.n_anchors,
+                *_accuracy_cells(r.accuracy),
+                r.decision.outcome if r.decision else None,
+                r.decision.message if r.decision else None,
+            ]
+            for r in p.rounds
+        ]
+    elif table == "criteria":
+        header = [
+            "rubric",
+            "rubric_version",
+            "criterion_id",
+            "criterion",
+            *ACCURACY_COLUMNS,
+            "too_few",
+            "findings",
+        ]
+        rows = [
+            [
+                s.title,
+                s.version,
+                c.criterion_id,
+                c.title,
+                *_accuracy_cells(c.accuracy),
+                c.too_few,
+                "; ".join(c.findings),
+            ]
+            for s in p.sections
+            for c in s.criteria
+        ]
+    else:
+        header = ["rubric", "rubric_version", "level", "label", "assessor_count", "assessor_share"]
+        header += ["key_count", "key_share"]
+        rows = []
+        for s in p.sections:
+            use = s.overall.category_use
+            for i, lv in enumerate(use.levels):
+                rows.append(
+                    [
+                        s.title,
+                        s.version,
+                        lv,
+                        s.level_labels.get(lv),
+                        use.assessor_counts[i],
+                        use.assessor_share[i] if use.assessor_share else None,
+                        use.key_counts[i],
+                        use.key_share[i] if use.key_share else None,
+                    ]
+                )
+    return _export(filename, header, rows, meta)
+
+
+# --------------------------------------------------------------------------------------- overview
+def overview_export(session: Session, *, program_id: int, table: str) -> CsvExport:
+    """One table of the program overview as CSV."""
+    if table not in OVERVIEW_TABLES:
+        raise NotFound("table")
+    o = program_overview(session, program_id=program_id)
+    meta = _Meta("program", program_id, table)
+    filename = f"program-{table}.csv"
+    if table == "rounds":
+        header = [
+            "round_id",
+            "round",
+            "kind",
+            "status",
+            "opens_at",
+            "sheets",
+            "assessors",
+            *_est_cols("alpha"),
+        ]
+        header += ["alpha_label", "alpha_reason", "units"]
+        rows: list[list[Any]] = [
+            [
+                r.round_id,
+                r.name,
+                r.kind,
+                r.status,
+                r.opens_at,
+                r.n_sheets,
+                r.n_assessors,
+                *_est(r.alpha),
+                r.alpha.label() if r.alpha else None,
+                r.alpha.reason if r.alpha else "no scores yet",
+                r.alpha.n_units if r.alpha else 0,
+            ]
+            for r in o.rounds
+        ]
+    elif table == "statuses":
+        header = ["status", "assessors"]
+        rows = [[status, n] for status, n in o.statuses]
+    else:
+        header = ["assessor_id", "assessor", "status", "expires_at", "days_left", "reason"]
+        rows = [[d.user_id, d.name, d.status, d.expires_at, d.days_left, d.reason] for d in o.due]
+    return _export(filename, header, rows, meta)

@@ -1,0 +1,580 @@
+"""The assessor profile and the program overview for lead trainers.
+
+Both pages read aggregates, never whole rounds' reports: the profile reads one assessor's score
+rows (one Core query) and gets accuracy per round and per criterion from
+:func:`calibration.stats.accuracy_by_rater` with the round as the group; the overview gets each
+round's cohort alpha from level counts aggregated in SQL (``GROUP BY`` round, anchor, criterion,
+level), expanded back into rows for :func:`calibration.stats.krippendorff_alpha` with the same
+seed and resamples as the round report, so both pages show the same interval. Results are cached
+per database state, like the round report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, cast, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    Assignment,
+    CertificationStatus,
+    Criterion,
+    CriterionScore,
+    Level,
+    Membership,
+    Program,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    RubricVersion,
+    ScoreSheet,
+    User,
+)
+from ..stats import krippendorff_alpha
+from ..stats.accuracy import AccuracyResult, accuracy_by_rater
+from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
+from ..stats.results import Estimate
+from .errors import NotFound
+from .reports import N_BOOT, ROUND_REPORTS, ReportCache, database_identity, int_columns, keyed_scores
+from .rules import pass_rule_from_json, pass_rule_json, program_settings
+
+PROFILES = ReportCache(maxsize=64)
+ROUND_ALPHAS = ReportCache(maxsize=512)
+
+
+def clear_caches() -> None:
+    """Forget every cached report, profile and alpha (the benchmark's cold runs; never needed for
+    correctness: keys follow the database)."""
+    ROUND_REPORTS.clear()
+    PROFILES.clear()
+    ROUND_ALPHAS.clear()
+
+
+# ------------------------------------------------------------------------------------------- profile
+@dataclass(frozen=True)
+class ProfileRound:
+    """One round of the assessor's history (accuracy against the key version of each sheet)."""
+
+    round_id: int
+    name: str
+    kind: RoundKind
+    status: RoundStatus
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    n_anchors: int
+    n_done: int
+    accuracy: AccuracyResult | None
+    decision: PassDecision | None
+
+
+@dataclass(frozen=True)
+class CriterionLine:
+    """The assessor's accuracy on one criterion over every round of one rubric version.
+
+    ``finding`` is a plain sentence when the criterion is a weak spot (exact agreement clearly below
+    the pass rule, or a deviation whose interval excludes zero); ``too_few`` when there are fewer
+    criterion-scores than the pass rule's minimum (DESIGN §6: no judgement then).
+    """
+
+    criterion_id: int
+    title: str
+    accuracy: AccuracyResult
+    too_few: bool
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RubricSection:
+    rubric_version_id: int
+    title: str
+    version: int
+    level_labels: dict[int, str]
+    overall: AccuracyResult
+    criteria: list[CriterionLine]
+
+
+@dataclass(frozen=True)
+class AssessorProfile:
+    user_id: int
+    name: str
+    email: str
+    status: CertificationStatus | None
+    certified_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    member_since: dt.datetime
+    rule: PassRule
+    rounds: list[ProfileRound] = field(default_factory=list)
+    sections: list[RubricSection] = field(default_factory=list)
+    # Drift flags arrive with a later issue; until then the page says there are none.
+    flags: tuple[Any, ...] = ()
+
+    @property
+    def n_sheets(self) -> int:
+        return sum(r.n_done for r in self.rounds)
+
+
+def _findings(result: AccuracyResult, rule: PassRule) -> tuple[str, ...]:
+    """Plain-language weak spots, from the result's own intervals compared with the pass rule."""
+    out = []
+    if result.exact.ci_high is not None and result.exact.ci_high < rule.min_exact:
+        out.append(f"exact agreement is clearly below the {rule.min_exact:.0%} the pass rule asks for")
+    msd = result.mean_signed_deviation
+    if msd.ci_low is not None and msd.ci_low > 0:
+        out.append("scores are systematically above the key (lenient)")
+    elif msd.ci_high is not None and msd.ci_high < 0:
+        out.append("scores are systematically below the key (severe)")
+    return tuple(out)
+
+
+def assessor_profile(session: Session, *, program_id: int, user_id: int) -> AssessorProfile:
+    """Every round of one assessor with accuracy, category use and per-criterion weak spots."""
+    person = session.execute(
+        select(
+            User.id,
+            User.name,
+            User.email,
+            Membership.certification_status,
+            Membership.certified_at,
+            Membership.certification_expires_at,
+            Membership.created_at,
+        )
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.program_id == program_id, Membership.role == Role.ASSESSOR)
+    ).one_or_none()
+    if person is None:
+        raise NotFound("assessor")
+    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
+    rule = pass_rule_from_json(pass_rule_json(settings_json))
+    mine = or_(
+        Round.id.in_(select(Assignment.round_id).where(Assignment.user_id == user_id)),
+        Round.id.in_(select(ScoreSheet.round_id).where(ScoreSheet.assessor_id == user_id)),
+    )
+    rounds = session.execute(
+        select(
+            Round.id,
+            Round.name,
+            Round.kind,
+            Round.status,
+            Round.opens_at,
+            Round.closes_at,
+            Round.rubric_version_id,
+            Round.pass_rule_json,
+        )
+        .where(Round.program_id == program_id, mine)
+        .order_by(Round.opens_at, Round.id)
+    ).all()
+    round_ids = select(Round.id).where(Round.program_id == program_id, mine)
+    n_anchors = dict(
+        session.execute(
+            select(RoundAnchor.round_id, func.count())
+            .where(RoundAnchor.round_id.in_(round_ids))
+            .group_by(RoundAnchor.round_id)
+        ).all()
+    )
+    sheets = session.execute(
+        select(ScoreSheet.round_id, func.count(), func.max(ScoreSheet.id))
+        .where(ScoreSheet.assessor_id == user_id, ScoreSheet.round_id.in_(round_ids))
+        .group_by(ScoreSheet.round_id)
+    ).all()
+    done = {rid: n for rid, n, _ in sheets}
+    state = (
+        database_identity(session),
+        program_id,
+        user_id,
+        tuple(sorted((rid, n, top) for rid, n, top in sheets)),
+        tuple((r.id, r.rubric_version_id, r.pass_rule_json) for r in rounds),
+        rule,
+    )
+    results, sections = PROFILES.get_or_compute(
+        state, lambda: _profile_statistics(session, user_id, rounds, round_ids, done, rule)
+    )
+    lines = [
+        ProfileRound(
+            r.id,
+            r.name,
+            r.kind,
+            r.status,
+            r.opens_at,
+            r.closes_at,
+            n_anchors.get(r.id, 0),
+            done.get(r.id, 0),
+            *results.get(r.id, (None, None)),
+        )
+        for r in rounds
+    ]
+    return AssessorProfile(
+        user_id=person.id,
+        name=person.name,
+        email=person.email,
+        status=person.certification_status,
+        certified_at=person.certified_at,
+        expires_at=person.certification_expires_at,
+        member_since=person.created_at,
+        rule=rule,
+        rounds=lines,
+        sections=sections,
+    )
+
+
+def _profile_statistics(
+    session: Session,
+    user_id: int,
+    rounds: Sequence[Any],
+    round_ids: Any,
+    done: dict[int, int],
+    rule: PassRule,
+) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision]], list[RubricSection]]:
+    """Accuracy per round and per criterion, one call per rubric version (the round is the group)."""
+    stmt, _ = keyed_scores(
+        round_ids, "sheet", [ScoreSheet.round_id, CriterionScore.criterion_id, CriterionScore.level_value]
+    )
+    arr = int_columns(session, stmt.where(ScoreSheet.assessor_id == user_id), 5)
+    rubric_of = {r.id: r.rubric_version_id for r in rounds}
+    rubric_ids = sorted({rubric_of[int(rid)] for rid in np.unique(arr[:, 0])})
+    if not rubric_ids:
+        return {}, []
+    rubrics = {
+        r.id: r
+        for r in session.execute(
+            select(
+                RubricVersion.id, RubricVersion.title, RubricVersion.version, RubricVersion.earn_cut
+            ).where(RubricVersion.id.in_(rubric_ids))
+        ).all()
+    }
+    levels: dict[int, dict[int, str]] = {rid: {} for rid in rubric_ids}
+    for rid, value, label in session.execute(
+        select(Level.rubric_version_id, Level.value, Level.label)
+        .where(Level.rubric_version_id.in_(rubric_ids))
+        .order_by(Level.rubric_version_id, Level.position)
+    ).all():
+        levels[rid][value] = label
+    criteria: dict[int, list[tuple[int, str]]] = {rid: [] for rid in rubric_ids}
+    for cid, rid, title in session.execute(
+        select(Criterion.id, Criterion.rubric_version_id, Criterion.title)
+        .where(Criterion.rubric_version_id.in_(rubric_ids))
+        .order_by(Criterion.rubric_version_id, Criterion.position)
+    ).all():
+        criteria[rid].append((cid, title))
+
+    rules = {r.id: pass_rule_from_json(r.pass_rule_json) for r in rounds}
+    row_rubric = np.array([rubric_of[int(x)] for x in arr[:, 0]], dtype=np.int64)
+    results: dict[Any, tuple[AccuracyResult, PassDecision]] = {}
+    sections = []
+    for rid in rubric_ids:
+        part = arr[row_rubric == rid]
+        info = rubrics[rid]
+        table = accuracy_by_rater(
+            part[:, 0],
+            part[:, 2],
+            part[:, 3],
+            levels=list(levels[rid]),
+            earn_cut=info.earn_cut,
+            criteria=part[:, 1],
+        )
+        for round_id, result in table.by_rater.items():
+            rid_ = int(round_id)  # type: ignore[call-overload]  # the group ids are round ids
+            decision = evaluate_pass_rule(result, rules[rid_], n_anchors=done.get(rid_, 0))
+            results[round_id] = (result, decision)
+        lines = [
+            CriterionLine(
+                cid,
+                title,
+                table.by_criterion[cid],
+                too_few=table.by_criterion[cid].n < rule.min_scores,
+                findings=()
+                if table.by_criterion[cid].n < rule.min_scores
+                else _findings(table.by_criterion[cid], rule),
+            )
+            for cid, title in criteria[rid]
+            if cid in table.by_criterion
+        ]
+        sections.append(RubricSection(rid, info.title, info.version, levels[rid], table.overall, lines))
+    return results, sections
+
+
+# ------------------------------------------------------------------------------------------ overview
+@dataclass(frozen=True)
+class RoundAlpha:
+    round_id: int
+    name: str
+    kind: RoundKind
+    status: RoundStatus
+    opens_at: dt.datetime
+    n_sheets: int
+    n_assessors: int
+    alpha: Estimate | None  # None: no scores yet
+
+
+@dataclass(frozen=True)
+class DueLine:
+    user_id: int
+    name: str
+    status: CertificationStatus | None
+    expires_at: dt.datetime | None
+    days_left: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProgramOverview:
+    program_name: str
+    reminder_days: int
+    today: dt.datetime
+    rounds: list[RoundAlpha]
+    statuses: list[tuple[str, int]]
+    due: list[DueLine]
+
+    @property
+    def n_assessors(self) -> int:
+        return sum(n for _, n in self.statuses)
+
+    @property
+    def scored_rounds(self) -> list[RoundAlpha]:
+        return [r for r in self.rounds if r.alpha is not None]
+
+
+STATUS_ORDER = [s.value for s in CertificationStatus]
+
+
+def program_overview(session: Session, *, program_id: int, now: dt.datetime | None = None) -> ProgramOverview:
+    """Cohort alpha per round over time, assessors by status, and who is due for recalibration."""
+    now = now or utcnow()
+    program = session.execute(
+        select(Program.name, Program.settings_json).where(Program.id == program_id)
+    ).one()
+    settings = program_settings(program.settings_json)
+    reminder_days = int(settings.get("reminder_days_before_expiry", 30))
+    rounds = session.execute(
+        select(
+            Round.id,
+            Round.name,
+            Round.kind,
+            Round.status,
+            Round.opens_at,
+            Round.rubric_version_id,
+            RubricVersion.level_of_measurement,
+        )
+        .join(RubricVersion, RubricVersion.id == Round.rubric_version_id)
+        .where(Round.program_id == program_id)
+        .order_by(Round.opens_at, Round.id)
+    ).all()
+    counts = {
+        rid: (n, top, people, max_anchor)
+        for rid, n, top, people, max_anchor in session.execute(
+            select(
+                ScoreSheet.round_id,
+                func.count(ScoreSheet.id),
+                func.max(ScoreSheet.id),
+                func.count(ScoreSheet.assessor_id.distinct()),
+                func.max(ScoreSheet.anchor_id),
+            )
+            .join(Round, Round.id == ScoreSheet.round_id)
+            .where(Round.program_id == program_id)
+            .group_by(ScoreSheet.round_id)
+        ).all()
+    }
+    alphas = _round_alphas(session, rounds, counts)
+    lines = [
+        RoundAlpha(
+            r.id,
+            r.name,
+            r.kind,
+            r.status,
+            r.opens_at,
+            counts.get(r.id, (0, None, 0))[0],
+            counts.get(r.id, (0, None, 0))[2],
+            alphas.get(r.id),
+        )
+        for r in rounds
+    ]
+    assessors = (Membership.program_id == program_id) & (Membership.role == Role.ASSESSOR)
+    by_status = dict(
+        session.execute(
+            select(Membership.certification_status, func.count())
+            .where(assessors)
+            .group_by(Membership.certification_status)
+        ).all()
+    )
+    statuses = [(s.value, by_status.get(s, 0)) for s in CertificationStatus]
+    if by_status.get(None):
+        statuses.append(("no status", by_status[None]))
+    horizon = now + dt.timedelta(days=reminder_days)
+    due_rows = session.execute(
+        select(User.id, User.name, Membership.certification_status, Membership.certification_expires_at)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            assessors,
+            or_(
+                Membership.certification_status == CertificationStatus.RECALIBRATION_DUE,
+                (Membership.certification_expires_at <= horizon)
+                & (Membership.certification_status != CertificationStatus.SUSPENDED),
+            ),
+        )
+    ).all()
+    # Soonest (or longest expired) first; "recalibration due" without an expiry date last.
+    due = sorted(
+        (_due_line(row, now) for row in due_rows),
+        key=lambda d: (d.expires_at is None, d.expires_at or now, d.name),
+    )
+    return ProgramOverview(program.name, reminder_days, now, lines, statuses, due)
+
+
+def _due_line(row: Any, now: dt.datetime) -> DueLine:
+    expires = row.certification_expires_at
+    days = None if expires is None else int((expires - now).total_seconds() / 86400)  # whole days, toward 0
+    if expires is None:
+        reason = "recalibration due"
+    elif expires <= now:
+        reason = "certification expired today" if days == 0 else f"certification expired {_days(-days)} ago"  # type: ignore[operator]
+    else:
+        reason = "certification expires today" if days == 0 else f"certification expires in {_days(days)}"  # type: ignore[arg-type]
+    if row.certification_status == CertificationStatus.RECALIBRATION_DUE and expires is not None:
+        reason = f"recalibration due; {reason}"
+    return DueLine(row.id, row.name, row.certification_status, expires, days, reason)
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def _round_alphas(
+    session: Session, rounds: Sequence[Any], counts: dict[int, tuple[int, int, int, int]]
+) -> dict[int, Estimate]:
+    """Cohort alpha of every round with scores; only rounds not cached are read, in one query."""
+    ident = database_identity(session)
+    keys = {
+        r.id: (ident, r.id, r.rubric_version_id, r.level_of_measurement, *counts[r.id][:2], N_BOOT)
+        for r in rounds
+        if r.id in counts
+    }
+    out: dict[int, Estimate] = {}
+    missing = []
+    for rid, key in keys.items():
+        hit = ROUND_ALPHAS.get(key)
+        if hit is None:
+            missing.append(rid)
+        else:
+            out[rid] = hit
+    if not missing:
+        return out
+    info = {r.id: r for r in rounds}
+    rubric_ids = sorted({info[rid].rubric_version_id for rid in missing})
+    levels: dict[int, list[int]] = {rid: [] for rid in rubric_ids}
+    for rid, value in session.execute(
+        select(Level.rubric_version_id, Level.value)
+        .where(Level.rubric_version_id.in_(rubric_ids))
+        .order_by(Level.rubric_version_id, Level.position)
+    ).all():
+        levels[rid].append(value)
+    max_anchor = max(counts[rid][3] for rid in missing)
+    agg = _level_counts(
+        session,
+        missing,
+        max_anchor,
+        min(min(v) for v in levels.values()),
+        max(max(v) for v in levels.values()),
+    )
+    for rid in missing:
+        r = info[rid]
+        part = agg[agg[:, 0] == rid]
+        estimate = _alpha_from_counts(
+            part[:, 1:], levels[r.rubric_version_id], r.level_of_measurement, counts[rid][2], seed=rid
+        )
+        ROUND_ALPHAS.put(keys[rid], estimate)
+        out[rid] = estimate
+    return out
+
+
+def _level_counts(
+    session: Session, round_ids: list[int], max_anchor: int, min_level: int, max_level: int
+) -> np.ndarray:
+    """``(round, anchor, criterion, level, count)`` rows for the given rounds, counted in SQL.
+
+    SQLite groups by sorting every criterion-score; sorting one packed integer per row instead of
+    four columns is markedly faster there (PostgreSQL hashes either way). The ids are packed with bit
+    widths taken from their maxima, and unpacked here; when they would not fit in 63 bits the plain
+    four-column ``GROUP BY`` is used.
+    """
+    max_criterion = session.scalar(
+        select(func.max(Criterion.id)).where(
+            Criterion.rubric_version_id.in_(select(Round.rubric_version_id).where(Round.id.in_(round_ids)))
+        )
+    )
+    bits = [
+        int(x).bit_length() for x in (max(round_ids), max_anchor, max_criterion or 0, max_level - min_level)
+    ]
+    joined = select().join_from(ScoreSheet, CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
+    where = ScoreSheet.round_id.in_(round_ids)
+    if sum(bits) > 62:
+        stmt = (
+            joined.add_columns(
+                ScoreSheet.round_id,
+                ScoreSheet.anchor_id,
+                CriterionScore.criterion_id,
+                CriterionScore.level_value,
+                func.count(),
+            )
+            .where(where)
+            .group_by(
+                ScoreSheet.round_id,
+                ScoreSheet.anchor_id,
+                CriterionScore.criterion_id,
+                CriterionScore.level_value,
+            )
+        )
+        return int_columns(session, stmt, 5)
+    _, a_bits, c_bits, l_bits = bits
+    shift = [literal_column(str(1 << b)) for b in (a_bits, c_bits, l_bits)]  # our own integers, inlined
+    packed = (
+        (cast(ScoreSheet.round_id, BigInteger) * shift[0] + ScoreSheet.anchor_id) * shift[1]
+        + CriterionScore.criterion_id
+    ) * shift[2] + (CriterionScore.level_value - literal_column(str(int(min_level))))
+    key = packed.label("packed")
+    pairs = int_columns(session, joined.add_columns(key, func.count()).where(where).group_by(key), 2)
+    code, count = pairs[:, 0], pairs[:, 1]
+    level = (code & ((1 << l_bits) - 1)) + min_level
+    code = code >> l_bits
+    criterion = code & ((1 << c_bits) - 1)
+    code = code >> c_bits
+    anchor = code & ((1 << a_bits) - 1)
+    return np.column_stack([code >> a_bits, anchor, criterion, level, count])
+
+
+def _alpha_from_counts(
+    part: np.ndarray, levels: list[int], level_of_measurement: str, n_assessors: int, *, seed: int
+) -> Estimate:
+    """Alpha over (anchor, criterion) units from ``(anchor, criterion, level, count)`` rows.
+
+    The counts are expanded back into one row per rating. Alpha depends only on each unit's level
+    counts, not on who gave which level; the rater labels are therefore synthetic, distinct within a
+    unit (each assessor scores a unit once, so a unit has at most ``n_assessors`` ratings) and
+    rotated so the number of distinct labels matches the real number of assessors. The round report
+    computes alpha on the same units with the same seed and resamples, so the two agree exactly.
+    """
+    pairs, unit = np.unique(part[:, :2], axis=0, return_inverse=True)
+    unit = unit.reshape(-1)
+    order = np.argsort(unit, kind="stable")
+    unit, value, count = unit[order], part[order, 2], part[order, 3]
+    units = np.repeat(unit, count)
+    values = np.repeat(value, count)
+    per_unit = np.bincount(units, minlength=pairs.shape[0])
+    start = np.concatenate([[0], np.cumsum(per_unit)[:-1]])
+    position = np.arange(units.size) - np.repeat(start, per_unit)
+    raters = (position + units) % max(n_assessors, int(per_unit.max(initial=1)), 1)
+    return krippendorff_alpha(
+        units,
+        raters,
+        values,
+        levels=levels,
+        level_of_measurement=level_of_measurement,  # type: ignore[arg-type]
+        n_boot=N_BOOT,
+        seed=seed,
+    )

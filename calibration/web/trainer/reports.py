@@ -1,0 +1,318 @@
+"""Reports beyond the round page: the assessor profile, the program overview, CSV exports, and the
+charts of every report page (drawn by :mod:`calibration.charts` from the services' results)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, render_template, request
+
+from ... import charts
+from ...db import get_session, write_intent
+from ...services import exports, profiles
+from ...services.reports import KEY_MODES, KeyMode, RoundOverview
+from ..guards import actor
+from .blueprint import bp
+
+PERCENT_AXIS = "% of criterion-scores"
+
+
+def key_mode_arg() -> tuple[KeyMode, str | None]:
+    """The ``?key=`` mode and, for a value we do not know, a notice saying what is shown instead."""
+    raw = request.args.get("key", "sheet")
+    if raw in KEY_MODES:
+        return raw, None  # type: ignore[return-value]
+    shown = raw[:40]
+    return "sheet", (
+        f"“{shown}” is not a way to compare with the key; showing the key version each sheet was scored against."
+    )
+
+
+# ------------------------------------------------------------------------------------------- charts
+def round_charts(o: RoundOverview) -> dict[str, charts.Chart]:
+    """The round page's charts; the tables beside them hold the same numbers."""
+    r = o.report
+    if r is None:
+        return {}
+    rule = o.pass_rule
+    scored = [line for line in o.lines if line.accuracy is not None]
+    accs = [line.accuracy for line in scored if line.accuracy is not None]
+    out = {
+        "accuracy": charts.interval_chart(
+            [line.name for line in scored],
+            [
+                charts.Panel(
+                    "Exact agreement (%)",
+                    [a.exact.p for a in accs],
+                    [a.exact.ci_low for a in accs],
+                    [a.exact.ci_high for a in accs],
+                    refs=(charts.RefLine(rule.min_exact, f"pass rule {rule.min_exact:.0%}"),),
+                    percent=True,
+                    limits=(0.0, 1.0),
+                ),
+                charts.Panel(
+                    "Signed deviation (levels)",
+                    [a.mean_signed_deviation.value for a in accs],
+                    [a.mean_signed_deviation.ci_low for a in accs],
+                    [a.mean_signed_deviation.ci_high for a in accs],
+                    refs=(charts.RefLine(0.0, "the key"),),
+                ),
+            ],
+            title="Accuracy against the key, per assessor",
+            label=(
+                f"Two dot plots for {len(scored)} assessors, in the order of the accuracy table: exact agreement "
+                f"with the key (%) with 95% Wilson intervals and a line at the pass rule's {rule.min_exact:.0%}; "
+                "and mean signed deviation from the key in levels with 95% intervals (right of zero is lenient, "
+                "left is severe). The accuracy table lists the numbers."
+            ),
+        ),
+    }
+    scopes = [("All criteria", r.reliability)]
+    scopes += [(o.criterion_titles.get(c, str(c)), r.reliability_by_criterion[c]) for c in r.criterion_ids]
+    out["alpha"] = charts.interval_chart(
+        [label for label, _ in scopes],
+        [
+            charts.Panel(
+                "Krippendorff's alpha",
+                [rel.alpha.value for _, rel in scopes],
+                [rel.alpha.ci_low for _, rel in scopes],
+                [rel.alpha.ci_high for _, rel in scopes],
+                refs=(charts.RefLine(0.667, "tentative .667"), charts.RefLine(0.8, "good .800")),
+            )
+        ],
+        title=f"Agreement among assessors ({o.rubric.level_of_measurement} alpha)",
+        label=(
+            "Dot plot of Krippendorff's alpha for all criteria and for each criterion, with bootstrap 95% "
+            "intervals and lines at .667 and .800. The reliability table lists the numbers."
+        ),
+    )
+    levels = o.levels
+    out["confusion"] = charts.heatmap(
+        r.accuracy.overall.confusion,
+        [f"{lv} {o.level_labels[lv]}" for lv in levels],
+        [str(lv) for lv in levels],
+        title="Assessor level × key level",
+        xlabel="Key level",
+        ylabel="Assessor level",
+        annotate="{:.0f}",
+        label=(
+            f"Heat map of criterion-scores by the assessor's level (rows) and the key's level (columns), "
+            f"{len(levels)} by {len(levels)}; the diagonal is exact agreement. The table beside it lists the counts."
+        ),
+    )
+    pm = r.pairwise_kappa
+    if len(pm.rater_ids) >= 2:
+        finite = [v for v in pm.values.ravel().tolist() if not math.isnan(v)]
+        low = -1.0 if finite and min(finite) < 0 else 0.0
+        names_all = [o.name(x) for x in pm.rater_ids.tolist()]
+        out["pairwise"] = charts.heatmap(
+            pm.values,
+            names_all,
+            names_all,
+            title="Pairwise quadratic-weighted kappa",
+            xlabel="Assessor",
+            ylabel="Assessor",
+            limits=(low, 1.0),
+            annotate="{:.2f}",
+            label=(
+                f"Heat map of quadratic-weighted Cohen's kappa between each pair of {len(names_all)} assessors, "
+                "on the anchor-criterion units both scored. The table beside it lists the pairs."
+            ),
+        )
+    return out
+
+
+def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
+    rule = p.rule
+    scored = [r for r in p.rounds if r.accuracy is not None]
+    out: dict[str, Any] = {"sections": {}}
+    if scored:
+        out["series"] = charts.series_chart(
+            [r.name for r in scored],
+            [
+                charts.Panel(
+                    "Exact (%)",
+                    [r.accuracy.exact.p for r in scored],  # type: ignore[union-attr]
+                    [r.accuracy.exact.ci_low for r in scored],  # type: ignore[union-attr]
+                    [r.accuracy.exact.ci_high for r in scored],  # type: ignore[union-attr]
+                    refs=(charts.RefLine(rule.min_exact, f"pass rule {rule.min_exact:.0%}"),),
+                    percent=True,
+                    limits=(0.0, 1.0),
+                ),
+                charts.Panel(
+                    "Signed deviation",
+                    [r.accuracy.mean_signed_deviation.value for r in scored],  # type: ignore[union-attr]
+                    [r.accuracy.mean_signed_deviation.ci_low for r in scored],  # type: ignore[union-attr]
+                    [r.accuracy.mean_signed_deviation.ci_high for r in scored],  # type: ignore[union-attr]
+                    refs=(charts.RefLine(0.0, "the key"),),
+                ),
+            ],
+            title=f"{p.name}: accuracy over time",
+            label=(
+                f"Two panels over {len(scored)} rounds, oldest first: exact agreement with the key (%) and mean "
+                "signed deviation in levels, each with a 95% interval. The rounds table lists the numbers."
+            ),
+        )
+    for s in p.sections:
+        use = s.overall.category_use
+        levels = list(use.levels)
+        charts_for: dict[str, charts.Chart] = {}
+        if use.assessor_share is not None and use.key_share is not None:
+            charts_for["categories"] = charts.bar_chart(
+                [f"{lv} {s.level_labels.get(lv, '')}".strip() for lv in levels],
+                [("Assessor", list(use.assessor_share)), ("Key", list(use.key_share))],
+                title="Use of each level: assessor and key",
+                axis_label=PERCENT_AXIS,
+                percent=True,
+                label=(
+                    f"Bar chart of the share of criterion-scores at each of {len(levels)} levels, the assessor's "
+                    "beside the key's. The table beside it lists the counts and shares."
+                ),
+            )
+        if s.criteria:
+            charts_for["criteria"] = charts.interval_chart(
+                [c.title for c in s.criteria],
+                [
+                    charts.Panel(
+                        "Exact agreement (%)",
+                        [c.accuracy.exact.p for c in s.criteria],
+                        [c.accuracy.exact.ci_low for c in s.criteria],
+                        [c.accuracy.exact.ci_high for c in s.criteria],
+                        refs=(charts.RefLine(rule.min_exact, f"pass rule {rule.min_exact:.0%}"),),
+                        percent=True,
+                        limits=(0.0, 1.0),
+                    ),
+                    charts.Panel(
+                        "Signed deviation (levels)",
+                        [c.accuracy.mean_signed_deviation.value for c in s.criteria],
+                        [c.accuracy.mean_signed_deviation.ci_low for c in s.criteria],
+                        [c.accuracy.mean_signed_deviation.ci_high for c in s.criteria],
+                        refs=(charts.RefLine(0.0, "the key"),),
+                    ),
+                ],
+                title="Accuracy per criterion, every round",
+                label=(
+                    f"Two dot plots over {len(s.criteria)} criteria: exact agreement with the key (%) with 95% "
+                    "Wilson intervals and a line at the pass rule, and mean signed deviation in levels with 95% "
+                    "intervals. The criteria table lists the numbers."
+                ),
+            )
+        out["sections"][s.rubric_version_id] = charts_for
+    return out
+
+
+def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
+    out: dict[str, charts.Chart] = {}
+    scored = o.scored_rounds
+    if scored:
+        out["alpha"] = charts.series_chart(
+            [r.name for r in scored],
+            [
+                charts.Panel(
+                    "alpha",
+                    [r.alpha.value for r in scored],  # type: ignore[union-attr]
+                    [r.alpha.ci_low for r in scored],  # type: ignore[union-attr]
+                    [r.alpha.ci_high for r in scored],  # type: ignore[union-attr]
+                    refs=(
+                        charts.RefLine(0.667, "tentative .667"),
+                        charts.RefLine(0.8, "good .800"),
+                    ),
+                )
+            ],
+            title="Cohort agreement (Krippendorff's alpha) per round",
+            label=(
+                f"Cohort alpha in each of {len(scored)} rounds, oldest first, with bootstrap 95% intervals and "
+                "lines at .667 and .800. The rounds table lists the numbers."
+            ),
+        )
+    if o.n_assessors:
+        out["statuses"] = charts.bar_chart(
+            [status.replace("_", " ") for status, _ in o.statuses],
+            [("Assessors", [n for _, n in o.statuses])],
+            title="Assessors by certification status",
+            axis_label="Assessors",
+            label=(
+                f"Bar chart of {o.n_assessors} assessors by certification status. The table beside it lists "
+                "the counts."
+            ),
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------- pages
+@bp.get("/assessors/<int:user_id>")
+def assessor_profile(user_id: int) -> str:
+    me = actor()
+    p = profiles.assessor_profile(get_session(), program_id=me.program_id, user_id=user_id)  # type: ignore[arg-type]
+    return render_template("trainer/profile.html", p=p, charts=profile_charts(p))
+
+
+@bp.get("/overview")
+def overview() -> str:
+    me = actor()
+    o = profiles.program_overview(get_session(), program_id=me.program_id)  # type: ignore[arg-type]
+    return render_template("trainer/overview.html", o=o, charts=overview_charts(o))
+
+
+# ----------------------------------------------------------------------------------------- exports
+def _download(build: Callable[[], exports.CsvExport]) -> Response:
+    """Build the CSV in the request's read transaction, then audit it in a short write of its own
+    (``BEGIN IMMEDIATE`` on SQLite: a read transaction upgraded to a write can fail under load)."""
+    me = actor()
+    db_session = get_session()
+    export = build()
+    db_session.rollback()  # ends the read transaction; nothing was written
+    with write_intent():
+        exports.record_export(db_session, me, export)
+        db_session.commit()
+    response = Response(export.text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+def _table(default: str) -> str:
+    return request.args.get("table", default)
+
+
+@bp.get("/rounds/<int:round_id>/export.csv")
+def round_export(round_id: int) -> Response:
+    me = actor()
+    key_mode, notice = key_mode_arg()
+    if notice:
+        abort(400)
+    return _download(
+        lambda: exports.round_export(
+            get_session(),
+            program_id=me.program_id,  # type: ignore[arg-type]
+            round_id=round_id,
+            table=_table("scores"),
+            key_mode=key_mode,
+        )
+    )
+
+
+@bp.get("/assessors/<int:user_id>/export.csv")
+def profile_export(user_id: int) -> Response:
+    me = actor()
+    return _download(
+        lambda: exports.profile_export(
+            get_session(),
+            program_id=me.program_id,  # type: ignore[arg-type]
+            user_id=user_id,
+            table=_table("rounds"),
+        )
+    )
+
+
+@bp.get("/overview/export.csv")
+def overview_export() -> Response:
+    me = actor()
+    return _download(
+        lambda: exports.overview_export(
+            get_session(),
+            program_id=me.program_id,  # type: ignore[arg-type]
+            table=_table("rounds"),
+        )
+    )

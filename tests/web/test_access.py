@@ -25,6 +25,7 @@ ALLOW: dict[str, dict[str, int]] = {
     "admin.index": {"admin": 200},
 }
 
+
 def _areas() -> list[object]:
     import importlib
     import pkgutil

@@ -1,0 +1,176 @@
+"""Accessibility of the key pages in a real browser: axe-core (vendored, see vendor/README.md), the
+browser's own accessibility tree, keyboard focus, layout at 1280 and 390 px, and screenshots
+(test-artifacts/screenshots/) for a person to look at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .support import (
+    NARROW,
+    WIDE,
+    ax_group_names,
+    ax_radios,
+    contrast,
+    describe,
+    focus_ring,
+    horizontal_overflow,
+    log_in,
+    run_axe,
+    screenshot,
+    tab_until,
+    unlabelled_controls,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    name: str
+    who: str | None  # demo login, or None for an anonymous visitor
+    path: Callable[..., str]
+    status: int = 200
+
+
+def _score_path(site) -> str:  # helen has scored nothing in the open round
+    return f"/rounds/{site.open_round.id}/anchors/{site.open_round.anchors[0].id}"
+
+
+def _feedback_path(site) -> str:  # daniel has finished the open round
+    return f"/rounds/{site.open_round.id}/anchors/{site.open_round.anchors[0].id}/feedback"
+
+
+KEY_PAGES = [
+    KeyPage("login", None, lambda site: "/login"),
+    KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
+    KeyPage("score", "helen@demo.test", _score_path),
+    KeyPage("feedback", "daniel@demo.test", _feedback_path),
+    KeyPage("trainer-rounds", "trainer@demo.test", lambda site: "/trainer/"),
+    KeyPage("trainer-round", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.past_round.id}"),
+    KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
+]
+
+
+def _open(new_page: Callable[..., Page], site, key_page: KeyPage) -> Page:
+    page = new_page(WIDE)
+    if key_page.who:
+        log_in(page, site.base, key_page.who)
+    response = page.goto(site.url(key_page.path(site)))
+    assert response is not None and response.status == key_page.status, response and response.status
+    return page
+
+
+def _assert_axe_clean(page: Page, name: str) -> None:
+    result = run_axe(page, name)
+    blocking = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not blocking, f"axe found serious/critical problems on {name}:\n{describe(blocking)}"
+
+
+@pytest.mark.parametrize("key_page", KEY_PAGES, ids=[p.name for p in KEY_PAGES])
+def test_key_page_is_accessible_at_both_widths(
+    new_page: Callable[..., Page], site, key_page: KeyPage
+) -> None:
+    page = _open(new_page, site, key_page)
+    screenshot(page, f"{key_page.name}-1280")
+    _assert_axe_clean(page, f"{key_page.name}-1280")
+    assert not unlabelled_controls(page), "controls without an accessible name"
+    expect(page.get_by_role("main")).to_have_count(1)
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    assert page.title().endswith("· Assessor Calibration")
+
+    page.set_viewport_size(NARROW)
+    assert not horizontal_overflow(page), f"content wider than 390 px: {horizontal_overflow(page)}"
+    screenshot(page, f"{key_page.name}-390")
+    _assert_axe_clean(page, f"{key_page.name}-390")
+
+
+def test_rubric_levels_are_radio_groups_with_their_descriptors(new_page: Callable[..., Page], site) -> None:
+    page = _open(new_page, site, KEY_PAGES[2])
+    anchor = site.open_round.anchors[0]
+    structure = page.evaluate(
+        """() => Array.from(document.querySelectorAll('input[type=radio]')).map(r => {
+            const fs = r.closest('fieldset');
+            const legend = fs && fs.querySelector(':scope > legend');
+            const ids = (r.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+            return {name: r.name, fieldset: !!fs, legend: legend ? legend.textContent.trim() : '',
+                    sameNameInFieldset: fs ? fs.querySelectorAll(`input[type=radio]`).length ===
+                        fs.querySelectorAll(`input[type=radio][name="${r.name}"]`).length : false,
+                    label: r.labels.length, described: ids.map(id => document.getElementById(id))
+                        .filter(Boolean).map(el => el.textContent.trim()).join(' ')};
+        })"""
+    )
+    levels = site.open_round.levels
+    assert len(structure) == len(anchor.criteria) * len(levels)
+    for radio in structure:
+        assert radio["fieldset"] and radio["legend"], radio
+        assert radio["sameNameInFieldset"], radio
+        assert radio["label"] == 1, radio
+        assert radio["described"], f"no descriptor associated: {radio}"
+    groups = ax_group_names(page)
+    for criterion in anchor.criteria:
+        assert any(criterion.title in g for g in groups), f"no named group for {criterion.title!r}: {groups}"
+    radios = ax_radios(page)
+    assert len(radios) == len(structure)
+    for name, description in radios:
+        assert name and description, (name, description)
+        assert description not in name, f"descriptor read twice (in the name and the description): {name!r}"
+
+
+def test_focus_is_visible_on_links_radios_and_buttons(new_page: Callable[..., Page], site) -> None:
+    page = _open(new_page, site, KEY_PAGES[2])
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0, "the skip link is off screen when focused"
+    checked = {}
+    for what, predicate in (
+        ("link", lambda el: el.get("tag") == "a"),
+        ("radio", lambda el: el.get("type") == "radio"),
+        ("textarea", lambda el: el.get("tag") == "textarea"),
+        ("button", lambda el: el.get("tag") == "button" and el.get("text") == "Submit final scores"),
+    ):
+        tab_until(page, predicate)
+        ring = focus_ring(page)
+        checked[what] = ring
+        assert ring["focusVisible"], f"{what}: not :focus-visible after Tab"
+        assert ring["outlineStyle"] not in ("none", "hidden"), f"{what}: no outline {ring}"
+        assert float(ring["outlineWidth"].removesuffix("px")) >= 2, f"{what}: outline too thin {ring}"
+        ratio = contrast(ring["outlineColor"], ring["background"])
+        assert ratio >= 3, f"{what}: focus outline contrast {ratio:.2f}:1 against its background {ring}"
+    screenshot(page, "score-focus-1280")
+
+
+def test_feedback_verdicts_are_told_in_words_not_only_colour(new_page: Callable[..., Page], site) -> None:
+    page = _open(new_page, site, KEY_PAGES[3])
+    verdicts = page.locator("table.feedback .verdict")
+    expect(verdicts).to_have_count(len(site.open_round.anchors[0].criteria))
+    for text in verdicts.all_inner_texts():
+        words = text.replace("✓", "").replace("≈", "").replace("✗", "").strip()
+        assert words.startswith(("Exact match", "Adjacent", "Off by")), text
+    # The symbols are decoration; a screen reader hears the words.
+    assert page.evaluate(
+        "() => Array.from(document.querySelectorAll('.verdict > span')).every(s => s.getAttribute('aria-hidden') === 'true')"
+    )
+
+
+def test_scoring_layout_puts_evidence_beside_the_rubric_when_wide(
+    new_page: Callable[..., Page], site
+) -> None:
+    page = _open(new_page, site, KEY_PAGES[2])
+    evidence = page.locator(".score-layout .evidence")
+    rubric = page.locator(".score-layout .rubric-form")
+    ev, ru = evidence.bounding_box(), rubric.bounding_box()
+    assert ev and ru
+    assert ev["x"] + ev["width"] <= ru["x"] and abs(ev["y"] - ru["y"]) < 2, (ev, ru)
+    page.set_viewport_size(NARROW)
+    ev, ru = evidence.bounding_box(), rubric.bounding_box()
+    assert ev and ru
+    assert ru["y"] >= ev["y"] + ev["height"], f"not stacked at 390 px: {ev} {ru}"
+    assert ru["width"] <= NARROW["width"] and ev["width"] <= NARROW["width"]

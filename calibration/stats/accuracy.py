@@ -461,7 +461,9 @@ def confusion_by_group(groups: Any, values: Any, key: Any, *, levels: Any) -> tu
 
 def _confusion(codes: np.ndarray, aq: np.ndarray, k: np.ndarray, n_groups: int, q: int) -> np.ndarray:
     """``(n_groups, q, q)`` counts from group codes, ``q * assessor index`` and key index."""
-    flat = codes * (q * q)  # in-place adds below: three passes over the rows instead of five
+    # intp product: small integer rater ids (int8/int16) must not wrap; in-place adds below keep it to
+    # three passes over the rows instead of five.
+    flat = np.multiply(codes, q * q, dtype=np.intp)
     flat += aq
     flat += k
     return np.bincount(flat, minlength=n_groups * q * q).reshape(n_groups, q, q)

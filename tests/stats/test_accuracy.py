@@ -483,3 +483,15 @@ def test_anchor_summary_is_order_free(cells, keys, seed):
     a = anchor_summary(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], levels=LEVELS)
     b = anchor_summary(*(rows[perm, i] for i in range(4)), levels=LEVELS)
     assert a == b
+
+
+def test_small_integer_rater_ids_do_not_wrap_around() -> None:
+    """int16 rater ids times q*q overflow int16; every rater must still get its own confusion matrix."""
+    raters = np.repeat(np.arange(3000, dtype=np.int16), 4)
+    values = np.tile(np.array([1, 2, 3, 4], dtype=np.int8), 3000)
+    key = np.tile(np.array([1, 2, 3, 3], dtype=np.int8), 3000)
+    ids, kappas = weighted_kappa_by_rater(raters, values, key, levels=LEVELS)
+    _, expected = weighted_kappa_by_rater(raters.astype(np.int64), values, key, levels=LEVELS)
+    assert ids.tolist() == list(range(3000))
+    np.testing.assert_allclose(kappas, expected)
+    assert np.all(kappas == kappas[0])

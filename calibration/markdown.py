@@ -5,6 +5,7 @@ from __future__ import annotations
 import nh3
 from flask import Flask
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
@@ -16,9 +17,25 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
 
 
-def render(text: str) -> Markup:
-    """Markdown to safe HTML (no raw HTML, no scripts, links get rel=noopener noreferrer nofollow)."""
-    html = _md.render(text or "")
+#: Evidence is shown under the page's h1 and a section h2, so its own headings start at h3.
+HEADING_OFFSET = 2
+
+
+def _shift_headings(html_tokens: list[Token], offset: int) -> None:
+    for token in html_tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + offset, 6)}"
+
+
+def render(text: str, heading_offset: int = HEADING_OFFSET) -> Markup:
+    """Markdown to safe HTML (no raw HTML, no scripts, links get rel=noopener noreferrer nofollow).
+
+    Headings are shifted down by ``heading_offset`` levels (capped at h6) so a ``# Title`` in the
+    evidence never competes with the page's own headings.
+    """
+    tokens = _md.parse(text or "")
+    _shift_headings(tokens, heading_offset)
+    html = _md.renderer.render(tokens, _md.options, {})
     cleaned = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

@@ -457,7 +457,7 @@ def certified_scores(session: Session, anchor: Anchor) -> tuple[np.ndarray, np.n
 
 def anchor_overview(session: Session, *, program_id: int, anchor_id: int) -> AnchorOverview:
     """The anchor, its current key and history, and certified assessors' scores vs the current key
-    (statistics from :func:`calibration.stats.accuracy.anchor_summary`)."""
+    (statistics from :func:`calibration.stats.anchors.anchor_summary`)."""
     anchor = get_anchor(session, program_id=program_id, anchor_id=anchor_id)
     rubric = rubric_with_levels(session, anchor.rubric_version_id)
     key = current_key(session, anchor.id)

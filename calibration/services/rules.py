@@ -8,7 +8,7 @@ from typing import Any
 
 from ..stats.passrule import PassRule
 
-# Field names match calibration.stats.accuracy.PassRule.
+# Field names match calibration.stats.passrule.PassRule.
 DEFAULT_PASS_RULE: dict[str, float | int] = {
     "min_exact": 0.70,
     "min_adjacent": 0.95,

@@ -25,7 +25,7 @@ from calibration.models import (
     RubricVersion,
     ScoreSheet,
 )
-from calibration.stats.accuracy import anchor_summary
+from calibration.stats.anchors import anchor_summary
 
 from ..conftest import post_form
 from ..factories import PASSWORD, make_user, submit
@@ -207,7 +207,8 @@ def test_preview_renders_sanitised_markdown_and_writes_nothing(app, world, db):
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     assert "nothing has been saved" in page
-    assert "<h1>Log</h1>" in page and "<strong>bold</strong>" in page
+    assert "<h3>Log</h3>" in page and "<strong>bold</strong>" in page
+    assert page.count("<h1") == 1  # evidence headings sit below the page's own
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert 'href="javascript:' not in page
     assert (count(db, Anchor), count(db, AuditEvent)) == before

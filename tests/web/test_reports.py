@@ -209,3 +209,19 @@ def test_charts_take_any_name_without_warnings_or_markup(client, login, world, d
         page = client.get(url).get_data(as_text=True)
         assert "<svg" in page
         assert "<b>" not in page
+
+
+def test_pass_rule_thresholds_are_printed_exactly(client, login, world, db):
+    """87.5% must not read as 88%: the page states the rule the decisions were made under."""
+    import json
+
+    from calibration.models import Round
+
+    rnd = db.get(Round, world.round_id)
+    rule = json.loads(rnd.pass_rule_json)
+    rule.update(min_exact=0.875, min_adjacent=0.95, min_decision=0.9)
+    rnd.pass_rule_json = json.dumps(rule)
+    db.commit()
+    login(world.emails["trainer"])
+    page = client.get(f"/trainer/rounds/{world.round_id}").get_data(as_text=True)
+    assert "exact ≥ 87.5%" in page and "exact-or-adjacent ≥ 95%" in page and "agreement ≥ 90%" in page

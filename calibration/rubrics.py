@@ -49,6 +49,7 @@ __all__ = [
     "load_rubric_dir",
     "load_rubric_file",
     "parse_rubric",
+    "parse_rubric_bytes",
     "rubric_from_canonical",
 ]
 
@@ -232,18 +233,29 @@ def load_rubric_file(path: Path | str) -> RubricDefinition:
         raise RubricFileError(name, FILE_FIELD, f"cannot be read ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE_BYTES:  # it grew while we looked
         raise RubricFileError(name, FILE_FIELD, _too_large(len(raw)))
+    return parse_rubric_bytes(raw, size=len(raw), source=name)
+
+
+def parse_rubric_bytes(raw: bytes, *, size: int, source: str) -> RubricDefinition:
+    """Validate a rubric file's bytes (from disk or an upload) exactly as :func:`load_rubric_file` does.
+
+    ``raw`` holds at least the first ``MAX_FILE_BYTES + 1`` bytes and ``size`` the full size, so a
+    caller can stop reading an oversized upload early and still get the size in the message.
+    """
+    if size > MAX_FILE_BYTES:
+        raise RubricFileError(source, FILE_FIELD, _too_large(size))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise RubricFileError(
-            name,
+            source,
             FILE_FIELD,
             f"is not UTF-8 text (byte 0x{raw[exc.start]:02X} at line {line}, column {column}); "
             "save the file with UTF-8 encoding",
         ) from None
-    return parse_rubric(text, source=name)
+    return parse_rubric(text, source=source)
 
 
 def load_rubric_dir(path: Path | str) -> list[RubricDefinition]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Anchor, Criterion, RubricVersion
-from ..rubrics import FILE_FIELD, MAX_FILE_BYTES, RubricDefinition, RubricFileError, parse_rubric
+from ..rubrics import MAX_FILE_BYTES, RubricDefinition, RubricFileError, parse_rubric_bytes
 from .anchors import clean_filename, read_upload
 from .context import Actor
 from .errors import InvalidInput, NotFound
@@ -101,24 +101,7 @@ def parse_upload(raw: bytes, size: int, *, filename: str) -> RubricDefinition:
     ``raw`` holds at least the first ``MAX_FILE_BYTES + 1`` bytes, ``size`` the full size. Raises
     :class:`calibration.rubrics.RubricFileError` with the loader's message.
     """
-    name = filename
-    if size > MAX_FILE_BYTES:
-        # Same words as calibration.rubrics (_too_large); tests compare the two on the same bytes.
-        raise RubricFileError(
-            name, FILE_FIELD, f"is too large ({size / 1024:,.1f} KiB; at most {MAX_FILE_BYTES // 1024} KiB)"
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise RubricFileError(
-            name,
-            FILE_FIELD,
-            f"is not UTF-8 text (byte 0x{raw[exc.start]:02X} at line {line}, column {column}); "
-            "save the file with UTF-8 encoding",
-        ) from None
-    return parse_rubric(text, source=name)
+    return parse_rubric_bytes(raw, size=size, source=filename)
 
 
 def upload_rubric(

@@ -45,6 +45,16 @@ def _feedback_path(site) -> str:  # daniel has finished the open round
     return f"/rounds/{site.open_round.id}/anchors/{site.open_round.anchors[0].id}/feedback"
 
 
+def _profile_path(site) -> str:  # samuel drifts lenient: the profile has flags and weak spots to show
+    from sqlalchemy import select
+
+    from calibration.models import User
+
+    with site.session() as session:
+        user_id = session.scalar(select(User.id).where(User.email == "samuel@demo.test"))
+    return f"/trainer/assessors/{user_id}"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -52,6 +62,14 @@ KEY_PAGES = [
     KeyPage("feedback", "daniel@demo.test", _feedback_path),
     KeyPage("trainer-rounds", "trainer@demo.test", lambda site: "/trainer/"),
     KeyPage("trainer-round", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.past_round.id}"),
+    KeyPage("trainer-overview", "trainer@demo.test", lambda site: "/trainer/overview"),
+    KeyPage("assessor-profile", "trainer@demo.test", _profile_path),
+    KeyPage(
+        "anchor-page", "trainer@demo.test", lambda site: f"/trainer/anchors/{site.past_round.anchors[0].id}"
+    ),
+    KeyPage("round-new", "trainer@demo.test", lambda site: "/trainer/rounds/new"),
+    KeyPage("round-manage", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.open_round.id}/manage"),
+    KeyPage("rubrics", "trainer@demo.test", lambda site: "/trainer/rubrics"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
 ]
 

@@ -18,7 +18,10 @@ MODULES = [
     "calibration.stats.icc",
     "calibration.stats.reliability",
     "calibration.stats.passrule",
+    "calibration.stats.ewma",
+    "calibration.stats._drift_common",
     "calibration.stats.anchors",
+    "calibration.stats.drift",
 ]
 
 

@@ -255,11 +255,13 @@ def _factorize(ids: Any, *, what: str) -> tuple[np.ndarray, np.ndarray]:
     return uniques, codes.reshape(-1)
 
 
-def _slots(ids: Any, *, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Distinct ids, each row's slot, the slot of each distinct id, and the number of slots.
+def _group_confusion(
+    ids: Any, aq: np.ndarray, k: np.ndarray, q: int, *, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct group ids and their ``(G, q, q)`` confusion matrices.
 
-    Compact non-negative integer ids are their own slots, skipping the sort and the remapping pass;
-    counts of unused slots are dropped afterwards with ``counts[slot_of_id]``.
+    Compact non-negative integer ids are their own slots: no sort, no remapping pass and no separate
+    presence count; the slots of absent ids are dropped afterwards, by their empty matrices.
     """
     a = np.asarray(ids)
     if a.ndim != 1:
@@ -267,10 +269,11 @@ def _slots(ids: Any, *, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     if a.size and a.dtype.kind in "iu":
         lo, hi = int(a.min()), int(a.max())
         if lo >= 0 and hi <= max(4 * a.size, 1024):
-            slot_of_id = np.flatnonzero(np.bincount(a, minlength=hi + 1))
-            return slot_of_id.astype(a.dtype), a, slot_of_id, hi + 1
+            confusion = _confusion(a, aq, k, hi + 1, q)
+            present = np.flatnonzero(confusion.reshape(hi + 1, q * q).any(axis=1))
+            return present.astype(a.dtype), confusion[present]
     uniques, codes = _factorize(a, what=what)
-    return uniques, codes, np.arange(uniques.size), uniques.size
+    return uniques, _confusion(codes, aq, k, uniques.size, q)
 
 
 def _check_lengths(**arrays: Any) -> int:
@@ -453,10 +456,9 @@ def confusion_by_group(groups: Any, values: Any, key: Any, *, levels: Any) -> tu
     lv = _check_levels(levels)
     _check_lengths(groups=groups, values=values, key=key)
     q = lv.size
-    ids, codes, slot_of_id, n_slots = _slots(groups, what="groups")
     aq = _level_index(values, lv, what="value", scale=q)
     k = _level_index(key, lv, what="key level")
-    return ids, _confusion(codes, aq, k, n_slots, q)[slot_of_id]
+    return _group_confusion(groups, aq, k, q, what="groups")
 
 
 def _confusion(codes: np.ndarray, aq: np.ndarray, k: np.ndarray, n_groups: int, q: int) -> np.ndarray:
@@ -908,9 +910,8 @@ def weighted_kappa_by_rater(
     lv = _check_levels(levels)
     _check_lengths(raters=raters, values=values, key=key)
     q = lv.size
-    ids, codes, slot_of_id, n_slots = _slots(raters, what="raters")
     aq = _level_index(values, lv, what="value", scale=q)
     k = _level_index(key, lv, what="key level")
-    confusion = _confusion(codes, aq, k, n_slots, q)[slot_of_id]
+    ids, confusion = _group_confusion(raters, aq, k, q, what="raters")
     kappa, _ = _kappa_arrays(confusion, weights, with_se=False)
     return ids, kappa

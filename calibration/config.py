@@ -44,6 +44,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 15000),
+        # BLAS/OpenMP threads per process; 0 leaves the libraries' own default.
+        "NUMERIC_THREADS": _int("NUMERIC_THREADS", 1),
         # Room above the attachment limit, so an oversized file gets a form error (checked by the
         # service) rather than Werkzeug's bare 413; only far larger bodies are cut off unread.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 2 * attachment_max + 1024 * 1024),
@@ -61,6 +63,34 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "NOTES_MAX_CHARS": _int("NOTES_MAX_CHARS", 5000),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_THROTTLE_MINUTES": _int("LOGIN_THROTTLE_MINUTES", 15),
+        # Reverse proxies in front of the app whose X-Forwarded-Proto/-For are believed (0: none).
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        **_onboarding_settings(),
+    }
+
+
+def _onboarding_settings() -> dict[str, Any]:
+    """Mail (``MAIL_*``) and the onboarding and certification clocks."""
+    return {
+        # "log" writes each mail's recipient and subject to the log (development); "smtp" sends it.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "log").strip().lower(),
+        "MAIL_HOST": os.environ.get("MAIL_HOST", "localhost"),
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        # "starttls" (default), "ssl" (implicit TLS, usually port 465) or "none" (local relays only).
+        "MAIL_SECURITY": os.environ.get("MAIL_SECURITY", "starttls").strip().lower(),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Assessor Calibration <no-reply@localhost>"),
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 20),
+        # Links in mail sent outside a request (the reminder command) start with this.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
+        "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 24),
+        "QUALIFICATION_WINDOW_DAYS": _int("QUALIFICATION_WINDOW_DAYS", 30),
+        # Defaults for programs that do not store their own value in their settings.
+        "CERTIFICATION_DAYS": _int("CERTIFICATION_DAYS", 365),
+        "REMINDER_DAYS": _int("REMINDER_DAYS", 30),
+        "QUALIFICATION_ATTEMPTS": _int("QUALIFICATION_ATTEMPTS", 2),
     }
 
 

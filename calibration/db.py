@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -92,10 +94,37 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class UnstorableText(ValueError):
+    """A statement parameter holds NUL (U+0000): PostgreSQL cannot store it and SQLite would.
+
+    Forms refuse control characters with a message beside the field; this is the net under
+    every form (present and future), so that both databases refuse the same input, before it
+    reaches either."""
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> None:
+    if parameters and _contains_nul(parameters):
+        raise UnstorableText("text with a NUL character cannot be stored")
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 15000, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        event.listen(engine, "before_cursor_execute", _refuse_nul)
+        return engine
 
     engine = create_engine(
         url,
@@ -122,6 +151,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000, **kwargs: Any) -> Eng
     def _sqlite_on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
 
 
@@ -165,4 +195,10 @@ def get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except SQLAlchemyError:
+            # The connection died after the response was made (database restart): its rollback
+            # fails, but nothing uncommitted survives a dead connection, and the response stands.
+            # SQLAlchemy has invalidated the connection; the pool's pre-ping replaces it.
+            logging.getLogger(__name__).warning("database connection lost while closing a session")

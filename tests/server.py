@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +27,15 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    database_url: str, *, workers: int = 4, extra_env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    workers: int = 4,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    port = free_port()
+    """Serve ``wsgi:app`` on loopback; yield its base URL. ``extra_args`` go to gunicorn (e.g. ``-c conf.py``)."""
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -36,37 +43,40 @@ def gunicorn(
         **(extra_env or {}),
     }
     gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")
-    proc = subprocess.Popen(
-        [gunicorn_bin, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"gunicorn did not start: {err[-2000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        # The server may already have exited (it failed to start): keep its error, not ESRCH.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+    command = [gunicorn_bin, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60"]
+    # stderr goes to a file, not a pipe: a busy server (fault tests log every refused request)
+    # must never block on a pipe nobody reads.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [*command, *(extra_args or []), "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    errors.seek(0)
+                    err = errors.read().decode(errors="replace")
+                    raise RuntimeError(f"gunicorn did not start: {err[-2000:]}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            # The server may already have exited (it failed to start): keep its error, not ESRCH.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

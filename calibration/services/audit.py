@@ -72,6 +72,36 @@ def record(
     return event
 
 
+DENIED = "access.denied"
+
+
+def record_denial(
+    session: Session,
+    actor: Actor,
+    *,
+    endpoint: str | None,
+    rule: str | None,
+    method: str,
+    ids: Mapping[str, int],
+    status: int,
+    reason: str,
+) -> AuditEvent:
+    """Append an ``access.denied`` row: who was refused what (a route and its ids), and why.
+
+    ``reason`` is ``role`` (the area is not for this role) or ``scope`` (the object is not
+    the caller's, does not exist, or is hidden from them, e.g. feedback before a final sheet).
+    """
+    return record(
+        session,
+        actor,
+        DENIED,
+        object_type="route",
+        object_id=(endpoint or "")[:64] or None,
+        outcome="denied",
+        detail={"rule": rule, "method": method, "ids": dict(ids), "status": status, "reason": reason},
+    )
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     ok: bool

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, g, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from ..db import UnstorableText, get_session
 from ..services.errors import NotFound
+from .guards import audit_denial
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,9 @@ _TITLES = {
     503: "The service is briefly unavailable",
     500: "Something went wrong on our side",
 }
+_UNAVAILABLE = (
+    "If you were submitting something, it may not have been saved: check, then try again in a moment."
+)
 
 
 def init_app(app: Flask) -> None:
@@ -39,30 +45,78 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(NotFound)
     def domain_not_found(err: NotFound) -> tuple[str, int]:
+        # A service's scope check refused the object: an authorization failure, audited.
+        audit_denial("scope", 404)
         return render_template("errors/error.html", code=404, title=_TITLES[404], message=None), 404
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> tuple[str, int]:
         code = err.code or 500
+        if code == 403:
+            audit_denial("forbidden", 403)
+        message = _too_large_message() if code == 413 else None
         return (
-            render_template("errors/error.html", code=code, title=_TITLES.get(code, err.name), message=None),
+            render_template(
+                "errors/error.html", code=code, title=_TITLES.get(code, err.name), message=message
+            ),
             code,
         )
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(err: OperationalError) -> tuple[str, int]:
-        log.warning("database unavailable: %s", err.__class__.__name__)
-        return (
-            render_template(
-                "errors/error.html",
-                code=503,
-                title=_TITLES[503],
-                message="If you were submitting something, it may not have been saved: check, then try again in a moment.",
-            ),
-            503,
+    @app.errorhandler(UnstorableText)
+    def unstorable_text(err: UnstorableText) -> tuple[str, int]:
+        # Only reached by a form without its own control-character check: still a clear 400.
+        get_session().rollback()
+        message = (
+            "What you sent contains a NUL character, which cannot be stored. "
+            "Go back, remove it (it often comes from pasting) and try again."
         )
+        return render_template("errors/error.html", code=400, title=_TITLES[400], message=message), 400
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
+        return _unavailable(err)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(err: DBAPIError) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+        if err.connection_invalidated:  # a dropped connection, whatever the driver called it
+            return _unavailable(err)
+        log.exception("database error")
+        return render_template("errors/error.html", code=500, title=_TITLES[500], message=None), 500
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> tuple[str, int]:
         log.exception("unhandled error")
         return render_template("errors/error.html", code=500, title=_TITLES[500], message=None), 500
+
+
+def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
+    """503 when the database cannot be reached (restart, network, pool exhausted, SQLite lock timeout).
+
+    Nothing of the failed unit of work is kept (rolled back; the next request gets a fresh, pinged
+    connection). The page is rendered without the signed-in nav, which would need the database.
+    """
+    log.warning("database unavailable: %s", err.__class__.__name__)
+    try:
+        get_session().rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after a database failure failed too", exc_info=True)
+    g.user = None
+    g.membership = None
+    page = render_template("errors/error.html", code=503, title=_TITLES[503], message=_UNAVAILABLE)
+    return page, 503, {"Retry-After": "5", "Cache-Control": "no-store"}
+
+
+def _too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not limit:
+        size = ""
+    elif limit >= 1024 * 1024:
+        size = f" (at most {limit / (1024 * 1024):.0f} MB)"
+    else:
+        size = f" (at most {max(1, limit // 1024)} KB)"
+    return (
+        f"What you sent was larger than this service accepts in one go{size}. "
+        "Go back, make the file or text smaller, and try again."
+    )

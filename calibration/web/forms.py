@@ -22,7 +22,9 @@ def no_control_characters(_form: Any, field: Field) -> None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254)])
+    email = EmailField(
+        "Email", validators=[InputRequired("Enter your email."), Length(max=254), no_control_characters]
+    )
     password = PasswordField("Password", validators=[InputRequired("Enter your password."), Length(max=1024)])
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import abort, g, redirect, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from ..db import get_session, write_intent
 from ..models import Role
+from ..services import audit
 from ..services.context import Actor
+
+log = logging.getLogger(__name__)
 
 
 def require_roles(*roles: Role) -> Callable[[], Response | None]:
@@ -19,6 +25,7 @@ def require_roles(*roles: Role) -> Callable[[], Response | None]:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         membership = g.get("membership")
         if membership is None or membership.role not in roles:
+            audit_denial("role", 404)
             abort(404)
         return None
 
@@ -33,3 +40,37 @@ def actor() -> Actor:
         role=membership.role if membership else None,
         request_id=g.get("request_id"),
     )
+
+
+def audit_denial(reason: str, status: int) -> None:
+    """Append an ``access.denied`` row for a signed-in user refused by a guard or a scope check.
+
+    The request's own transaction is rolled back first (nothing it did is kept, and on SQLite
+    it may hold the write lock); the row is committed on its own. Only the route pattern and
+    integer ids are kept, never the raw path or query (they could carry tokens). Anonymous
+    requests are not audited (they are sent to the login page, and would let anyone grow the
+    trail). A database failure here is logged and the refusal still happens.
+    """
+    me = actor()
+    if me.user_id is None:
+        return
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    ids = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)}
+    session = get_session()
+    try:
+        with write_intent():
+            session.rollback()
+            audit.record_denial(
+                session,
+                me,
+                endpoint=request.endpoint,
+                rule=rule,
+                method=request.method,
+                ids=ids,
+                status=status,
+                reason=reason,
+            )
+            session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.warning("could not audit an access denial (%s %s)", request.method, request.endpoint)

@@ -7,6 +7,7 @@ import secrets
 
 from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import select, update
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..db import get_db, get_session, reset_write_intent, set_write_intent, utcnow, write_intent
 from ..models import AuthSession, Membership
@@ -16,8 +17,14 @@ _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start_request)
-    app.before_request(_load_user)
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
+    if proxies > 0:
+        # Behind that many reverse proxies, believe their X-Forwarded-For/-Proto (so HTTPS is
+        # recognised and HSTS sent); with none configured the headers are ignored (spoofable).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    # First of all hooks (before CSRFProtect's, which reads the body and may refuse it with 400/413):
+    # every response, refusals included, carries a request id and knows who is signed in.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_start_request, _load_user]
     app.after_request(_security_headers)
     app.teardown_request(_end_request)
     app.context_processor(lambda: {"current_user": g.get("user"), "current_membership": g.get("membership")})

@@ -1,0 +1,256 @@
+"""Blindness, by crawling: an assessor who has not finalised sees no key, rationale or colleague's data.
+
+Unique markers are seeded into the key rationales and key-change reasons of every anchor (both
+programs) and into other assessors' notes. Logged in as an assessor, the test crawls everything
+reachable: every link, redirect and form target found on the pages, every GET route in the URL
+map filled with the world's ids (rounds, anchors, attachments, reports, CSV/JSON exports), and the
+mail the assessor received. No marker may appear anywhere, whatever the status code. It also
+crawls twice, before and after colleagues score and keys change, and requires identical pages:
+so not even a count of others' sheets can leak. After the assessor's own final sheet on one
+anchor, exactly that anchor's key opens up.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from calibration.models import AnchorAttachment, Role
+from calibration.services.anchors import change_key
+from calibration.services.context import Actor
+
+from ..conftest import post_form
+from ..factories import World, score_form, submit
+from .test_security_headers import get_urls
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+_LINK = re.compile(r"""(?:href|src|action|formaction)\s*=\s*["']([^"']+)["']""", re.I)
+_CSRF_VALUE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]*(")|(value=")[^"]*("[^>]*name="csrf_token")')
+MAX_PAGES = 600
+
+# ---------------------------------------------------------------------------------------- mail hook
+# Mail an assessor can read is part of what they can reach. The mail feature registers a source
+# here: a callable (app, db, world, who) -> iterable of (label, text) for every message sent to
+# that person (subject, text and HTML bodies). The crawl scans all of them for the markers.
+MailSource = Callable[[Any, Any, World, str], Iterable[tuple[str, str]]]
+MAIL_SOURCES: list[MailSource] = []
+
+
+def reachable_mail(app: Any, db: Any, world: World, who: str) -> dict[str, str]:
+    """Every mail ``who`` received, as label -> text (empty until a mail source is registered)."""
+    return {label: text for source in MAIL_SOURCES for label, text in source(app, db, world, who)}
+
+
+# ------------------------------------------------------------------------------------------ markers
+def key_marker(anchor_id: int) -> str:
+    return f"KEYMARK{anchor_id}X"
+
+
+def reason_marker(anchor_id: int) -> str:
+    return f"KEYREASON{anchor_id}X"
+
+
+def peer_marker(anchor_id: int) -> str:
+    return f"PEERNOTE{anchor_id}X"
+
+
+def seed_keys(db: Any, world: World) -> None:
+    """A second key version for every anchor of both programs, with marked rationales and reasons."""
+    db.rollback()  # a fresh transaction: requests have written since (SQLite would refuse the upgrade)
+    for program_id, trainer, anchors in (
+        (world.program_a, "trainer", world.anchors),
+        (world.program_b, "trainer_b", [world.anchor_b]),
+    ):
+        actor = Actor(world.ids[trainer], program_id, Role.LEAD_TRAINER)
+        for anchor_id in anchors:
+            levels = world.keys.get(anchor_id, [2] * len(world.criteria))
+            criteria = world.criteria if program_id == world.program_a else _criteria_of(db, anchor_id)
+            change_key(
+                db,
+                actor,
+                program_id=program_id,
+                anchor_id=anchor_id,
+                levels=dict(zip(criteria, levels, strict=True)),
+                rationales={c: f"{key_marker(anchor_id)} criterion {c}" for c in criteria},
+                reason=reason_marker(anchor_id),
+                base_version=1,
+            )
+    db.commit()
+
+
+def _criteria_of(db: Any, anchor_id: int) -> list[int]:
+    from calibration.models import Anchor, Criterion
+
+    rubric_id = db.get(Anchor, anchor_id).rubric_version_id
+    return list(
+        db.scalars(
+            select(Criterion.id).where(Criterion.rubric_version_id == rubric_id).order_by(Criterion.position)
+        )
+    )
+
+
+def seed_peer_sheets(db: Any, world: World) -> None:
+    """The colleague (same round) and the other program's assessor score everything, with marked notes."""
+    db.rollback()
+    for i, anchor_id in enumerate(world.anchors):
+        levels = [min(v + 1, max(world.levels)) for v in world.keys[anchor_id]]
+        submit(db, world, "assessor2", i, levels=levels, notes=peer_marker(anchor_id))
+    from calibration.services.scoring import submit_sheet
+
+    submit_sheet(
+        db,
+        Actor(world.ids["assessor_b"], world.program_b),
+        round_id=world.round_b,
+        anchor_id=world.anchor_b,
+        levels=dict.fromkeys(_criteria_of(db, world.anchor_b), 2),
+        notes=peer_marker(world.anchor_b),
+    )
+    db.commit()
+
+
+def forbidden_markers(world: World, *, revealed: Iterable[int] = ()) -> list[str]:
+    """Every marker the assessor must not see; the key of a ``revealed`` anchor (own sheet final) is fine."""
+    every = [*world.anchors, world.anchor_b]
+    markers = [peer_marker(a) for a in every]
+    markers += [key_marker(a) for a in every if a not in set(revealed)]
+    markers += [reason_marker(a) for a in every if a not in set(revealed)]
+    # The first key version's rationales (tests/factories.py) are keys too.
+    markers += ["Rationale for"] if not revealed else []
+    return markers
+
+
+# -------------------------------------------------------------------------------------------- crawl
+def seeds(app: Any, world: World, attachment_id: int) -> list[str]:
+    """Every GET route with the world's ids, plus each round x anchor x attachment combination."""
+    urls = ["/", "/dashboard"] + [url for _endpoint, url in get_urls(app, world)]
+    for round_id in (world.round_id, world.round_b):
+        urls.append(f"/rounds/{round_id}")
+        for anchor_id in [*world.anchors, world.anchor_b]:
+            base = f"/rounds/{round_id}/anchors/{anchor_id}"
+            urls += [base, f"{base}/feedback", f"{base}/attachments/{attachment_id}"]
+    for url in list(urls):
+        urls += [url + "?key=current", url + "?format=json"]
+    return urls
+
+
+def _local(url: str, current: str) -> str | None:
+    url = html.unescape(urldefrag(url)[0].strip())
+    if not url or url.startswith(("mailto:", "javascript:", "data:", "#")):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return (
+            parts.path + (f"?{parts.query}" if parts.query else "") if parts.netloc == "localhost" else None
+        )
+    if not url.startswith("/"):
+        url = current.rsplit("/", 1)[0] + "/" + url
+    return url
+
+
+def crawl(client: Any, start: list[str]) -> dict[str, tuple[int, str]]:
+    """GET every URL reachable from ``start`` (links, redirects, form targets): url -> (status, text)."""
+    pages: dict[str, tuple[int, str]] = {}
+    queue = list(dict.fromkeys(start))
+    while queue:
+        url = queue.pop(0)
+        if url in pages or url.startswith("/logout"):
+            continue
+        assert len(pages) < MAX_PAGES, "crawl did not converge"
+        with client.get(url) as resp:
+            raw = resp.get_data()
+            location = resp.headers.get("Location")
+            status, mimetype = resp.status_code, resp.mimetype
+        # Binary files are searched byte for byte (latin-1 keeps every byte).
+        text = (
+            raw.decode("utf-8")
+            if mimetype.startswith(("text/", "application/json"))
+            else raw.decode("latin-1")
+        )
+        pages[url] = (status, text)
+        found = [location] if location else []
+        if mimetype == "text/html":
+            found += _LINK.findall(text)
+        for link in found:
+            local = _local(link, url)
+            if local and local not in pages:
+                queue.append(local)
+    return pages
+
+
+def leaks(pages: dict[str, tuple[int, str]], mail: dict[str, str], markers: list[str]) -> list[str]:
+    out = [f"{url} ({status}): {m}" for url, (status, text) in pages.items() for m in markers if m in text]
+    out += [f"mail {label}: {m}" for label, text in mail.items() for m in markers if m in text]
+    return out
+
+
+def _normalised(text: str) -> str:
+    return _CSRF_VALUE.sub(r"\1\2\3\4", text)
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], tmp_path: Any) -> dict[str, Any]:
+    return {**app_config, "ATTACHMENT_DIR": str(tmp_path / "attachments")}
+
+
+def _client_as(app: Any, email: str) -> Any:
+    client = app.test_client()
+    assert post_form(client, "/login", {"email": email, "password": "pw-for-tests"}).status_code == 302
+    return client
+
+
+def test_crawl_finds_no_key_rationale_or_colleague_data_before_final(app, world, db):
+    trainer = _client_as(app, world.emails["trainer"])
+    url = f"/trainer/anchors/{world.anchors[0]}/attachments"
+    assert post_form(trainer, url, {"file": (io.BytesIO(PDF), "evidence.pdf")}).status_code == 302
+    db.rollback()
+    attachment_id = db.scalar(select(AnchorAttachment.id))
+    assessor = _client_as(app, world.emails["assessor"])
+    start = seeds(app, world, attachment_id)
+
+    # 1. Nothing scored by anyone yet: the baseline.
+    before = crawl(assessor, start)
+    assert sum(1 for status, _ in before.values() if status == 200) >= 10, "the crawl reached too little"
+    reached = {u for u, (s, _) in before.items() if s == 200}
+    assert f"/rounds/{world.round_id}/anchors/{world.anchors[0]}/attachments/{attachment_id}" in reached
+    assert f"/rounds/{world.round_id}/anchors/{world.anchors[-1]}" in reached
+
+    # 2. Keys change (marked) and colleagues score everything (marked notes).
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    after = crawl(assessor, start)
+    markers = forbidden_markers(world)
+    assert leaks(after, reachable_mail(app, db, world, "assessor"), markers) == []
+    assert leaks(before, {}, markers) == []
+    # Same pages, same bytes: not even a count of others' sheets or the key version shows.
+    changed = [
+        u
+        for u in sorted(set(before) | set(after))
+        if u not in before
+        or u not in after
+        or before[u][0] != after[u][0]
+        or _normalised(before[u][1]) != _normalised(after[u][1])
+    ]
+    assert changed == []
+
+
+def test_after_own_final_sheet_only_that_anchors_key_opens(app, world, db):
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    assessor = _client_as(app, world.emails["assessor"])
+    first = world.anchors[0]
+    resp = post_form(
+        assessor, f"/rounds/{world.round_id}/anchors/{first}", score_form(world, world.keys[first])
+    )
+    assert resp.status_code == 302
+    pages = crawl(assessor, seeds(app, world, attachment_id=1))
+    feedback = pages[f"/rounds/{world.round_id}/anchors/{first}/feedback"]
+    assert feedback[0] == 200 and key_marker(first) in feedback[1]  # the marker check below is not vacuous
+    markers = forbidden_markers(world, revealed=[first])
+    assert leaks(pages, reachable_mail(app, db, world, "assessor"), markers) == []

@@ -41,6 +41,7 @@ def _areas() -> list[object]:
 
 for _area in _areas():
     ALLOW.update(_area.ACCESS)  # type: ignore[attr-defined]
+    PUBLIC |= getattr(_area, "PUBLIC", set())  # pages anyone may open (e.g. behind an emailed link)
 
 ROLES = ["anonymous", "assessor", "assessor2", "trainer", "admin", "assessor_b", "trainer_b"]
 

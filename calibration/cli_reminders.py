@@ -1,0 +1,78 @@
+"""``send-reminders``: expire certifications that are due and send each notice once (safe for cron).
+
+Run it as often as you like (e.g. hourly): an expired certification becomes ``recalibration_due``
+once, and every reminder is claimed against a unique key before it is sent, so a second run, or two
+runs at the same time, never send a notice twice. A notice whose mail fails is released and retried
+by the next run; the command then exits non-zero.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app, url_for
+from flask.cli import with_appcontext
+
+from . import mail
+from .db import get_db, utcnow, write_intent
+from .services import certification, notices
+
+SUBJECTS = {
+    notices.EXPIRY_REMINDER: "Your assessor certification expires on {date}",
+    notices.RECALIBRATION_DUE: "Your assessor certification has expired: recalibration is due",
+}
+
+
+def _link(endpoint: str) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    with current_app.test_request_context():
+        return base + url_for(endpoint)
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders() -> None:
+    """Mark expired certifications recalibration-due and send due reminders (each exactly once)."""
+    sessionmaker = get_db().sessionmaker
+    defaults = certification.Policy.from_config(current_app.config)
+    now = utcnow()
+    with write_intent(), sessionmaker() as session:
+        expired = certification.expire_due(session, now=now)
+        session.commit()
+    with sessionmaker() as session:
+        due = notices.due_notices(session, defaults=defaults, now=now)
+    link = _link("assessor.certification")
+    sent = skipped = failed = 0
+    for notice in due:
+        with write_intent(), sessionmaker() as session:
+            if not notices.claim(session, notice, now=now):
+                skipped += 1
+                continue
+            session.commit()
+        message = mail.render_mail(
+            notice.kind.replace("-", "_"),
+            to=notice.email,
+            subject=SUBJECTS[notice.kind].format(date=f"{notice.expires_at:%-d %B %Y}"),
+            notice=notice,
+            link=link,
+        )
+        try:
+            mail.send(message)
+        except mail.MailError as exc:
+            failed += 1
+            click.echo(f"Could not send {notice.kind} to {notice.email}: {exc}", err=True)
+            with write_intent(), sessionmaker() as session:
+                notices.release(session, notice.key)
+                session.commit()
+            continue
+        with write_intent(), sessionmaker() as session:
+            notices.mark_sent(session, notice.key, now=utcnow())
+            session.commit()
+        sent += 1
+    click.echo(
+        f"{len(expired)} certification(s) now recalibration due; {sent} notice(s) sent"
+        + (f", {skipped} already sent by another run" if skipped else "")
+        + (f", {failed} failed (will be retried)" if failed else "")
+        + "."
+    )
+    if failed:
+        raise click.ClickException(f"{failed} notice(s) could not be sent.")

@@ -1,0 +1,168 @@
+"""Outgoing mail: plain-text and HTML bodies in one ``EmailMessage``, sent by SMTP or written to the log.
+
+Backends (``MAIL_BACKEND``):
+
+* ``smtp``: the standard library's :mod:`smtplib`, with STARTTLS (``MAIL_SECURITY=starttls``, the
+  default), implicit TLS (``ssl``) or neither (``none``, for a relay on the same host), and a login
+  when ``MAIL_USERNAME`` is set.
+* ``log`` (development default): logs the recipient and subject only. Bodies carry one-time links,
+  so they never reach a log.
+
+Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :func:`render_mail` renders both.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, Protocol
+
+from flask import Flask, current_app, render_template
+
+log = logging.getLogger(__name__)
+
+SECURITY_CHOICES = ("starttls", "ssl", "none")
+
+
+class MailError(RuntimeError):
+    """The message could not be handed to the mail server (the text is safe to show)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail, e.g. an ``.ics`` invitation (``params`` go on its Content-Type)."""
+
+    filename: str
+    maintype: str
+    subtype: str
+    data: bytes
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def build_message(mail: Mail, *, sender: str) -> EmailMessage:
+    """A multipart/alternative message: the plain text first, the HTML as the richer part."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
+    msg.set_content(mail.text)
+    msg.add_alternative(mail.html, subtype="html")
+    for item in mail.attachments:
+        msg.add_attachment(
+            item.data,
+            maintype=item.maintype,
+            subtype=item.subtype,
+            filename=item.filename,
+            params=dict(item.params),
+        )
+    return msg
+
+
+class Mailer(Protocol):
+    def send(self, mail: Mail) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogMailer:
+    """Development backend: records that a mail would be sent (recipient and subject, never the body)."""
+
+    sender: str
+
+    def send(self, mail: Mail) -> None:
+        build_message(mail, sender=self.sender)  # the same checks as a real send
+        log.info("mail (log backend, not sent) to=%s subject=%r", mail.to, mail.subject)
+
+
+@dataclass(frozen=True)
+class SMTPMailer:
+    host: str
+    port: int
+    sender: str
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    timeout: float = 20.0
+
+    def send(self, mail: Mail) -> None:
+        msg = build_message(mail, sender=self.sender)
+        try:
+            context = ssl.create_default_context()
+            smtp: smtplib.SMTP
+            if self.security == "ssl":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with smtp:
+                if self.security == "starttls":
+                    smtp.starttls(context=context)
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException) as exc:
+            # The exception text can quote the server's reply, never our credentials or the body.
+            log.warning("mail to %s failed: %s", mail.to, exc.__class__.__name__)
+            raise MailError("The mail server could not be reached or refused the message.") from exc
+        log.info("mail sent to=%s subject=%r", mail.to, mail.subject)
+
+
+def mailer_from_config(config: Mapping[str, Any]) -> Mailer:
+    """The backend the configuration asks for (``MAIL_BACKEND``: ``log`` or ``smtp``)."""
+    backend = config.get("MAIL_BACKEND", "log")
+    sender = config.get("MAIL_SENDER", "Assessor Calibration <no-reply@localhost>")
+    if backend == "log":
+        return LogMailer(sender)
+    if backend != "smtp":
+        raise ValueError(f"MAIL_BACKEND must be 'log' or 'smtp', got {backend!r}")
+    security = config.get("MAIL_SECURITY", "starttls")
+    if security not in SECURITY_CHOICES:
+        raise ValueError(f"MAIL_SECURITY must be one of {', '.join(SECURITY_CHOICES)}, got {security!r}")
+    return SMTPMailer(
+        host=config.get("MAIL_HOST", "localhost"),
+        port=int(config.get("MAIL_PORT", 587)),
+        sender=sender,
+        security=security,
+        username=config.get("MAIL_USERNAME", ""),
+        password=config.get("MAIL_PASSWORD", ""),
+        timeout=float(config.get("MAIL_TIMEOUT_SECONDS", 20)),
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["calibration.mailer"] = mailer_from_config(app.config)
+
+
+def get_mailer(app: Flask | None = None) -> Mailer:
+    return (app or current_app).extensions["calibration.mailer"]  # type: ignore[no-any-return]
+
+
+def render_mail(
+    template: str, /, *, to: str, subject: str, attachments: tuple[Attachment, ...] = (), **context: Any
+) -> Mail:
+    """Render ``mail/<template>.txt`` and ``mail/<template>.html`` (needs an app context)."""
+    context = {"subject": subject, **context}
+    return Mail(
+        to=to,
+        subject=subject,
+        text=render_template(f"mail/{template}.txt", **context),
+        html=render_template(f"mail/{template}.html", **context),
+        attachments=attachments,
+    )
+
+
+def send(mail: Mail) -> None:
+    get_mailer().send(mail)

@@ -1,0 +1,690 @@
+"""Certification: status transitions, the qualification verdict, the trainer's decision, expiry.
+
+Statuses (DESIGN §2): ``invited → in_training → certified → recalibration_due → certified``, or
+``suspended``. Every change goes through :func:`set_status`, which refuses transitions the lifecycle
+does not have and audits who, why, from and to.
+
+Qualification: when an assessor's last sheet in a qualification round is final, the round's pass
+rule (stored with the round) is evaluated on their accuracy against the key each sheet was scored
+with. Pass → ``certified`` with a date and an expiry. Fail → a new attempt with different anchors,
+up to the program's attempts (default 2); after that the trainer decides: approve (certified),
+extend (one more attempt) or end (suspended), always with a reason. "Too few to judge" (minimum
+evidence) is neither pass nor fail: it uses no attempt and waits for the trainer. Practice rounds
+never reach this code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    AnchorKeyEntry,
+    Assignment,
+    AuditEvent,
+    CertificationStatus,
+    CriterionScore,
+    Membership,
+    Program,
+    QualificationOutcome,
+    QualificationResult,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    RubricVersion,
+    ScoreSheet,
+    TrainerDecision,
+    User,
+)
+from ..stats.accuracy import accuracy
+from ..stats.passrule import evaluate_pass_rule
+from . import audit, training
+from .context import Actor
+from .errors import InvalidInput, NotFound
+from .rules import pass_rule_from_json
+from .scoring import has_control_characters
+from .selection import CoverageImpossible
+
+S = CertificationStatus
+ALLOWED: dict[CertificationStatus | None, frozenset[CertificationStatus]] = {
+    None: frozenset({S.INVITED, S.IN_TRAINING}),
+    S.INVITED: frozenset({S.IN_TRAINING, S.SUSPENDED}),
+    S.IN_TRAINING: frozenset({S.CERTIFIED, S.SUSPENDED}),
+    S.CERTIFIED: frozenset({S.RECALIBRATION_DUE, S.SUSPENDED}),
+    S.RECALIBRATION_DUE: frozenset({S.CERTIFIED, S.SUSPENDED}),
+    S.SUSPENDED: frozenset({S.INVITED, S.IN_TRAINING, S.CERTIFIED, S.RECALIBRATION_DUE}),
+}
+REASON_MAX_CHARS = 2000
+TRAINER_ROLES = (Role.LEAD_TRAINER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The numbers in force: program settings win, these are the defaults (from configuration)."""
+
+    certification_days: int = 365
+    reminder_days: int = 30
+    attempts: int = 2
+    window: dt.timedelta = dt.timedelta(days=30)
+
+    @classmethod
+    def from_config(cls, config: Any) -> Policy:
+        """Defaults from the app configuration mapping (CERTIFICATION_DAYS, REMINDER_DAYS, ...)."""
+        return cls(
+            certification_days=int(config.get("CERTIFICATION_DAYS", 365)),
+            reminder_days=int(config.get("REMINDER_DAYS", 30)),
+            attempts=int(config.get("QUALIFICATION_ATTEMPTS", 2)),
+            window=dt.timedelta(days=int(config.get("QUALIFICATION_WINDOW_DAYS", 30))),
+        )
+
+    def for_program(self, settings_json: str | None) -> Policy:
+        stored = json.loads(settings_json or "{}")
+        return Policy(
+            certification_days=int(stored.get("certification_days", self.certification_days)),
+            reminder_days=int(stored.get("reminder_days_before_expiry", self.reminder_days)),
+            attempts=int(stored.get("qualification_attempts", self.attempts)),
+            window=self.window,
+        )
+
+
+def program_policy(session: Session, program_id: int, defaults: Policy) -> Policy:
+    return defaults.for_program(session.scalar(select(Program.settings_json).where(Program.id == program_id)))
+
+
+# ----------------------------------------------------------------------------------- transitions
+def set_status(
+    session: Session,
+    actor: Actor,
+    membership: Membership,
+    new: CertificationStatus,
+    *,
+    reason: str,
+    now: dt.datetime | None = None,
+    certification_days: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Move a membership to ``new`` (audited with who, why, from and to). Becoming certified sets
+    the certification date and, with ``certification_days``, the expiry."""
+    old = membership.certification_status
+    if new not in ALLOWED[old]:
+        raise InvalidInput(
+            f"The status cannot change from {_label(old)} to {_label(new)}; nothing was changed."
+        )
+    now = now or utcnow()
+    membership.certification_status = new
+    extra: dict[str, Any] = dict(detail or {})
+    if new == S.CERTIFIED and certification_days is not None:
+        membership.certified_at = now
+        membership.certification_expires_at = now + dt.timedelta(days=certification_days)
+        extra["expires_at"] = membership.certification_expires_at.isoformat()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "certification.status",
+        object_type="user",
+        object_id=membership.user_id,
+        program_id=membership.program_id,
+        detail={"from": old and old.value, "to": new.value, "reason": reason, **extra},
+    )
+
+
+def _label(status: CertificationStatus | None) -> str:
+    return "no status" if status is None else status.value.replace("_", " ")
+
+
+def _membership(session: Session, program_id: int, user_id: int, *, lock: bool = False) -> Membership:
+    stmt = select(Membership).where(
+        Membership.user_id == user_id, Membership.program_id == program_id, Membership.role == Role.ASSESSOR
+    )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    membership = session.scalar(stmt)
+    if membership is None:
+        raise NotFound("assessor")
+    return membership
+
+
+def check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Give a reason; it is kept in the audit trail.", {"reason": ["Give a reason."]})
+    if len(reason) > REASON_MAX_CHARS:
+        raise InvalidInput(
+            "The reason is too long.",
+            {
+                "reason": [
+                    f"The reason can be at most {REASON_MAX_CHARS:,} characters (you have {len(reason):,})."
+                ]
+            },
+        )
+    if has_control_characters(reason):
+        raise InvalidInput(
+            "The reason contains a control character.",
+            {"reason": ["The reason contains a control character (such as NUL) that cannot be stored."]},
+        )
+    return reason
+
+
+def _require_trainer(actor: Actor) -> None:
+    if actor.role not in TRAINER_ROLES:
+        raise NotFound("assessor")
+
+
+def suspend(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Membership:
+    _require_trainer(actor)
+    reason = check_reason(reason)
+    membership = _membership(session, program_id, user_id, lock=True)
+    if membership.certification_status == S.SUSPENDED:
+        raise InvalidInput("This assessor is already suspended; nothing was changed.")
+    set_status(session, actor, membership, S.SUSPENDED, reason=reason, now=now)
+    return membership
+
+
+def reinstate(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Membership:
+    """Lift a suspension: back to certified if the certification is still valid, to recalibration
+    due if it has expired, else to where onboarding stood (in training, or invited)."""
+    _require_trainer(actor)
+    reason = check_reason(reason)
+    now = now or utcnow()
+    membership = _membership(session, program_id, user_id, lock=True)
+    if membership.certification_status != S.SUSPENDED:
+        raise InvalidInput("Only a suspended assessor can be reinstated; nothing was changed.")
+    user = session.get(User, user_id)
+    assert user is not None
+    if membership.certified_at is not None and membership.certification_expires_at is not None:
+        target = S.CERTIFIED if membership.certification_expires_at > now else S.RECALIBRATION_DUE
+    else:
+        target = S.IN_TRAINING if user.password_hash else S.INVITED
+    set_status(session, actor, membership, target, reason=reason, now=now)
+    return membership
+
+
+# ------------------------------------------------------------------------------ qualification
+def _accuracy_rows(session: Session, round_id: int, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(assessor levels, key levels) of every criterion-score, against each sheet's own key version."""
+    rows = session.execute(
+        select(CriterionScore.level_value, AnchorKeyEntry.level_value)
+        .join(ScoreSheet, ScoreSheet.id == CriterionScore.sheet_id)
+        .join(
+            AnchorKeyEntry,
+            and_(
+                AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id,
+                AnchorKeyEntry.criterion_id == CriterionScore.criterion_id,
+            ),
+        )
+        .where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == user_id)
+    ).all()
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def after_sheet(
+    session: Session,
+    *,
+    program_id: int,
+    user_id: int,
+    round_id: int,
+    policy: Policy,
+    now: dt.datetime | None = None,
+    request_id: str | None = None,
+) -> QualificationResult | None:
+    """Evaluate the pass rule once the assessor's last sheet in a qualification round is final.
+
+    Returns the stored result (None for other kinds of round, or while sheets are missing). Called
+    in the same transaction as the sheet; calling it again returns the stored result unchanged.
+    """
+    rnd = session.get(Round, round_id)
+    if rnd is None or rnd.program_id != program_id or rnd.kind != RoundKind.QUALIFICATION:
+        return None
+    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
+    n_done = (
+        session.scalar(
+            select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == user_id)
+        )
+        or 0
+    )
+    if n_anchors == 0 or n_done < n_anchors:
+        return None
+    existing = session.scalar(
+        select(QualificationResult).where(
+            QualificationResult.round_id == round_id, QualificationResult.user_id == user_id
+        )
+    )
+    if existing is not None:
+        return existing
+    now = now or utcnow()
+    rubric = session.get(RubricVersion, rnd.rubric_version_id)
+    assert rubric is not None
+    values, key = _accuracy_rows(session, round_id, user_id)
+    result = accuracy(values, key, levels=rubric.level_values, earn_cut=rubric.earn_cut)
+    decision = evaluate_pass_rule(result, pass_rule_from_json(rnd.pass_rule_json), n_anchors=n_done)
+    earlier = list(
+        session.scalars(
+            select(QualificationResult.outcome).where(
+                QualificationResult.program_id == program_id, QualificationResult.user_id == user_id
+            )
+        )
+    )
+    row = QualificationResult(
+        program_id=program_id,
+        user_id=user_id,
+        round_id=round_id,
+        attempt=len(earlier) + 1,
+        outcome=QualificationOutcome(decision.outcome),
+        message=decision.message,
+        checks_json=json.dumps(
+            [{"name": c.name, "passed": c.passed, "message": c.message} for c in decision.checks]
+        ),
+        decided_at=now,
+    )
+    session.add(row)
+    session.flush()
+    system = Actor.system(program_id, request_id)
+    audit.record(
+        session,
+        system,
+        "qualification.result",
+        object_type="user",
+        object_id=user_id,
+        detail={
+            "round_id": round_id,
+            "attempt": row.attempt,
+            "outcome": decision.outcome,
+            "message": decision.message,
+        },
+    )
+    membership = _membership(session, program_id, user_id, lock=True)
+    if decision.outcome == "pass":
+        if membership.certification_status in (S.IN_TRAINING, S.RECALIBRATION_DUE):
+            set_status(
+                session,
+                system,
+                membership,
+                S.CERTIFIED,
+                reason=f"passed qualification round {round_id}",
+                now=now,
+                certification_days=policy.certification_days,
+            )
+    elif decision.outcome == "fail":
+        fails = sum(1 for o in earlier if o == QualificationOutcome.FAIL) + 1
+        if fails < policy.attempts and membership.certification_status == S.IN_TRAINING:
+            try:
+                training.assign_qualification_round(
+                    session, system, program_id=program_id, user_id=user_id, window=policy.window
+                )
+            except (CoverageImpossible, InvalidInput) as exc:
+                audit.record(
+                    session,
+                    system,
+                    "qualification.assign",
+                    object_type="user",
+                    object_id=user_id,
+                    outcome="unavailable",
+                    detail={"reason": str(exc)},
+                )
+    return row
+
+
+def open_attempt(session: Session, program_id: int, user_id: int) -> Round | None:
+    """The person's qualification round that has no result yet (the attempt in progress)."""
+    done = select(QualificationResult.round_id).where(QualificationResult.user_id == user_id)
+    return session.scalar(
+        select(Round)
+        .join(Assignment, Assignment.round_id == Round.id)
+        .where(
+            Assignment.user_id == user_id,
+            Round.program_id == program_id,
+            Round.kind == RoundKind.QUALIFICATION,
+            Round.status == RoundStatus.OPEN,
+            Round.id.not_in(done),
+        )
+        .order_by(Round.id.desc())
+        .limit(1)
+    )
+
+
+def results_of(session: Session, program_id: int, user_id: int) -> list[QualificationResult]:
+    return list(
+        session.scalars(
+            select(QualificationResult)
+            .where(QualificationResult.program_id == program_id, QualificationResult.user_id == user_id)
+            .order_by(QualificationResult.id)
+        )
+    )
+
+
+def awaiting_trainer(session: Session, program_id: int, user_id: int) -> QualificationResult | None:
+    """The result the trainer must decide on: the latest is not a pass, undecided, and no attempt
+    is in progress."""
+    membership = _membership(session, program_id, user_id)
+    if membership.certification_status != S.IN_TRAINING:
+        return None
+    found = results_of(session, program_id, user_id)
+    if not found:
+        return None
+    latest = found[-1]
+    if latest.outcome == QualificationOutcome.PASS or latest.trainer_decision is not None:
+        return None
+    if open_attempt(session, program_id, user_id) is not None:
+        return None
+    return latest
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    decision: str,
+    reason: str,
+    policy: Policy,
+    now: dt.datetime | None = None,
+) -> QualificationResult:
+    """The trainer's decision after the pass rule left it to them: approve, extend or end."""
+    _require_trainer(actor)
+    try:
+        choice = TrainerDecision(decision)
+    except ValueError:
+        raise InvalidInput(
+            "Choose a decision.", {"decision": ["Choose approve, another attempt, or end."]}
+        ) from None
+    reason = check_reason(reason)
+    now = now or utcnow()
+    membership = _membership(session, program_id, user_id, lock=True)
+    pending = awaiting_trainer(session, program_id, user_id)
+    if pending is None:
+        raise InvalidInput(
+            "There is no qualification decision waiting for this assessor; nothing was changed."
+        )
+    if choice == TrainerDecision.APPROVE:
+        set_status(
+            session,
+            actor,
+            membership,
+            S.CERTIFIED,
+            reason=reason,
+            now=now,
+            certification_days=policy.certification_days,
+            detail={"decision": "approve", "result_id": pending.id},
+        )
+    elif choice == TrainerDecision.EXTEND:
+        try:
+            training.assign_qualification_round(
+                session, actor, program_id=program_id, user_id=user_id, window=policy.window
+            )
+        except CoverageImpossible as exc:
+            raise InvalidInput(f"No further attempt could be assigned: {exc}") from None
+    else:
+        set_status(
+            session,
+            actor,
+            membership,
+            S.SUSPENDED,
+            reason=reason,
+            now=now,
+            detail={"decision": "end", "result_id": pending.id},
+        )
+    pending.trainer_decision = choice
+    pending.trainer_reason = reason
+    pending.trainer_id = actor.user_id
+    pending.trainer_decided_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "qualification.decision",
+        object_type="user",
+        object_id=user_id,
+        detail={"result_id": pending.id, "decision": choice.value, "reason": reason},
+    )
+    return pending
+
+
+# ------------------------------------------------------------------------------------ expiry
+@dataclass(frozen=True)
+class Expired:
+    user_id: int
+    program_id: int
+    expires_at: dt.datetime
+
+
+def expire_due(session: Session, *, now: dt.datetime | None = None) -> list[Expired]:
+    """Every certified assessor whose certification has expired becomes ``recalibration_due``."""
+    now = now or utcnow()
+    due = list(
+        session.scalars(
+            select(Membership)
+            .where(
+                Membership.role == Role.ASSESSOR,
+                Membership.certification_status == S.CERTIFIED,
+                Membership.certification_expires_at <= now,
+            )
+            .order_by(Membership.id)
+            .with_for_update()
+        )
+    )
+    out = []
+    for m in due:
+        assert m.certification_expires_at is not None
+        set_status(
+            session,
+            Actor.system(m.program_id),
+            m,
+            S.RECALIBRATION_DUE,
+            reason=f"certification expired on {m.certification_expires_at:%Y-%m-%d}",
+            now=now,
+        )
+        out.append(Expired(m.user_id, m.program_id, m.certification_expires_at))
+    return out
+
+
+# ------------------------------------------------------------------------- the assessor's view
+@dataclass(frozen=True)
+class CheckLine:
+    passed: bool | None
+    message: str
+
+    @property
+    def verdict(self) -> str:
+        return {True: "Met", False: "Not met", None: "Not checked"}[self.passed]
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    attempt: int
+    round_name: str
+    outcome: QualificationOutcome
+    message: str
+    decided_at: dt.datetime
+    checks: list[CheckLine]
+    trainer_decision: TrainerDecision | None
+    trainer_reason: str | None
+
+    @property
+    def outcome_text(self) -> str:
+        return {"pass": "Passed", "fail": "Not passed", "too_few": "Too few to judge"}[self.outcome.value]
+
+
+@dataclass(frozen=True)
+class CertificationView:
+    user_id: int
+    name: str
+    email: str
+    status: CertificationStatus | None
+    certified_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    results: list[ResultLine]
+    next_step: str
+    open_round: Round | None
+    awaiting_trainer: bool
+    suspension_reason: str | None = None
+    practice_rounds: list[Round] = field(default_factory=list)
+
+
+def _last_reason(session: Session, user_id: int, program_id: int, to: CertificationStatus) -> str | None:
+    for detail_json in session.scalars(
+        select(AuditEvent.detail_json)
+        .where(
+            AuditEvent.action == "certification.status",
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == str(user_id),
+            AuditEvent.program_id == program_id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(20)
+    ):
+        detail = json.loads(detail_json)
+        if detail.get("to") == to.value:
+            return str(detail.get("reason") or "")
+    return None
+
+
+def certification_view(
+    session: Session, *, program_id: int, user_id: int, now: dt.datetime | None = None
+) -> CertificationView:
+    """Status, every qualification result with its reasons in plain language, and what happens next."""
+    now = now or utcnow()
+    found = session.execute(
+        select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.program_id == program_id, Membership.role == Role.ASSESSOR)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("assessor")
+    user, m = found
+    names = dict(session.execute(select(Round.id, Round.name).where(Round.program_id == program_id)).all())
+    results = [
+        ResultLine(
+            r.attempt,
+            names.get(r.round_id, ""),
+            r.outcome,
+            r.message,
+            r.decided_at,
+            [CheckLine(c["passed"], c["message"]) for c in json.loads(r.checks_json)],
+            r.trainer_decision,
+            r.trainer_reason,
+        )
+        for r in results_of(session, program_id, user_id)
+    ]
+    current = open_attempt(session, program_id, user_id)
+    waiting = awaiting_trainer(session, program_id, user_id) is not None
+    practice = list(
+        session.scalars(
+            select(Round)
+            .join(Assignment, Assignment.round_id == Round.id)
+            .where(
+                Assignment.user_id == user_id,
+                Round.program_id == program_id,
+                Round.kind == RoundKind.PRACTICE,
+            )
+            .order_by(Round.id)
+        )
+    )
+    suspension = (
+        _last_reason(session, user_id, program_id, S.SUSPENDED)
+        if m.certification_status == S.SUSPENDED
+        else None
+    )
+    return CertificationView(
+        user.id,
+        user.name,
+        user.email,
+        m.certification_status,
+        m.certified_at,
+        m.certification_expires_at,
+        results,
+        _next_step(m, results, current, waiting, suspension),
+        current,
+        waiting,
+        suspension,
+        practice,
+    )
+
+
+def _day(value: dt.datetime | None) -> str:
+    return "" if value is None else f"{value:%-d %B %Y}"
+
+
+def _next_step(
+    m: Membership,
+    results: list[ResultLine],
+    current: Round | None,
+    waiting: bool,
+    suspension: str | None,
+) -> str:
+    status = m.certification_status
+    if status == S.CERTIFIED:
+        return (
+            f"You are certified until {_day(m.certification_expires_at)}. We will remind you by email "
+            "before it expires; renewing means completing a recalibration round."
+        )
+    if status == S.RECALIBRATION_DUE:
+        return (
+            f"Your certification expired on {_day(m.certification_expires_at)}: recalibration is due. "
+            "Your lead trainer will assign a recalibration round and a session."
+        )
+    if status == S.SUSPENDED:
+        why = f" The reason given: “{suspension}”." if suspension else ""
+        return f"Your certification is suspended.{why} Talk to your lead trainer about what happens next."
+    if status == S.INVITED:
+        return "Accept your invitation from the link in the email to start."
+    latest = results[-1] if results else None
+    if current is not None:
+        if latest is not None and latest.outcome == QualificationOutcome.FAIL:
+            return (
+                f"You did not pass attempt {latest.attempt}. A new qualification round with different "
+                f"anchors, “{current.name}”, is waiting for you; it closes {_day(current.closes_at)}."
+            )
+        return (
+            f"Complete your qualification round “{current.name}” by {_day(current.closes_at)}. Try the "
+            "practice anchors first if you have them: they show the key after each anchor and never count."
+        )
+    if waiting and latest is not None:
+        if latest.outcome == QualificationOutcome.TOO_FEW:
+            return (
+                "There was too little evidence to judge your round, so it counts as neither a pass nor a "
+                "fail. Your lead trainer will assign more anchors."
+            )
+        return (
+            "Your lead trainer will now decide what happens next: approve your certification, give you "
+            "another attempt, or end your qualification. You will see the decision and the reason here."
+        )
+    return "Your lead trainer will assign your qualification round."
+
+
+def trainer_people(session: Session, program_id: int) -> list[tuple[User, Membership, bool]]:
+    """The program's assessors with whether a qualification decision waits for the trainer."""
+    rows = session.execute(
+        select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.program_id == program_id, Membership.role == Role.ASSESSOR)
+        .order_by(User.name, User.id)
+    ).all()
+    return [(u, m, awaiting_trainer(session, program_id, u.id) is not None) for u, m in rows]

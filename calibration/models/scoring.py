@@ -44,3 +44,20 @@ class CriterionScore(Base):
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="scores")
     criterion: Mapped[Criterion] = relationship()
+
+
+class UnitLevelCount(Base):
+    """How many final criterion-scores gave each level, per round, anchor and criterion.
+
+    Kept by a database trigger on ``criterion_score`` inserts (migration 0005), so it can never
+    disagree with the scores, which are themselves never updated or deleted. Cohort reliability over
+    many rounds reads these few thousand rows instead of grouping millions of scores.
+    """
+
+    __tablename__ = "unit_level_count"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
+    anchor_id: Mapped[int] = mapped_column(ForeignKey("anchor.id"), primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id"), primary_key=True)
+    level_value: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, cast, func, literal_column, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -38,6 +38,7 @@ from ..models import (
     ScoreSheet,
     User,
 )
+from ..models.scoring import UnitLevelCount
 from ..stats import krippendorff_alpha
 from ..stats.accuracy import AccuracyResult, accuracy_by_rater
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
@@ -231,7 +232,7 @@ def _profile_statistics(
     round_ids: Any,
     done: dict[int, int],
     rule: PassRule,
-) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision]], list[RubricSection]]:
+) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision | None]], list[RubricSection]]:
     """Accuracy per round and per criterion, one call per rubric version (the round is the group)."""
     stmt, _ = keyed_scores(
         round_ids, "sheet", [ScoreSheet.round_id, CriterionScore.criterion_id, CriterionScore.level_value]
@@ -265,8 +266,9 @@ def _profile_statistics(
         criteria[rid].append((cid, title))
 
     rules = {r.id: pass_rule_from_json(r.pass_rule_json) for r in rounds}
+    kinds = {r.id: r.kind for r in rounds}
     row_rubric = np.array([rubric_of[int(x)] for x in arr[:, 0]], dtype=np.int64)
-    results: dict[Any, tuple[AccuracyResult, PassDecision]] = {}
+    results: dict[Any, tuple[AccuracyResult, PassDecision | None]] = {}
     sections = []
     for rid in rubric_ids:
         part = arr[row_rubric == rid]
@@ -281,7 +283,12 @@ def _profile_statistics(
         )
         for round_id, result in table.by_rater.items():
             rid_ = int(round_id)  # type: ignore[call-overload]  # the group ids are round ids
-            decision = evaluate_pass_rule(result, rules[rid_], n_anchors=done.get(rid_, 0))
+            # Practice never counts toward a decision (DESIGN §2): its accuracy is shown, no verdict.
+            decision = (
+                None
+                if kinds[rid_] == RoundKind.PRACTICE
+                else evaluate_pass_rule(result, rules[rid_], n_anchors=done.get(rid_, 0))
+            )
             results[round_id] = (result, decision)
         lines = [
             CriterionLine(
@@ -474,14 +481,7 @@ def _round_alphas(
         .order_by(Level.rubric_version_id, Level.position)
     ).all():
         levels[rid].append(value)
-    max_anchor = max(counts[rid][3] for rid in missing)
-    agg = _level_counts(
-        session,
-        missing,
-        max_anchor,
-        min(min(v) for v in levels.values()),
-        max(max(v) for v in levels.values()),
-    )
+    agg = _level_counts(session, missing)
     for rid in missing:
         r = info[rid]
         part = agg[agg[:, 0] == rid]
@@ -493,59 +493,24 @@ def _round_alphas(
     return out
 
 
-def _level_counts(
-    session: Session, round_ids: list[int], max_anchor: int, min_level: int, max_level: int
-) -> np.ndarray:
-    """``(round, anchor, criterion, level, count)`` rows for the given rounds, counted in SQL.
+def _level_counts(session: Session, round_ids: list[int]) -> np.ndarray:
+    """``(round, anchor, criterion, level, count)`` rows for the given rounds.
 
-    SQLite groups by sorting every criterion-score; sorting one packed integer per row instead of
-    four columns is markedly faster there (PostgreSQL hashes either way). The ids are packed with bit
-    widths taken from their maxima, and unpacked here; when they would not fit in 63 bits the plain
-    four-column ``GROUP BY`` is used.
+    Read from ``unit_level_count``, which a database trigger keeps in step with every criterion-score
+    insert: a few thousand rows per program instead of a ``GROUP BY`` over millions of scores.
     """
-    max_criterion = session.scalar(
-        select(func.max(Criterion.id)).where(
-            Criterion.rubric_version_id.in_(select(Round.rubric_version_id).where(Round.id.in_(round_ids)))
+    stmt = (
+        select(
+            UnitLevelCount.round_id,
+            UnitLevelCount.anchor_id,
+            UnitLevelCount.criterion_id,
+            UnitLevelCount.level_value,
+            UnitLevelCount.n,
         )
+        .where(UnitLevelCount.round_id.in_(round_ids), UnitLevelCount.n > 0)
+        .order_by(UnitLevelCount.round_id, UnitLevelCount.anchor_id, UnitLevelCount.criterion_id)
     )
-    bits = [
-        int(x).bit_length() for x in (max(round_ids), max_anchor, max_criterion or 0, max_level - min_level)
-    ]
-    joined = select().join_from(ScoreSheet, CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
-    where = ScoreSheet.round_id.in_(round_ids)
-    if sum(bits) > 62:
-        stmt = (
-            joined.add_columns(
-                ScoreSheet.round_id,
-                ScoreSheet.anchor_id,
-                CriterionScore.criterion_id,
-                CriterionScore.level_value,
-                func.count(),
-            )
-            .where(where)
-            .group_by(
-                ScoreSheet.round_id,
-                ScoreSheet.anchor_id,
-                CriterionScore.criterion_id,
-                CriterionScore.level_value,
-            )
-        )
-        return int_columns(session, stmt, 5)
-    _, a_bits, c_bits, l_bits = bits
-    shift = [literal_column(str(1 << b)) for b in (a_bits, c_bits, l_bits)]  # our own integers, inlined
-    packed = (
-        (cast(ScoreSheet.round_id, BigInteger) * shift[0] + ScoreSheet.anchor_id) * shift[1]
-        + CriterionScore.criterion_id
-    ) * shift[2] + (CriterionScore.level_value - literal_column(str(int(min_level))))
-    key = packed.label("packed")
-    pairs = int_columns(session, joined.add_columns(key, func.count()).where(where).group_by(key), 2)
-    code, count = pairs[:, 0], pairs[:, 1]
-    level = (code & ((1 << l_bits) - 1)) + min_level
-    code = code >> l_bits
-    criterion = code & ((1 << c_bits) - 1)
-    code = code >> c_bits
-    anchor = code & ((1 << a_bits) - 1)
-    return np.column_stack([code >> a_bits, anchor, criterion, level, count])
+    return int_columns(session, stmt, 5)
 
 
 def _alpha_from_counts(

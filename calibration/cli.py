@@ -10,6 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from . import migrate as migrate_module
+from .cli_drift import evaluate_drift
+from .cli_reminders import send_reminders
 from .db import get_db, write_intent
 from .models import Membership, Program, Role, User
 from .rubrics import RubricFileError, load_rubric_dir, load_rubric_file
@@ -23,6 +25,8 @@ from .services.rules import DEFAULT_PROGRAM_SETTINGS
 def init_app(app: Flask) -> None:
     for command in (migrate, import_rubrics_command, seed_demo, create_program, create_user, verify_audit):
         app.cli.add_command(command)
+    app.cli.add_command(send_reminders)
+    app.cli.add_command(evaluate_drift)
 
 
 def _session():  # type: ignore[no-untyped-def]

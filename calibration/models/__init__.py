@@ -3,12 +3,33 @@
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
 from .attachments import AnchorAttachment
 from .audit import AuditEvent
+from .drift import (
+    BookingStatus,
+    CalendarFeedToken,
+    DriftFlag,
+    FlagRule,
+    FlagStatus,
+    Recalibration,
+    RecalibrationOutcome,
+    RecalibrationSession,
+    SessionBooking,
+    SessionStatus,
+)
+from .onboarding import (
+    AccountToken,
+    QualificationOutcome,
+    QualificationResult,
+    SentNotice,
+    TokenPurpose,
+    TrainerDecision,
+)
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreSheet
 
 __all__ = [
+    "AccountToken",
     "Anchor",
     "AnchorAttachment",
     "AnchorKeyEntry",
@@ -18,14 +39,24 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "AuthSession",
+    "BookingStatus",
+    "CalendarFeedToken",
     "CertificationStatus",
     "Criterion",
     "CriterionScore",
+    "DriftFlag",
+    "FlagRule",
+    "FlagStatus",
     "Level",
     "LevelDescriptor",
     "LoginAttempt",
     "Membership",
     "Program",
+    "QualificationOutcome",
+    "QualificationResult",
+    "Recalibration",
+    "RecalibrationOutcome",
+    "RecalibrationSession",
     "Role",
     "Round",
     "RoundAnchor",
@@ -33,5 +64,10 @@ __all__ = [
     "RoundStatus",
     "RubricVersion",
     "ScoreSheet",
+    "SentNotice",
+    "SessionBooking",
+    "SessionStatus",
+    "TokenPurpose",
+    "TrainerDecision",
     "User",
 ]

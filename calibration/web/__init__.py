@@ -6,9 +6,12 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, assessor, auth, trainer
+    from . import account, admin, assessor, assessor_sessions, auth, calendar, trainer
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(assessor.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(assessor_sessions.bp)
+    app.register_blueprint(calendar.bp)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session, utcnow
+from .. import drift_mail
+from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
-from ..services import assignments, reveal, scoring
+from ..services import assignments, certification, completion, reveal, scoring
 from ..services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
 from .guards import actor, require_roles
@@ -23,6 +24,14 @@ def dashboard() -> str:
     me = actor()
     rounds = assignments.dashboard(get_session(), user_id=me.user_id, program_id=me.program_id)
     return render_template("assessor/dashboard.html", rounds=rounds, membership=g.membership)
+
+
+@bp.get("/certification", endpoint="certification")
+def certification_page() -> str:
+    """The assessor's certification: status, qualification results with reasons, what happens next."""
+    me = actor()
+    view = certification.certification_view(get_session(), program_id=me.program_id, user_id=me.user_id)
+    return render_template("assessor/certification.html", v=view)
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -68,7 +77,17 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
                 notes=form.notes.data or "",
                 notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
             )
+            result = completion.after_final_sheet(
+                db_session,
+                me,
+                round_id=rnd.id,
+                defaults=certification.Policy.from_config(current_app.config),
+            )
             db_session.commit()
+            drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
+            if result is not None:
+                flash("That was the last anchor of your qualification round: your result is ready.", "info")
+                return redirect(url_for(".certification"))
             return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
         except AlreadyRecorded:
             db_session.rollback()

@@ -1,0 +1,52 @@
+"""``evaluate-drift``: evaluate the drift rules, start recalibrations, book sessions and send each
+invitation and reminder once (safe for cron: a second run finds nothing new to do).
+
+Order: missed deadlines suspend (pending the trainer); every program's rules are evaluated and new
+flags recorded (expiry flags, and with ``auto_recalibrate`` every assessor flag, start
+recalibration); assessors waiting for a session are booked where there is room; then the mails of
+booking changes and the reminders due go out, each claimed against a unique key before sending.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import drift_mail
+from .db import get_db, utcnow, write_intent
+from .models import Program
+from .services import drift, recalibration, sessions
+from .services.context import Actor
+
+
+@click.command("evaluate-drift")
+@with_appcontext
+def evaluate_drift() -> None:
+    """Record new drift flags, start recalibrations, book sessions, mail invitations and reminders."""
+    maker = get_db().sessionmaker
+    now = utcnow()
+    with write_intent(), maker() as session:
+        missed = recalibration.expire_deadlines(session, now=now)
+        flags = 0
+        booked = 0
+        for program_id in list(session.scalars(select(Program.id).order_by(Program.id))):
+            flags += len(recalibration.evaluate_and_act(session, program_id, now=now))
+            window = int(drift.program_drift_settings(session, program_id)["recalibration_window_days"])
+            booked += len(
+                sessions.book_waiting(
+                    session, Actor.system(program_id), program_id=program_id, window_days=window, now=now
+                )
+            )
+        session.commit()
+    mails = drift_mail.send_booking_mails(maker, now=now)
+    reminders = drift_mail.send_reminders(maker, now=now)
+    failed = mails.failed + reminders.failed
+    click.echo(
+        f"{flags} new flag(s); {booked} booking(s); {len(missed)} missed deadline(s); "
+        f"{mails.sent} invitation mail(s) and {reminders.sent} reminder(s) sent"
+        + (f", {failed} failed (will be retried)" if failed else "")
+        + "."
+    )
+    if failed:
+        raise click.ClickException(f"{failed} mail(s) could not be sent.")

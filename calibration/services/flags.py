@@ -1,0 +1,154 @@
+"""Reviewing drift flags: a trainer confirms a flag (the caller starts recalibration:
+:func:`calibration.services.recalibration.confirm_flag`) or dismisses it with a reason, both audited;
+and the flags as trainers and assessors read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import Assignment, Criterion, DriftFlag, FlagStatus, Round, User
+from . import audit
+from .certification import check_reason
+from .context import Actor
+from .drift import RULE_NAMES
+from .errors import InvalidInput, NotFound
+
+
+# ---------------------------------------------------------------------------------------- review
+def get_flag(session: Session, *, program_id: int, flag_id: int, for_update: bool = False) -> DriftFlag:
+    stmt = select(DriftFlag).where(DriftFlag.id == flag_id, DriftFlag.program_id == program_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    flag = session.scalar(stmt)
+    if flag is None:
+        raise NotFound("flag")
+    return flag
+
+
+def _review(
+    session: Session, actor: Actor, flag: DriftFlag, status: FlagStatus, reason: str, now: dt.datetime
+) -> None:
+    if flag.status != FlagStatus.OPEN:
+        raise InvalidInput(f"This flag was already {flag.status.value}; nothing was changed.")
+    flag.status = status
+    flag.reviewed_at = now
+    flag.reviewed_by_id = actor.user_id
+    flag.review_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"drift.{'confirm' if status == FlagStatus.CONFIRMED else 'dismiss'}",
+        object_type="drift_flag",
+        object_id=flag.id,
+        program_id=flag.program_id,
+        detail={"rule": flag.rule.value, "user_id": flag.user_id, "reason": reason},
+    )
+
+
+def dismiss(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    flag_id: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> DriftFlag:
+    """Dismiss a flag with a reason (audited)."""
+    reason = check_reason(reason)
+    flag = get_flag(session, program_id=program_id, flag_id=flag_id, for_update=True)
+    _review(session, actor, flag, FlagStatus.DISMISSED, reason, now or utcnow())
+    return flag
+
+
+def confirm(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    flag_id: int,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> DriftFlag:
+    """Confirm a flag (audited); the caller starts recalibration (:mod:`calibration.services.recalibration`)."""
+    reason = check_reason(reason) if reason.strip() else "confirmed"
+    flag = get_flag(session, program_id=program_id, flag_id=flag_id, for_update=True)
+    _review(session, actor, flag, FlagStatus.CONFIRMED, reason, now or utcnow())
+    return flag
+
+
+# ------------------------------------------------------------------------------------------ views
+@dataclass(frozen=True)
+class FlagLine:
+    flag: DriftFlag
+    name: str | None
+    rule_name: str
+    round_name: str | None
+    criterion: str | None
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        return json.loads(self.flag.evidence_json)  # type: ignore[no-any-return]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return json.loads(self.flag.parameters_json)  # type: ignore[no-any-return]
+
+    @property
+    def window(self) -> list[int]:
+        return json.loads(self.flag.window_json)  # type: ignore[no-any-return]
+
+
+def flag_lines(
+    session: Session, program_id: int, *, user_id: int | None = None, flag_id: int | None = None
+) -> list[FlagLine]:
+    """Flags of the program (or one assessor's, or one flag), open ones first, newest first."""
+    stmt = select(DriftFlag).where(DriftFlag.program_id == program_id)
+    if user_id is not None:
+        stmt = stmt.where(DriftFlag.user_id == user_id)
+    if flag_id is not None:
+        stmt = stmt.where(DriftFlag.id == flag_id)
+    flags = list(session.scalars(stmt.order_by(DriftFlag.status != FlagStatus.OPEN, DriftFlag.id.desc())))
+    names = dict(
+        session.execute(
+            select(User.id, User.name).where(User.id.in_({f.user_id for f in flags if f.user_id}))
+        ).all()
+    )
+    rounds = dict(
+        session.execute(
+            select(Round.id, Round.name).where(Round.id.in_({f.round_id for f in flags if f.round_id}))
+        ).all()
+    )
+    crits = dict(
+        session.execute(
+            select(Criterion.id, Criterion.title).where(
+                Criterion.id.in_({f.criterion_id for f in flags if f.criterion_id})
+            )
+        ).all()
+    )
+    return [
+        FlagLine(
+            f,
+            names.get(f.user_id) if f.user_id else None,
+            RULE_NAMES[f.rule],
+            rounds.get(f.round_id) if f.round_id else None,
+            crits.get(f.criterion_id) if f.criterion_id else None,
+        )
+        for f in flags
+    ]
+
+
+def assessors_of_round(session: Session, round_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Assignment.user_id).where(Assignment.round_id == round_id).order_by(Assignment.user_id)
+        )
+    )

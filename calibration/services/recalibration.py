@@ -1,0 +1,470 @@
+"""Recalibration: from a confirmed flag to a round of unseen anchors, a session booking, and the
+verdict that restores ``certified`` or suspends (DESIGN §6).
+
+* :func:`start`: the assessor becomes ``recalibration_due`` (audited through
+  :func:`calibration.services.certification.set_status`), gets a recalibration round of anchors they
+  have never seen covering every level, weighted toward the criteria they drift on, and is booked
+  into the next session with room within the program's window.
+* :func:`after_sheet`: once their last sheet in the round is final, the round's pass rule decides.
+  Pass: ``certified`` again with a new expiry. Fail: a second attempt with other unseen anchors; a
+  second fail suspends, pending the trainer. "Too few to judge" waits for the trainer.
+* :func:`expire_deadlines`: a round not finished by its deadline suspends, pending the trainer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    Anchor,
+    AnchorKeyVersion,
+    AnchorPurpose,
+    AnchorStatus,
+    CertificationStatus,
+    DriftFlag,
+    Membership,
+    Recalibration,
+    RecalibrationOutcome,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    ScoreSheet,
+    SessionBooking,
+    User,
+)
+from ..stats.accuracy import accuracy
+from ..stats.passrule import evaluate_pass_rule
+from . import audit, drift, rounds, sessions
+from . import flags as flag_review
+from .certification import Policy, _accuracy_rows, set_status
+from .context import Actor
+from .errors import InvalidInput
+from .rules import pass_rule_from_json
+from .selection import DEFAULT_TARGET, CoverageImpossible
+
+S = CertificationStatus
+MAX_ATTEMPTS = 2
+DRIFT_WEIGHT = 3.0
+
+
+@dataclass(frozen=True)
+class Started:
+    recalibration: Recalibration | None
+    booking: SessionBooking | None
+    problem: str | None = None
+
+
+def _rubric_for(session: Session, program_id: int, flags: Iterable[DriftFlag]) -> int | None:
+    for f in flags:
+        if f.round_id is not None:
+            rid = session.scalar(select(Round.rubric_version_id).where(Round.id == f.round_id))
+            if rid is not None:
+                return int(rid)
+    row = session.execute(
+        select(Anchor.rubric_version_id, func.count())
+        .where(
+            Anchor.program_id == program_id,
+            Anchor.purpose == AnchorPurpose.CALIBRATION,
+            Anchor.status == AnchorStatus.ACTIVE,
+            Anchor.id.in_(select(AnchorKeyVersion.anchor_id)),
+        )
+        .group_by(Anchor.rubric_version_id)
+        .order_by(func.count().desc(), Anchor.rubric_version_id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def pending(session: Session, user_id: int) -> Recalibration | None:
+    return session.scalar(
+        select(Recalibration)
+        .where(Recalibration.user_id == user_id, Recalibration.outcome == RecalibrationOutcome.PENDING)
+        .order_by(Recalibration.id.desc())
+        .limit(1)
+    )
+
+
+def _failed_attempts(session: Session, program_id: int, user_id: int) -> int:
+    """Failed attempts since the assessor last passed a recalibration."""
+    last_pass = session.scalar(
+        select(func.max(Recalibration.id)).where(
+            Recalibration.user_id == user_id,
+            Recalibration.program_id == program_id,
+            Recalibration.outcome == RecalibrationOutcome.PASSED,
+        )
+    )
+    stmt = select(func.count()).where(
+        Recalibration.user_id == user_id,
+        Recalibration.program_id == program_id,
+        Recalibration.outcome == RecalibrationOutcome.FAILED,
+    )
+    if last_pass is not None:
+        stmt = stmt.where(Recalibration.id > last_pass)
+    return int(session.scalar(stmt) or 0)
+
+
+def _new_round(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    rubric_id: int,
+    weights: dict[int, float],
+    days: int,
+    attempt: int,
+    min_anchors: int,
+) -> Round:
+    now = utcnow()  # rounds open on the real clock: scoring checks the window against it
+    user = session.get(User, user_id)
+    assert user is not None
+    rnd = rounds.create_round(
+        session,
+        actor,
+        program_id=program_id,
+        name=f"Recalibration{'' if attempt == 1 else f', attempt {attempt}'}: {user.name}",
+        kind=RoundKind.RECALIBRATION.value,
+        rubric_version_id=rubric_id,
+        opens_at=now - dt.timedelta(minutes=1),
+        closes_at=now + dt.timedelta(days=days),
+        pass_rule=rounds.default_pass_rule(session, program_id),
+        assessor_ids=[user_id],
+        now=now,
+    )
+    rounds.auto_select_anchors(
+        session,
+        actor,
+        program_id=program_id,
+        round_id=rnd.id,
+        target=max(min_anchors, DEFAULT_TARGET),
+        criterion_weights=weights or None,
+    )
+    rounds.open_round(session, actor, program_id=program_id, round_id=rnd.id)
+    return rnd
+
+
+def start(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    flags: list[DriftFlag],
+    settings: dict[str, object],
+    now: dt.datetime | None = None,
+) -> Started:
+    """Start (or continue) the assessor's recalibration for the given flags. Flushes."""
+    now = now or utcnow()
+    membership = session.scalar(
+        select(Membership)
+        .where(
+            Membership.user_id == user_id,
+            Membership.program_id == program_id,
+            Membership.role == Role.ASSESSOR,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if membership is None or membership.certification_status not in (S.CERTIFIED, S.RECALIBRATION_DUE):
+        status = (
+            "no status"
+            if membership is None or membership.certification_status is None
+            else membership.certification_status.value.replace("_", " ")
+        )
+        return Started(None, None, f"The assessor's status is {status}, so no recalibration was started.")
+    reason = "; ".join(f.summary for f in flags) or "recalibration started"
+    if membership.certification_status == S.CERTIFIED:
+        set_status(
+            session, actor, membership, S.RECALIBRATION_DUE, reason=reason[:2000], now=now,
+            detail={"flag_ids": [f.id for f in flags]},
+        )  # fmt: skip
+    window_days = int(settings.get("recalibration_window_days", 14))  # type: ignore[call-overload]
+    existing = pending(session, user_id)
+    if existing is not None:
+        booking = sessions.book(
+            session, actor, program_id=program_id, user_id=user_id, recalibration_id=existing.id,
+            window_days=window_days, now=now,
+        )  # fmt: skip
+        return Started(existing, booking)
+    rubric_id = _rubric_for(session, program_id, flags)
+    if rubric_id is None:
+        return _unavailable(
+            session, actor, program_id, user_id, "The program has no active calibration anchors with a key."
+        )
+    weights = {f.criterion_id: DRIFT_WEIGHT for f in flags if f.criterion_id is not None}
+    attempt = _failed_attempts(session, program_id, user_id) + 1
+    try:
+        with session.begin_nested():
+            rnd = _new_round(
+                session, actor, program_id=program_id, user_id=user_id, rubric_id=rubric_id, weights=weights,
+                days=int(settings.get("recalibration_round_days", 14)),  # type: ignore[call-overload]
+                attempt=attempt, min_anchors=int(settings.get("min_anchors", 5)),  # type: ignore[call-overload]
+            )  # fmt: skip
+    except (CoverageImpossible, InvalidInput) as exc:
+        return _unavailable(session, actor, program_id, user_id, str(exc))
+    rec = Recalibration(
+        program_id=program_id,
+        user_id=user_id,
+        flag_id=flags[0].id if flags else None,
+        round_id=rnd.id,
+        attempt=attempt,
+        deadline=rnd.closes_at,
+        created_at=now,
+    )
+    session.add(rec)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "recalibration.start",
+        object_type="user",
+        object_id=user_id,
+        program_id=program_id,
+        detail={
+            "round_id": rnd.id,
+            "attempt": attempt,
+            "flag_ids": [f.id for f in flags],
+            "weights": weights,
+        },
+    )
+    booking = sessions.book(
+        session, actor, program_id=program_id, user_id=user_id, recalibration_id=rec.id,
+        window_days=window_days, now=now,
+    )  # fmt: skip
+    return Started(rec, booking)
+
+
+def _unavailable(session: Session, actor: Actor, program_id: int, user_id: int, problem: str) -> Started:
+    audit.record(
+        session, actor, "recalibration.start", object_type="user", object_id=user_id, program_id=program_id,
+        outcome="unavailable", detail={"reason": problem},
+    )  # fmt: skip
+    return Started(None, None, f"No recalibration round could be created: {problem}")
+
+
+def after_sheet(
+    session: Session,
+    *,
+    program_id: int,
+    user_id: int,
+    round_id: int,
+    policy: Policy,
+    settings: dict[str, object],
+    now: dt.datetime | None = None,
+    request_id: str | None = None,
+) -> Recalibration | None:
+    """Decide a recalibration once the assessor's last sheet in its round is final (None otherwise)."""
+    rec = session.scalar(
+        select(Recalibration).where(Recalibration.round_id == round_id, Recalibration.user_id == user_id)
+    )
+    if rec is None or rec.outcome != RecalibrationOutcome.PENDING:
+        return None
+    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
+    n_done = (
+        session.scalar(
+            select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == user_id)
+        )
+        or 0
+    )
+    if n_anchors == 0 or n_done < n_anchors:
+        return None
+    now = now or utcnow()
+    rnd = rec.round
+    rubric = rnd.rubric_version
+    values, key = _accuracy_rows(session, round_id, user_id)
+    result = accuracy(values, key, levels=rubric.level_values, earn_cut=rubric.earn_cut)
+    decision = evaluate_pass_rule(result, pass_rule_from_json(rnd.pass_rule_json), n_anchors=n_done)
+    system = Actor.system(program_id, request_id)
+    rec.message = decision.message
+    rec.decided_at = now
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.program_id == program_id)
+    )
+    assert membership is not None
+    if decision.outcome == "pass":
+        rec.outcome = RecalibrationOutcome.PASSED
+        if membership.certification_status == S.RECALIBRATION_DUE:
+            set_status(
+                session, system, membership, S.CERTIFIED, reason=f"passed recalibration round {round_id}",
+                now=now, certification_days=policy.certification_days,
+            )  # fmt: skip
+    elif decision.outcome == "fail":
+        rec.outcome = RecalibrationOutcome.FAILED
+        session.flush()
+        if _failed_attempts(session, program_id, user_id) >= MAX_ATTEMPTS:
+            if membership.certification_status == S.RECALIBRATION_DUE:
+                set_status(
+                    session, system, membership, S.SUSPENDED,
+                    reason="failed recalibration twice; suspended pending the lead trainer", now=now,
+                )  # fmt: skip
+        else:
+            flag = session.get(DriftFlag, rec.flag_id) if rec.flag_id else None
+            start(
+                session, system, program_id=program_id, user_id=user_id,
+                flags=[flag] if flag else [], settings=settings, now=now,
+            )  # fmt: skip
+    else:
+        rec.outcome = RecalibrationOutcome.TOO_FEW
+    session.flush()
+    audit.record(
+        session, system, "recalibration.result", object_type="user", object_id=user_id, program_id=program_id,
+        detail={"round_id": round_id, "attempt": rec.attempt, "outcome": rec.outcome.value, "message": decision.message},
+    )  # fmt: skip
+    return rec
+
+
+def expire_deadlines(session: Session, *, now: dt.datetime | None = None) -> list[Recalibration]:
+    """Pending recalibrations past their deadline: missed, and the assessor suspended pending the trainer."""
+    now = now or utcnow()
+    out = []
+    for rec in session.scalars(
+        select(Recalibration)
+        .where(Recalibration.outcome == RecalibrationOutcome.PENDING, Recalibration.deadline <= now)
+        .order_by(Recalibration.id)
+        .with_for_update()
+    ):
+        rec.outcome = RecalibrationOutcome.MISSED
+        rec.decided_at = now
+        rec.message = "The round was not completed by its deadline."
+        system = Actor.system(rec.program_id)
+        membership = session.scalar(
+            select(Membership).where(
+                Membership.user_id == rec.user_id, Membership.program_id == rec.program_id
+            )
+        )
+        if membership is not None and membership.certification_status == S.RECALIBRATION_DUE:
+            set_status(
+                session, system, membership, S.SUSPENDED,
+                reason=f"missed the recalibration deadline ({rec.deadline:%Y-%m-%d %H:%M} UTC); pending the lead trainer",
+                now=now,
+            )  # fmt: skip
+        rnd = session.get(Round, rec.round_id)
+        if rnd is not None and rnd.status == RoundStatus.OPEN:
+            rounds.close_round(session, system, program_id=rec.program_id, round_id=rnd.id, now=now)
+        session.flush()
+        audit.record(
+            session, system, "recalibration.result", object_type="user", object_id=rec.user_id,
+            program_id=rec.program_id, detail={"round_id": rec.round_id, "outcome": "missed"},
+        )  # fmt: skip
+        out.append(rec)
+    return out
+
+
+def of_user(session: Session, user_id: int) -> list[Recalibration]:
+    return list(
+        session.scalars(
+            select(Recalibration).where(Recalibration.user_id == user_id).order_by(Recalibration.id.desc())
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- flag use cases
+def confirm_flag(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    flag_id: int,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> list[Started]:
+    """Confirm a flag and start recalibration: for the flagged assessor, or for every certified
+    assessor of the round when the flag is about the cohort."""
+    now = now or utcnow()
+    flag = flag_review.confirm(session, actor, program_id=program_id, flag_id=flag_id, reason=reason, now=now)
+    settings = drift.program_drift_settings(session, program_id)
+    if flag.user_id is not None:
+        people = [flag.user_id]
+    else:
+        assert flag.round_id is not None
+        people = [
+            uid
+            for uid in flag_review.assessors_of_round(session, flag.round_id)
+            if session.scalar(
+                select(Membership.certification_status).where(
+                    Membership.user_id == uid, Membership.program_id == program_id
+                )
+            )
+            == S.CERTIFIED
+        ]
+    return [
+        start(session, actor, program_id=program_id, user_id=uid, flags=[flag], settings=settings, now=now)
+        for uid in people
+    ]
+
+
+def evaluate_and_act(
+    session: Session,
+    program_id: int,
+    *,
+    now: dt.datetime | None = None,
+    user_ids: Iterable[int] | None = None,
+    cohort: bool = True,
+    cohort_round: int | None = None,
+    request_id: str | None = None,
+) -> list[DriftFlag]:
+    """Evaluate the rules; new expiry flags (and, if the program says so, every new assessor flag)
+    are confirmed by the system, which starts recalibration. Returns the new flags."""
+    now = now or utcnow()
+    result = drift.evaluate_program(
+        session, program_id, now=now, user_ids=user_ids, cohort=cohort, cohort_round=cohort_round,
+        request_id=request_id,
+    )  # fmt: skip
+    settings = drift.program_drift_settings(session, program_id)
+    system = Actor.system(program_id, request_id)
+    for flag in result.flags:
+        automatic = flag.rule.value == "expiry" or (
+            bool(settings["auto_recalibrate"]) and flag.user_id is not None
+        )
+        if automatic:
+            why = (
+                "certification expired"
+                if flag.rule.value == "expiry"
+                else "the program confirms flags automatically"
+            )
+            confirm_flag(session, system, program_id=program_id, flag_id=flag.id, reason=why, now=now)
+    return result.flags
+
+
+def after_final_sheet(
+    session: Session,
+    *,
+    program_id: int,
+    user_id: int,
+    round_id: int,
+    policy: Policy,
+    request_id: str | None = None,
+) -> Recalibration | None:
+    """The drift hook of a final submission, cheap unless it completes something: a recalibration
+    round's last sheet gets its verdict; a calibration round's last sheet (for this assessor)
+    evaluates the assessor's rules, and the cohort rule when every assigned assessor has finished."""
+    kind = session.scalar(select(Round.kind).where(Round.id == round_id, Round.program_id == program_id))
+    settings = drift.program_drift_settings(session, program_id)
+    if kind == RoundKind.RECALIBRATION:
+        return after_sheet(
+            session, program_id=program_id, user_id=user_id, round_id=round_id, policy=policy,
+            settings=settings, request_id=request_id,
+        )  # fmt: skip
+    if kind != RoundKind.CALIBRATION:
+        return None
+    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
+    n_done = (
+        session.scalar(
+            select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == user_id)
+        )
+        or 0
+    )
+    if n_anchors == 0 or n_done < n_anchors:
+        return None
+    evaluate_and_act(
+        session, program_id, user_ids=[user_id], cohort=True, cohort_round=round_id, request_id=request_id
+    )
+    return None

@@ -1,0 +1,80 @@
+"""The assessor's recalibration page (``/sessions``): their drift flags in plain language, their
+recalibration rounds, their session bookings (accept, or ask to move) and their calendar feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from ..db import get_session, utcnow
+from ..drift_mail import local_time
+from ..models import FlagRule, Role
+from ..services import flags as flag_service
+from ..services import recalibration, sessions
+from ..services.errors import InvalidInput
+from .forms_drift import RespondForm
+from .guards import actor, require_roles
+from .trainer.anchors import apply_errors
+
+bp = Blueprint("assessor_sessions", __name__)
+bp.before_request(require_roles(Role.ASSESSOR))
+
+Page = Response | str | tuple[str, int]
+
+
+def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = None) -> Page:
+    me = actor()
+    assert me.user_id is not None and me.program_id is not None
+    db_session = get_session()
+    bookings = sessions.bookings_of(db_session, me.user_id)
+    forms = forms or {}
+    for b in bookings:
+        forms.setdefault(b.id, RespondForm(formdata=None, prefix=f"b{b.id}"))
+    mine = [
+        line
+        for line in flag_service.flag_lines(db_session, me.program_id, user_id=me.user_id)
+        if line.flag.rule != FlagRule.COHORT
+    ]
+    html = render_template(
+        "assessor/sessions.html",
+        flags=mine,
+        recalibrations=recalibration.of_user(db_session, me.user_id),
+        bookings=bookings,
+        forms=forms,
+        now=utcnow(),
+        local_time=local_time,
+        page_error=page_error,
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.get("/sessions")
+def sessions_page() -> Page:
+    return _page()
+
+
+@bp.post("/sessions/bookings/<int:booking_id>/respond")
+def respond(booking_id: int) -> Page:
+    me = actor()
+    assert me.user_id is not None
+    db_session = get_session()
+    sessions.get_booking(db_session, booking_id=booking_id, user_id=me.user_id)  # 404 if not theirs
+    form = RespondForm(prefix=f"b{booking_id}")
+    if not form.validate_on_submit():
+        return _page({booking_id: form}, "Your answer needs attention; what you typed is kept below.")
+    try:
+        sessions.respond(
+            db_session, me, booking_id=booking_id, action=form.action.data or "", note=form.note.data or ""
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _page({booking_id: form}, str(exc))
+    flash(
+        "Booking accepted."
+        if form.action.data == "accept"
+        else "Your trainer is asked to move your booking.",
+        "info",
+    )
+    return redirect(url_for(".sessions_page"))

@@ -1,0 +1,72 @@
+"""Private calendar feeds: ``/calendar/<token>.ics`` needs no login (the link is the credential,
+only its SHA-256 is stored); ``/calendar`` lets any signed-in user create a new link (the old one
+stops working) or revoke it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+
+from ..db import get_session
+from ..services import calendar, sessions
+from .forms_anchors import ConfirmForm
+from .guards import actor
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+PUBLIC_ENDPOINTS = {"calendar.feed"}
+
+
+@bp.before_request
+def guard() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if g.get("user") is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))  # type: ignore[return-value]
+    return None
+
+
+@bp.get("/<token>.ics")
+def feed(token: str) -> Response:
+    db_session = get_session()
+    user = sessions.feed_user(db_session, token)
+    if user is None:
+        abort(404)
+    response = Response(calendar.feed_ics(db_session, user), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="calibration.ics"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render(link: str | None = None) -> str:
+    me = actor()
+    assert me.user_id is not None
+    return render_template(
+        "calendar/feed.html",
+        since=sessions.has_feed(get_session(), me.user_id),
+        link=link,
+        form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.get("")
+def manage() -> str:
+    return _render()
+
+
+@bp.post("/link")
+def new_link() -> Response | str:
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".manage"))  # type: ignore[return-value]
+    db_session = get_session()
+    token = sessions.new_feed_token(db_session, actor())
+    db_session.commit()
+    return _render(url_for(".feed", token=token, _external=True))
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    if ConfirmForm().validate_on_submit():
+        db_session = get_session()
+        n = sessions.revoke_feed(db_session, actor())
+        db_session.commit()
+        flash("Your calendar link no longer works." if n else "You had no calendar link.", "info")
+    return redirect(url_for(".manage"))  # type: ignore[return-value]

@@ -1,0 +1,111 @@
+"""Forms for drift flags, recalibration sessions and bookings (shape only: the rules are checked by
+:mod:`calibration.services.drift`, ``sessions`` and ``recalibration``)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..services.certification import REASON_MAX_CHARS
+from ..services.sessions import (
+    LOCATION_MAX_CHARS,
+    MAX_CAPACITY,
+    MAX_DURATION_MINUTES,
+    NOTE_MAX_CHARS,
+    TITLE_MAX_CHARS,
+)
+from .forms import no_control_characters
+
+
+def _reason(label: str, *, required: bool) -> TextAreaField:
+    first = InputRequired("Give a reason.") if required else Optional()
+    return TextAreaField(
+        label,
+        validators=[
+            first,
+            Length(
+                max=REASON_MAX_CHARS, message=f"The reason can be at most {REASON_MAX_CHARS:,} characters."
+            ),
+            no_control_characters,
+        ],
+    )
+
+
+class ConfirmFlagForm(FlaskForm):
+    reason = _reason("Note (optional, kept in the audit trail)", required=False)
+
+
+class DismissFlagForm(FlaskForm):
+    reason = _reason("Reason for dismissing (kept in the audit trail)", required=True)
+
+
+class SessionForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[
+            InputRequired("Enter the title."),
+            Length(max=TITLE_MAX_CHARS, message=f"The title can be at most {TITLE_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+    )
+    date = DateField("Date", validators=[InputRequired("Enter the date.")])
+    time = TimeField(
+        "Start time (in the time zone below)", validators=[InputRequired("Enter the start time.")]
+    )
+    timezone = StringField(
+        "Time zone (IANA name, e.g. Europe/Berlin)",
+        validators=[InputRequired("Enter the time zone."), Length(max=64), no_control_characters],
+    )
+    duration_minutes = IntegerField(
+        "Duration in minutes",
+        default=90,
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(
+                1, MAX_DURATION_MINUTES, f"Enter the duration in minutes, from 1 to {MAX_DURATION_MINUTES}."
+            ),
+        ],
+    )
+    location = StringField(
+        "Place or video link",
+        validators=[
+            InputRequired("Enter the place or video link."),
+            Length(max=LOCATION_MAX_CHARS, message=f"At most {LOCATION_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+    )
+    trainer_id = SelectField("Trainer", coerce=int, validators=[InputRequired("Choose a trainer.")])
+    capacity = IntegerField(
+        "Capacity (assessors)",
+        default=6,
+        validators=[
+            InputRequired("Enter how many assessors can attend."),
+            NumberRange(1, MAX_CAPACITY, f"Enter how many assessors can attend, from 1 to {MAX_CAPACITY}."),
+        ],
+    )
+
+
+class RespondForm(FlaskForm):
+    action = RadioField(
+        "Your answer",
+        choices=[SelectChoice("accept", "Accept this booking"), SelectChoice("move", "Ask to move it")],
+        validators=[InputRequired("Choose accept or ask to move.")],
+    )
+    note = TextAreaField(
+        "If you ask to move: which times suit you?",
+        validators=[
+            Optional(),
+            Length(max=NOTE_MAX_CHARS, message=f"The note can be at most {NOTE_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+    )
+
+
+class MoveForm(FlaskForm):
+    target = SelectField("Move to session", coerce=int, validators=[InputRequired("Choose a session.")])
+
+
+class CancelSessionForm(FlaskForm):
+    reason = _reason("Reason for cancelling (kept in the audit trail)", required=True)

@@ -1,0 +1,276 @@
+"""Drift flags and recalibration sessions for lead trainers: review flags (confirm starts
+recalibration, dismiss needs a reason), schedule sessions, see attendance and results, move or
+cancel bookings. Thin views over :mod:`calibration.services.drift`, ``recalibration`` and
+``sessions``; booking mails go out after the commit (:mod:`calibration.drift_mail`)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from ... import drift_mail
+from ...db import get_db, get_session, utcnow
+from ...services import drift, recalibration, sessions
+from ...services import flags as flag_service
+from ...services.errors import InvalidInput
+from ..forms_drift import CancelSessionForm, ConfirmFlagForm, DismissFlagForm, MoveForm, SessionForm
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+
+Page = Response | str | tuple[str, int]
+
+
+def _program() -> int:
+    program_id = actor().program_id
+    assert program_id is not None
+    return program_id
+
+
+def _mail_bookings() -> None:
+    outcome = drift_mail.send_booking_mails(get_db().sessionmaker)
+    if outcome.failed:
+        flash(
+            f"{outcome.failed} invitation mail(s) could not be sent; the next evaluate-drift run retries them.",
+            "error",
+        )
+
+
+# ------------------------------------------------------------------------------------- flags
+@bp.get("/flags")
+def flags() -> str:
+    db_session = get_session()
+    program_id = _program()
+    return render_template(
+        "trainer/flags.html",
+        lines=flag_service.flag_lines(db_session, program_id),
+        waiting=sessions.waiting_assessors(db_session, program_id),
+    )
+
+
+def _flag_page(
+    flag_id: int,
+    *,
+    confirm: ConfirmFlagForm | None = None,
+    dismiss: DismissFlagForm | None = None,
+    page_error: str | None = None,
+) -> Page:
+    db_session = get_session()
+    program_id = _program()
+    flag_service.get_flag(db_session, program_id=program_id, flag_id=flag_id)  # 404 outside the program
+    [line] = flag_service.flag_lines(db_session, program_id, flag_id=flag_id)
+    html = render_template(
+        "trainer/flag.html",
+        line=line,
+        confirm=confirm or ConfirmFlagForm(formdata=None, prefix="confirm"),
+        dismiss=dismiss or DismissFlagForm(formdata=None, prefix="dismiss"),
+        page_error=page_error,
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.get("/flags/<int:flag_id>")
+def flag(flag_id: int) -> Page:
+    return _flag_page(flag_id)
+
+
+@bp.post("/flags/<int:flag_id>/confirm")
+def flag_confirm(flag_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    flag_service.get_flag(db_session, program_id=_program(), flag_id=flag_id)
+    form = ConfirmFlagForm(prefix="confirm")
+    if not form.validate_on_submit():
+        return _flag_page(flag_id, confirm=form, page_error="The note needs attention; nothing was changed.")
+    try:
+        started = recalibration.confirm_flag(
+            db_session, me, program_id=_program(), flag_id=flag_id, reason=form.reason.data or ""
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _flag_page(flag_id, confirm=form, page_error=str(exc))
+    problems = [s.problem for s in started if s.problem]
+    booked = sum(1 for s in started if s.booking is not None)
+    unbooked = sum(1 for s in started if s.recalibration is not None and s.booking is None)
+    flash(
+        f"Flag confirmed: {len(started) - len(problems)} recalibration(s) started, {booked} booked into a session.",
+        "info",
+    )
+    if unbooked:
+        flash(
+            f"{unbooked} assessor(s) need a session: no session with room in the window. Open one.", "error"
+        )
+    for p in problems:
+        flash(p, "error")
+    _mail_bookings()
+    return redirect(url_for(".flag", flag_id=flag_id))
+
+
+@bp.post("/flags/<int:flag_id>/dismiss")
+def flag_dismiss(flag_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    flag_service.get_flag(db_session, program_id=_program(), flag_id=flag_id)
+    form = DismissFlagForm(prefix="dismiss")
+    if not form.validate_on_submit():
+        return _flag_page(flag_id, dismiss=form, page_error="Give a reason; nothing was changed.")
+    try:
+        flag_service.dismiss(
+            db_session, me, program_id=_program(), flag_id=flag_id, reason=form.reason.data or ""
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _flag_page(flag_id, dismiss=form, page_error=str(exc))
+    flash("Flag dismissed.", "info")
+    return redirect(url_for(".flag", flag_id=flag_id))
+
+
+# ---------------------------------------------------------------------------------- sessions
+def _session_form(formdata: bool = True) -> SessionForm:
+    form = SessionForm() if formdata else SessionForm(formdata=None)
+    form.trainer_id.choices = sessions.trainer_choices(get_session(), _program())
+    if not formdata and form.trainer_id.data is None:
+        form.trainer_id.data = actor().user_id
+    return form
+
+
+def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
+    db_session = get_session()
+    program_id = _program()
+    html = render_template(
+        "trainer/sessions.html",
+        form=form,
+        lines=sessions.session_lines(db_session, program_id),
+        waiting=sessions.waiting_assessors(db_session, program_id),
+        window_days=drift.program_drift_settings(db_session, program_id)["recalibration_window_days"],
+        now=utcnow(),
+        local_time=drift_mail.local_time,
+        page_error=page_error,
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.route("/sessions", methods=["GET", "POST"])
+def sessions_page() -> Page:
+    me = actor()
+    db_session = get_session()
+    program_id = _program()
+    form = _session_form(formdata=True)
+    if form.validate_on_submit():
+        try:
+            row = sessions.create_session(
+                db_session,
+                me,
+                program_id=program_id,
+                title=form.title.data or "",
+                date=form.date.data,
+                time=form.time.data,
+                timezone=form.timezone.data or "",
+                duration_minutes=form.duration_minutes.data,
+                location=form.location.data or "",
+                trainer_id=form.trainer_id.data,
+                capacity=form.capacity.data,
+            )
+            window = int(drift.program_drift_settings(db_session, program_id)["recalibration_window_days"])
+            booked = sessions.book_waiting(db_session, me, program_id=program_id, window_days=window)
+            db_session.commit()
+        except InvalidInput as exc:
+            db_session.rollback()
+            apply_errors(form, exc)
+            return _sessions_page(form, str(exc))
+        flash(
+            f"Session “{row.title}” scheduled; {len(booked)} waiting assessor(s) booked into sessions.",
+            "info",
+        )
+        _mail_bookings()
+        return redirect(url_for(".session_page", session_id=row.id))
+    if form.is_submitted():
+        return _sessions_page(form, "Some fields need attention; what you typed is kept below.")
+    return _sessions_page(_session_form(formdata=False))
+
+
+def _session_detail(
+    session_id: int,
+    *,
+    move: MoveForm | None = None,
+    cancel: CancelSessionForm | None = None,
+    page_error: str | None = None,
+) -> Page:
+    db_session = get_session()
+    program_id = _program()
+    row = sessions.get_session_row(db_session, program_id=program_id, session_id=session_id)
+    now = utcnow()
+    others = [
+        (line.row.id, f"{line.row.title}, {drift_mail.local_time(line.row)} ({line.room} places left)")
+        for line in sessions.session_lines(db_session, program_id)
+        if line.row.id != row.id and line.row.status.value == "scheduled" and line.row.starts_at > now
+    ]
+    move = move or MoveForm(formdata=None, prefix="move")
+    move.target.choices = others
+    html = render_template(
+        "trainer/session.html",
+        row=row,
+        when=drift_mail.local_time(row),
+        people=sessions.attendees(db_session, row.id),
+        booked=sessions.booked_count(db_session, row.id),
+        move=move,
+        cancel=cancel or CancelSessionForm(formdata=None, prefix="cancel"),
+        has_targets=bool(others),
+        page_error=page_error,
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_page(session_id: int) -> Page:
+    return _session_detail(session_id)
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def session_cancel(session_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)
+    form = CancelSessionForm(prefix="cancel")
+    if not form.validate_on_submit():
+        return _session_detail(session_id, cancel=form, page_error="Give a reason; nothing was changed.")
+    try:
+        sessions.cancel_session(
+            db_session, me, program_id=_program(), session_id=session_id, reason=form.reason.data or ""
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _session_detail(session_id, cancel=form, page_error=str(exc))
+    flash("Session cancelled; attendees are sent a cancellation.", "info")
+    _mail_bookings()
+    return redirect(url_for(".session_page", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/bookings/<int:booking_id>/move")
+def booking_move(session_id: int, booking_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)
+    form = MoveForm(prefix="move")
+    form.target.choices = [
+        (line.row.id, line.row.title) for line in sessions.session_lines(db_session, _program())
+    ]
+    if not form.validate_on_submit():
+        return _session_detail(session_id, page_error="Choose a session to move to; nothing was changed.")
+    try:
+        new = sessions.move_booking(
+            db_session, me, program_id=_program(), booking_id=booking_id, target_session_id=form.target.data
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        return _session_detail(session_id, page_error=str(exc))
+    flash("Booking moved; the assessor is sent the cancellation and the new invitation.", "info")
+    _mail_bookings()
+    return redirect(url_for(".session_page", session_id=new.session_id))

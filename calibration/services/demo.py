@@ -40,7 +40,8 @@ from ..models import (
     User,
 )
 from ..rubrics import load_rubric_dir
-from . import audit
+from . import audit, sessions
+from . import drift as drift_rules
 from .auth import hash_password
 from .context import Actor
 from .rubrics import import_rubrics
@@ -185,6 +186,23 @@ def seed_demo(
                     shift,
                     rnd.opens_at + dt.timedelta(days=1, hours=position),
                 )
+    # A recalibration session next week for confirmed flags to be booked into.
+    sessions.create_session(
+        session,
+        Actor(trainer.id, program.id, Role.LEAD_TRAINER),
+        program_id=program.id,
+        title="Recalibration: reading evidence against the rubric",
+        date=(now + dt.timedelta(days=7)).date(),
+        time=dt.time(15, 30),
+        timezone="America/Chicago",
+        duration_minutes=90,
+        location="Video call (the link is in the calendar invitation)",
+        trainer_id=trainer.id,
+        capacity=6,
+        now=now,
+    )
+    # Flags for the trainer to review (Samuel's leniency and Helen's severity among them).
+    drift_rules.evaluate_program(session, program.id, now=now)
     audit.record(
         session, Actor(admin.id, program.id), "demo.seed", object_type="program", object_id=program.id
     )

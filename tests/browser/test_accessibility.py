@@ -55,6 +55,19 @@ def _profile_path(site) -> str:  # samuel drifts lenient: the profile has flags 
     return f"/trainer/assessors/{user_id}"
 
 
+def _flag_path(site) -> str:  # the demo's EWMA flag on Samuel's leniency
+    from sqlalchemy import select
+
+    from calibration.models import DriftFlag, FlagRule
+
+    with site.session() as session:
+        flag_id = session.scalar(
+            select(DriftFlag.id).where(DriftFlag.rule == FlagRule.EWMA).order_by(DriftFlag.id)
+        )
+    assert flag_id is not None, "the demo should raise an EWMA flag"
+    return f"/trainer/flags/{flag_id}"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -70,6 +83,15 @@ KEY_PAGES = [
     KeyPage("round-new", "trainer@demo.test", lambda site: "/trainer/rounds/new"),
     KeyPage("round-manage", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.open_round.id}/manage"),
     KeyPage("rubrics", "trainer@demo.test", lambda site: "/trainer/rubrics"),
+    KeyPage("sessions", "samuel@demo.test", lambda site: "/sessions"),
+    KeyPage("certification", "samuel@demo.test", lambda site: "/certification"),
+    KeyPage("calendar", "samuel@demo.test", lambda site: "/calendar"),
+    KeyPage("trainer-sessions", "trainer@demo.test", lambda site: "/trainer/sessions"),
+    KeyPage("trainer-flags", "trainer@demo.test", lambda site: "/trainer/flags"),
+    KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
+    KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
+    KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),
+    KeyPage("forgot-password", None, lambda site: "/password/forgot"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
 ]
 

@@ -75,6 +75,26 @@ def test_seed_demo_twice_creates_once(runner, db):
     assert _count(db, RubricVersion) == n
 
 
+def test_demo_has_drift_to_review_and_a_session(runner, db):
+    """The demo's lenient and severe assessors are flagged by the EWMA rule, in the right direction."""
+    from sqlalchemy import select
+
+    from calibration.models import DriftFlag, FlagRule, RecalibrationSession, User
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    ewma = dict(
+        db.execute(
+            select(User.email, DriftFlag.direction)
+            .join(User, User.id == DriftFlag.user_id)
+            .where(DriftFlag.rule == FlagRule.EWMA, DriftFlag.criterion_id.is_(None))
+        ).all()
+    )
+    assert ewma.get("samuel@demo.test") == "lenient"
+    assert ewma.get("helen@demo.test") == "severe"
+    assert "maya@demo.test" not in ewma
+    assert _count(db, RecalibrationSession) == 1
+
+
 def test_verify_audit_detects_tampering(runner, world, db, app):
     ok = runner.invoke(args=["verify-audit"])
     assert ok.exit_code == 0 and "intact" in ok.output

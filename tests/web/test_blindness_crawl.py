@@ -43,6 +43,83 @@ MailSource = Callable[[Any, Any, World, str], Iterable[tuple[str, str]]]
 MAIL_SOURCES: list[MailSource] = []
 
 
+class _Captured:
+    """A mailer that keeps every message (the app's mailer is swapped for it during the crawl)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, mail: Any) -> None:
+        self.sent.append(mail)
+
+
+def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) -> Iterable[tuple[str, str]]:
+    """Trigger each mail the product sends an assessor, and return them: a password reset, the
+    certification expiry reminder, a recalibration session booking with its .ics, and the
+    session and deadline reminders."""
+    import datetime as dt
+
+    from calibration.db import get_db, utcnow, write_intent
+    from calibration.drift_mail import send_booking_mails
+    from calibration.models import Membership
+    from calibration.services import sessions
+
+    captured = _Captured()
+    original = app.extensions["calibration.mailer"]
+    app.extensions["calibration.mailer"] = captured
+    try:
+        email, user_id = world.emails[who], world.ids[who]
+        client = app.test_client()
+        assert post_form(client, "/password/forgot", {"email": email}).status_code in (200, 302)
+        member = db.scalar(
+            select(Membership).where(Membership.user_id == user_id, Membership.program_id == world.program_a)
+        )
+        member.certification_expires_at = utcnow() + dt.timedelta(days=10)
+        db.commit()
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["send-reminders"]).exit_code == 0
+        trainer = Actor(world.ids["trainer"], world.program_a)
+        with write_intent():
+            sessions.create_session(
+                db,
+                trainer,
+                program_id=world.program_a,
+                title="Recalibration",
+                date=(utcnow() + dt.timedelta(hours=20)).date(),
+                time=dt.time(9, 0),
+                timezone="UTC",
+                duration_minutes=60,
+                location="Room 1",
+                trainer_id=world.ids["trainer"],
+                capacity=4,
+            )
+            booking = sessions.book(
+                db,
+                trainer,
+                program_id=world.program_a,
+                user_id=user_id,
+                recalibration_id=None,
+                window_days=14,
+            )
+            db.commit()
+        assert booking is not None
+        with app.app_context():
+            send_booking_mails(get_db(app).sessionmaker, user_ids=[user_id])
+        assert runner.invoke(args=["evaluate-drift"]).exit_code == 0
+    finally:
+        app.extensions["calibration.mailer"] = original
+    mine = [m for m in captured.sent if m.to == email]
+    assert len(mine) >= 3, [m.subject for m in captured.sent]  # reset, expiry reminder, invitation
+    for i, m in enumerate(mine):
+        yield (
+            f"mail {i}: {m.subject}",
+            "\n".join([m.subject, m.text, m.html, *(a.data.decode() for a in m.attachments)]),
+        )
+
+
+MAIL_SOURCES.append(every_mail_an_assessor_can_get)
+
+
 def reachable_mail(app: Any, db: Any, world: World, who: str) -> dict[str, str]:
     """Every mail ``who`` received, as label -> text (empty until a mail source is registered)."""
     return {label: text for source in MAIL_SOURCES for label, text in source(app, db, world, who)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -15,6 +15,13 @@ from ..services.errors import NotFound
 from .guards import audit_denial
 
 log = logging.getLogger(__name__)
+
+_NEVER_KEPT = {"csrf_token"}
+
+
+def _same_origin_path(path: str) -> bool:
+    return path.startswith("/") and not path.startswith("//")
+
 
 _TITLES = {
     400: "That request could not be understood",
@@ -33,12 +40,20 @@ _UNAVAILABLE = (
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> tuple[str, int]:
+        # An expired form keeps what was typed: the fields come back in a fresh form that sends
+        # them to the same address again (never passwords or the old token; files cannot be kept).
+        kept = [
+            (name, value)
+            for name, value in request.form.items(multi=True)
+            if name not in _NEVER_KEPT and "password" not in name.lower()
+        ]
+        action = request.path if request.method == "POST" and _same_origin_path(request.path) else None
         return (
             render_template(
-                "errors/error.html",
-                code=400,
-                title="This form has expired",
-                message="For your security, forms expire. Go back, reload the page and submit again.",
+                "errors/expired.html",
+                kept=kept if action else [],
+                action=action,
+                dropped_files=bool(request.files),
             ),
             400,
         )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -50,10 +51,13 @@ def record(
     detail: Mapping[str, Any] | None = None,
     program_id: int | None = None,
 ) -> AuditEvent:
-    """Append one audit row (flushed, not committed)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    prev = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    """Queue one audit row; it is chained and written when the session commits.
+
+    Appending to the chain needs the chain's lock (on PostgreSQL an advisory lock held to the end
+    of the transaction). Taking it at commit, not here, keeps every other writer waiting only for
+    an insert and a commit, not for the rest of this transaction's work. A rollback drops the row
+    with everything else.
+    """
     event = AuditEvent(
         at=utcnow().replace(microsecond=0),
         actor_id=actor.user_id,
@@ -64,12 +68,34 @@ def record(
         outcome=outcome,
         request_id=actor.request_id,
         detail_json=json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"), default=str),
-        prev_hash=prev or GENESIS,
     )
-    event.hash = _digest(event.prev_hash, _hashed_fields(event))
-    session.add(event)
-    session.flush()
+    session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+def flush_pending(session: Session) -> None:
+    """Chain and insert the queued audit rows now (called before every commit)."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    prev = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    for event in pending:
+        event.prev_hash = prev or GENESIS
+        event.hash = _digest(event.prev_hash, _hashed_fields(event))
+        prev = event.hash
+        session.add(event)
+        session.flush()  # one at a time: ids follow the chain's order
+
+
+def _drop_pending(session: Session, *_: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+_PENDING = "calibration.audit.pending"
+sa_event.listen(Session, "before_commit", flush_pending)
+sa_event.listen(Session, "after_rollback", _drop_pending)
 
 
 DENIED = "access.denied"

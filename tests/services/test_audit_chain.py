@@ -1,0 +1,34 @@
+"""Audit rows are chained when their transaction commits, and vanish with a rollback."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from calibration.models import AuditEvent
+from calibration.services import audit
+from calibration.services.context import Actor
+
+
+def count(db) -> int:  # type: ignore[no-untyped-def]
+    return db.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def test_a_rolled_back_transaction_leaves_no_audit_row(db, world):
+    before = count(db)
+    audit.record(db, Actor(world.ids["trainer"], world.program_a), "test.rolled_back")
+    db.rollback()
+    db.commit()
+    assert count(db) == before
+
+
+def test_rows_are_chained_in_commit_order_and_verify(db, world):
+    actor = Actor(world.ids["trainer"], world.program_a, request_id="req-1")
+    before = count(db)
+    audit.record(db, actor, "test.first", object_type="thing", object_id=1)
+    audit.record(db, actor, "test.second", object_type="thing", object_id=2)
+    db.commit()
+    rows = list(db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(2)))[::-1]
+    assert count(db) == before + 2
+    assert [r.action for r in rows] == ["test.first", "test.second"]
+    assert rows[1].prev_hash == rows[0].hash and rows[0].request_id == "req-1"
+    assert audit.verify_chain(db).ok

@@ -1,4 +1,5 @@
-"""Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round.
+"""Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round, plus
+practice and qualification anchors no demo assessor has seen, so an invited person can qualify.
 
 Past scores come from a seeded model: each assessor scores the key level plus their own
 severity plus noise, rounded to a level. One assessor drifts lenient across rounds and one
@@ -50,6 +51,9 @@ from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "calibrate-demo"
 ANCHORS_FILE = Path(__file__).resolve().parent.parent / "demo" / "anchors.yaml"
+# Practice and qualification anchors kept out of the demo's rounds: unseen by every demo assessor, so
+# a person invited in the demo gets a practice round and a qualification round that covers every level.
+TRAINING_ANCHORS_FILE = ANCHORS_FILE.with_name("training_anchors.yaml")
 
 ASSESSORS = [
     ("Maya Okafor", "maya@demo.test", 0.0, 0.0),  # (name, email, severity, lenient drift per round)
@@ -134,7 +138,8 @@ def seed_demo(
         r.slug: r
         for r in session.scalars(select(RubricVersion).where(RubricVersion.program_id == program.id))
     }
-    anchors_by_rubric = _create_anchors(session, program.id, rubrics, trainer.id, now)
+    anchors_by_rubric = _create_anchors(session, ANCHORS_FILE, program.id, rubrics, trainer.id, now)
+    _create_anchors(session, TRAINING_ANCHORS_FILE, program.id, rubrics, trainer.id, now)
 
     plan: list[tuple[str, str, int, bool]] = [
         ("Autumn calibration: Analyzing Time", "analyzing-time", 95, False),
@@ -211,9 +216,15 @@ def seed_demo(
 
 
 def _create_anchors(
-    session: Session, program_id: int, rubrics: dict[str, RubricVersion], trainer_id: int, now: dt.datetime
+    session: Session,
+    path: Path,
+    program_id: int,
+    rubrics: dict[str, RubricVersion],
+    trainer_id: int,
+    now: dt.datetime,
 ) -> dict[str, list[tuple[Anchor, AnchorKeyVersion]]]:
-    data: list[dict[str, Any]] = yaml.safe_load(ANCHORS_FILE.read_text(encoding="utf-8"))
+    """The anchors of one demo file with their version-1 keys, grouped by rubric slug in file order."""
+    data: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     out: dict[str, list[tuple[Anchor, AnchorKeyVersion]]] = {}
     for item in data:
         rubric = rubrics[item["rubric"]]

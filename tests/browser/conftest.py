@@ -7,6 +7,9 @@ takes several seconds), instead of a server per test and per backend. Because th
 shared, each test uses its own demo people or anchors and none depends on another having run:
 keep it that way when adding tests (see the table in ``support.py``).
 
+The server sends its mail by SMTP to ``mail_sink`` (aiosmtpd on loopback, ``tests/mailsink.py``):
+``site.mail`` holds every message, for tests that follow a link from a mail.
+
 Test modules here mark themselves ``browser`` and ``xdist_group("browser")``: under
 ``--dist loadgroup`` they all run in one xdist worker (one Chromium, one gunicorn).
 
@@ -32,7 +35,8 @@ from calibration.db import make_engine, write_intent
 from calibration.services.demo import seed_demo
 
 from ..conftest import _fresh_sqlite
-from ..server import gunicorn
+from ..mailsink import Sink, running_sink
+from ..server import free_port, gunicorn
 from .support import ARTIFACTS, OPEN_ROUND, PAST_ROUND, ROOT, WIDE, DemoRound, load_round
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -83,12 +87,20 @@ def database_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     return _fresh_sqlite(sqlite_template, tmp_path_factory.mktemp("browser-db"))
 
 
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[Sink]:
+    """The SMTP server the browser tests' gunicorn sends its mail to (every test's mail, in order)."""
+    with running_sink() as sink:
+        yield sink
+
+
 @dataclass
 class Site:
     base: str
     database_url: str
     open_round: DemoRound
     past_round: DemoRound
+    mail: Sink
     _sessions: Any = field(repr=False, default=None)
 
     def url(self, path: str) -> str:
@@ -102,10 +114,11 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(browser: Browser, database_url: str) -> Iterator[Site]:
-    """The demo program, seeded as ``flask seed-demo`` does, served by gunicorn on loopback.
+def site(browser: Browser, database_url: str, mail_sink: Sink) -> Iterator[Site]:
+    """The demo program, seeded as ``flask seed-demo`` does, served by gunicorn on loopback, sending
+    its mail by SMTP to ``mail_sink``.
 
-    Depends on ``browser`` so that a missing Chromium skips before any server is started."""
+    Depends on ``browser`` first so that a missing Chromium skips before any server is started."""
     engine = make_engine(database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
     try:
@@ -116,8 +129,18 @@ def site(browser: Browser, database_url: str) -> Iterator[Site]:
         with sessions() as session:
             open_round = load_round(session, OPEN_ROUND)
             past_round = load_round(session, PAST_ROUND)
-        with gunicorn(database_url, workers=2) as base:
-            yield Site(base, database_url, open_round, past_round, sessions)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        mail_env = {
+            "MAIL_BACKEND": "smtp",
+            "MAIL_HOST": "127.0.0.1",
+            "MAIL_PORT": str(mail_sink.port),
+            "MAIL_SECURITY": "none",
+            "PUBLIC_BASE_URL": base,
+        }
+        with gunicorn(database_url, workers=2, port=port, extra_env=mail_env) as served:
+            assert served == base
+            yield Site(base, database_url, open_round, past_round, mail_sink, sessions)
     finally:
         engine.dispose()
 

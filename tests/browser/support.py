@@ -38,6 +38,8 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 #   grace    wrong password, then login and logout
 #   trainer  reads rounds (read-only)
 #   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page
+#   trainer  also creates and opens a qualification round for Noah (new@demo.test), whom no other
+#            test reads, and invites casey.morgan@demo.test, who then qualifies (test_onboarding_journey)
 OPEN_ROUND = "Current calibration: Applying Improvement Science"
 PAST_ROUND = "Spring calibration: Analyzing Time"
 PASSWORD = DEMO_PASSWORD

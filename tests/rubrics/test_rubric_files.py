@@ -34,10 +34,12 @@ from calibration.rubrics import (
     parse_rubric,
     rubric_from_canonical,
 )
+from calibration.services.rules import DEFAULT_PASS_RULE
 
 REPO = Path(__file__).resolve().parents[2]
 RUBRIC_DIR = REPO / "rubrics"
 ANCHORS_FILE = REPO / "calibration" / "demo" / "anchors.yaml"
+TRAINING_ANCHORS_FILE = REPO / "calibration" / "demo" / "training_anchors.yaml"
 SHIPPED = sorted(p.name for p in RUBRIC_DIR.glob("*.yaml"))
 
 
@@ -677,11 +679,26 @@ class _NoDuplicateKeysLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-@pytest.fixture(scope="module")
-def anchors() -> list[dict[str, Any]]:
-    data = yaml.load(ANCHORS_FILE.read_text(encoding="utf-8"), Loader=_NoDuplicateKeysLoader)
+def _load_anchors(path: Path) -> list[dict[str, Any]]:
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDuplicateKeysLoader)
     assert isinstance(data, list)
     return data
+
+
+@pytest.fixture(scope="module")
+def anchors() -> list[dict[str, Any]]:
+    return _load_anchors(ANCHORS_FILE)
+
+
+@pytest.fixture(scope="module")
+def training_anchors() -> list[dict[str, Any]]:
+    return _load_anchors(TRAINING_ANCHORS_FILE)
+
+
+@pytest.fixture(scope="module", params=["anchors", "training_anchors"])
+def any_anchors(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    """Each demo anchor file in turn, for the checks every anchor must pass."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
 def _by_rubric(anchors: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -692,12 +709,14 @@ def _by_rubric(anchors: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
 
 
 def test_anchors_have_the_expected_shape(
-    anchors: list[dict[str, Any]], shipped: dict[str, RubricDefinition]
+    anchors: list[dict[str, Any]],
+    training_anchors: list[dict[str, Any]],
+    shipped: dict[str, RubricDefinition],
 ) -> None:
     assert len(anchors) >= 15
-    titles = [a["title"] for a in anchors]
-    assert len(set(titles)) == len(titles), "anchor titles are unique"
-    for anchor in anchors:
+    titles = [a["title"] for a in anchors + training_anchors]
+    assert len(set(titles)) == len(titles), "anchor titles are unique across both files"
+    for anchor in anchors + training_anchors:
         assert set(anchor) == ANCHOR_FIELDS, anchor.get("title")
         assert anchor["rubric"] in shipped, anchor["rubric"]
         assert anchor["purpose"] in PURPOSES
@@ -705,9 +724,9 @@ def test_anchors_have_the_expected_shape(
 
 
 def test_anchor_keys_match_their_rubric(
-    anchors: list[dict[str, Any]], shipped: dict[str, RubricDefinition]
+    any_anchors: list[dict[str, Any]], shipped: dict[str, RubricDefinition]
 ) -> None:
-    for anchor in anchors:
+    for anchor in any_anchors:
         rubric = shipped[anchor["rubric"]]
         key = anchor["key"]
         assert list(key) == list(rubric.criterion_keys), anchor["title"]  # every criterion, in rubric order
@@ -721,8 +740,8 @@ def test_anchor_keys_match_their_rubric(
             assert 2 <= len(sentences) <= 4, where
 
 
-def test_anchor_evidence_is_realistic_markdown(anchors: list[dict[str, Any]]) -> None:
-    for anchor in anchors:
+def test_anchor_evidence_is_realistic_markdown(any_anchors: list[dict[str, Any]]) -> None:
+    for anchor in any_anchors:
         evidence = anchor["evidence"]
         assert 250 <= len(_WORD.findall(evidence)) <= 600, anchor["title"]
         assert re.search(r"^#{2,3} \S", evidence, re.MULTILINE), anchor["title"]  # headings
@@ -788,6 +807,34 @@ def test_anchor_quality_varies(anchors: list[dict[str, Any]], shipped: dict[str,
         assert kinds == {"strong", "weak", "mixed", "borderline"}, slug
 
 
-def test_anchor_file_has_no_unexpected_yaml(anchors: list[dict[str, Any]]) -> None:
+def test_anchor_file_has_no_unexpected_yaml(any_anchors: list[dict[str, Any]]) -> None:
     # Plain data only: a deep copy equals the original and the text round-trips through JSON.
-    assert json.loads(json.dumps(anchors)) == copy.deepcopy(anchors)
+    assert json.loads(json.dumps(any_anchors)) == copy.deepcopy(any_anchors)
+
+
+def test_training_anchors_let_an_invited_assessor_qualify(
+    anchors: list[dict[str, Any]],
+    training_anchors: list[dict[str, Any]],
+    shipped: dict[str, RubricDefinition],
+) -> None:
+    """Accepting an invitation in the demo assigns practice and qualification rounds on the rubric
+    with the most such anchors (services/training.py): there, the qualification anchors must cover
+    every level of every criterion and meet the pass rule's minimum evidence, and the same rubric
+    must have the most practice anchors too."""
+    assert {a["purpose"] for a in training_anchors} <= {"practice", "qualification"}
+    everything = anchors + training_anchors
+
+    def most(purpose: str) -> tuple[str, int]:
+        counts = Counter(a["rubric"] for a in everything if a["purpose"] == purpose)
+        (slug, n), *rest = counts.most_common()
+        assert all(m < n for _, m in rest), f"a tie for the most {purpose} anchors: {counts}"
+        return slug, n
+
+    slug, n_qualification = most("qualification")
+    assert most("practice")[0] == slug
+    rubric = shipped[slug]
+    rule = DEFAULT_PASS_RULE
+    assert n_qualification >= rule["min_anchors"]
+    assert n_qualification * len(rubric.criterion_keys) >= rule["min_scores"]
+    qualification = [a for a in everything if a["rubric"] == slug and a["purpose"] == "qualification"]
+    assert _uncovered(qualification, rubric) == {}

@@ -74,6 +74,11 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+def has_write_intent() -> bool:
+    """True inside :func:`write_intent` (or a request that writes): SQLite begins with a write lock."""
+    return _write_intent.get()
+
+
 def set_write_intent(value: bool) -> Any:
     return _write_intent.set(value)
 

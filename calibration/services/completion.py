@@ -3,26 +3,42 @@
 One call for the view: the qualification verdict when it was the assessor's last sheet of a
 qualification round (:mod:`.certification`), and the drift hook (:mod:`.recalibration`): a
 recalibration verdict, or the drift rules when it completed a calibration round. Both are cheap
-unless the sheet completes something.
+unless the sheet is the assessor's last of the round.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import QualificationResult
+from ..models import QualificationResult, RoundAnchor, ScoreSheet
 from . import certification, recalibration
 from .context import Actor
 
 
+@dataclass(frozen=True)
+class Completion:
+    finished_round: bool = False  # the sheet was the assessor's last one in its round
+    qualification: QualificationResult | None = None  # the verdict, when it completed a qualification
+
+
 def after_final_sheet(
     session: Session, actor: Actor, *, round_id: int, defaults: certification.Policy
-) -> QualificationResult | None:
+) -> Completion:
     """Run the follow-ups of ``actor``'s new final sheet in ``round_id``; flush, never commit.
 
-    Returns the qualification result when this sheet completed a qualification round, else None.
+    Every follow-up acts only on the assessor's last sheet of a round, so the common case (a sheet
+    mid-round) costs two counts and nothing else.
     """
     assert actor.user_id is not None and actor.program_id is not None
+    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
+    n_done = session.scalar(
+        select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == actor.user_id)
+    )
+    if n_anchors == 0 or (n_done or 0) < n_anchors:
+        return Completion()
     policy = certification.program_policy(session, actor.program_id, defaults)
     common = {
         "program_id": actor.program_id,
@@ -33,4 +49,4 @@ def after_final_sheet(
     }
     result = certification.after_sheet(session, **common)  # type: ignore[arg-type]
     recalibration.after_final_sheet(session, **common)  # type: ignore[arg-type]
-    return result
+    return Completion(finished_round=True, qualification=result)

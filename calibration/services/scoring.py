@@ -65,11 +65,13 @@ def submit_sheet(
     levels: Mapping[int, int],
     notes: str,
     notes_max_chars: int = 5000,
+    rubric: RubricVersion | None = None,
 ) -> ScoreSheet:
     """Store the assessor's final sheet: a level for every criterion of the round's rubric.
 
     Raises NotFound (out of scope), RoundNotOpen, InvalidInput (field errors keyed by
     ``criterion_<id>`` or ``notes``) or AlreadyRecorded (a sheet exists; nothing new stored).
+    ``rubric``: the round's rubric with its levels, when the caller has already loaded it.
     """
     assert actor.user_id is not None and actor.program_id is not None
     rnd = assigned_round(session, user_id=actor.user_id, program_id=actor.program_id, round_id=round_id)
@@ -81,7 +83,8 @@ def submit_sheet(
     if not rnd.is_open_at(utcnow()):
         raise RoundNotOpen("This round is not open for scoring now.")
 
-    rubric = rubric_with_levels(session, rnd.rubric_version_id)
+    if rubric is None or rubric.id != rnd.rubric_version_id:
+        rubric = rubric_with_levels(session, rnd.rubric_version_id)
     level_ids = {level.value: level.id for level in rubric.levels}
     errors: dict[str, list[str]] = {}
     criterion_ids = {c.id for c in rubric.criteria}

@@ -76,16 +76,18 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
                 levels=form.levels(),
                 notes=form.notes.data or "",
                 notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
+                rubric=rubric,
             )
-            result = completion.after_final_sheet(
+            done = completion.after_final_sheet(
                 db_session,
                 me,
                 round_id=rnd.id,
                 defaults=certification.Policy.from_config(current_app.config),
             )
             db_session.commit()
-            drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
-            if result is not None:
+            if done.finished_round:  # a verdict or a drift flag may have booked a session
+                drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
+            if done.qualification is not None:
                 flash("That was the last anchor of your qualification round: your result is ready.", "info")
                 return redirect(url_for(".certification"))
             return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))

@@ -9,7 +9,15 @@ from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import select, update
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..db import get_db, get_session, reset_write_intent, set_write_intent, utcnow, write_intent
+from ..db import (
+    get_db,
+    get_session,
+    has_write_intent,
+    reset_write_intent,
+    set_write_intent,
+    utcnow,
+    write_intent,
+)
 from ..models import AuthSession, Membership
 from ..services import auth as auth_service
 
@@ -59,9 +67,16 @@ def _load_user() -> None:
         session.pop("sid", None)
         return
     if utcnow() - row.last_seen_at > dt.timedelta(minutes=1):
-        # Activity stamp for the idle timeout, in its own short write (at most once a minute).
-        with write_intent(), get_db().engine.begin() as conn:
-            conn.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=utcnow()))
+        # Activity stamp for the idle timeout (at most once a minute).
+        stamp = update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=utcnow())
+        if has_write_intent():
+            # A writing request already holds SQLite's write lock in its own transaction: a second
+            # connection would wait for it until the busy timeout. The stamp commits with the request.
+            db_session.execute(stamp)
+        else:
+            # A reading request never commits: a short write of its own.
+            with write_intent(), get_db().engine.begin() as conn:
+                conn.execute(stamp)
     g.user = row.user
     g.auth_session_id = row.id
     g.membership = db_session.scalar(

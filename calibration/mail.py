@@ -13,9 +13,11 @@ Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :fu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -166,3 +168,32 @@ def render_mail(
 
 def send(mail: Mail) -> None:
     get_mailer().send(mail)
+
+
+# Sends that must not show in the response time (a reset for an address that exists must take as
+# long as one for an address that does not), handed to a thread after the reply is decided.
+_background: list[threading.Thread] = []
+_background_lock = threading.Lock()
+
+
+def send_in_background(mail: Mail) -> None:
+    """Send ``mail`` from a daemon thread; a failure is logged by the mailer and otherwise ignored."""
+    mailer = get_mailer()
+
+    def run() -> None:
+        with contextlib.suppress(MailError):
+            mailer.send(mail)
+
+    thread = threading.Thread(target=run, name="mail-send", daemon=True)
+    with _background_lock:
+        _background[:] = [t for t in _background if t.is_alive()]
+        _background.append(thread)
+    thread.start()
+
+
+def drain(timeout: float = 30.0) -> None:
+    """Wait for background sends started so far (tests, and a clean shutdown)."""
+    with _background_lock:
+        pending = list(_background)
+    for thread in pending:
+        thread.join(timeout)

@@ -7,7 +7,6 @@ link (tampered, expired, used or withdrawn) gets a page that says which and what
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
@@ -89,18 +88,18 @@ def forgot_password() -> Page:
         db_session.commit()
         if requested.user is not None and requested.token is not None:
             link = url_for(".reset_password", token=requested.token, _external=True)
-            # A failure is logged by the mailer; the reply must not differ.
-            with contextlib.suppress(mail.MailError):
-                mail.send(
-                    mail.render_mail(
-                        "password_reset",
-                        to=requested.user.email,
-                        subject="Reset your Assessor Calibration password",
-                        name=requested.user.name,
-                        link=link,
-                        hours=hours,
-                    )
+            # Sent off the request path, so neither the reply nor its timing tells whether the
+            # address has an account; a failure is logged by the mailer.
+            mail.send_in_background(
+                mail.render_mail(
+                    "password_reset",
+                    to=requested.user.email,
+                    subject="Reset your Assessor Calibration password",
+                    name=requested.user.name,
+                    link=link,
+                    hours=hours,
                 )
+            )
         # The same page for every address: it never tells whether an account exists.
         return render_template("account/forgot_sent.html", hours=hours)
     status = 400 if form.is_submitted() else 200

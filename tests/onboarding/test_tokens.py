@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from calibration import mail
 from calibration.models import AccountToken, AuthSession, CertificationStatus, Membership, TokenPurpose, User
 
 from ..conftest import post_form
@@ -140,6 +141,7 @@ def test_reset_reply_is_the_same_for_unknown_addresses(app, world, db, smtp_sink
     client = app.test_client()
     known = post_form(client, "/password/forgot", {"email": world.emails["assessor"]})
     unknown = post_form(client, "/password/forgot", {"email": "nobody@nowhere.test"})
+    mail.drain()
     assert known.status_code == unknown.status_code == 200
     assert known.get_data() == unknown.get_data()
     assert [m["To"] for m in smtp_sink.messages] == [world.emails["assessor"]]
@@ -150,6 +152,7 @@ def test_reset_link_sets_a_new_password_once_and_ends_sessions(app, world, db, s
     post_form(logged_in, "/login", {"email": world.emails["assessor"], "password": PASSWORD})
     assert logged_in.get("/dashboard").status_code == 200
     post_form(app.test_client(), "/password/forgot", {"email": world.emails["assessor"]})
+    mail.drain()
     path = link_path(smtp_sink.to(world.emails["assessor"])[-1])
     assert path.startswith("/password/reset/")
 
@@ -173,6 +176,7 @@ def test_reset_link_sets_a_new_password_once_and_ends_sessions(app, world, db, s
     # Expiry applies to reset links too (PASSWORD_RESET_HOURS, 24 by default).
     clock = Clock(monkeypatch)
     post_form(app.test_client(), "/password/forgot", {"email": world.emails["assessor"]})
+    mail.drain()
     later = link_path(smtp_sink.to(world.emails["assessor"])[-1])
     clock.advance(dt.timedelta(hours=24, seconds=1))
     assert "expired" in app.test_client().get(later).get_data(as_text=True)
@@ -182,6 +186,28 @@ def test_invited_person_without_password_gets_no_reset_mail(app, world, db, smtp
     invite(app, world, smtp_sink)
     smtp_sink.clear()
     resp = post_form(app.test_client(), "/password/forgot", {"email": NEW})
+    mail.drain()
     assert resp.status_code == 200 and smtp_sink.messages == []
     db.rollback()
     assert db.scalar(select(func.count()).where(AccountToken.purpose == TokenPurpose.PASSWORD_RESET)) == 0
+
+
+def test_reset_mail_is_sent_after_the_reply(app, world, db, smtp_sink, monkeypatch):
+    """The reply for a known address does not wait for the mail server: no timing tells it apart."""
+    import threading
+
+    release = threading.Event()
+    original = smtp_sink.handle_DATA
+
+    async def held(server, session, envelope):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        return await original(server, session, envelope)
+
+    monkeypatch.setattr(smtp_sink, "handle_DATA", held)
+    resp = post_form(app.test_client(), "/password/forgot", {"email": world.emails["assessor"]})
+    assert resp.status_code == 200  # answered while the mail server is still holding the message
+    assert smtp_sink.to(world.emails["assessor"]) == []
+    assert any(t.is_alive() for t in mail._background), "the send should still be running, off the request"
+    release.set()
+    mail.drain()
+    assert len(smtp_sink.to(world.emails["assessor"])) == 1

@@ -20,10 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 ## Serve the app with demo data on the embedded SQLite database (instance/calibration.sqlite3).
+## Mail goes to instance/outbox/*.eml unless MAIL_BACKEND is set.
+MAIL_BACKEND ?= outbox
 run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	MAIL_BACKEND=$(MAIL_BACKEND) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 ## The whole suite, on SQLite and on a private PostgreSQL server started by the tests.
 test: install browser

@@ -65,15 +65,17 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LOGIN_THROTTLE_MINUTES": _int("LOGIN_THROTTLE_MINUTES", 15),
         # Reverse proxies in front of the app whose X-Forwarded-Proto/-For are believed (0: none).
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        **_onboarding_settings(),
+        **_onboarding_settings(instance_path),
     }
 
 
-def _onboarding_settings() -> dict[str, Any]:
+def _onboarding_settings(instance_path: str) -> dict[str, Any]:
     """Mail (``MAIL_*``) and the onboarding and certification clocks."""
     return {
         # "log" writes each mail's recipient and subject to the log (development); "smtp" sends it.
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "log").strip().lower(),
+        # Where the "outbox" backend (make run) writes each mail as an .eml file.
+        "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(Path(instance_path) / "outbox")),
         "MAIL_HOST": os.environ.get("MAIL_HOST", "localhost"),
         "MAIL_PORT": _int("MAIL_PORT", 587),
         # "starttls" (default), "ssl" (implicit TLS, usually port 465) or "none" (local relays only).

@@ -7,6 +7,9 @@ Backends (``MAIL_BACKEND``):
   when ``MAIL_USERNAME`` is set.
 * ``log`` (development default): logs the recipient and subject only. Bodies carry one-time links,
   so they never reach a log.
+* ``outbox`` (what ``make run`` uses): writes each message as an ``.eml`` file into ``MAIL_OUTBOX_DIR``
+  (``instance/outbox``), so someone trying the demo on their own machine can open an invitation and
+  follow its link. Not for production: the files hold live links.
 
 Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :func:`render_mail` renders both.
 """
@@ -14,7 +17,9 @@ Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :fu
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import secrets
 import smtplib
 import ssl
 import threading
@@ -22,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask, current_app, render_template
@@ -91,6 +97,23 @@ class LogMailer:
 
 
 @dataclass(frozen=True)
+class OutboxMailer:
+    """Development backend: each message becomes an ``.eml`` file (any mail program opens it)."""
+
+    sender: str
+    directory: str
+
+    def send(self, mail: Mail) -> None:
+        msg = build_message(mail, sender=self.sender)
+        folder = Path(self.directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = folder / f"{stamp}-{secrets.token_hex(3)}.eml"
+        path.write_bytes(msg.as_bytes())
+        log.info("mail written to %s to=%s subject=%r", path, mail.to, mail.subject)
+
+
+@dataclass(frozen=True)
 class SMTPMailer:
     host: str
     port: int
@@ -123,13 +146,15 @@ class SMTPMailer:
 
 
 def mailer_from_config(config: Mapping[str, Any]) -> Mailer:
-    """The backend the configuration asks for (``MAIL_BACKEND``: ``log`` or ``smtp``)."""
+    """The backend the configuration asks for (``MAIL_BACKEND``: ``log``, ``outbox`` or ``smtp``)."""
     backend = config.get("MAIL_BACKEND", "log")
     sender = config.get("MAIL_SENDER", "Assessor Calibration <no-reply@localhost>")
     if backend == "log":
         return LogMailer(sender)
+    if backend == "outbox":
+        return OutboxMailer(sender, str(config.get("MAIL_OUTBOX_DIR") or "outbox"))
     if backend != "smtp":
-        raise ValueError(f"MAIL_BACKEND must be 'log' or 'smtp', got {backend!r}")
+        raise ValueError(f"MAIL_BACKEND must be 'log', 'outbox' or 'smtp', got {backend!r}")
     security = config.get("MAIL_SECURITY", "starttls")
     if security not in SECURITY_CHOICES:
         raise ValueError(f"MAIL_SECURITY must be one of {', '.join(SECURITY_CHOICES)}, got {security!r}")

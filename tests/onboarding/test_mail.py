@@ -45,3 +45,28 @@ def test_config_is_checked():
         mailer_from_config({"MAIL_BACKEND": "pigeon"})
     with pytest.raises(ValueError, match="MAIL_SECURITY"):
         mailer_from_config({"MAIL_BACKEND": "smtp", "MAIL_SECURITY": "tls"})
+
+
+def test_outbox_backend_writes_each_mail_as_an_eml_file(tmp_path):
+    """``make run`` uses it: the invitation can be opened and its link followed, with no mail server."""
+    import email
+    import email.policy
+
+    from calibration.mail import Mail, OutboxMailer
+
+    mailer = mailer_from_config(
+        {"MAIL_BACKEND": "outbox", "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"), "MAIL_SENDER": "a@b.test"}
+    )
+    assert isinstance(mailer, OutboxMailer)
+    mailer.send(
+        Mail(
+            to="new@demo.test",
+            subject="You are invited",
+            text="Open http://x/invitation/abc",
+            html="<p>hi</p>",
+        )
+    )
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "new@demo.test" and msg["Subject"] == "You are invited"
+    assert "http://x/invitation/abc" in msg.get_body(("plain",)).get_content()

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from calibration.stats import (
     accuracy_by_rater,
     accuracy_drop,
+    clearly_below,
     cohort_drift,
     evaluate_pass_rule,
     ewma_drift,
@@ -116,6 +117,7 @@ def evaluate(prog: dict[str, np.ndarray]) -> dict[str, list]:
     drop = accuracy_drop(t, a, u, score, key, levels=LEVELS)
     n_assessors = prog["size"].size
     outcomes: list[list[str]] = [[] for _ in range(n_assessors)]
+    clear: list[list[bool]] = [[] for _ in range(n_assessors)]
     alphas: list[float | None] = []
     cohort_flags: list[int] = []
     n_anchors = len(np.unique(u[t == 1]))
@@ -124,11 +126,12 @@ def evaluate(prog: dict[str, np.ndarray]) -> dict[str, list]:
         acc = accuracy_by_rater(a[m], score[m], key[m], levels=LEVELS, earn_cut=3)
         for i in range(n_assessors):
             outcomes[i].append(evaluate_pass_rule(acc.by_rater[i], n_anchors=n_anchors).outcome)
+            clear[i].append(outcomes[i][-1] == "fail" and clearly_below(acc.by_rater[i]))
         alphas.append(krippendorff_alpha(u[m] * 10 + c[m], a[m], score[m], levels=LEVELS, n_boot=0).value)
         cd = cohort_drift(alphas, n_anchors=n_anchors, n_scores=int(m.sum()))
         if cd.flagged:
             cohort_flags.append(r)
-    out: dict[str, list] = {"ewma": [], "ewma_zone": [], "ewma_crit": [], "acc": [], "pass": []}
+    out: dict[str, list] = {"ewma": [], "ewma_zone": [], "ewma_crit": [], "acc": [], "pass": [], "clear": []}
     rounds = list(range(1, ROUNDS + 1))
     for i in range(n_assessors):
         out["ewma"].append(table.overall[i].signal_rounds)
@@ -137,6 +140,7 @@ def evaluate(prog: dict[str, np.ndarray]) -> dict[str, list]:
         out["ewma_crit"].append(tuple(crit))
         out["acc"].append(drop[i].flagged_rounds)
         out["pass"].append(pass_rule_drift(outcomes[i], rounds=rounds).failed_rounds)
+        out["clear"].append(tuple(r for r, hit in zip(rounds, clear[i], strict=True) if hit))
     out["cohort"] = cohort_flags
     return out
 
@@ -149,6 +153,7 @@ RULES = (
     ("(c) accuracy drop", ("acc",)),
     ("(b) overall or (c)", ("ewma", "acc")),
     ("(a) round below pass rule", ("pass",)),
+    ("(a) clearly below (default)", ("clear",)),
 )
 
 

@@ -55,7 +55,7 @@ from ..models import (
 )
 from ..stats import drift as stats_drift
 from ..stats.accuracy import accuracy_by_rater
-from ..stats.passrule import evaluate_pass_rule
+from ..stats.passrule import clearly_below, evaluate_pass_rule
 from ..stats.reliability import krippendorff_alpha
 from . import audit
 from .context import Actor
@@ -69,6 +69,9 @@ DEFAULT_DRIFT: dict[str, Any] = {
     "ewma_L": 3.0,
     "ewma_min_shift": 0.0,
     "ewma_per_criterion": True,
+    # Rule (a) flags a failed round only when a share's 95% interval lies wholly below its minimum
+    # (stats.passrule.clearly_below); False flags every failed round, as the pass rule decides.
+    "pass_rule_clear": True,
     "baseline_window_rounds": 3,
     "baseline_rounds": 6,
     "baseline_min_drop": 0.15,
@@ -456,7 +459,11 @@ def _accuracy_findings(series: Series, current: Series, cfg: Mapping[str, Any]) 
 
 
 def _pass_rule_findings(
-    session: Session, series: Series, current: Series, finished: set[tuple[int, int]]
+    session: Session,
+    series: Series,
+    current: Series,
+    finished: set[tuple[int, int]],
+    cfg: Mapping[str, Any],
 ) -> list[Finding]:
     """Rule (a) for each (assessor, round) finished, using the pass rule stored with the round."""
     out = []
@@ -483,6 +490,8 @@ def _pass_rule_findings(
             decision = evaluate_pass_rule(result, rule, n_anchors=n_anchors)
             if stats_drift.pass_rule_drift([decision], rounds=[rid]).status != "flagged":
                 continue
+            if cfg["pass_rule_clear"] and not clearly_below(result, rule):
+                continue
             sheets = _sheets(current, np.flatnonzero(mine))
             failed = [c.message for c in decision.checks if c.passed is False]
             out.append(
@@ -502,7 +511,10 @@ def _pass_rule_findings(
                         "sheet_ids": sheets,
                         "message": decision.message,
                     },
-                    parameters={k: getattr(rule, k) for k in rule.__dataclass_fields__},
+                    parameters={
+                        **{k: getattr(rule, k) for k in rule.__dataclass_fields__},
+                        "clear": bool(cfg["pass_rule_clear"]),
+                    },
                     summary=f"“{series.round_names[rid]}” below the pass rule: " + "; ".join(failed) + ".",
                     assessor_text=(
                         f"In the calibration round “{series.round_names[rid]}” your scores did not meet the "
@@ -720,7 +732,9 @@ def evaluate_program(
             np.isin(series.assessor, np.asarray(judged, dtype=np.int64)) & (series.pos > since)
         )
         if len(current) and len(pool):
-            findings += _pass_rule_findings(session, series, current, _finished(session, series.round_ids))
+            findings += _pass_rule_findings(
+                session, series, current, _finished(session, series.round_ids), cfg
+            )
             findings += _ewma_findings(series, current, pool, cfg, titles)
             findings += _accuracy_findings(series, current, cfg)
         if cohort:

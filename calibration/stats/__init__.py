@@ -53,7 +53,7 @@ from .drift import (
     pool_sigma,
 )
 from .icc import icc
-from .passrule import PassDecision, PassRule, RuleCheck, evaluate_pass_rule
+from .passrule import PassDecision, PassRule, RuleCheck, clearly_below, evaluate_pass_rule
 from .reliability import (
     brennan_prediger,
     cohen_kappa,
@@ -108,6 +108,7 @@ __all__ = [
     "bootstrap_units",
     "brennan_prediger",
     "category_counts",
+    "clearly_below",
     "cohen_kappa",
     "cohen_kappa_from_table",
     "cohort_drift",

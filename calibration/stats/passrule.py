@@ -7,7 +7,7 @@ from typing import Literal
 
 from calibration.stats.accuracy import _EPS, AccuracyResult, Proportion, _percent
 
-__all__ = ["PassDecision", "PassRule", "RuleCheck", "evaluate_pass_rule"]
+__all__ = ["PassDecision", "PassRule", "RuleCheck", "clearly_below", "evaluate_pass_rule"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,43 @@ def evaluate_pass_rule(
     if failed:
         return PassDecision("fail", tuple(checks), "; ".join(c.message for c in failed))
     return PassDecision("pass", tuple(checks), "Meets every part of the pass rule")
+
+
+def clearly_below(result: AccuracyResult, rule: PassRule | None = None) -> bool:
+    """Whether a failed pass rule is beyond sampling noise: a share's whole 95% interval below its minimum.
+
+    One calibration round is a small sample: an assessor whose long-run exact agreement is 82%
+    scores under 70% in some 32-score round by chance alone, so "below the pass rule in a round" on
+    its own flags nearly every stable assessor over a career (``bench/drift_sim.py``). Requiring the
+    Wilson interval of exact, exact-or-adjacent or decision agreement to lie wholly below its
+    threshold keeps the rule for failures the evidence actually shows.
+
+    Parameters
+    ----------
+    result : AccuracyResult
+        The assessor's overall accuracy in the round.
+    rule : PassRule, optional
+        Thresholds; DESIGN §6 defaults when omitted.
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
+    *JASA* 22(158), 209-212. DESIGN §6 (pass rule).
+
+    Examples
+    --------
+    >>> from calibration.stats.accuracy import accuracy
+    >>> near = accuracy([1] * 21 + [2] * 11, [1] * 32, levels=[1, 2, 3, 4])  # 66% exact: fails the rule
+    >>> far = accuracy([1] * 10 + [2] * 22, [1] * 32, levels=[1, 2, 3, 4])  # 31% exact
+    >>> clearly_below(near), clearly_below(far)
+    (False, True)
+    """
+    rule = PassRule() if rule is None else rule
+    shares = [(result.exact, rule.min_exact), (result.adjacent, rule.min_adjacent)]
+    if result.decision is not None:
+        shares.append((result.decision.agreement, rule.min_decision))
+    return any(p.ci_high is not None and p.ci_high < minimum for p, minimum in shares)

@@ -53,7 +53,11 @@ def test_an_assessor_turning_lenient_is_flagged_by_the_ewma_with_its_evidence(ap
     assert params["sigma"]["per_sheet"] > 0
     assert "higher than the key by about one level" in flag.assessor_text
     # The pass rule (a) fired for the drifter too; no stable assessor's overall chart signals.
-    assert any(f.rule == FlagRule.PASS_RULE for f in mine)
+    passed_rule = [f for f in mine if f.rule == FlagRule.PASS_RULE]
+    assert passed_rule and all(json.loads(f.parameters_json)["clear"] is True for f in passed_rule)
+    # Only clear failures count (the failed share's whole 95% interval below its minimum): no
+    # stable assessor of the pool is flagged by rule (a) for a round that fell short by chance.
+    assert {f.user_id for f in result.flags if f.rule == FlagRule.PASS_RULE} == {drifter}
     assert {f.user_id for f in result.flags if f.rule == FlagRule.EWMA and f.criterion_id is None} == {
         drifter
     }

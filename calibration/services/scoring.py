@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..db import utcnow
-from ..models import AnchorKeyVersion, Criterion, CriterionScore, RubricVersion, ScoreSheet
+from ..models import (
+    AnchorKeyVersion,
+    CertificationStatus,
+    Criterion,
+    CriterionScore,
+    Membership,
+    RubricVersion,
+    ScoreSheet,
+)
 from . import audit
 from .assignments import assigned_round, round_anchor
 from .context import Actor
@@ -69,7 +77,7 @@ def submit_sheet(
 ) -> ScoreSheet:
     """Store the assessor's final sheet: a level for every criterion of the round's rubric.
 
-    Raises NotFound (out of scope), RoundNotOpen, InvalidInput (field errors keyed by
+    Raises NotFound (out of scope), RoundNotOpen (also for a suspended assessor), InvalidInput (field errors keyed by
     ``criterion_<id>`` or ``notes``) or AlreadyRecorded (a sheet exists; nothing new stored).
     ``rubric``: the round's rubric with its levels, when the caller has already loaded it.
     """
@@ -82,6 +90,16 @@ def submit_sheet(
         raise AlreadyRecorded(prior.id)
     if not rnd.is_open_at(utcnow()):
         raise RoundNotOpen("This round is not open for scoring now.")
+    status = session.scalar(
+        select(Membership.certification_status).where(
+            Membership.user_id == actor.user_id, Membership.program_id == actor.program_id
+        )
+    )
+    if status == CertificationStatus.SUSPENDED:
+        raise RoundNotOpen(
+            "Your assessor status is suspended, so new scores cannot be recorded. "
+            "Your lead trainer will tell you what happens next."
+        )
 
     if rubric is None or rubric.id != rnd.rubric_version_id:
         rubric = rubric_with_levels(session, rnd.rubric_version_id)

@@ -99,3 +99,24 @@ def test_nul_byte_in_notes_is_refused(client, login, world, db):
     login(world.emails["assessor"])
     data = score_form(world, world.keys[world.anchors[0]], "before\x00after")
     _assert_rejected(client, world, db, data, "control character")
+
+
+def test_a_suspended_assessor_cannot_record_new_scores(client, login, world, db):
+    from calibration.models import CertificationStatus, Membership
+
+    member = db.scalar(
+        select(Membership).where(
+            Membership.user_id == world.ids["assessor"], Membership.program_id == world.program_a
+        )
+    )
+    member.certification_status = CertificationStatus.SUSPENDED
+    db.commit()
+    login(world.emails["assessor"])
+    page = _assert_rejected(
+        client,
+        world,
+        db,
+        score_form(world, world.keys[world.anchors[0]], "typed before"),
+        "status is suspended",
+    )
+    assert "typed before" in page

@@ -46,6 +46,7 @@ from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .reports import int_columns
 from .scoring import has_control_characters, rubric_with_levels
 
 TITLE_MAX_CHARS = 200
@@ -445,7 +446,7 @@ def certified_scores(session: Session, anchor: Anchor) -> tuple[np.ndarray, np.n
             Membership.certification_status == CertificationStatus.CERTIFIED,
         )
     )
-    arr = np.array(session.connection().execute(stmt).all(), dtype=np.int64).reshape(-1, 4)
+    arr = int_columns(session, stmt, 4)
     if arr.shape[0] == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty

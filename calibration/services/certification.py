@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
-    AnchorKeyEntry,
     Assignment,
     AuditEvent,
     CertificationStatus,
@@ -50,6 +49,7 @@ from ..stats.passrule import evaluate_pass_rule
 from . import audit, training
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .reports import int_columns, keyed_scores
 from .rules import pass_rule_from_json
 from .scoring import has_control_characters
 from .selection import CoverageImpossible
@@ -226,21 +226,10 @@ def reinstate(
 
 
 # ------------------------------------------------------------------------------ qualification
-def _accuracy_rows(session: Session, round_id: int, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+def accuracy_rows(session: Session, round_id: int, user_id: int) -> tuple[np.ndarray, np.ndarray]:
     """(assessor levels, key levels) of every criterion-score, against each sheet's own key version."""
-    rows = session.execute(
-        select(CriterionScore.level_value, AnchorKeyEntry.level_value)
-        .join(ScoreSheet, ScoreSheet.id == CriterionScore.sheet_id)
-        .join(
-            AnchorKeyEntry,
-            and_(
-                AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id,
-                AnchorKeyEntry.criterion_id == CriterionScore.criterion_id,
-            ),
-        )
-        .where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == user_id)
-    ).all()
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    stmt, _ = keyed_scores([round_id], "sheet", [CriterionScore.level_value])
+    arr = int_columns(session, stmt.where(ScoreSheet.assessor_id == user_id), 3)  # level, key, key version
     return arr[:, 0], arr[:, 1]
 
 
@@ -281,7 +270,7 @@ def after_sheet(
     now = now or utcnow()
     rubric = session.get(RubricVersion, rnd.rubric_version_id)
     assert rubric is not None
-    values, key = _accuracy_rows(session, round_id, user_id)
+    values, key = accuracy_rows(session, round_id, user_id)
     result = accuracy(values, key, levels=rubric.level_values, earn_cut=rubric.earn_cut)
     decision = evaluate_pass_rule(result, pass_rule_from_json(rnd.pass_rule_json), n_anchors=n_done)
     earlier = list(

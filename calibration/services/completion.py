@@ -40,13 +40,21 @@ def after_final_sheet(
     if n_anchors == 0 or (n_done or 0) < n_anchors:
         return Completion()
     policy = certification.program_policy(session, actor.program_id, defaults)
-    common = {
-        "program_id": actor.program_id,
-        "user_id": actor.user_id,
-        "round_id": round_id,
-        "policy": policy,
-        "request_id": actor.request_id,
-    }
-    result = certification.after_sheet(session, **common)  # type: ignore[arg-type]
-    recalibration.after_final_sheet(session, **common)  # type: ignore[arg-type]
+    program_id, user_id, request_id = actor.program_id, actor.user_id, actor.request_id
+    result = certification.after_sheet(
+        session,
+        program_id=program_id,
+        user_id=user_id,
+        round_id=round_id,
+        policy=policy,
+        request_id=request_id,
+    )
+    recalibration.after_final_sheet(
+        session,
+        program_id=program_id,
+        user_id=user_id,
+        round_id=round_id,
+        policy=policy,
+        request_id=request_id,
+    )
     return Completion(finished_round=True, qualification=result)

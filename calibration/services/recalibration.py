@@ -44,7 +44,7 @@ from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
 from . import audit, drift, rounds, sessions
 from . import flags as flag_review
-from .certification import Policy, _accuracy_rows, set_status
+from .certification import Policy, accuracy_rows, set_status
 from .context import Actor
 from .errors import InvalidInput
 from .rules import pass_rule_from_json
@@ -279,7 +279,7 @@ def after_sheet(
     now = now or utcnow()
     rnd = rec.round
     rubric = rnd.rubric_version
-    values, key = _accuracy_rows(session, round_id, user_id)
+    values, key = accuracy_rows(session, round_id, user_id)
     result = accuracy(values, key, levels=rubric.level_values, earn_cut=rubric.earn_cut)
     decision = evaluate_pass_rule(result, pass_rule_from_json(rnd.pass_rule_json), n_anchors=n_done)
     system = Actor.system(program_id, request_id)

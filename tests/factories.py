@@ -151,6 +151,8 @@ class World:
     other_rubric_criterion: int = 0
     emails: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
+    # (who, anchor index) -> id of the final sheet stored by ``submit`` (for URL-walking tests).
+    sheets: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 KEYS = [[3, 2, 4, 1, 3], [1, 2, 3, 4, 2], [4, 4, 3, 3, 2], [2, 3, 1, 2, 4], [3, 3, 3, 2, 1]]
@@ -225,4 +227,5 @@ def submit(session: Session, world: World, who: str, anchor_index: int = 0, leve
         notes=notes,
     )
     session.commit()
+    world.sheets[(who, anchor_index)] = sheet.id
     return sheet

@@ -26,7 +26,7 @@ from .onboarding import (
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
-from .scoring import CriterionScore, ScoreSheet
+from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
 
 __all__ = [
     "AccountToken",
@@ -63,6 +63,7 @@ __all__ = [
     "RoundKind",
     "RoundStatus",
     "RubricVersion",
+    "ScoreCorrection",
     "ScoreSheet",
     "SentNotice",
     "SessionBooking",
@@ -70,4 +71,5 @@ __all__ = [
     "TokenPurpose",
     "TrainerDecision",
     "User",
+    "effective_level",
 ]

@@ -40,6 +40,7 @@ from ..models import (
     RubricVersion,
     ScoreSheet,
     User,
+    effective_level,
 )
 from ..models.attachments import size_label
 from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
@@ -434,7 +435,7 @@ def certified_scores(session: Session, anchor: Anchor) -> tuple[np.ndarray, np.n
     summary asks how many *assessors* disagree with the key, not how many sheets.
     """
     stmt = (
-        select(ScoreSheet.id, ScoreSheet.assessor_id, CriterionScore.criterion_id, CriterionScore.level_value)
+        select(ScoreSheet.id, ScoreSheet.assessor_id, CriterionScore.criterion_id, effective_level())
         .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
         .join(
             Membership,

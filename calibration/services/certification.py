@@ -29,7 +29,6 @@ from ..models import (
     Assignment,
     AuditEvent,
     CertificationStatus,
-    CriterionScore,
     Membership,
     Program,
     QualificationOutcome,
@@ -43,6 +42,7 @@ from ..models import (
     ScoreSheet,
     TrainerDecision,
     User,
+    effective_level,
 )
 from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
@@ -228,7 +228,7 @@ def reinstate(
 # ------------------------------------------------------------------------------ qualification
 def accuracy_rows(session: Session, round_id: int, user_id: int) -> tuple[np.ndarray, np.ndarray]:
     """(assessor levels, key levels) of every criterion-score, against each sheet's own key version."""
-    stmt, _ = keyed_scores([round_id], "sheet", [CriterionScore.level_value])
+    stmt, _ = keyed_scores([round_id], "sheet", [effective_level()])
     arr = int_columns(session, stmt.where(ScoreSheet.assessor_id == user_id), 3)  # level, key, key version
     return arr[:, 0], arr[:, 1]
 

@@ -52,6 +52,7 @@ from ..models import (
     RoundStatus,
     RubricVersion,
     ScoreSheet,
+    effective_level,
 )
 from ..stats import drift as stats_drift
 from ..stats.accuracy import accuracy_by_rater
@@ -167,7 +168,7 @@ def _series(session: Session, program_id: int) -> list[Series]:
                 ScoreSheet.assessor_id,
                 ScoreSheet.anchor_id,
                 CriterionScore.criterion_id,
-                CriterionScore.level_value,
+                effective_level(),
             ],
         )
         arr = int_columns(session, stmt, 8)

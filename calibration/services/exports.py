@@ -16,9 +16,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Anchor, Criterion, CriterionScore, Round, ScoreSheet, User
+from ..models import (
+    Anchor,
+    Criterion,
+    CriterionScore,
+    Round,
+    ScoreCorrection,
+    ScoreSheet,
+    User,
+    effective_level,
+)
 from ..stats.accuracy import AccuracyResult, Proportion
 from ..stats.results import Estimate
 from . import audit
@@ -198,11 +208,17 @@ def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[lis
             User.name,
             Criterion.key,
             Criterion.title,
-            CriterionScore.level_value,
+            effective_level(),
         ],
     )
+    n_corrections = (
+        select(func.count(ScoreCorrection.id))
+        .where(ScoreCorrection.criterion_score_id == CriterionScore.id)
+        .correlate(CriterionScore)
+        .scalar_subquery()
+    )
     stmt = (
-        stmt.add_columns(ScoreSheet.submitted_at)
+        stmt.add_columns(ScoreSheet.submitted_at, CriterionScore.level_value, n_corrections)
         .join(Round, Round.id == ScoreSheet.round_id)
         .join(Anchor, Anchor.id == ScoreSheet.anchor_id)
         .join(User, User.id == ScoreSheet.assessor_id)
@@ -222,7 +238,11 @@ def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[lis
         "key_level",
         "key_version",
         "submitted_at",
+        "submitted_level",
+        "corrections",
     ]
+    # ``level`` is the effective level (after any correction); ``submitted_level`` what the
+    # assessor submitted; ``corrections`` how many corrections the score has had.
     return header, list(session.connection().execute(stmt).all())
 
 

@@ -35,8 +35,10 @@ from ..models import (
     RoundKind,
     RoundStatus,
     RubricVersion,
+    ScoreCorrection,
     ScoreSheet,
     User,
+    effective_level,
 )
 from ..models.scoring import UnitLevelCount
 from ..stats import krippendorff_alpha
@@ -186,11 +188,18 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
         .group_by(ScoreSheet.round_id)
     ).all()
     done = {rid: n for rid, n, _ in sheets}
+    corrected = session.execute(
+        select(ScoreCorrection.round_id, func.max(ScoreCorrection.id))
+        .join(ScoreSheet, ScoreSheet.id == ScoreCorrection.sheet_id)
+        .where(ScoreSheet.assessor_id == user_id, ScoreCorrection.round_id.in_(round_ids))
+        .group_by(ScoreCorrection.round_id)
+    ).all()
     state = (
         database_identity(session),
         program_id,
         user_id,
         tuple(sorted((rid, n, top) for rid, n, top in sheets)),
+        tuple(sorted(corrected)),
         tuple((r.id, r.rubric_version_id, r.pass_rule_json) for r in rounds),
         rule,
     )
@@ -235,7 +244,7 @@ def _profile_statistics(
 ) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision | None]], list[RubricSection]]:
     """Accuracy per round and per criterion, one call per rubric version (the round is the group)."""
     stmt, _ = keyed_scores(
-        round_ids, "sheet", [ScoreSheet.round_id, CriterionScore.criterion_id, CriterionScore.level_value]
+        round_ids, "sheet", [ScoreSheet.round_id, CriterionScore.criterion_id, effective_level()]
     )
     arr = int_columns(session, stmt.where(ScoreSheet.assessor_id == user_id), 5)
     rubric_of = {r.id: r.rubric_version_id for r in rounds}
@@ -388,7 +397,15 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             .group_by(ScoreSheet.round_id)
         ).all()
     }
-    alphas = _round_alphas(session, rounds, counts)
+    corrected = dict(
+        session.execute(
+            select(ScoreCorrection.round_id, func.max(ScoreCorrection.id))
+            .join(Round, Round.id == ScoreCorrection.round_id)
+            .where(Round.program_id == program_id)
+            .group_by(ScoreCorrection.round_id)
+        ).all()
+    )
+    alphas = _round_alphas(session, rounds, counts, corrected)
     lines = [
         RoundAlpha(
             r.id,
@@ -453,12 +470,26 @@ def _days(n: int) -> str:
 
 
 def _round_alphas(
-    session: Session, rounds: Sequence[Any], counts: dict[int, tuple[int, int, int, int]]
+    session: Session,
+    rounds: Sequence[Any],
+    counts: dict[int, tuple[int, int, int, int]],
+    corrected: dict[int, int],
 ) -> dict[int, Estimate]:
-    """Cohort alpha of every round with scores; only rounds not cached are read, in one query."""
+    """Cohort alpha of every round with scores; only rounds not cached are read, in one query.
+
+    ``corrected``: each round's highest score-correction id (a correction moves the level counts).
+    """
     ident = database_identity(session)
     keys = {
-        r.id: (ident, r.id, r.rubric_version_id, r.level_of_measurement, *counts[r.id][:2], N_BOOT)
+        r.id: (
+            ident,
+            r.id,
+            r.rubric_version_id,
+            r.level_of_measurement,
+            *counts[r.id][:2],
+            corrected.get(r.id),
+            N_BOOT,
+        )
         for r in rounds
         if r.id in counts
     }

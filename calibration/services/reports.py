@@ -5,7 +5,8 @@ Two ways to compare scores with the master key: ``"sheet"`` (default) uses the k
 sheet was scored against; ``"current"`` recomputes every sheet against its anchor's latest key.
 
 The computed :class:`~calibration.stats.RoundReport` is cached in-process, keyed by what the
-database says about the round (sheet count and highest sheet id, key versions involved, rubric,
+database says about the round (sheet count and highest sheet id, latest score correction, key
+versions involved, rubric,
 pass rule, key mode, database): a new sheet or key version gives a new key, so any process computes
 the same answer and a stale entry is never used. The cache only saves work; it decides nothing.
 """
@@ -34,8 +35,10 @@ from ..models import (
     Round,
     RoundAnchor,
     RubricVersion,
+    ScoreCorrection,
     ScoreSheet,
     User,
+    effective_level,
 )
 from ..stats.accuracy import AccuracyResult
 from ..stats.passrule import PassDecision, PassRule
@@ -175,7 +178,7 @@ def round_score_rows(session: Session, round_id: int, *, key_mode: KeyMode = "sh
             ScoreSheet.assessor_id,
             ScoreSheet.anchor_id,
             CriterionScore.criterion_id,
-            CriterionScore.level_value,
+            effective_level(),
         ],
     )
     arr = int_columns(session, stmt, 6)
@@ -189,6 +192,8 @@ def _round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, 
     parts = [
         select(func.count(ScoreSheet.id)).where(in_round).scalar_subquery(),
         select(func.max(ScoreSheet.id)).where(in_round).scalar_subquery(),
+        # Corrections are only ever added: the highest id changes with any new one.
+        select(func.max(ScoreCorrection.id)).where(ScoreCorrection.round_id == rnd.id).scalar_subquery(),
     ]
     if key_mode == "current":
         # Key versions are only ever added: their count and highest id change with any new key.
@@ -213,6 +218,7 @@ class AssessorLine:
     n_anchors: int
     accuracy: AccuracyResult | None
     decision: PassDecision | None
+    n_corrections: int = 0  # scores on this assessor's sheets corrected by a trainer
 
     @property
     def finished(self) -> bool:
@@ -244,6 +250,10 @@ class RoundOverview:
     n_stale_sheets: int = 0
     level_labels: dict[int, str] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def n_corrections(self) -> int:
+        return sum(line.n_corrections for line in self.lines)
 
     @property
     def n_finished(self) -> int:
@@ -383,6 +393,14 @@ def round_overview(
             .group_by(ScoreSheet.assessor_id)
         ).all()
     )
+    corrected = dict(
+        session.execute(
+            select(ScoreSheet.assessor_id, func.count(ScoreCorrection.id))
+            .join(ScoreSheet, ScoreSheet.id == ScoreCorrection.sheet_id)
+            .where(ScoreCorrection.round_id == rnd.id)
+            .group_by(ScoreSheet.assessor_id)
+        ).all()
+    )
     key_versions, n_stale = _key_versions(session, rnd.id, key_mode)
     levels = [value for value, _ in level_rows]
     report = compute_round_report(session, rnd, rubric, levels, key_mode, n_boot)
@@ -394,6 +412,7 @@ def round_overview(
             n_anchors=len(anchors),
             accuracy=report.accuracy.by_rater.get(uid) if report else None,
             decision=report.pass_decisions.get(uid) if report else None,
+            n_corrections=corrected.get(uid, 0),
         )
         for uid, name in people
     ]

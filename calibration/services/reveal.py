@@ -2,11 +2,14 @@
 
 Blindness rule: the key, its rationale and other assessors' scores are revealed to an
 assessor only for an anchor on which that assessor's own sheet in that round is final.
+Feedback compares the key with each score's effective level and shows any correction of the
+assessor's own scores, with its reason.
 What is revealed is built from the allow-list of fields in :class:`CriterionFeedback`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,9 +22,22 @@ from .scoring import existing_sheet, rubric_with_levels
 
 
 @dataclass(frozen=True)
+class CorrectionNote:
+    """A lead trainer's correction of this score, as the assessor reads it."""
+
+    from_level: int
+    from_label: str
+    to_level: int
+    to_label: str
+    reason: str
+    by: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class CriterionFeedback:
     criterion_title: str
-    your_level: int
+    your_level: int  # the effective level: the latest correction's, else the one submitted
     your_label: str
     your_descriptor: str
     key_level: int
@@ -29,6 +45,11 @@ class CriterionFeedback:
     key_descriptor: str
     rationale: str
     difference: int  # your level index minus the key's (positive = more lenient than the key)
+    corrections: tuple[CorrectionNote, ...] = ()
+
+    @property
+    def submitted_level(self) -> int:
+        return self.corrections[0].from_level if self.corrections else self.your_level
 
     @property
     def verdict(self) -> str:
@@ -87,6 +108,20 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
     value_of_level = {level.id: level.value for level in rubric.levels}
     by_criterion = {e.criterion_id: e for e in key.entries}
     given = {s.criterion_id: s.level_value for s in sheet.scores}
+    notes: dict[int, list[CorrectionNote]] = {}
+    for c in sorted(sheet.corrections, key=lambda c: c.id):
+        given[c.criterion_id] = c.level_value
+        notes.setdefault(c.criterion_id, []).append(
+            CorrectionNote(
+                from_level=c.previous_level_value,
+                from_label=label[c.previous_level_value],
+                to_level=c.level_value,
+                to_label=label[c.level_value],
+                reason=c.reason,
+                by=c.corrected_by.name,
+                at=c.corrected_at,
+            )
+        )
     items = []
     for criterion in rubric.criteria:
         entry = by_criterion[criterion.id]
@@ -103,6 +138,7 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
                 key_descriptor=descriptors.get(entry.level_value, ""),
                 rationale=entry.rationale,
                 difference=position[mine] - position[entry.level_value],
+                corrections=tuple(notes.get(criterion.id, ())),
             )
         )
     return Feedback(sheet=sheet, key_version=key.version, criteria=tuple(items))

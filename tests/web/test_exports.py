@@ -65,6 +65,8 @@ def test_scores_round_trip_against_the_stored_rows(client, login, world, db):
         "key_level",
         "key_version",
         "submitted_at",
+        "submitted_level",
+        "corrections",
     ]
     db.rollback()
     stored = []
@@ -85,6 +87,8 @@ def test_scores_round_trip_against_the_stored_rows(client, login, world, db):
                     "key_level": str(key[score.criterion_id]),
                     "key_version": str(db.get(AnchorKeyVersion, sheet.key_version_id).version),
                     "submitted_at": sheet.submitted_at.isoformat().replace("+00:00", "Z"),
+                    "submitted_level": str(score.level_value),
+                    "corrections": "0",
                 }
             )
     order = lambda r: (r["submitted_at"], r["anchor_id"], r["assessor_id"], r["criterion_key"])  # noqa: E731

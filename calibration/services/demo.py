@@ -41,7 +41,7 @@ from ..models import (
     User,
 )
 from ..rubrics import load_rubric_dir
-from . import audit, sessions
+from . import audit, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
 from .context import Actor
@@ -152,6 +152,7 @@ def seed_demo(
         ("Spring calibration: Analyzing Time", "analyzing-time", 35, False),
         ("Current calibration: Applying Improvement Science", "applying-improvement-science", 2, True),
     ]
+    created: list[Round] = []
     for index, (name, slug, days_ago, is_open) in enumerate(plan):
         rubric = rubrics[slug]
         rnd = Round(
@@ -168,6 +169,7 @@ def seed_demo(
         )
         session.add(rnd)
         session.flush()
+        created.append(rnd)
         anchors = anchors_by_rubric[slug]
         session.add_all(
             RoundAnchor(round_id=rnd.id, anchor_id=a.id, position=i) for i, (a, _) in enumerate(anchors)
@@ -191,6 +193,10 @@ def seed_demo(
                     shift,
                     rnd.opens_at + dt.timedelta(days=1, hours=position),
                 )
+    # Maya reported a slip in the spring round; the trainer corrected it, with the reason she gives.
+    _correct_a_slip(
+        session, Actor(trainer.id, program.id, Role.LEAD_TRAINER), program.id, created[2], assessors[0]
+    )
     # A recalibration session next week for confirmed flags to be booked into.
     sessions.create_session(
         session,
@@ -264,6 +270,42 @@ def _create_anchors(
         out.setdefault(rubric.slug, []).append((anchor, key))
     session.flush()
     return out
+
+
+def _correct_a_slip(session: Session, actor: Actor, program_id: int, rnd: Round, assessor: User) -> None:
+    """Correct the assessor's first score that differs from the key, to the key's level."""
+    session.flush()
+    rows = session.execute(
+        select(ScoreSheet.id, CriterionScore.criterion_id, AnchorKeyEntry.level_value)
+        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
+        .join(
+            AnchorKeyEntry,
+            (AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id)
+            & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
+        )
+        .where(
+            ScoreSheet.round_id == rnd.id,
+            ScoreSheet.assessor_id == assessor.id,
+            CriterionScore.level_value != AnchorKeyEntry.level_value,
+        )
+        .order_by(ScoreSheet.submitted_at, ScoreSheet.id, CriterionScore.id)
+        .limit(1)
+    ).first()
+    if rows is None:
+        return
+    sheet_id, criterion_id, key_level = rows
+    corrections.correct_score(
+        session,
+        actor,
+        program_id=program_id,
+        sheet_id=sheet_id,
+        criterion_id=criterion_id,
+        level_value=key_level,
+        reason=(
+            f"{assessor.name.split()[0]} wrote the next day that she had clicked the level beside the one "
+            "she meant; what she said in the debrief matches the corrected level."
+        ),
+    )
 
 
 def _score(

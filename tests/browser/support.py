@@ -22,6 +22,7 @@ from calibration.models import (
     Round,
     RoundAnchor,
     RoundStatus,
+    ScoreCorrection,
     ScoreSheet,
     User,
 )
@@ -38,6 +39,7 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 #   grace    wrong password, then login and logout
 #   trainer  reads rounds (read-only)
 #   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page
+#   trainer  corrects one of priya's open-round scores; priya then reads why (test_correction_journey)
 #   trainer  also creates and opens a qualification round for Noah (new@demo.test), whom no other
 #            test reads, and invites casey.morgan@demo.test, who then qualifies (test_onboarding_journey)
 OPEN_ROUND = "Current calibration: Applying Improvement Science"
@@ -118,10 +120,18 @@ def load_round(session: Session, name: str) -> DemoRound:
 
 def agreement_by_assessor(session: Session, rnd: DemoRound) -> dict[str, tuple[float, float]]:
     """(exact, exact-or-adjacent) share of each assessor's criterion scores, counted independently
-    of the app's statistics code: difference in level positions against the key each sheet used."""
+    of the app's statistics code: difference in level positions against the key each sheet used.
+    A corrected score counts at its latest correction's level."""
     position = {value: i for i, value in enumerate(rnd.levels)}
+    corrected = dict(
+        session.execute(
+            select(ScoreCorrection.criterion_score_id, ScoreCorrection.level_value)
+            .where(ScoreCorrection.round_id == rnd.id)
+            .order_by(ScoreCorrection.seq)
+        ).all()
+    )
     rows = session.execute(
-        select(User.name, CriterionScore.level_value, AnchorKeyEntry.level_value)
+        select(User.name, CriterionScore.id, CriterionScore.level_value, AnchorKeyEntry.level_value)
         .join(ScoreSheet, ScoreSheet.assessor_id == User.id)
         .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
         .join(
@@ -132,7 +142,8 @@ def agreement_by_assessor(session: Session, rnd: DemoRound) -> dict[str, tuple[f
         .where(ScoreSheet.round_id == rnd.id)
     ).all()
     tallies: dict[str, list[int]] = {}
-    for name, level, key in rows:
+    for name, score_id, submitted, key in rows:
+        level = corrected.get(score_id, submitted)
         d = abs(position[level] - position[key])
         t = tallies.setdefault(name, [0, 0, 0])
         t[0] += d == 0

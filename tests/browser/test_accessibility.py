@@ -68,6 +68,36 @@ def _flag_path(site) -> str:  # the demo's EWMA flag on Samuel's leniency
     return f"/trainer/flags/{flag_id}"
 
 
+def _corrected(site) -> tuple[int, int, int, int]:
+    """(round, assessor, sheet, anchor) of the demo's corrected score (Maya, spring round)."""
+    from sqlalchemy import select
+
+    from calibration.models import ScoreCorrection, ScoreSheet
+
+    with site.session() as session:
+        row = session.execute(
+            select(ScoreSheet.round_id, ScoreSheet.assessor_id, ScoreSheet.id, ScoreSheet.anchor_id)
+            .join(ScoreCorrection, ScoreCorrection.sheet_id == ScoreSheet.id)
+            .order_by(ScoreCorrection.id)
+        ).first()
+    assert row is not None, "the demo should correct one score"
+    return tuple(row)  # type: ignore[return-value]
+
+
+def _sheets_path(site) -> str:
+    round_id, user_id, _, _ = _corrected(site)
+    return f"/trainer/rounds/{round_id}/assessors/{user_id}/sheets"
+
+
+def _correct_path(site) -> str:
+    return f"/trainer/sheets/{_corrected(site)[2]}/correct"
+
+
+def _corrected_feedback_path(site) -> str:
+    round_id, _, _, anchor_id = _corrected(site)
+    return f"/rounds/{round_id}/anchors/{anchor_id}/feedback"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -91,6 +121,9 @@ KEY_PAGES = [
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
     KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
     KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),
+    KeyPage("assessor-sheets", "trainer@demo.test", _sheets_path),
+    KeyPage("sheet-correct", "trainer@demo.test", _correct_path),
+    KeyPage("feedback-corrected", "maya@demo.test", _corrected_feedback_path),
     KeyPage("forgot-password", None, lambda site: "/password/forgot"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
 ]

@@ -23,6 +23,7 @@ from calibration.models import (
     RoundKind,
     RoundStatus,
     RubricVersion,
+    ScoreCorrection,
     ScoreSheet,
     User,
 )
@@ -155,26 +156,33 @@ def test_lead_trainer_creates_a_qualification_round_and_opens_it(page: Page, sit
 
 def _scores(session, round_id: int) -> list[tuple[int, int, int, int, int]]:
     """(anchor, criterion, assessor, level, key level) of every criterion score in the round, with the
-    key version each sheet was scored against."""
-    return [
-        tuple(row)
-        for row in session.execute(
-            select(
-                ScoreSheet.anchor_id,
-                CriterionScore.criterion_id,
-                ScoreSheet.assessor_id,
-                CriterionScore.level_value,
-                AnchorKeyEntry.level_value,
-            )
-            .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
-            .join(
-                AnchorKeyEntry,
-                (AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id)
-                & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
-            )
-            .where(ScoreSheet.round_id == round_id)
+    key version each sheet was scored against; a corrected score counts at its latest correction's
+    level (the demo corrects one of Maya's spring scores)."""
+    corrected = dict(
+        session.execute(
+            select(ScoreCorrection.criterion_score_id, ScoreCorrection.level_value)
+            .where(ScoreCorrection.round_id == round_id)
+            .order_by(ScoreCorrection.seq)
+        ).all()
+    )
+    rows = session.execute(
+        select(
+            ScoreSheet.anchor_id,
+            CriterionScore.criterion_id,
+            ScoreSheet.assessor_id,
+            CriterionScore.level_value,
+            AnchorKeyEntry.level_value,
+            CriterionScore.id,
         )
-    ]
+        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
+        .join(
+            AnchorKeyEntry,
+            (AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id)
+            & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
+        )
+        .where(ScoreSheet.round_id == round_id)
+    )
+    return [(a, c, who, corrected.get(score_id, level), key) for a, c, who, level, key, score_id in rows]
 
 
 def test_lead_trainer_reads_a_round_report_with_charts_and_their_data(new_page, site) -> None:

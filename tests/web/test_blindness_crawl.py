@@ -1,7 +1,7 @@
 """Blindness, by crawling: an assessor who has not finalised sees no key, rationale or colleague's data.
 
 Unique markers are seeded into the key rationales and key-change reasons of every anchor (both
-programs) and into other assessors' notes. Logged in as an assessor, the test crawls everything
+programs), into other assessors' notes and into the reasons of corrections to their scores. Logged in as an assessor, the test crawls everything
 reachable: every link, redirect and form target found on the pages, every GET route in the URL
 map filled with the world's ids (rounds, anchors, attachments, reports, CSV/JSON exports), and the
 mail the assessor received. No marker may appear anywhere, whatever the status code. It also
@@ -176,12 +176,29 @@ def _criteria_of(db: Any, anchor_id: int) -> list[int]:
     )
 
 
+def correction_marker(anchor_id: int) -> str:
+    return f"FIXMARK{anchor_id}X"
+
+
 def seed_peer_sheets(db: Any, world: World) -> None:
-    """The colleague (same round) and the other program's assessor score everything, with marked notes."""
+    """The colleague (same round) and the other program's assessor score everything, with marked
+    notes; a trainer corrects one of the colleague's scores on each anchor, with a marked reason."""
+    from calibration.services.corrections import correct_score
+
     db.rollback()
     for i, anchor_id in enumerate(world.anchors):
         levels = [min(v + 1, max(world.levels)) for v in world.keys[anchor_id]]
-        submit(db, world, "assessor2", i, levels=levels, notes=peer_marker(anchor_id))
+        sheet = submit(db, world, "assessor2", i, levels=levels, notes=peer_marker(anchor_id))
+        correct_score(
+            db,
+            Actor(world.ids["trainer"], world.program_a),
+            program_id=world.program_a,
+            sheet_id=sheet.id,
+            criterion_id=world.criteria[0],
+            level_value=next(v for v in world.levels if v != levels[0]),
+            reason=f"{correction_marker(anchor_id)} slip reported by the assessor",
+        )
+        db.commit()
     from calibration.services.scoring import submit_sheet
 
     submit_sheet(
@@ -199,6 +216,7 @@ def forbidden_markers(world: World, *, revealed: Iterable[int] = ()) -> list[str
     """Every marker the assessor must not see; the key of a ``revealed`` anchor (own sheet final) is fine."""
     every = [*world.anchors, world.anchor_b]
     markers = [peer_marker(a) for a in every]
+    markers += [correction_marker(a) for a in world.anchors]  # a colleague's corrections, never shown
     markers += [key_marker(a) for a in every if a not in set(revealed)]
     markers += [reason_marker(a) for a in every if a not in set(revealed)]
     # The first key version's rationales (tests/factories.py) are keys too.

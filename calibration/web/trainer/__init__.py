@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import anchors, drift, people, reports, round_admin, rounds, rubrics
+from . import anchors, drift, people, reports, round_admin, rounds, rubrics, sheets
 from .blueprint import bp
 
-__all__ = ["anchors", "bp", "drift", "people", "reports", "round_admin", "rounds", "rubrics"]
+__all__ = ["anchors", "bp", "drift", "people", "reports", "round_admin", "rounds", "rubrics", "sheets"]

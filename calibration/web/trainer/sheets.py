@@ -1,0 +1,83 @@
+"""Final score sheets as a trainer sees them, and the correction of one score with a reason.
+Thin views over :mod:`calibration.services.corrections`."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from ...db import get_session
+from ...services import corrections
+from ...services.errors import InvalidInput
+from ..forms_corrections import CorrectionForm
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+
+Page = Response | str | tuple[str, int]
+
+
+@bp.get("/rounds/<int:round_id>/assessors/<int:user_id>/sheets")
+def assessor_sheets(round_id: int, user_id: int) -> str:
+    me = actor()
+    s = corrections.assessor_sheets(
+        get_session(),
+        program_id=me.program_id,  # type: ignore[arg-type]
+        round_id=round_id,
+        user_id=user_id,
+    )
+    return render_template("trainer/sheets.html", s=s)
+
+
+def _correction_page(
+    view: corrections.SheetView, form: CorrectionForm, page_error: str | None = None
+) -> Page:
+    html = render_template("trainer/sheet_correct.html", v=view, form=form, page_error=page_error)
+    return (html, 400) if page_error else html
+
+
+def _form(view: corrections.SheetView) -> CorrectionForm:
+    form = CorrectionForm()
+    labels = view.level_labels
+    form.set_choices(
+        [(line.criterion_id, line.criterion_title) for line in view.lines],
+        [(value, f"{value} · {label}") for value, label in labels.items()],
+    )
+    return form
+
+
+@bp.route("/sheets/<int:sheet_id>/correct", methods=["GET", "POST"])
+def sheet_correct(sheet_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # type: ignore[arg-type]  # 404 first
+    form = _form(view)
+    if not form.is_submitted():
+        return _correction_page(view, form)
+    if not form.validate():
+        return _correction_page(view, form, "The correction needs attention; nothing was saved.")
+    try:
+        correction = corrections.correct_score(
+            db_session,
+            me,
+            program_id=me.program_id,  # type: ignore[arg-type]
+            sheet_id=sheet_id,
+            criterion_id=form.criterion.data if form.criterion.data is not None else -1,
+            level_value=form.level.data if form.level.data is not None else -1,
+            reason=form.reason.data or "",
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # type: ignore[arg-type]
+        return _correction_page(view, form, f"{exc} Nothing was saved.")
+    flash(
+        f"Correction recorded: {correction.previous_level_value} → {correction.level_value}. "
+        "Reports and the assessor's feedback now use the corrected level.",
+        "info",
+    )
+    return redirect(
+        url_for(".assessor_sheets", round_id=view.round.id, user_id=view.sheet.assessor_id)
+        + f"#sheet-{view.sheet.id}"
+    )

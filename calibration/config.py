@@ -88,6 +88,8 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 24),
+        # Reset links mailed per account in any hour; more requests are answered alike, send nothing.
+        "PASSWORD_RESETS_PER_HOUR": _int("PASSWORD_RESETS_PER_HOUR", 3),
         "QUALIFICATION_WINDOW_DAYS": _int("QUALIFICATION_WINDOW_DAYS", 30),
         # Defaults for programs that do not store their own value in their settings.
         "CERTIFICATION_DAYS": _int("CERTIFICATION_DAYS", 365),

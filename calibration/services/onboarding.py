@@ -380,11 +380,16 @@ def request_password_reset(
     lifetime: dt.timedelta,
     now: dt.datetime | None = None,
     request_id: str | None = None,
+    max_per_hour: int = 3,
 ) -> ResetRequested:
     """A reset link for an active account that has a password; nothing for any other address.
 
     The caller answers the same in both cases, so the reply never tells which addresses exist.
+    At most ``max_per_hour`` links per account in any hour (counted in the database, so across
+    server processes): beyond that nothing is issued or sent, and the last link mailed still works.
+    This stops anyone from flooding a colleague's inbox through the form.
     """
+    now = now or utcnow()
     address = normalise_email(email)[:254]
     user = session.scalar(select(User).where(func.lower(User.email) == address))
     if user is None or not user.is_active or user.password_hash is None:
@@ -393,6 +398,23 @@ def request_password_reset(
             Actor(None, None, None, request_id),
             "password.reset_request",
             outcome="no_account",
+        )
+        return ResetRequested(None, None)
+    recent = session.scalar(
+        select(func.count(AccountToken.id)).where(
+            AccountToken.purpose == TokenPurpose.PASSWORD_RESET,
+            AccountToken.user_id == user.id,
+            AccountToken.created_at > now - dt.timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= max_per_hour:
+        audit.record(
+            session,
+            Actor(user.id, None, None, request_id),
+            "password.reset_request",
+            object_type="user",
+            object_id=user.id,
+            outcome="throttled",
         )
         return ResetRequested(None, None)
     issued = tokens.issue(

@@ -83,7 +83,11 @@ def forgot_password() -> Page:
         db_session = get_session()
         hours = current_app.config["PASSWORD_RESET_HOURS"]
         requested = onboarding.request_password_reset(
-            db_session, form.email.data or "", lifetime=dt.timedelta(hours=hours), request_id=g.request_id
+            db_session,
+            form.email.data or "",
+            lifetime=dt.timedelta(hours=hours),
+            request_id=g.request_id,
+            max_per_hour=current_app.config["PASSWORD_RESETS_PER_HOUR"],
         )
         db_session.commit()
         if requested.user is not None and requested.token is not None:

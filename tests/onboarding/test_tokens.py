@@ -211,3 +211,39 @@ def test_reset_mail_is_sent_after_the_reply(app, world, db, smtp_sink, monkeypat
     release.set()
     mail.drain()
     assert len(smtp_sink.to(world.emails["assessor"])) == 1
+
+
+def test_reset_mails_are_capped_per_account_and_hour_without_telling(app, world, db, smtp_sink, monkeypatch):
+    """A fourth request within the hour is answered alike but sends nothing, and the third link
+    still works; other accounts are unaffected; an hour later it works again."""
+    from calibration.models import AuditEvent
+
+    clock = Clock(monkeypatch)
+    me, other = world.emails["assessor"], world.emails["assessor2"]
+    replies = []
+    for _ in range(4):
+        replies.append(post_form(app.test_client(), "/password/forgot", {"email": me}))
+    replies.append(post_form(app.test_client(), "/password/forgot", {"email": "nobody@nowhere.test"}))
+    replies.append(post_form(app.test_client(), "/password/forgot", {"email": other}))
+    mail.drain()
+    assert {r.status_code for r in replies} == {200}
+    assert len({r.get_data() for r in replies}) == 1  # the same page, throttled or not
+    assert len(smtp_sink.to(me)) == 3 and len(smtp_sink.to(other)) == 1
+    db.rollback()
+    outcomes = db.scalars(
+        select(AuditEvent.outcome)
+        .where(
+            AuditEvent.action == "password.reset_request", AuditEvent.object_id == str(world.ids["assessor"])
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    assert outcomes == ["ok", "ok", "ok", "throttled"]
+    # Mail goes out in the background, so arrival order is not issue order: of the three links the
+    # newest still works (each new link revokes the one before; the throttled request revoked nothing).
+    statuses = sorted(app.test_client().get(link_path(m)).status_code for m in smtp_sink.to(me))
+    assert statuses == [200, 400, 400]
+
+    clock.advance(dt.timedelta(hours=1, seconds=1))
+    post_form(app.test_client(), "/password/forgot", {"email": me})
+    mail.drain()
+    assert len(smtp_sink.to(me)) == 4

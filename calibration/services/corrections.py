@@ -32,6 +32,7 @@ from ..models import (
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .reports import get_round
 from .scoring import has_control_characters, rubric_with_levels
 
 REASON_MIN_CHARS = 10
@@ -137,9 +138,7 @@ def assessor_sheets(session: Session, *, program_id: int, round_id: int, user_id
 
     NotFound unless the round is the program's and the person belongs to the program.
     """
-    rnd = session.scalar(select(Round).where(Round.id == round_id, Round.program_id == program_id))
-    if rnd is None:
-        raise NotFound("round")
+    rnd = get_round(session, program_id=program_id, round_id=round_id)
     assessor = session.scalar(
         select(User)
         .join(Membership, Membership.user_id == User.id)

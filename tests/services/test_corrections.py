@@ -17,7 +17,6 @@ from calibration.models import (
     ScoreSheet,
     effective_level,
 )
-from calibration.models.scoring import UnitLevelCount
 from calibration.services import anchors, certification, corrections, drift, exports, profiles, reports
 from calibration.services.audit import verify_chain
 from calibration.services.context import Actor
@@ -25,6 +24,7 @@ from calibration.services.errors import InvalidInput, NotFound
 from calibration.services.reveal import feedback
 
 from ..factories import submit
+from .test_unit_level_count import kept as kept_counts
 
 REASON = "Assessor reported clicking the wrong level."
 
@@ -60,19 +60,6 @@ def effective_counts(db) -> dict[tuple[int, int, int, int], int]:  # type: ignor
         select(ScoreSheet.round_id, ScoreSheet.anchor_id, CriterionScore.criterion_id, level, func.count())
         .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
         .group_by(ScoreSheet.round_id, ScoreSheet.anchor_id, CriterionScore.criterion_id, level)
-    ).all()
-    return {tuple(r[:4]): r[4] for r in rows}
-
-
-def kept_counts(db) -> dict[tuple[int, int, int, int], int]:  # type: ignore[no-untyped-def]
-    rows = db.execute(
-        select(
-            UnitLevelCount.round_id,
-            UnitLevelCount.anchor_id,
-            UnitLevelCount.criterion_id,
-            UnitLevelCount.level_value,
-            UnitLevelCount.n,
-        ).where(UnitLevelCount.n > 0)
     ).all()
     return {tuple(r[:4]): r[4] for r in rows}
 

@@ -38,7 +38,7 @@ def kept(db) -> dict[tuple[int, int, int, int], int]:  # type: ignore[no-untyped
             UnitLevelCount.criterion_id,
             UnitLevelCount.level_value,
             UnitLevelCount.n,
-        )
+        ).where(UnitLevelCount.n > 0)  # a correction can leave a zero where a level was
     ).all()
     return {tuple(r[:4]): r[4] for r in rows}
 

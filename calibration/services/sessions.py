@@ -68,9 +68,21 @@ def check_timezone(name: str) -> ZoneInfo | None:
         return None
 
 
-def create_session(
+@dataclass(frozen=True)
+class SessionFields:
+    """A session's fields after the checks: the local start converted to UTC with ``timezone``."""
+
+    title: str
+    starts_at: dt.datetime
+    timezone: str
+    duration_minutes: int
+    location: str
+    trainer_id: int
+    capacity: int
+
+
+def _checked_fields(
     session: Session,
-    actor: Actor,
     *,
     program_id: int,
     title: str,
@@ -81,11 +93,9 @@ def create_session(
     location: str,
     trainer_id: int | None,
     capacity: int | None,
-    now: dt.datetime | None = None,
-) -> RecalibrationSession:
-    """A scheduled session, its local start converted to UTC with ``timezone``. Raises InvalidInput
-    with field errors (nothing written)."""
-    now = now or utcnow()
+    now: dt.datetime,
+) -> SessionFields:
+    """The checks shared by scheduling and rescheduling. Raises InvalidInput with field errors."""
     errors: dict[str, list[str]] = {}
     title = _text(errors, "title", "title", title, TITLE_MAX_CHARS)
     location = _text(errors, "location", "place or video link", location, LOCATION_MAX_CHARS)
@@ -122,15 +132,60 @@ def create_session(
     if errors:
         raise InvalidInput("Some fields need attention; nothing was saved.", errors)
     assert starts_at is not None and trainer_id is not None and duration_minutes and capacity
-    row = RecalibrationSession(
+    return SessionFields(title, starts_at, timezone.strip(), duration_minutes, location, trainer_id, capacity)
+
+
+def _audit_fields(f: SessionFields) -> dict[str, object]:
+    return {
+        "title": f.title,
+        "starts_at": f.starts_at.isoformat(),
+        "timezone": f.timezone,
+        "duration_minutes": f.duration_minutes,
+        "location": f.location,
+        "capacity": f.capacity,
+        "trainer_id": f.trainer_id,
+    }
+
+
+def create_session(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    title: str,
+    date: dt.date | None,
+    time: dt.time | None,
+    timezone: str,
+    duration_minutes: int | None,
+    location: str,
+    trainer_id: int | None,
+    capacity: int | None,
+    now: dt.datetime | None = None,
+) -> RecalibrationSession:
+    """A scheduled session, its local start converted to UTC with ``timezone``. Raises InvalidInput
+    with field errors (nothing written)."""
+    f = _checked_fields(
+        session,
         program_id=program_id,
         title=title,
-        starts_at=starts_at,
+        date=date,
+        time=time,
+        timezone=timezone,
         duration_minutes=duration_minutes,
-        timezone=timezone.strip(),
         location=location,
         trainer_id=trainer_id,
         capacity=capacity,
+        now=now or utcnow(),
+    )
+    row = RecalibrationSession(
+        program_id=program_id,
+        title=f.title,
+        starts_at=f.starts_at,
+        duration_minutes=f.duration_minutes,
+        timezone=f.timezone,
+        location=f.location,
+        trainer_id=f.trainer_id,
+        capacity=f.capacity,
         created_by_id=actor.user_id,
     )
     session.add(row)
@@ -142,16 +197,98 @@ def create_session(
         object_type="recalibration_session",
         object_id=row.id,
         program_id=program_id,
-        detail={
-            "title": title,
-            "starts_at": starts_at.isoformat(),
-            "timezone": row.timezone,
-            "duration_minutes": duration_minutes,
-            "capacity": capacity,
-            "trainer_id": trainer_id,
-        },
+        detail=_audit_fields(f),
     )
     return row
+
+
+def reschedule_session(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    session_id: int,
+    title: str,
+    date: dt.date | None,
+    time: dt.time | None,
+    timezone: str,
+    duration_minutes: int | None,
+    location: str,
+    trainer_id: int | None,
+    capacity: int | None,
+    now: dt.datetime | None = None,
+) -> tuple[RecalibrationSession, int]:
+    """Change an upcoming session's time, place, title, trainer or capacity.
+
+    Everyone booked gets an updated calendar invitation (their booking's ``sequence`` goes up, so
+    the change is mailed once). A new time or place asks them to accept again. The capacity cannot
+    go below the places already taken. Returns the session and how many bookings were updated.
+    Raises InvalidInput with field errors (nothing written).
+    """
+    now = now or utcnow()
+    row = get_session_row(session, program_id=program_id, session_id=session_id, lock=True)
+    if row.status != SessionStatus.SCHEDULED or row.starts_at <= now:
+        raise InvalidInput("Only a scheduled session that has not started can be changed; nothing was saved.")
+    f = _checked_fields(
+        session,
+        program_id=program_id,
+        title=title,
+        date=date,
+        time=time,
+        timezone=timezone,
+        duration_minutes=duration_minutes,
+        location=location,
+        trainer_id=trainer_id,
+        capacity=capacity,
+        now=now,
+    )
+    taken = booked_count(session, row.id)
+    if f.capacity < taken:
+        raise InvalidInput(
+            "Some fields need attention; nothing was saved.",
+            {"capacity": [f"{taken} places are taken: the capacity cannot be lower; move someone first."]},
+        )
+    before = _audit_fields(
+        SessionFields(
+            row.title,
+            row.starts_at,
+            row.timezone,
+            row.duration_minutes,
+            row.location,
+            row.trainer_id,
+            row.capacity,
+        )
+    )
+    after = _audit_fields(f)
+    changed = sorted(k for k in after if after[k] != before[k])
+    if not changed:
+        raise InvalidInput("Nothing was changed: the session already has these details.")
+    row.title, row.starts_at, row.timezone = f.title, f.starts_at, f.timezone
+    row.duration_minutes, row.location = f.duration_minutes, f.location
+    row.trainer_id, row.capacity = f.trainer_id, f.capacity
+    calendar_fields = {"title", "starts_at", "timezone", "duration_minutes", "location"}
+    updated = 0
+    if calendar_fields & set(changed):
+        moved = bool({"starts_at", "duration_minutes", "location"} & set(changed))
+        for booking in session.scalars(
+            select(SessionBooking).where(
+                SessionBooking.session_id == row.id, SessionBooking.status.in_(ACTIVE)
+            )
+        ):
+            accepted_again = moved and booking.status == BookingStatus.ACCEPTED
+            _touch(booking, BookingStatus.BOOKED if accepted_again else booking.status, now)
+            updated += 1
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "session.update",
+        object_type="recalibration_session",
+        object_id=row.id,
+        program_id=program_id,
+        detail={"changed": changed, "before": {k: before[k] for k in changed}, "bookings_updated": updated},
+    )
+    return row, updated
 
 
 def get_session_row(

@@ -22,6 +22,7 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.flag_dismiss": {},  # POST only
     "trainer.sessions_page": ANY_TRAINER,
     "trainer.session_page": {},  # id does not exist: 404 (scope tested in tests/drift/test_web.py)
+    "trainer.session_edit": {},  # POST only
     "trainer.session_cancel": {},  # POST only
     "trainer.booking_move": {},  # POST only
     "assessor_sessions.sessions_page": {"assessor": 200, "assessor2": 200, "assessor_b": 200},

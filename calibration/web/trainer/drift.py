@@ -1,9 +1,12 @@
 """Drift flags and recalibration sessions for lead trainers: review flags (confirm starts
 recalibration, dismiss needs a reason), schedule sessions, see attendance and results, move or
-cancel bookings. Thin views over :mod:`calibration.services.drift`, ``recalibration`` and
+cancel bookings, and reschedule a session (everyone booked gets the updated invitation). Thin views over :mod:`calibration.services.drift`, ``recalibration`` and
 ``sessions``; booking mails go out after the commit (:mod:`calibration.drift_mail`)."""
 
 from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
@@ -193,11 +196,34 @@ def sessions_page() -> Page:
     return _sessions_page(_session_form(formdata=False))
 
 
+def _edit_form(row: Any | None = None) -> SessionForm:
+    """The reschedule form: posted values, or the session's own (its local date and time)."""
+    if row is None:
+        form = SessionForm(prefix="edit")
+    else:
+        local = row.starts_at.astimezone(ZoneInfo(row.timezone))
+        form = SessionForm(
+            formdata=None,
+            prefix="edit",
+            title=row.title,
+            date=local.date(),
+            time=local.time().replace(second=0, microsecond=0),
+            timezone=row.timezone,
+            duration_minutes=row.duration_minutes,
+            location=row.location,
+            trainer_id=row.trainer_id,
+            capacity=row.capacity,
+        )
+    form.trainer_id.choices = sessions.trainer_choices(get_session(), _program())
+    return form
+
+
 def _session_detail(
     session_id: int,
     *,
     move: MoveForm | None = None,
     cancel: CancelSessionForm | None = None,
+    edit: SessionForm | None = None,
     page_error: str | None = None,
 ) -> Page:
     db_session = get_session()
@@ -219,6 +245,8 @@ def _session_detail(
         booked=sessions.booked_count(db_session, row.id),
         move=move,
         cancel=cancel or CancelSessionForm(formdata=None, prefix="cancel"),
+        edit=edit or _edit_form(row),
+        editable=row.status.value == "scheduled" and row.starts_at > now,
         has_targets=bool(others),
         page_error=page_error,
     )
@@ -228,6 +256,46 @@ def _session_detail(
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int) -> Page:
     return _session_detail(session_id)
+
+
+@bp.post("/sessions/<int:session_id>/edit")
+def session_edit(session_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)  # 404 first
+    form = _edit_form()
+    if not form.validate_on_submit():
+        return _session_detail(
+            session_id, edit=form, page_error="Some fields need attention; nothing was changed."
+        )
+    try:
+        _, updated = sessions.reschedule_session(
+            db_session,
+            me,
+            program_id=_program(),
+            session_id=session_id,
+            title=form.title.data or "",
+            date=form.date.data,
+            time=form.time.data,
+            timezone=form.timezone.data or "",
+            duration_minutes=form.duration_minutes.data,
+            location=form.location.data or "",
+            trainer_id=form.trainer_id.data,
+            capacity=form.capacity.data,
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _session_detail(session_id, edit=form, page_error=str(exc))
+    flash(
+        f"Session changed; {updated} booked assessor(s) are sent the updated invitation."
+        if updated
+        else "Session changed.",
+        "info",
+    )
+    _mail_bookings()
+    return redirect(url_for(".session_page", session_id=session_id))
 
 
 @bp.post("/sessions/<int:session_id>/cancel")

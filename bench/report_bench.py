@@ -4,7 +4,8 @@ Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), or
 ``--database-url postgresql://user@host/empty_db`` against an empty PostgreSQL database (migrated
 here). Builds one program with 300 assessors, 400 anchors, a 10-criterion 4-level rubric and 30 past
 rounds (by default every assessor scores 20 anchors in every round: 1.8 million criterion-scores),
-inserted with Core ``insert()`` executemany. Then times, through the Flask test client with a
+inserted with Core ``insert()`` executemany, plus ``--corrections`` (30) trainer corrections of scores in
+the latest round, made through the service (a third on the profiled assessor's sheets). Then times, through the Flask test client with a
 logged-in lead trainer, the round report, the assessor profile and the program overview:
 
 * cold: every report, profile, alpha, chart and bootstrap cache emptied before each request;
@@ -239,7 +240,47 @@ def build(url: str, args: argparse.Namespace) -> tuple[int, int]:
             rows(ScoreSheet, sheets)
             rows(CriterionScore, scores)
             print(f"  round {rid:2d}: {len(sheets):,} sheets, {len(scores):,} criterion-scores", flush=True)
+    _correct_some(engine, rng, round_id=args.rounds, user_id=2, n=args.corrections)
     return args.rounds, 2
+
+
+def _correct_some(engine: Any, rng: np.random.Generator, *, round_id: int, user_id: int, n: int) -> None:
+    """Trainer corrections through the service, as the pages make them: spread over the latest
+    round, some on the profiled assessor's sheets, so every page reads corrected levels."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from calibration.db import write_intent
+    from calibration.services.context import Actor
+    from calibration.services.corrections import correct_score
+
+    with write_intent(), Session(engine) as session:
+        rows = session.execute(
+            select(
+                ScoreSheet.id, CriterionScore.criterion_id, CriterionScore.level_value, ScoreSheet.assessor_id
+            )
+            .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
+            .where(ScoreSheet.round_id == round_id)
+        ).all()
+        mine = [r for r in rows if r[3] == user_id]
+        picks = [rows[int(i)] for i in rng.choice(len(rows), size=n - n // 3, replace=False)]
+        picks += [mine[int(i)] for i in rng.choice(len(mine), size=n // 3, replace=False)]
+        done: set[tuple[int, int]] = set()
+        for sheet_id, criterion_id, level, _ in picks:
+            if (sheet_id, criterion_id) in done:
+                continue
+            done.add((sheet_id, criterion_id))
+            correct_score(
+                session,
+                Actor(1, 1),
+                program_id=1,
+                sheet_id=sheet_id,
+                criterion_id=criterion_id,
+                level_value=level + 1 if level < 4 else level - 1,
+                reason="Benchmark: the assessor reported a slip.",
+            )
+        session.commit()
+    print(f"  {len(done)} score corrections in round {round_id}", flush=True)
 
 
 _APPS: dict[str, Any] = {}
@@ -290,6 +331,7 @@ def main() -> None:
     parser.add_argument("--anchors-per-round", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--corrections", type=int, default=30, help="trainer corrections in the latest round")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

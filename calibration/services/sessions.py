@@ -608,6 +608,49 @@ def cancel_session(
     return row
 
 
+def mark_attendance(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    session_id: int,
+    booking_id: int,
+    attended: bool,
+    now: dt.datetime | None = None,
+) -> SessionBooking:
+    """Record whether a booked assessor came, once the session has started (a mistake can be put
+    right by marking again; each mark is audited with what it replaced)."""
+    now = now or utcnow()
+    row = get_session_row(session, program_id=program_id, session_id=session_id)
+    booking = session.scalar(
+        select(SessionBooking).where(SessionBooking.id == booking_id, SessionBooking.session_id == row.id)
+    )
+    if booking is None:
+        raise NotFound("booking")
+    if row.status == SessionStatus.CANCELLED:
+        raise InvalidInput("This session was cancelled; there is no attendance to record.")
+    if row.starts_at > now:
+        raise InvalidInput("Attendance can be recorded once the session has started.")
+    if booking.status not in ACTIVE:
+        raise InvalidInput("This booking was cancelled; there is no attendance to record.")
+    if booking.attended is attended:
+        raise InvalidInput("That is already recorded; nothing was changed.")
+    before = booking.attended
+    booking.attended = attended
+    booking.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "session.attendance",
+        object_type="session_booking",
+        object_id=booking.id,
+        program_id=program_id,
+        detail={"session_id": row.id, "user_id": booking.user_id, "attended": attended, "before": before},
+    )
+    return booking
+
+
 # -------------------------------------------------------------------------------------- views
 @dataclass(frozen=True)
 class SessionLine:

@@ -103,6 +103,15 @@ class RespondForm(FlaskForm):
     )
 
 
+class AttendanceForm(FlaskForm):
+    # Sent by one of two buttons (name="attended", value yes or no).
+    attended = RadioField(
+        "Attendance",
+        choices=[SelectChoice("yes", "Attended"), SelectChoice("no", "Did not attend")],
+        validators=[InputRequired("Choose attended or did not attend.")],
+    )
+
+
 class MoveForm(FlaskForm):
     target = SelectField("Move to session", coerce=int, validators=[InputRequired("Choose a session.")])
 

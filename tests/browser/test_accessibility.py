@@ -68,6 +68,16 @@ def _flag_path(site) -> str:  # the demo's EWMA flag on Samuel's leniency
     return f"/trainer/flags/{flag_id}"
 
 
+def _session_path(site) -> str:  # the demo's upcoming session: its reschedule form is on the page
+    from sqlalchemy import select
+
+    from calibration.models import RecalibrationSession
+
+    with site.session() as session:
+        session_id = session.scalar(select(RecalibrationSession.id).order_by(RecalibrationSession.id))
+    return f"/trainer/sessions/{session_id}"
+
+
 def _corrected(site) -> tuple[int, int, int, int]:
     """(round, assessor, sheet, anchor) of the demo's corrected score (Maya, spring round)."""
     from sqlalchemy import select
@@ -118,6 +128,7 @@ KEY_PAGES = [
     KeyPage("calendar", "samuel@demo.test", lambda site: "/calendar"),
     KeyPage("trainer-sessions", "trainer@demo.test", lambda site: "/trainer/sessions"),
     KeyPage("trainer-flags", "trainer@demo.test", lambda site: "/trainer/flags"),
+    KeyPage("trainer-session", "trainer@demo.test", _session_path),
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
     KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
     KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),

@@ -24,6 +24,7 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.session_page": {},  # id does not exist: 404 (scope tested in tests/drift/test_web.py)
     "trainer.session_edit": {},  # POST only
     "trainer.session_cancel": {},  # POST only
+    "trainer.booking_attendance": {},  # POST only
     "trainer.booking_move": {},  # POST only
     "assessor_sessions.sessions_page": {"assessor": 200, "assessor2": 200, "assessor_b": 200},
     "assessor_sessions.respond": {},  # POST only

@@ -16,7 +16,14 @@ from ...db import get_db, get_session, utcnow
 from ...services import drift, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.errors import InvalidInput
-from ..forms_drift import CancelSessionForm, ConfirmFlagForm, DismissFlagForm, MoveForm, SessionForm
+from ..forms_drift import (
+    AttendanceForm,
+    CancelSessionForm,
+    ConfirmFlagForm,
+    DismissFlagForm,
+    MoveForm,
+    SessionForm,
+)
 from ..guards import actor
 from .anchors import apply_errors
 from .blueprint import bp
@@ -247,6 +254,8 @@ def _session_detail(
         cancel=cancel or CancelSessionForm(formdata=None, prefix="cancel"),
         edit=edit or _edit_form(row),
         editable=row.status.value == "scheduled" and row.starts_at > now,
+        started=row.status.value == "scheduled" and row.starts_at <= now,
+        attendance=AttendanceForm(formdata=None, prefix="attendance"),
         has_targets=bool(others),
         page_error=page_error,
     )
@@ -317,6 +326,33 @@ def session_cancel(session_id: int) -> Page:
         return _session_detail(session_id, cancel=form, page_error=str(exc))
     flash("Session cancelled; attendees are sent a cancellation.", "info")
     _mail_bookings()
+    return redirect(url_for(".session_page", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/bookings/<int:booking_id>/attendance")
+def booking_attendance(session_id: int, booking_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)  # 404 first
+    form = AttendanceForm(prefix="attendance")
+    if not form.validate_on_submit():
+        return _session_detail(
+            session_id, page_error="Choose attended or did not attend; nothing was changed."
+        )
+    try:
+        booking = sessions.mark_attendance(
+            db_session,
+            me,
+            program_id=_program(),
+            session_id=session_id,
+            booking_id=booking_id,
+            attended=form.attended.data == "yes",
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        return _session_detail(session_id, page_error=str(exc))
+    flash(f"Recorded: {booking.user.name} {'attended' if booking.attended else 'did not attend'}.", "info")
     return redirect(url_for(".session_page", session_id=session_id))
 
 

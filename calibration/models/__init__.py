@@ -3,6 +3,7 @@
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
 from .attachments import AnchorAttachment
 from .audit import AuditEvent
+from .challenges import ChallengeStatus, KeyChallenge
 from .drift import (
     BookingStatus,
     CalendarFeedToken,
@@ -42,11 +43,13 @@ __all__ = [
     "BookingStatus",
     "CalendarFeedToken",
     "CertificationStatus",
+    "ChallengeStatus",
     "Criterion",
     "CriterionScore",
     "DriftFlag",
     "FlagRule",
     "FlagStatus",
+    "KeyChallenge",
     "Level",
     "LevelDescriptor",
     "LoginAttempt",

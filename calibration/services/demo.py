@@ -41,7 +41,7 @@ from ..models import (
     User,
 )
 from ..rubrics import load_rubric_dir
-from . import audit, corrections, sessions
+from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
 from .context import Actor
@@ -197,6 +197,8 @@ def seed_demo(
     _correct_a_slip(
         session, Actor(trainer.id, program.id, Role.LEAD_TRAINER), program.id, created[2], assessors[0]
     )
+    # Tom questions a spring key; the challenge waits for the trainer's answer.
+    _question_a_key(session, Actor(assessors[3].id, program.id, Role.ASSESSOR), created[2])
     # A recalibration session next week for confirmed flags to be booked into.
     sessions.create_session(
         session,
@@ -304,6 +306,30 @@ def _correct_a_slip(session: Session, actor: Actor, program_id: int, rnd: Round,
         reason=(
             f"{assessor.name.split()[0]} wrote the next day that she had clicked the level beside the one "
             "she meant; what she said in the debrief matches the corrected level."
+        ),
+    )
+
+
+def _question_a_key(session: Session, actor: Actor, rnd: Round) -> None:
+    """The assessor questions the key on the first criterion of their first sheet in the round."""
+    session.flush()
+    first = session.scalar(
+        select(ScoreSheet)
+        .where(ScoreSheet.round_id == rnd.id, ScoreSheet.assessor_id == actor.user_id)
+        .order_by(ScoreSheet.submitted_at, ScoreSheet.id)
+        .limit(1)
+    )
+    if first is None:
+        return
+    challenges.raise_challenge(
+        session,
+        actor,
+        round_id=rnd.id,
+        anchor_id=first.anchor_id,
+        criterion_id=first.scores[0].criterion_id,
+        argument=(
+            "The teacher does more than collect the data: the reflection names two changes to the schedule "
+            "made because of it, which the rubric's next level describes."
         ),
     )
 

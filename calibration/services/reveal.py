@@ -36,6 +36,7 @@ class CorrectionNote:
 
 @dataclass(frozen=True)
 class CriterionFeedback:
+    criterion_id: int
     criterion_title: str
     your_level: int  # the effective level: the latest correction's, else the one submitted
     your_label: str
@@ -129,6 +130,7 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
         descriptors = {value_of_level[d.level_id]: d.text for d in criterion.descriptors}
         items.append(
             CriterionFeedback(
+                criterion_id=criterion.id,
                 criterion_title=criterion.title,
                 your_level=mine,
                 your_label=label[mine],

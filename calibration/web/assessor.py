@@ -9,11 +9,12 @@ from .. import drift_mail
 from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
-from ..services import assignments, certification, completion, reveal, scoring
+from ..services import assignments, certification, challenges, completion, reveal, scoring
 from ..services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
+from .forms_challenges import ChallengeForm
 from .guards import actor, require_roles
-from .trainer.anchors import send_attachment
+from .trainer.anchors import apply_errors, send_attachment
 
 bp = Blueprint("assessor", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))
@@ -124,26 +125,85 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
     )
 
 
-def _already_recorded(rnd, anchor) -> str:  # type: ignore[no-untyped-def]
+def _feedback_page(  # type: ignore[no-untyped-def]
+    rnd,
+    anchor,
+    *,
+    already_recorded: bool = False,
+    form: ChallengeForm | None = None,
+    page_error: str | None = None,
+) -> str | tuple[str, int]:
+    """The feedback page: the comparison with the key, corrections, and the assessor's own
+    challenges to the key with the form to raise one."""
     me = actor()
-    fb = reveal.feedback(get_session(), rnd, assessor_id=me.user_id, anchor_id=anchor.id)
-    return render_template(
-        "assessor/feedback.html", round=rnd, anchor=anchor, feedback=fb, already_recorded=True
+    db_session = get_session()
+    fb = reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
+    asked = challenges.challenges_of_sheet(db_session, fb.sheet.id)
+    if form is None:
+        form = ChallengeForm(formdata=None)
+    form.criterion.choices = [(-1, "Choose…")] + [
+        (c.criterion_id, c.criterion_title) for c in fb.criteria if c.criterion_id not in asked
+    ]
+    html = render_template(
+        "assessor/feedback.html",
+        round=rnd,
+        anchor=anchor,
+        feedback=fb,
+        already_recorded=already_recorded,
+        challenges=asked,
+        challenge_form=form,
+        page_error=page_error,
     )
+    return (html, 400) if page_error else html
 
 
-@bp.get("/rounds/<int:round_id>/anchors/<int:anchor_id>/feedback")
-def feedback(round_id: int, anchor_id: int) -> str:
+def _already_recorded(rnd, anchor) -> str | tuple[str, int]:  # type: ignore[no-untyped-def]
+    return _feedback_page(rnd, anchor, already_recorded=True)
+
+
+def _round_and_anchor(round_id: int, anchor_id: int):  # type: ignore[no-untyped-def]
     me = actor()
     db_session = get_session()
     rnd = assignments.assigned_round(
         db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
     )
-    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
-    fb = reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
-    return render_template(
-        "assessor/feedback.html", round=rnd, anchor=anchor, feedback=fb, already_recorded=False
-    )
+    return rnd, assignments.round_anchor(db_session, rnd, anchor_id)
+
+
+@bp.get("/rounds/<int:round_id>/anchors/<int:anchor_id>/feedback")
+def feedback(round_id: int, anchor_id: int) -> str | tuple[str, int]:
+    rnd, anchor = _round_and_anchor(round_id, anchor_id)
+    return _feedback_page(rnd, anchor)
+
+
+@bp.post("/rounds/<int:round_id>/anchors/<int:anchor_id>/feedback/challenge")
+def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
+    """Question the key on one criterion (only once the sheet is final: feedback's own rule)."""
+    me = actor()
+    db_session = get_session()
+    rnd, anchor = _round_and_anchor(round_id, anchor_id)
+    reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)  # 404 before final
+    form = ChallengeForm()
+    if not form.validate():
+        return _feedback_page(
+            rnd, anchor, form=form, page_error="Your question needs attention; nothing was sent."
+        )
+    try:
+        challenges.raise_challenge(
+            db_session,
+            me,
+            round_id=rnd.id,
+            anchor_id=anchor.id,
+            criterion_id=form.criterion.data if form.criterion.data is not None else -1,
+            argument=form.argument.data or "",
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _feedback_page(rnd, anchor, form=form, page_error=str(exc))
+    flash("Your question was sent to your lead trainer. Their answer will appear here.", "info")
+    return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id) + "#challenges")
 
 
 @bp.get("/rounds/<int:round_id>/anchors/<int:anchor_id>/attachments/<int:attachment_id>")

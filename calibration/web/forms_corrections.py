@@ -11,7 +11,7 @@ from ..services.corrections import REASON_MAX_CHARS
 from .forms import no_control_characters
 
 
-def _choice(value: object) -> int:
+def whole_number(value: object) -> int:
     """The chosen id or level, or -1 for anything that is not a whole number (the service then
     names the valid choices, rather than a bare "could not coerce")."""
     try:
@@ -25,13 +25,13 @@ class CorrectionForm(FlaskForm):
     # the values again, so a forged choice gets the same clear message as a mistyped one.
     criterion = SelectField(
         "Criterion",
-        coerce=_choice,
+        coerce=whole_number,
         validate_choice=False,
         validators=[InputRequired("Choose the criterion.")],
     )
     level = SelectField(
         "Corrected level",
-        coerce=_choice,
+        coerce=whole_number,
         validate_choice=False,
         validators=[InputRequired("Choose the level.")],
     )

@@ -38,7 +38,8 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 #   maya     keyboard scoring of open-round anchor 1; invalid then valid submit of anchor 2
 #   grace    wrong password, then login and logout
 #   trainer  reads rounds (read-only)
-#   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page
+#   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page (his
+#            spring key challenge, from the demo, is only read)
 #   trainer  corrects one of priya's open-round scores; priya then reads why (test_correction_journey)
 #   trainer  also creates and opens a qualification round for Noah (new@demo.test), whom no other
 #            test reads, and invites casey.morgan@demo.test, who then qualifies (test_onboarding_journey)

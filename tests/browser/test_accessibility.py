@@ -78,6 +78,17 @@ def _session_path(site) -> str:  # the demo's upcoming session: its reschedule f
     return f"/trainer/sessions/{session_id}"
 
 
+def _challenge_path(site) -> str:  # Tom's open challenge to a spring key (demo)
+    from sqlalchemy import select
+
+    from calibration.models import KeyChallenge
+
+    with site.session() as session:
+        challenge_id = session.scalar(select(KeyChallenge.id).order_by(KeyChallenge.id))
+    assert challenge_id is not None, "the demo should hold a key challenge"
+    return f"/trainer/challenges/{challenge_id}"
+
+
 def _corrected(site) -> tuple[int, int, int, int]:
     """(round, assessor, sheet, anchor) of the demo's corrected score (Maya, spring round)."""
     from sqlalchemy import select
@@ -129,6 +140,8 @@ KEY_PAGES = [
     KeyPage("trainer-sessions", "trainer@demo.test", lambda site: "/trainer/sessions"),
     KeyPage("trainer-flags", "trainer@demo.test", lambda site: "/trainer/flags"),
     KeyPage("trainer-session", "trainer@demo.test", _session_path),
+    KeyPage("trainer-challenges", "trainer@demo.test", lambda site: "/trainer/challenges"),
+    KeyPage("trainer-challenge", "trainer@demo.test", _challenge_path),
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
     KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
     KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),

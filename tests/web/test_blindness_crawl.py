@@ -1,7 +1,8 @@
 """Blindness, by crawling: an assessor who has not finalised sees no key, rationale or colleague's data.
 
 Unique markers are seeded into the key rationales and key-change reasons of every anchor (both
-programs), into other assessors' notes and into the reasons of corrections to their scores. Logged in as an assessor, the test crawls everything
+programs), into other assessors' notes, into the reasons of corrections to their scores and into
+their key challenges and the answers. Logged in as an assessor, the test crawls everything
 reachable: every link, redirect and form target found on the pages, every GET route in the URL
 map filled with the world's ids (rounds, anchors, attachments, reports, CSV/JSON exports), and the
 mail the assessor received. No marker may appear anywhere, whatever the status code. It also
@@ -180,9 +181,15 @@ def correction_marker(anchor_id: int) -> str:
     return f"FIXMARK{anchor_id}X"
 
 
+def challenge_marker(anchor_id: int) -> str:
+    return f"ASKMARK{anchor_id}X"
+
+
 def seed_peer_sheets(db: Any, world: World) -> None:
     """The colleague (same round) and the other program's assessor score everything, with marked
-    notes; a trainer corrects one of the colleague's scores on each anchor, with a marked reason."""
+    notes; a trainer corrects one of the colleague's scores on each anchor, with a marked reason; the
+    colleague questions the key on each anchor and the trainer answers (both marked)."""
+    from calibration.services.challenges import answer, raise_challenge
     from calibration.services.corrections import correct_score
 
     db.rollback()
@@ -198,6 +205,23 @@ def seed_peer_sheets(db: Any, world: World) -> None:
             level_value=next(v for v in world.levels if v != levels[0]),
             reason=f"{correction_marker(anchor_id)} slip reported by the assessor",
         )
+        asked = raise_challenge(
+            db,
+            Actor(world.ids["assessor2"], world.program_a),
+            round_id=world.round_id,
+            anchor_id=anchor_id,
+            criterion_id=world.criteria[1],
+            argument=f"{challenge_marker(anchor_id)} the key misreads the evidence on this criterion",
+        )
+        if i % 2:  # half of them answered, half still open
+            answer(
+                db,
+                Actor(world.ids["trainer"], world.program_a),
+                program_id=world.program_a,
+                challenge_id=asked.id,
+                outcome="key_stands",
+                response=f"{challenge_marker(anchor_id)} answer: the key reads the evidence as intended",
+            )
         db.commit()
     from calibration.services.scoring import submit_sheet
 
@@ -217,6 +241,7 @@ def forbidden_markers(world: World, *, revealed: Iterable[int] = ()) -> list[str
     every = [*world.anchors, world.anchor_b]
     markers = [peer_marker(a) for a in every]
     markers += [correction_marker(a) for a in world.anchors]  # a colleague's corrections, never shown
+    markers += [challenge_marker(a) for a in world.anchors]  # a colleague's key challenges and answers
     markers += [key_marker(a) for a in every if a not in set(revealed)]
     markers += [reason_marker(a) for a in every if a not in set(revealed)]
     # The first key version's rationales (tests/factories.py) are keys too.

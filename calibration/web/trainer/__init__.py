@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from . import anchors, drift, people, reports, round_admin, rounds, rubrics, sheets
+from . import anchors, challenges, drift, people, reports, round_admin, rounds, rubrics, sheets
 from .blueprint import bp
 
-__all__ = ["anchors", "bp", "drift", "people", "reports", "round_admin", "rounds", "rubrics", "sheets"]
+__all__ = [
+    "anchors",
+    "bp",
+    "challenges",
+    "drift",
+    "people",
+    "reports",
+    "round_admin",
+    "rounds",
+    "rubrics",
+    "sheets",
+]

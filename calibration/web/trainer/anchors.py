@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from ...db import get_session
 from ...models.attachments import size_label
 from ...services import anchors as service
+from ...services import challenges
 from ...services.errors import InvalidInput
 from ...services.scoring import rubric_with_levels
 from ..forms_anchors import (
@@ -104,7 +105,8 @@ def anchor_new() -> Page:
 def anchor_page(anchor_id: int) -> str:
     me = actor()
     overview = service.anchor_overview(get_session(), program_id=me.program_id, anchor_id=anchor_id)
-    return render_template("trainer/anchors/page.html", o=overview)
+    questioned = challenges.open_count(get_session(), me.program_id, anchor_id)  # type: ignore[arg-type]
+    return render_template("trainer/anchors/page.html", o=overview, open_challenges=questioned)
 
 
 @bp.route("/anchors/<int:anchor_id>/edit", methods=["GET", "POST"])

@@ -1,0 +1,64 @@
+"""Key challenges for lead trainers: the list (open first) and one challenge with the key it
+questions and the answer form. Thin views over :mod:`calibration.services.challenges`."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from ...db import get_session
+from ...services import challenges
+from ...services.errors import InvalidInput
+from ..forms_challenges import AnswerForm
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+
+Page = Response | str | tuple[str, int]
+
+
+@bp.get("/challenges")
+def challenges_page() -> str:
+    me = actor()
+    rows = challenges.program_challenges(get_session(), me.program_id)  # type: ignore[arg-type]
+    return render_template("trainer/challenges.html", rows=rows)
+
+
+def _challenge_page(challenge_id: int, form: AnswerForm | None = None, page_error: str | None = None) -> Page:
+    me = actor()
+    view = challenges.challenge_view(get_session(), program_id=me.program_id, challenge_id=challenge_id)  # type: ignore[arg-type]
+    html = render_template(
+        "trainer/challenge.html", v=view, form=form or AnswerForm(formdata=None), page_error=page_error
+    )
+    return (html, 400) if page_error else html
+
+
+@bp.get("/challenges/<int:challenge_id>")
+def challenge_page(challenge_id: int) -> Page:
+    return _challenge_page(challenge_id)
+
+
+@bp.post("/challenges/<int:challenge_id>/answer")
+def challenge_answer(challenge_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    challenges.challenge_view(db_session, program_id=me.program_id, challenge_id=challenge_id)  # type: ignore[arg-type]  # 404 first
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _challenge_page(challenge_id, form, "The answer needs attention; nothing was saved.")
+    try:
+        challenges.answer(
+            db_session,
+            me,
+            program_id=me.program_id,  # type: ignore[arg-type]
+            challenge_id=challenge_id,
+            outcome=form.outcome.data or "",
+            response=form.response.data or "",
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _challenge_page(challenge_id, form, str(exc))
+    flash("Answer recorded; the assessor sees it with their feedback.", "info")
+    return redirect(url_for(".challenge_page", challenge_id=challenge_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import drift_mail
+from .. import drift_mail, review_mail
 from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
@@ -189,7 +189,7 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
             rnd, anchor, form=form, page_error="Your question needs attention; nothing was sent."
         )
     try:
-        challenges.raise_challenge(
+        asked = challenges.raise_challenge(
             db_session,
             me,
             round_id=rnd.id,
@@ -198,6 +198,7 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
             argument=form.argument.data or "",
         )
         db_session.commit()
+        review_mail.challenge_raised(db_session, asked)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)

@@ -124,6 +124,55 @@ def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) ->
 MAIL_SOURCES.append(every_mail_an_assessor_can_get)
 
 
+def review_mail_to_an_assessor(app: Any, db: Any, world: World, who: str) -> Iterable[tuple[str, str]]:
+    """The review notices, through the pages: once ``who`` has a final sheet, a trainer corrects one
+    of its scores, ``who`` questions its key and the trainer answers. (Before any final sheet there
+    is nothing to review, and no such mail.)"""
+    from calibration import mail as mail_module
+    from calibration.models import ScoreSheet
+
+    db.rollback()
+    sheet = db.scalar(
+        select(ScoreSheet).where(ScoreSheet.assessor_id == world.ids[who]).order_by(ScoreSheet.id).limit(1)
+    )
+    if sheet is None:
+        return []
+    captured = _Captured()
+    original = app.extensions["calibration.mailer"]
+    app.extensions["calibration.mailer"] = captured
+    try:
+        trainer = _client_as(app, world.emails["trainer"])
+        level = next(v for v in world.levels if v != sheet.scores[0].level_value)
+        data = {
+            "criterion": str(world.criteria[0]),
+            "level": str(level),
+            "reason": "Reported slip, corrected.",
+        }
+        assert post_form(trainer, f"/trainer/sheets/{sheet.id}/correct", data).status_code == 302
+        me = _client_as(app, world.emails[who])
+        base = f"/rounds/{sheet.round_id}/anchors/{sheet.anchor_id}/feedback"
+        asked = {"criterion": str(world.criteria[2]), "argument": "I read the evidence differently here."}
+        assert post_form(me, base + "/challenge", asked, token_page=base).status_code == 302
+        db.rollback()
+        from calibration.models import KeyChallenge
+
+        challenge_id = db.scalar(select(KeyChallenge.id).where(KeyChallenge.sheet_id == sheet.id))
+        answer = {"outcome": "key_stands", "response": "The key stands: the rubric asks for more."}
+        url = f"/trainer/challenges/{challenge_id}/answer"
+        assert post_form(trainer, url, answer, token_page="/trainer/").status_code == 302
+        mail_module.drain()
+    finally:
+        app.extensions["calibration.mailer"] = original
+    mine = [m for m in captured.sent if m.to == world.emails[who]]
+    assert len(mine) == 2, [m.subject for m in captured.sent]  # corrected, answered
+    return [
+        (f"review mail {i}: {m.subject}", "\n".join([m.subject, m.text, m.html])) for i, m in enumerate(mine)
+    ]
+
+
+MAIL_SOURCES.append(review_mail_to_an_assessor)
+
+
 def reachable_mail(app: Any, db: Any, world: World, who: str) -> dict[str, str]:
     """Every mail ``who`` received, as label -> text (empty until a mail source is registered)."""
     return {label: text for source in MAIL_SOURCES for label, text in source(app, db, world, who)}

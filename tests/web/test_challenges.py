@@ -6,18 +6,28 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from calibration import mail
 from calibration.models import AuditEvent, ChallengeStatus, KeyChallenge
 from calibration.services.anchors import change_key
 from calibration.services.context import Actor
 
 from ..conftest import post_form
 from ..factories import submit
+from ..onboarding.conftest import smtp_sink  # noqa: F401 -- the fixture, reused
 
 ARGUMENT = "The teacher's log shows daily use of the data, which the rubric calls proficient."
 ANSWER = "The log shows collection, not use: the rubric asks for decisions drawn from the data."
+
+
+@pytest.fixture
+def app_config(app_config, smtp_sink):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Notices go to the local SMTP sink (a real server on loopback)."""
+    return {**app_config, "MAIL_BACKEND": "smtp", "MAIL_HOST": "127.0.0.1", "MAIL_PORT": smtp_sink.port,
+            "MAIL_SECURITY": "none"}  # fmt: skip
 
 
 def feedback_url(world) -> str:  # type: ignore[no-untyped-def]
@@ -44,7 +54,7 @@ def as_user(app, world, who: str):  # type: ignore[no-untyped-def]
     return c
 
 
-def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, client, login):
+def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, client, login, smtp_sink):  # noqa: F811
     sheet = submit(db, world, "assessor", 0)
     login(world.emails["assessor"])
     page = client.get(feedback_url(world)).get_data(as_text=True)
@@ -64,6 +74,11 @@ def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, clie
     assert str(escape(ARGUMENT)) in page and "has not answered yet" in page
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "key.challenge"))
     assert event.actor_id == world.ids["assessor"] and event.object_id == str(c.id)
+
+    mail.drain()  # the program's lead trainer is told (not the admin, not another program's trainer)
+    assert [m["To"] for m in smtp_sink.messages] == [world.emails["trainer"]]
+    told = smtp_sink.to(world.emails["trainer"])[0].get_body(("plain",)).get_content()
+    assert ARGUMENT in told and f"/trainer/challenges/{c.id}" in told
 
     trainer = as_user(app, world, "trainer")
     listing = trainer.get("/trainer/challenges").get_data(as_text=True)
@@ -91,6 +106,11 @@ def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, clie
     assert detail["outcome"] == "key_stands"
     page = client.get(feedback_url(world)).get_data(as_text=True)
     assert "The key stands." in page and str(escape(ANSWER)) in page
+    mail.drain()
+    [answered] = smtp_sink.to(world.emails["assessor"])
+    assert answered["Subject"].startswith("Your question about a key was answered")
+    text = answered.get_body(("plain",)).get_content()
+    assert "The key stands." in text and ANSWER in text and "/feedback#challenges" in text
 
 
 def test_a_changed_key_is_linked_to_the_challenge(app, world, db, client, login):

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from sqlalchemy import func, select
 
+from calibration import mail
 from calibration.models import AuditEvent, ScoreCorrection
 
 from ..conftest import post_form
 from ..factories import submit
+from ..onboarding.conftest import smtp_sink  # noqa: F401 -- the fixture, reused
 
 REASON = "Asha reported a slip: she meant the level below."
+
+
+@pytest.fixture
+def app_config(app_config, smtp_sink):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Notices go to the local SMTP sink (a real server on loopback)."""
+    return {**app_config, "MAIL_BACKEND": "smtp", "MAIL_HOST": "127.0.0.1", "MAIL_PORT": smtp_sink.port,
+            "MAIL_SECURITY": "none"}  # fmt: skip
 
 
 def off_by_one(world):  # type: ignore[no-untyped-def]
@@ -29,7 +39,7 @@ def form(world, level: int, reason: str = REASON) -> dict[str, str]:  # type: ig
     return {"criterion": str(world.criteria[0]), "level": str(level), "reason": reason}
 
 
-def test_trainer_corrects_a_score_and_the_assessor_reads_why(client, login, world, db, app):
+def test_trainer_corrects_a_score_and_the_assessor_reads_why(client, login, world, db, app, smtp_sink):  # noqa: F811
     sheet = submit(db, world, "assessor", 0, levels=off_by_one(world), notes="my notes")
     key_level = world.keys[world.anchors[0]][0]
     login(world.emails["trainer"])
@@ -58,6 +68,14 @@ def test_trainer_corrects_a_score_and_the_assessor_reads_why(client, login, worl
     assert "Corrections to your scores" in fb and html.escape(REASON) in fb
     assert f"you submitted {off_by_one(world)[0]}" in fb
     assert f"exactly on <strong>{len(world.criteria)} of {len(world.criteria)}</strong>" in fb
+
+    mail.drain()  # the assessor is told, with the reason and a link to the feedback
+    [notice] = smtp_sink.to(world.emails["assessor"])
+    assert notice["Subject"].startswith("A score of yours was corrected")
+    body = notice.get_body(("plain",)).get_content()
+    assert (
+        REASON in body and f"/rounds/{world.round_id}/anchors/{world.anchors[0]}/feedback#corrections" in body
+    )
 
 
 def test_bad_input_keeps_what_was_typed_writes_nothing_and_is_never_a_500(client, login, world, db):

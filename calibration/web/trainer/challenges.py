@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from ... import review_mail
 from ...db import get_session
 from ...services import challenges
 from ...services.errors import InvalidInput
@@ -47,7 +48,7 @@ def challenge_answer(challenge_id: int) -> Page:
     if not form.validate_on_submit():
         return _challenge_page(challenge_id, form, "The answer needs attention; nothing was saved.")
     try:
-        challenges.answer(
+        answered = challenges.answer(
             db_session,
             me,
             program_id=me.program_id,  # type: ignore[arg-type]
@@ -56,6 +57,7 @@ def challenge_answer(challenge_id: int) -> Page:
             response=form.response.data or "",
         )
         db_session.commit()
+        review_mail.challenge_answered(db_session, answered)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from ... import review_mail
 from ...db import get_session
 from ...services import corrections
 from ...services.errors import InvalidInput
@@ -67,6 +68,7 @@ def sheet_correct(sheet_id: int) -> Page:
             reason=form.reason.data or "",
         )
         db_session.commit()
+        review_mail.score_corrected(db_session, correction)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)

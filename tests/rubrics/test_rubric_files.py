@@ -8,7 +8,9 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import functools
 import hashlib
+import itertools
 import json
 import pickle
 import re
@@ -35,6 +37,7 @@ from calibration.rubrics import (
     rubric_from_canonical,
 )
 from calibration.services.rules import DEFAULT_PASS_RULE
+from calibration.services.selection import DEFAULT_TARGET, Candidate, covered_pairs, select_anchors
 
 REPO = Path(__file__).resolve().parents[2]
 RUBRIC_DIR = REPO / "rubrics"
@@ -820,7 +823,10 @@ def test_training_anchors_let_an_invited_assessor_qualify(
     """Accepting an invitation in the demo assigns practice and qualification rounds on the rubric
     with the most such anchors (services/training.py): there, the qualification anchors must cover
     every level of every criterion and meet the pass rule's minimum evidence, and the same rubric
-    must have the most practice anchors too."""
+    must have the most practice anchors too. A failed first attempt gets a second one of anchors the
+    person has not seen (selection.py leaves seen anchors out), so the qualification anchors must also
+    split into two disjoint attempts of at least the minimum evidence, each covering every level of
+    every criterion, and that must hold whichever covering anchors the first attempt draws."""
     assert {a["purpose"] for a in training_anchors} <= {"practice", "qualification"}
     everything = anchors + training_anchors
 
@@ -838,3 +844,34 @@ def test_training_anchors_let_an_invited_assessor_qualify(
     assert n_qualification * len(rubric.criterion_keys) >= rule["min_scores"]
     qualification = [a for a in everything if a["rubric"] == slug and a["purpose"] == "qualification"]
     assert _uncovered(qualification, rubric) == {}
+
+    # Two attempts. training.py asks auto_select_anchors for size = max(min_anchors, DEFAULT_TARGET)
+    # anchors covering every level; whichever such draw the first attempt gets, the anchors left must
+    # again be at least `size` and cover every level.
+    size = max(int(rule["min_anchors"]), DEFAULT_TARGET)
+    assert size * len(rubric.criterion_keys) >= rule["min_scores"]
+    first_draws = [
+        set(draw)
+        for draw in itertools.combinations(range(len(qualification)), size)
+        if _uncovered([qualification[i] for i in draw], rubric) == {}
+    ]
+    assert first_draws, "no first attempt of the minimum size covers every level"
+    for draw in first_draws:
+        rest = [a for i, a in enumerate(qualification) if i not in draw]
+        titles = sorted(qualification[i]["title"] for i in draw)
+        assert len(rest) >= size, f"after a first attempt of {titles}, {len(rest)} unseen anchors are left"
+        assert _uncovered(rest, rubric) == {}, f"after a first attempt of {titles}"
+    # And through the selection itself, as the services call it (seeds stand for round ids).
+    candidates = [
+        Candidate(i, {c: e["level"] for c, e in a["key"].items()}) for i, a in enumerate(qualification)
+    ]
+    every = {(c, lv) for c in rubric.criterion_keys for lv in rubric.level_values}
+    choose = functools.partial(
+        select_anchors, candidates, criteria=rubric.criterion_keys, levels=rubric.level_values, target=size
+    )
+    for seed in range(40):
+        first = choose(seed=seed)
+        second = choose(exclude=first, seed=seed + 1)
+        assert len(first) >= size and len(second) >= size and not set(first) & set(second)
+        for attempt in (first, second):
+            assert covered_pairs(candidates[i].key for i in attempt) >= every, (seed, attempt)

@@ -46,6 +46,7 @@ from ..stats.accuracy import AccuracyResult, accuracy_by_rater
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
 from .errors import NotFound
+from .flags import FlagLine, flag_lines
 from .reports import N_BOOT, ROUND_REPORTS, ReportCache, database_identity, int_columns, keyed_scores
 from .rules import pass_rule_from_json, pass_rule_json, program_settings
 
@@ -116,8 +117,7 @@ class AssessorProfile:
     rule: PassRule
     rounds: list[ProfileRound] = field(default_factory=list)
     sections: list[RubricSection] = field(default_factory=list)
-    # Drift flags arrive with a later issue; until then the page says there are none.
-    flags: tuple[Any, ...] = ()
+    flags: tuple[FlagLine, ...] = ()  # drift flags about this assessor, open ones first
 
     @property
     def n_sheets(self) -> int:
@@ -228,6 +228,7 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
         certified_at=person.certified_at,
         expires_at=person.certification_expires_at,
         member_since=person.created_at,
+        flags=tuple(flag_lines(session, program_id, user_id=person.id)),
         rule=rule,
         rounds=lines,
         sections=sections,

@@ -156,3 +156,14 @@ def test_trainer_moves_a_booking_and_the_calendar_follows(app, world, db, client
         )
         == 1
     )
+
+
+def test_the_assessor_profile_lists_their_flags_with_links(app, world, db, client, login):
+    flag = _lenient_assessor_flagged(db, world)
+    assert flag is not None
+    login(world.emails["trainer"])
+    page = client.get(f"/trainer/assessors/{world.ids['assessor']}").get_data(as_text=True)
+    assert f'href="/trainer/flags/{flag.id}"' in page and "No drift flags." not in page
+    assert "open" in page
+    other = client.get(f"/trainer/assessors/{world.ids['assessor2']}").get_data(as_text=True)
+    assert f'href="/trainer/flags/{flag.id}"' not in other  # only the flags about this assessor

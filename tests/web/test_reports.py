@@ -55,7 +55,7 @@ def test_profile_of_an_assessor_without_scores(client, login, world):
     page = client.get(f"/trainer/assessors/{world.ids['assessor2']}").get_data(as_text=True)
     assert "Ben Second" in page
     assert "certified" in page
-    assert "No drift flags yet" in page
+    assert "No drift flags." in page
     assert rows(table(page, "rounds-table"))[0][2] == "0 of 5"
     assert "<svg" not in page
 
@@ -108,7 +108,7 @@ def test_profile_numbers_match_the_library(client, login, world, db):
     assert [int(r[1].split(" ")[0]) for r in use_rows] == list(use.assessor_counts)
     assert [int(r[2].split(" ")[0]) for r in use_rows] == list(use.key_counts)
     assert page.count("<svg") == 3  # over time, level use, per criterion
-    assert "No drift flags yet" in page
+    assert "No drift flags." in page
 
 
 def test_profile_names_a_weak_spot_once_there_is_enough_evidence(client, login, world, db):

@@ -110,8 +110,7 @@ def authenticate(
         )
         raise AuthenticationFailed("The email or password is not right.")
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == address))
-    token = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
+    token = open_session(session, user.id)
     audit.record(
         session,
         Actor(user_id=user.id, program_id=None, request_id=request_id),
@@ -121,6 +120,13 @@ def authenticate(
     )
     session.flush()
     return LoginResult(user, token)
+
+
+def open_session(session: Session, user_id: int) -> str:
+    """A new server-side login session; returns the cookie token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=user_id))
+    return token
 
 
 def resolve_session(

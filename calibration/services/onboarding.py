@@ -467,6 +467,30 @@ def reset_password(
     return user
 
 
+def change_password(session: Session, actor: Actor, *, current: str, password: str, confirm: str) -> str:
+    """A signed-in person sets a new password, proving the current one. Every login session of theirs
+    ends (an old cookie replayed anywhere fails); the returned token opens a fresh session for the
+    browser that made the change. InvalidInput (field errors ``current``, ``password``, ``confirm``)."""
+    from .auth import end_all_sessions, open_session, verify_password
+
+    user = session.get(User, actor.user_id)
+    if user is None or not user.is_active:
+        raise NotFound("user")
+    errors = check_password(password, confirm)
+    if not verify_password(user.password_hash, current):
+        errors["current"] = ["That is not your current password."]
+    elif not errors and password == current:
+        errors["password"] = ["Choose a password different from the current one."]
+    if errors:
+        raise InvalidInput("Some fields need attention; your password was not changed.", errors)
+    user.password_hash = hash_password(password)
+    end_all_sessions(session, user.id, reason="password_change")
+    token = open_session(session, user.id)
+    audit.record(session, actor, "password.change", object_type="user", object_id=user.id)
+    session.flush()
+    return token
+
+
 def program_name(session: Session, program_id: int) -> str:
     return session.scalar(select(Program.name).where(Program.id == program_id)) or ""
 

@@ -1,4 +1,4 @@
-"""Program members, for the admin pages."""
+"""Program members, for the admin pages: who they are, and switching an account off and on."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Membership, User
+from . import audit
+from .auth import end_all_sessions
+from .certification import check_reason
+from .context import Actor
+from .errors import InvalidInput, NotFound
 
 
 def program_members(session: Session, program_id: int) -> list[tuple[User, Membership]]:
@@ -18,3 +23,38 @@ def program_members(session: Session, program_id: int) -> list[tuple[User, Membe
             .order_by(Membership.role, User.name)
         ).all()
     ]
+
+
+def set_active(
+    session: Session, actor: Actor, *, program_id: int, user_id: int, active: bool, reason: str
+) -> User:
+    """Switch a member's account off (every login session ends at once; logging in is refused) or
+    back on, with a reason (audited). NotFound outside the program; an admin cannot switch off their
+    own account (someone must be able to switch it back on)."""
+    user = session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.program_id == program_id)
+    )
+    if user is None:
+        raise NotFound("user")
+    reason = check_reason(reason)
+    if user.id == actor.user_id and not active:
+        raise InvalidInput("You cannot switch off your own account; nothing was changed.")
+    if user.is_active == active:
+        state = "on" if active else "off"
+        raise InvalidInput(f"{user.name}'s account is already switched {state}; nothing was changed.")
+    user.is_active = active
+    if not active:
+        end_all_sessions(session, user.id, reason="deactivated")
+    audit.record(
+        session,
+        actor,
+        "user.activate" if active else "user.deactivate",
+        object_type="user",
+        object_id=user.id,
+        program_id=program_id,
+        detail={"reason": reason},
+    )
+    session.flush()
+    return user

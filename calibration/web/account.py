@@ -20,7 +20,8 @@ from ..services import onboarding, tokens
 from ..services.certification import Policy
 from ..services.errors import InvalidInput
 from ..services.tokens import TokenInvalid
-from .forms_onboarding import AcceptForm, ForgotForm, ResetForm
+from .forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
+from .guards import actor
 from .trainer.anchors import apply_errors
 
 bp = Blueprint("account", __name__)
@@ -143,4 +144,38 @@ def reset_password(token: str) -> Page:
     elif form.is_submitted():
         page_error = "Some fields need attention."
     html = render_template("account/reset.html", form=form, page_error=page_error)
+    return (html, 400) if page_error else html
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> Page:
+    """Change one's own password (any role): every other login session ends; this browser gets a
+    fresh one."""
+    if g.get("user") is None:
+        return redirect(url_for("auth.login", next="/account/password"))
+    form = ChangePasswordForm()
+    page_error = None
+    if form.validate_on_submit():
+        db_session = get_session()
+        try:
+            token = onboarding.change_password(
+                db_session,
+                actor(),
+                current=form.current.data or "",
+                password=form.password.data or "",
+                confirm=form.confirm.data or "",
+            )
+            db_session.commit()
+        except InvalidInput as exc:
+            db_session.rollback()
+            apply_errors(form, exc)
+            page_error = str(exc)
+        else:
+            session.clear()
+            session["sid"] = token
+            flash("Password changed. You stay signed in here; every other session has ended.", "info")
+            return redirect(url_for(".change_password"))
+    elif form.is_submitted():
+        page_error = "Some fields need attention; your password was not changed."
+    html = render_template("account/password.html", form=form, page_error=page_error)
     return (html, 400) if page_error else html

@@ -1,20 +1,78 @@
-"""Admin pages: the program's people, their roles and certification status."""
+"""Admin pages: the program's people, their roles and certification status, and switching an
+account off (its sessions end at once) or back on, with a reason."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from ..db import get_session
 from ..models import Role
 from ..services import people
+from ..services.errors import InvalidInput
+from .forms_onboarding import AccountSwitchForm
 from .guards import actor, require_roles
+from .trainer.anchors import apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles(Role.ADMIN))
 
+Page = Response | str | tuple[str, int]
+
+
+def _page(failed: tuple[int, AccountSwitchForm] | None = None, page_error: str | None = None) -> Page:
+    me = actor()
+    members = people.program_members(get_session(), me.program_id)  # type: ignore[arg-type]
+    # One form per row, each with its own prefix (field ids and names stay unique on the page).
+    forms = {user.id: AccountSwitchForm(formdata=None, prefix=_prefix(user.id)) for user, _ in members}
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    html = render_template(
+        "admin/index.html",
+        members=members,
+        program=g.membership.program,
+        me=me.user_id,
+        forms=forms,
+        failed=failed[0] if failed else None,
+        page_error=page_error,
+    )
+    return (html, 400) if page_error else html
+
+
+def _prefix(user_id: int) -> str:
+    return f"u{user_id}"
+
 
 @bp.get("/")
-def index() -> str:
+def index() -> Page:
+    return _page()
+
+
+@bp.post("/users/<int:user_id>/account")
+def switch_account(user_id: int) -> Page:
     me = actor()
-    members = people.program_members(get_session(), me.program_id)
-    return render_template("admin/index.html", members=members, program=g.membership.program)
+    db_session = get_session()
+    form = AccountSwitchForm(prefix=_prefix(user_id))
+    if not form.validate_on_submit():
+        return _page((user_id, form), "Give a reason; nothing was changed.")
+    try:
+        user = people.set_active(
+            db_session,
+            me,
+            program_id=me.program_id,  # type: ignore[arg-type]
+            user_id=user_id,
+            active=form.state.data == "on",
+            reason=form.reason.data or "",
+        )
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        apply_errors(form, exc)
+        return _page((user_id, form), str(exc))
+    flash(
+        f"{user.name}'s account is switched on."
+        if user.is_active
+        else f"{user.name}'s account is switched off; their sessions have ended.",
+        "info",
+    )
+    return redirect(url_for(".index"))

@@ -53,6 +53,31 @@ class ForgotForm(FlaskForm):
     email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254)])
 
 
+class AccountSwitchForm(FlaskForm):
+    # Which way the button switches the account; the reason is kept in the audit trail.
+    state = RadioField(
+        "Account",
+        choices=[SelectChoice("off", "Switch off"), SelectChoice("on", "Switch on")],
+        validators=[InputRequired("Choose whether to switch the account off or on.")],
+    )
+    reason = TextAreaField(
+        "Reason (kept in the audit trail)",
+        validators=[
+            InputRequired("Give a reason."),
+            Length(
+                max=REASON_MAX_CHARS, message=f"The reason can be at most {REASON_MAX_CHARS:,} characters."
+            ),
+            no_control_characters,
+        ],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[InputRequired("Enter your current password.")])
+    password = _password("New password")
+    confirm = _password("Type the new password again")
+
+
 class ResetForm(FlaskForm):
     password = _password("New password")
     confirm = _password("Type the new password again")

@@ -148,6 +148,8 @@ KEY_PAGES = [
     KeyPage("assessor-sheets", "trainer@demo.test", _sheets_path),
     KeyPage("sheet-correct", "trainer@demo.test", _correct_path),
     KeyPage("feedback-corrected", "maya@demo.test", _corrected_feedback_path),
+    KeyPage("change-password", "grace@demo.test", lambda site: "/account/password"),
+    KeyPage("admin-people", "admin@demo.test", lambda site: "/admin/"),
     KeyPage("forgot-password", None, lambda site: "/password/forgot"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
 ]

@@ -26,6 +26,9 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.person_suspend": {},  # POST only
     "trainer.person_reinstate": {},  # POST only
     "assessor.certification": {"assessor": 200, "assessor2": 200, "assessor_b": 200},
+    "account.change_password": {
+        r: 200 for r in ("assessor", "assessor2", "trainer", "admin", "assessor_b", "trainer_b")
+    },
 }
 
 

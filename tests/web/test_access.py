@@ -23,6 +23,7 @@ ALLOW: dict[str, dict[str, int]] = {
     "trainer.rounds": {"admin": 200, "trainer": 200, "trainer_b": 200},
     "trainer.round_page": {"admin": 200, "trainer": 200},
     "admin.index": {"admin": 200},
+    "admin.switch_account": {},  # POST only
 }
 
 

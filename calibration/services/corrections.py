@@ -74,27 +74,30 @@ class SheetView:
         return sum(len(line.corrections) for line in self.lines)
 
 
-def _sheet_in_program(session: Session, program_id: int, sheet_id: int) -> tuple[ScoreSheet, Round]:
-    row = session.execute(
-        select(ScoreSheet, Round)
-        .join(Round, Round.id == ScoreSheet.round_id)
-        .where(ScoreSheet.id == sheet_id, Round.program_id == program_id)
-        .options(selectinload(ScoreSheet.scores), selectinload(ScoreSheet.corrections))
-        .execution_options(populate_existing=True)  # corrections added earlier in this session
-    ).first()
+# What a sheet view reads, loaded with the sheets (a few queries for a whole round, not per sheet).
+_VIEW_LOADS = (
+    selectinload(ScoreSheet.scores),
+    selectinload(ScoreSheet.corrections).selectinload(ScoreCorrection.corrected_by),
+    selectinload(ScoreSheet.anchor),
+    selectinload(ScoreSheet.key_version).selectinload(AnchorKeyVersion.entries),
+)
+
+
+def _sheet_in_program(
+    session: Session, program_id: int, sheet_id: int, *, for_view: bool = False
+) -> tuple[ScoreSheet, Round]:
+    stmt = select(ScoreSheet, Round).join(Round, Round.id == ScoreSheet.round_id)
+    stmt = stmt.where(ScoreSheet.id == sheet_id, Round.program_id == program_id)
+    if for_view:  # corrections added earlier in this session must show: refresh what is loaded
+        stmt = stmt.options(*_VIEW_LOADS).execution_options(populate_existing=True)
+    row = session.execute(stmt).first()
     if row is None:
         raise NotFound("score sheet")
     return row[0], row[1]
 
 
-def _view(session: Session, sheet: ScoreSheet, rnd: Round, rubric: RubricVersion | None = None) -> SheetView:
-    rubric = rubric or rubric_with_levels(session, rnd.rubric_version_id)
-    key = session.scalar(
-        select(AnchorKeyVersion)
-        .where(AnchorKeyVersion.id == sheet.key_version_id)
-        .options(selectinload(AnchorKeyVersion.entries))
-    )
-    assert key is not None  # a foreign key guarantees it
+def _view(sheet: ScoreSheet, rnd: Round, assessor: User, rubric: RubricVersion) -> SheetView:
+    key = sheet.key_version
     key_level = {e.criterion_id: e.level_value for e in key.entries}
     by_score: dict[int, list[ScoreCorrection]] = {}
     for c in sheet.corrections:
@@ -114,16 +117,15 @@ def _view(session: Session, sheet: ScoreSheet, rnd: Round, rubric: RubricVersion
                 corrections=history,
             )
         )
-    anchor = session.get(Anchor, sheet.anchor_id)
-    assessor = session.get(User, sheet.assessor_id)
-    assert anchor is not None and assessor is not None
-    return SheetView(sheet, rnd, anchor, assessor, rubric, key.version, tuple(lines))
+    return SheetView(sheet, rnd, sheet.anchor, assessor, rubric, key.version, tuple(lines))
 
 
 def sheet_view(session: Session, *, program_id: int, sheet_id: int) -> SheetView:
     """One final sheet of the program with each score's corrections. NotFound outside the program."""
-    sheet, rnd = _sheet_in_program(session, program_id, sheet_id)
-    return _view(session, sheet, rnd)
+    sheet, rnd = _sheet_in_program(session, program_id, sheet_id, for_view=True)
+    assessor = session.get(User, sheet.assessor_id)
+    assert assessor is not None  # a foreign key guarantees it
+    return _view(sheet, rnd, assessor, rubric_with_levels(session, rnd.rubric_version_id))
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,11 @@ def assessor_sheets(session: Session, *, program_id: int, round_id: int, user_id
         select(ScoreSheet)
         .where(ScoreSheet.round_id == rnd.id, ScoreSheet.assessor_id == user_id)
         .order_by(ScoreSheet.submitted_at, ScoreSheet.id)
-        .options(selectinload(ScoreSheet.scores), selectinload(ScoreSheet.corrections))
+        .options(*_VIEW_LOADS)
         .execution_options(populate_existing=True)
     ).all()
     rubric = rubric_with_levels(session, rnd.rubric_version_id)
-    return AssessorSheets(rnd, assessor, [_view(session, sheet, rnd, rubric) for sheet in sheets])
+    return AssessorSheets(rnd, assessor, [_view(sheet, rnd, assessor, rubric) for sheet in sheets])
 
 
 def correct_score(

@@ -45,6 +45,7 @@ from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
 from .context import Actor
+from .reports import keyed_scores
 from .rubrics import import_rubrics
 from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 
@@ -277,25 +278,17 @@ def _create_anchors(
 def _correct_a_slip(session: Session, actor: Actor, program_id: int, rnd: Round, assessor: User) -> None:
     """Correct the assessor's first score that differs from the key, to the key's level."""
     session.flush()
+    stmt, _ = keyed_scores([rnd.id], "sheet", [ScoreSheet.id, CriterionScore.criterion_id])
     rows = session.execute(
-        select(ScoreSheet.id, CriterionScore.criterion_id, AnchorKeyEntry.level_value)
-        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
-        .join(
-            AnchorKeyEntry,
-            (AnchorKeyEntry.key_version_id == ScoreSheet.key_version_id)
-            & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
-        )
-        .where(
-            ScoreSheet.round_id == rnd.id,
-            ScoreSheet.assessor_id == assessor.id,
-            CriterionScore.level_value != AnchorKeyEntry.level_value,
+        stmt.where(
+            ScoreSheet.assessor_id == assessor.id, CriterionScore.level_value != AnchorKeyEntry.level_value
         )
         .order_by(ScoreSheet.submitted_at, ScoreSheet.id, CriterionScore.id)
         .limit(1)
     ).first()
     if rows is None:
         return
-    sheet_id, criterion_id, key_level = rows
+    sheet_id, criterion_id, key_level, _version = rows
     corrections.correct_score(
         session,
         actor,

@@ -10,6 +10,7 @@ booking's ``sequence``; the mail for each (booking, sequence) is sent once (see
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -80,6 +81,18 @@ class SessionFields:
     trainer_id: int
     capacity: int
 
+    @classmethod
+    def of(cls, row: RecalibrationSession) -> SessionFields:
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+    def apply_to(self, row: RecalibrationSession) -> None:
+        for name, value in dataclasses.asdict(self).items():
+            setattr(row, name, value)
+
+    def detail(self) -> dict[str, object]:
+        """As the audit trail records them (times in ISO 8601)."""
+        return {**dataclasses.asdict(self), "starts_at": self.starts_at.isoformat()}
+
 
 def _checked_fields(
     session: Session,
@@ -135,18 +148,6 @@ def _checked_fields(
     return SessionFields(title, starts_at, timezone.strip(), duration_minutes, location, trainer_id, capacity)
 
 
-def _audit_fields(f: SessionFields) -> dict[str, object]:
-    return {
-        "title": f.title,
-        "starts_at": f.starts_at.isoformat(),
-        "timezone": f.timezone,
-        "duration_minutes": f.duration_minutes,
-        "location": f.location,
-        "capacity": f.capacity,
-        "trainer_id": f.trainer_id,
-    }
-
-
 def create_session(
     session: Session,
     actor: Actor,
@@ -177,17 +178,8 @@ def create_session(
         capacity=capacity,
         now=now or utcnow(),
     )
-    row = RecalibrationSession(
-        program_id=program_id,
-        title=f.title,
-        starts_at=f.starts_at,
-        duration_minutes=f.duration_minutes,
-        timezone=f.timezone,
-        location=f.location,
-        trainer_id=f.trainer_id,
-        capacity=f.capacity,
-        created_by_id=actor.user_id,
-    )
+    row = RecalibrationSession(program_id=program_id, created_by_id=actor.user_id)
+    f.apply_to(row)
     session.add(row)
     session.flush()
     audit.record(
@@ -197,7 +189,7 @@ def create_session(
         object_type="recalibration_session",
         object_id=row.id,
         program_id=program_id,
-        detail=_audit_fields(f),
+        detail=f.detail(),
     )
     return row
 
@@ -248,24 +240,11 @@ def reschedule_session(
             "Some fields need attention; nothing was saved.",
             {"capacity": [f"{taken} places are taken: the capacity cannot be lower; move someone first."]},
         )
-    before = _audit_fields(
-        SessionFields(
-            row.title,
-            row.starts_at,
-            row.timezone,
-            row.duration_minutes,
-            row.location,
-            row.trainer_id,
-            row.capacity,
-        )
-    )
-    after = _audit_fields(f)
+    before, after = SessionFields.of(row).detail(), f.detail()
     changed = sorted(k for k in after if after[k] != before[k])
     if not changed:
         raise InvalidInput("Nothing was changed: the session already has these details.")
-    row.title, row.starts_at, row.timezone = f.title, f.starts_at, f.timezone
-    row.duration_minutes, row.location = f.duration_minutes, f.location
-    row.trainer_id, row.capacity = f.trainer_id, f.capacity
+    f.apply_to(row)
     calendar_fields = {"title", "starts_at", "timezone", "duration_minutes", "location"}
     updated = 0
     if calendar_fields & set(changed):

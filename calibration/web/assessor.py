@@ -10,7 +10,7 @@ from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
 from ..services import assignments, certification, challenges, completion, reveal, scoring
-from ..services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
+from ..services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
 from .forms_challenges import ChallengeForm
 from .guards import actor, require_roles
@@ -182,7 +182,8 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
     me = actor()
     db_session = get_session()
     rnd, anchor = _round_and_anchor(round_id, anchor_id)
-    reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)  # 404 before final
+    if reveal.may_reveal(db_session, assessor_id=me.user_id, round_id=rnd.id, anchor_id=anchor.id) is None:
+        raise NotFound("feedback")  # before the sheet is final, as the feedback page itself
     form = ChallengeForm()
     if not form.validate():
         return _feedback_page(

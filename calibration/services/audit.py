@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..db import utcnow
 from ..models import AuditEvent
@@ -56,7 +56,7 @@ def record(
     Appending to the chain needs the chain's lock (on PostgreSQL an advisory lock held to the end
     of the transaction). Taking it at commit, not here, keeps every other writer waiting only for
     an insert and a commit, not for the rest of this transaction's work. A rollback drops the row
-    with everything else.
+    with everything else; a rolled-back savepoint drops only the rows recorded inside it.
     """
     event = AuditEvent(
         at=utcnow().replace(microsecond=0),
@@ -69,15 +69,31 @@ def record(
         request_id=actor.request_id,
         detail_json=json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"), default=str),
     )
-    session.info.setdefault(_PENDING, []).append(event)
+    session.info.setdefault(_PENDING, []).append((_innermost(session), event))
     return event
 
 
+def _innermost(session: Session) -> SessionTransaction | None:
+    """The transaction a row is recorded in: the open savepoint if any, else the outer transaction.
+
+    ``None`` when no transaction has begun yet: such a row belongs to the outer transaction that
+    the next statement or commit begins.
+    """
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def flush_pending(session: Session) -> None:
-    """Chain and insert the queued audit rows now (called before every commit)."""
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    """Chain and insert the queued audit rows now (called before every commit).
+
+    A savepoint's release fires ``before_commit`` too; the rows wait for the outer commit, since
+    a savepoint further out may still roll back, and the chain's lock is only for the commit.
+    """
+    if session.in_nested_transaction():
         return
+    queued = session.info.pop(_PENDING, None)
+    if not queued:
+        return
+    pending = [event for _, event in queued]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
     prev = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
@@ -89,13 +105,32 @@ def flush_pending(session: Session) -> None:
         session.flush()  # one at a time: ids follow the chain's order
 
 
-def _drop_pending(session: Session, *_: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop the queued rows recorded in ``previous_transaction`` or in a savepoint inside it.
+
+    SQLAlchemy reports every rollback here, a savepoint's too: rows recorded before the savepoint
+    began, or after it ended, belong to its parent and stay queued with the changes they describe.
+    """
+    queued = session.info.get(_PENDING)
+    if not queued:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)  # the outer transaction: everything goes
+        return
+    session.info[_PENDING] = [(tx, event) for tx, event in queued if not _within(tx, previous_transaction)]
+
+
+def _within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
 
 
 _PENDING = "calibration.audit.pending"
 sa_event.listen(Session, "before_commit", flush_pending)
-sa_event.listen(Session, "after_rollback", _drop_pending)
+sa_event.listen(Session, "after_soft_rollback", _drop_rolled_back)
 
 
 DENIED = "access.denied"

@@ -8,12 +8,15 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint bench browser clean
+.PHONY: install run reset-demo test test-fast lint bench browser clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "Installing the pinned dependencies into $(VENV)/ (first run: about 3 minutes; later runs skip this)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@set -o pipefail; $(BIN)/python -m pip install -c constraints.txt -e '.[dev]' 2>&1 \
+	  | grep --line-buffered -vE '^(Requirement already satisfied|  |Using cached|Downloading|Looking in|WARNING: Location)' \
+	  | sed -u 's/^/  /' || { echo "The install failed; see the messages above."; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -26,6 +29,14 @@ run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo
 	MAIL_BACKEND=$(MAIL_BACKEND) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+## Put the demo back to its seeded state: removes the demo database, its outbox mail and attachments.
+reset-demo: install
+	rm -f instance/calibration.sqlite3 instance/calibration.sqlite3-wal instance/calibration.sqlite3-shm
+	rm -rf instance/outbox instance/attachments
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed-demo
+	@echo "The demo is back to its seeded state; start it with: make run"
 
 ## The whole suite, on SQLite and on a private PostgreSQL server started by the tests.
 test: install browser

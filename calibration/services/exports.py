@@ -49,8 +49,8 @@ from .profiles import assessor_profile, program_overview
 from .reports import KeyMode, RoundOverview, get_round, keyed_scores, round_overview
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Skipped before the check: quotes, and whitespace other than tab and carriage return (which are
-# dangerous themselves).
+# Skipped before the check, with whitespace other than tab and carriage return (both dangerous
+# themselves): quotes, which a spreadsheet or a lenient reader may drop before evaluating.
 _SKIPPED_QUOTES = "'\""
 ROUND_TABLES = ("scores", "accuracy", "reliability", "anchors", "confusion", "pairwise")
 PROFILE_TABLES = ("rounds", "criteria", "categories")

@@ -57,7 +57,7 @@ def record_key_view(
     """Queue one ``anchor.key_view`` row (written at the caller's commit).
 
     ``via`` says where the key was shown (``feedback``, ``anchor_page``, ``key_form``);
-    ``versions_listed`` the older versions whose levels the same page listed (the key history).
+    ``versions_listed`` every version whose levels the same page listed (the key history).
     """
     detail: dict[str, Any] = {"anchor_id": anchor_id, "version": version, "via": via}
     if round_id is not None:

@@ -7,8 +7,9 @@ version shown), with the anchor, the version number and where it was shown in th
 - An assessor sees a key on the feedback page of a final sheet. Only the first showing of a key
   version to that assessor is recorded: reloading the feedback (or reaching it again after a
   double submit or a question to the trainer) writes nothing more.
-- A trainer sees the key on the anchor's page (current key and the history of versions) and on
-  the key form: one row per view, since each look can precede a change.
+- A trainer sees the key on the anchor's page (current key and the history of versions), on
+  the key form and on a key challenge (the questioned version's rationale): one row per view,
+  since each look can precede a change.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def record_key_view(
 ) -> None:
     """Queue one ``anchor.key_view`` row (written at the caller's commit).
 
-    ``via`` says where the key was shown (``feedback``, ``anchor_page``, ``key_form``);
+    ``via`` says where the key was shown (``feedback``, ``anchor_page``, ``key_form``,
+    ``challenge``);
     ``versions_listed`` every version whose levels the same page listed (the key history).
     """
     detail: dict[str, Any] = {"anchor_id": anchor_id, "version": version, "via": via}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from calibration.models import Anchor, AnchorKeyVersion, AnchorPurpose, AuditEvent
 from calibration.services import anchors as anchor_service
+from calibration.services import challenges
 from calibration.services.audit import verify_chain
 from calibration.services.context import Actor
 from calibration.services.key_views import KEY_VIEW, OBJECT_TYPE
@@ -177,3 +178,26 @@ def test_throttled_login_is_audited(client, login, world, db, app):
     assert throttled.actor_id == world.ids["assessor2"] and throttled.object_type == "user"
     assert throttled.object_id == str(world.ids["assessor2"]) and throttled.request_id
     assert verify_chain(db).ok
+
+
+def test_a_trainer_reading_a_key_challenge_is_a_key_view(client, login, world, db):
+    submit(db, world, "assessor", 1)
+    asked = challenges.raise_challenge(
+        db,
+        Actor(world.ids["assessor"], world.program_a),
+        round_id=world.round_id,
+        anchor_id=world.anchors[1],
+        criterion_id=world.criteria[0],
+        argument="The evidence shows the higher level in the second section.",
+    )
+    db.commit()
+    challenge_id = asked.id
+    login(world.emails["trainer"])
+    assert client.get("/trainer/challenges").status_code == 200  # the list shows no key
+    assert key_views(db) == []
+    page = client.get(f"/trainer/challenges/{challenge_id}")
+    assert page.status_code == 200 and "rationale" in page.get_data(as_text=True)
+    [row] = key_views(db)
+    assert row.actor_id == world.ids["trainer"]
+    assert row.object_id == str(key_version_id(db, world.anchors[1]))
+    assert json.loads(row.detail_json) == {"anchor_id": world.anchors[1], "version": 1, "via": "challenge"}

@@ -1,9 +1,17 @@
 """CSV exports of scores and of every report table, safe to open in a spreadsheet.
 
-Text cells that a spreadsheet would read as a formula (starting with ``= + - @``, a tab or a
-carriage return) get a leading apostrophe (OWASP "CSV injection"). Numbers we format ourselves
-are written as numbers: a negative deviation stays ``-0.25``, not text. Every download is audited
-as ``export.csv`` by :func:`record_export`, which the view calls in its own short write.
+Every cell goes through :func:`cell`, and every text cell through :func:`neutralise`: text that a
+spreadsheet could read as a formula gets a leading apostrophe (OWASP "CSV injection"). The test
+looks at the first character after any leading whitespace and quotes, so `` =1+1`` and ``"=1+1``
+are caught as well as ``=1+1``; the dangerous characters are ``= + - @``, tab and carriage return.
+
+Only text is neutralised. Numbers are decided by their type, not by how they look: the ints,
+floats (numpy's too) and decimals we compute are written as numbers, so a negative deviation stays
+``-0.25``; a value that is not finite is written empty (undefined, never ``-inf``). Text that merely
+looks like a number (a name ``-1``) is still text and gets the apostrophe.
+
+Every download is audited as ``export.csv`` by :func:`record_export`, which the view calls in its
+own short write.
 """
 
 from __future__ import annotations
@@ -12,8 +20,11 @@ import csv
 import datetime as dt
 import enum
 import io
+import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -38,14 +49,25 @@ from .profiles import assessor_profile, program_overview
 from .reports import KeyMode, RoundOverview, get_round, keyed_scores, round_overview
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Skipped before the check, with whitespace other than tab and carriage return (both dangerous
+# themselves): quotes, which a spreadsheet or a lenient reader may drop before evaluating.
+_SKIPPED_QUOTES = "'\""
 ROUND_TABLES = ("scores", "accuracy", "reliability", "anchors", "confusion", "pairwise")
 PROFILE_TABLES = ("rounds", "criteria", "categories")
 OVERVIEW_TABLES = ("rounds", "statuses", "due")
 
 
 def neutralise(text: str) -> str:
-    """Prefix text a spreadsheet would evaluate as a formula with an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    """Prefix text a spreadsheet could evaluate as a formula with an apostrophe.
+
+    The first character after leading whitespace and quotes decides, so a formula hidden behind
+    spaces or a quote is caught too.
+    """
+    for ch in text:
+        if ch in _SKIPPED_QUOTES or (ch.isspace() and ch not in "\t\r"):
+            continue
+        return "'" + text if ch in FORMULA_PREFIXES else text
+    return text
 
 
 def cell(value: Any) -> str:
@@ -54,8 +76,13 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return repr(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, Decimal):
+        return str(value) if value.is_finite() else ""
+    if isinstance(value, numbers.Real):
+        number = float(value)  # numpy's repr would be "np.float64(...)"
+        return repr(number) if math.isfinite(number) else ""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, enum.Enum):

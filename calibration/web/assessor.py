@@ -9,11 +9,11 @@ from .. import drift_mail, review_mail
 from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
-from ..services import assignments, certification, challenges, completion, reveal, scoring
+from ..services import assignments, certification, challenges, completion, key_views, reveal, scoring
 from ..services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
 from .forms_challenges import ChallengeForm
-from .guards import actor, require_roles
+from .guards import actor, audit_after_read, require_roles
 from .trainer.anchors import apply_errors, send_attachment
 
 bp = Blueprint("assessor", __name__)
@@ -154,6 +154,16 @@ def _feedback_page(  # type: ignore[no-untyped-def]
         challenge_form=form,
         page_error=page_error,
     )
+    shown = {
+        "anchor_id": anchor.id,
+        "key_version_id": fb.sheet.key_version_id,
+        "version": fb.key_version,
+        "round_id": rnd.id,
+        "sheet_id": fb.sheet.id,
+    }
+    # The first showing of this key to this assessor goes on the trail; a reload writes nothing.
+    if not key_views.has_seen(db_session, user_id=me.user_id, key_version_id=shown["key_version_id"]):  # type: ignore[arg-type]
+        audit_after_read(lambda s: key_views.record_first_feedback_view(s, me, **shown))
     return (html, 400) if page_error else html
 
 

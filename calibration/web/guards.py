@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from flask import abort, g, redirect, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ..db import get_session, write_intent
@@ -74,3 +76,18 @@ def audit_denial(reason: str, status: int) -> None:
     except SQLAlchemyError:
         session.rollback()
         log.warning("could not audit an access denial (%s %s)", request.method, request.endpoint)
+
+
+def audit_after_read(write: Callable[[Session], Any]) -> None:
+    """Commit an audit row from a page that only reads (a GET that shows a master key).
+
+    Call it once the page is rendered, with plain values captured before: the request's read
+    transaction is ended (nothing was written in it) and ``write`` runs in a short write of its
+    own, as exports do (on SQLite a read transaction upgraded to a write can fail under load).
+    A failure is not swallowed: a page whose showing must be on the trail is not served without it.
+    """
+    session = get_session()
+    session.rollback()
+    with write_intent():
+        write(session)
+        session.commit()

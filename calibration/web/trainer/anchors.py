@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...models.attachments import size_label
 from ...services import anchors as service
-from ...services import challenges
+from ...services import challenges, key_views
 from ...services.errors import InvalidInput
 from ...services.scoring import rubric_with_levels
 from ..forms_anchors import (
@@ -23,7 +23,7 @@ from ..forms_anchors import (
     key_form_class,
     key_form_data,
 )
-from ..guards import actor
+from ..guards import actor, audit_after_read
 from .blueprint import bp
 
 Page = Response | str | tuple[str, int]
@@ -106,7 +106,17 @@ def anchor_page(anchor_id: int) -> str:
     me = actor()
     overview = service.anchor_overview(get_session(), program_id=me.program_id, anchor_id=anchor_id)
     questioned = challenges.open_count(get_session(), me.program_id, anchor_id)  # type: ignore[arg-type]
-    return render_template("trainer/anchors/page.html", o=overview, open_challenges=questioned)
+    html = render_template("trainer/anchors/page.html", o=overview, open_challenges=questioned)
+    if overview.key is not None:  # the current key with its rationale, and the history of levels
+        shown = _key_shown(overview.key, via="anchor_page")
+        shown["versions_listed"] = [h.version.version for h in overview.history]
+        audit_after_read(lambda s: key_views.record_key_view(s, me, **shown))
+    return html
+
+
+def _key_shown(key: Any, *, via: str) -> dict[str, Any]:
+    """What a key view's audit row needs, as plain values (read before the read transaction ends)."""
+    return {"anchor_id": key.anchor_id, "key_version_id": key.id, "version": key.version, "via": via}
 
 
 @bp.route("/anchors/<int:anchor_id>/edit", methods=["GET", "POST"])
@@ -185,9 +195,13 @@ def anchor_key(anchor_id: int) -> Page:
             form.base_version.data = str(current.version) if current else ""
     elif form.is_submitted():
         page_error = "The key needs attention; what you typed is kept below."
-    return _form_page(
+    page = _form_page(
         "trainer/anchors/key.html", page_error, form=form, anchor=anchor, rubric=rubric, current=current
     )
+    if request.method == "GET" and current is not None:  # the form shows the key and its rationale
+        shown = _key_shown(current, via="key_form")
+        audit_after_read(lambda s: key_views.record_key_view(s, me, **shown))
+    return page
 
 
 @bp.route("/anchors/<int:anchor_id>/attachments", methods=["GET", "POST"])

@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response
 
 from ... import review_mail
 from ...db import get_session
-from ...services import challenges
+from ...services import challenges, key_views
 from ...services.errors import InvalidInput
 from ..forms_challenges import AnswerForm
-from ..guards import actor
+from ..guards import actor, audit_after_read
 from .anchors import apply_errors
 from .blueprint import bp
 
@@ -25,18 +25,32 @@ def challenges_page() -> str:
     return render_template("trainer/challenges.html", rows=rows)
 
 
-def _challenge_page(challenge_id: int, form: AnswerForm | None = None, page_error: str | None = None) -> Page:
+def _challenge_page(
+    challenge_id: int,
+    form: AnswerForm | None = None,
+    page_error: str | None = None,
+    *,
+    audit_key_view: bool = False,
+) -> Page:
     me = actor()
     view = challenges.challenge_view(get_session(), program_id=me.program_id, challenge_id=challenge_id)  # type: ignore[arg-type]
     html = render_template(
         "trainer/challenge.html", v=view, form=form or AnswerForm(formdata=None), page_error=page_error
     )
+    if audit_key_view:  # the page shows the questioned key version's level and rationale
+        c = view.challenge
+        shown = {
+            "anchor_id": c.anchor_id,
+            "key_version_id": c.key_version_id,
+            "version": c.key_version.version,
+        }
+        audit_after_read(lambda s: key_views.record_key_view(s, me, via="challenge", **shown))
     return (html, 400) if page_error else html
 
 
 @bp.get("/challenges/<int:challenge_id>")
 def challenge_page(challenge_id: int) -> Page:
-    return _challenge_page(challenge_id)
+    return _challenge_page(challenge_id, audit_key_view=True)
 
 
 @bp.post("/challenges/<int:challenge_id>/answer")

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from calibration.db_roles import grant_app_role
 from calibration.migrate import upgrade
 
+SUPERUSER_PASSWORD = "calib-superuser-test-password"
 OWNER_ROLE, OWNER_PASSWORD = "calib_owner", "calib-owner-test-password"
 APP_ROLE, APP_PASSWORD = "calib_app", "calib-app-test-password"
 
@@ -86,6 +87,9 @@ def private_postgres_server(
     root = Path(tempfile.mkdtemp(prefix="calib-pg-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
+    # Passwords are checked over TCP (as in production), so the roles' passwords really matter.
+    pwfile = root / "superuser-password"
+    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
     run_as: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
         runuser = shutil.which("runuser")
@@ -100,11 +104,29 @@ def private_postgres_server(
     if not durable:
         options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
     server = PrivatePostgres(
-        run_as, pg_ctl, data, log, options, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        run_as,
+        pg_ctl,
+        data,
+        log,
+        options,
+        f"postgresql+psycopg://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}/postgres",
     )
     try:
         subprocess.run(
-            [*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+            [
+                *run_as,
+                initdb,
+                "-D",
+                str(data),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             check=True,
             capture_output=True,
         )

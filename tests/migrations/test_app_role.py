@@ -293,3 +293,32 @@ def test_create_app_role_on_sqlite_says_there_are_no_roles(runner):
     result = _invoke(runner, "create-app-role", "calib_app", "--password", "x")
     assert result.exit_code != 0
     assert "SQLite has no database roles" in result.output
+
+
+@on_postgresql
+def test_create_app_role_asks_for_the_password_as_the_readme_shows(runner, owner_database_url, new_role):
+    """``--password`` without a value prompts twice (hidden); ``APP_ROLE_PASSWORD`` also works."""
+    result = runner.invoke(
+        args=["create-app-role", new_role, "--password", "--database-url", owner_database_url],
+        input="typed-secret\ntyped-secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "typed-secret" not in result.output
+    _logs_in(owner_database_url, new_role, "typed-secret")
+    again = runner.invoke(
+        args=["create-app-role", new_role, "--database-url", owner_database_url],
+        env={"APP_ROLE_PASSWORD": "from-the-environment"},
+    )
+    assert again.exit_code == 0, again.output
+    _logs_in(owner_database_url, new_role, "from-the-environment")
+    with pytest.raises(DBAPIError, match="password authentication failed"):
+        _logs_in(owner_database_url, new_role, "typed-secret")  # the old one no longer works
+
+
+def _logs_in(url: str, role: str, password: str) -> None:
+    engine = create_engine(make_url(url).set(username=role, password=password))
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT current_user")) == role
+    finally:
+        engine.dispose()

@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402 (after the path set-up)
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from calibration.migrate import upgrade  # noqa: E402
@@ -49,7 +48,7 @@ from calibration.models import CriterionScore, Membership, Role, ScoreSheet, Use
 from calibration.models.people import CertificationStatus  # noqa: E402
 from calibration.services.auth import hash_password  # noqa: E402
 from tests.factories import make_anchor, make_program, make_round, make_rubric  # noqa: E402
-from tests.pg import private_postgres_server  # noqa: E402
+from tests.pg import create_split_database, private_postgres_server  # noqa: E402
 from tests.server import gunicorn  # noqa: E402
 
 PASSWORD = "load-test-password"
@@ -77,8 +76,7 @@ class Stats:
 
 
 def build(database_url: str, *, assessors: int, anchors: int) -> tuple[int, list[int], list[str], list[int]]:
-    """Fresh schema and data: (round id, anchor ids, assessor emails, criterion ids)."""
-    upgrade(database_url)
+    """Data in a freshly migrated database: (round id, anchor ids, assessor emails, criterion ids)."""
     engine = create_engine(database_url)
     password_hash = hash_password(PASSWORD)  # real argon2id cost: logins cost what they cost in production
     with Session(engine) as s:
@@ -185,16 +183,16 @@ def pct(values: list[float], q: float) -> float:
 
 @contextlib.contextmanager
 def database(kind: str) -> Iterator[str]:
+    """A migrated, empty database; on PostgreSQL the URL is the app role's, as the README runs it."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="calib-load-") as folder:
-            yield f"sqlite:///{Path(folder) / 'load.sqlite3'}"
+            url = f"sqlite:///{Path(folder) / 'load.sqlite3'}"
+            upgrade(url)
+            yield url
         return
     with private_postgres_server(durable=True, max_connections=100) as server:
-        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE calib_load"))
-        admin.dispose()
-        yield make_url(server.url).set(database="calib_load").render_as_string(hide_password=False)
+        _owner_url, app_url = create_split_database(server.url, "calib_load")  # owner migrates
+        yield app_url
 
 
 def run(args: argparse.Namespace, kind: str) -> bool:

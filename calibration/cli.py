@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from . import db_roles
 from . import migrate as migrate_module
 from .cli_drift import evaluate_drift
 from .cli_reminders import send_reminders
@@ -23,7 +24,15 @@ from .services.rules import DEFAULT_PROGRAM_SETTINGS
 
 
 def init_app(app: Flask) -> None:
-    for command in (migrate, import_rubrics_command, seed_demo, create_program, create_user, verify_audit):
+    for command in (
+        migrate,
+        create_app_role,
+        import_rubrics_command,
+        seed_demo,
+        create_program,
+        create_user,
+        verify_audit,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(send_reminders)
     app.cli.add_command(evaluate_drift)
@@ -33,13 +42,55 @@ def _session():  # type: ignore[no-untyped-def]
     return get_db().sessionmaker()
 
 
+_OWNER_URL_HELP = "The owner role's database URL (default: MIGRATE_DATABASE_URL, else DATABASE_URL)."
+
+
+def _owner_url(option: str | None) -> str:
+    """Schema changes run as the owner role: the option, else MIGRATE_DATABASE_URL, else DATABASE_URL."""
+    return option or current_app.config.get("MIGRATE_DATABASE_URL") or current_app.config["DATABASE_URL"]
+
+
 @click.command("migrate")
 @with_appcontext
 @click.option("--revision", default="heads", show_default=True)
-def migrate(revision: str) -> None:
-    """Upgrade the database schema (Alembic)."""
-    migrate_module.upgrade(current_app.config["DATABASE_URL"], revision)
+@click.option("--database-url", "database_url", help=_OWNER_URL_HELP)
+def migrate(revision: str, database_url: str | None) -> None:
+    """Upgrade the database schema (Alembic), as the owner role."""
+    migrate_module.upgrade(_owner_url(database_url), revision)
     click.echo(f"Database at revision {revision}.")
+
+
+@click.command("create-app-role")
+@with_appcontext
+@click.argument("name")
+@click.option(
+    "--password",
+    prompt=True,
+    prompt_required=False,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="APP_ROLE_PASSWORD",
+    help="Set the role's password (prompted for when given without a value; also APP_ROLE_PASSWORD). "
+    "Needed to create the role; without it an existing role keeps its password.",
+)
+@click.option("--database-url", "database_url", help=_OWNER_URL_HELP)
+def create_app_role(name: str, password: str | None, database_url: str | None) -> None:
+    """Create or update the PostgreSQL login role the server runs as (run as the owner).
+
+    The role may read and write rows but owns nothing: no DDL, no TRUNCATE, no switching the
+    immutability triggers off. Run it again after each migrate to narrow new append-only tables.
+    """
+    try:
+        grants = db_roles.grant_app_role(_owner_url(database_url), name, password)
+    except db_roles.AppRoleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Role {grants.role!r} {'created' if grants.created else 'updated'} in schema {grants.schema!r}."
+    )
+    click.echo(f"  read and write: {len(grants.read_write)} tables")
+    click.echo(f"  insert only (append-only): {', '.join(grants.append_only) or 'none'}")
+    click.echo(f"  read only: {', '.join(grants.read_only) or 'none'}")
+    click.echo("No ownership, no TRUNCATE, no DDL. Use this role's URL as the server's DATABASE_URL.")
 
 
 @click.command("import-rubrics")

@@ -43,6 +43,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ENV_NAME": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        # The owner role's URL for `migrate` and `create-app-role` (PostgreSQL); empty: DATABASE_URL.
+        "MIGRATE_DATABASE_URL": os.environ.get("MIGRATE_DATABASE_URL", ""),
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 15000),
         # BLAS/OpenMP threads per process; 0 leaves the libraries' own default.
         "NUMERIC_THREADS": _int("NUMERIC_THREADS", 1),

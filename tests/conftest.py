@@ -23,7 +23,14 @@ from calibration.db import get_db
 from calibration.migrate import upgrade
 from calibration.services.auth import use_cheap_hashing
 
-from .pg import PostgresUnavailable, private_postgres
+from .pg import (
+    PostgresUnavailable,
+    as_app,
+    as_owner,
+    create_owned_database,
+    create_split_database,
+    private_postgres,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,14 +65,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server: str) -> str:
+    """The template database, migrated by the owner role, with the app role granted (as in production)."""
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text("DROP DATABASE IF EXISTS calib_template"))
-        conn.execute(text("CREATE DATABASE calib_template"))
     admin.dispose()
-    url = make_url(postgres_server).set(database="calib_template").render_as_string(hide_password=False)
-    upgrade(url)
-    return url
+    owner_url, _app_url = create_split_database(postgres_server, "calib_template")
+    return owner_url
 
 
 def _fresh_sqlite(template: Path, directory: Path) -> str:
@@ -76,22 +82,31 @@ def _fresh_sqlite(template: Path, directory: Path) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated, empty database on each backend."""
+    """A freshly migrated, empty database on each backend; on PostgreSQL as the app role
+    (``owner_database_url`` is the same database as its owner, for migrations)."""
     if request.param == "sqlite":
         yield _fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
         return
     server = request.getfixturevalue("postgres_server")
     request.getfixturevalue("postgres_template")
     name = f"calib_test_{os.getpid()}_{next(_counter)}"
+    create_owned_database(server, name, template="calib_template")
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE calib_template'))
     try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        # The app (and every test's session) connects as the app role: no ownership, no DDL.
+        yield as_app(server, name)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def owner_database_url(database_url: str) -> str:
+    """The same database as the role that owns it and runs migrations (SQLite has no roles)."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        return database_url
+    return as_owner(database_url)
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 ``TEST_POSTGRES_URL`` points the suite at an existing server instead. Without either, the
 PostgreSQL half of the suite is skipped, except under ``CI=true`` where that is a failure.
+
+Databases are split by role as in production (README, PostgreSQL): the owner role
+(:data:`OWNER_ROLE`) owns the database and runs the migrations; the app connects as
+:data:`APP_ROLE`, made by the ``create-app-role`` command's function, with row privileges only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from calibration.db_roles import grant_app_role
+from calibration.migrate import upgrade
+
+SUPERUSER_PASSWORD = "calib-superuser-test-password"
+OWNER_ROLE, OWNER_PASSWORD = "calib_owner", "calib-owner-test-password"
+APP_ROLE, APP_PASSWORD = "calib_app", "calib-app-test-password"
 
 
 def _free_port() -> int:
@@ -73,6 +87,9 @@ def private_postgres_server(
     root = Path(tempfile.mkdtemp(prefix="calib-pg-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
+    # Passwords are checked over TCP (as in production), so the roles' passwords really matter.
+    pwfile = root / "superuser-password"
+    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
     run_as: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
         runuser = shutil.which("runuser")
@@ -87,11 +104,29 @@ def private_postgres_server(
     if not durable:
         options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
     server = PrivatePostgres(
-        run_as, pg_ctl, data, log, options, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        run_as,
+        pg_ctl,
+        data,
+        log,
+        options,
+        f"postgresql+psycopg://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}/postgres",
     )
     try:
         subprocess.run(
-            [*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+            [
+                *run_as,
+                initdb,
+                "-D",
+                str(data),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             check=True,
             capture_output=True,
         )
@@ -113,3 +148,46 @@ def private_postgres() -> Iterator[str]:
     """Start a private server (see :func:`private_postgres_server`); yield its URL (database postgres)."""
     with private_postgres_server() as server:
         yield server.url
+
+
+def _as(url: str, role: str, password: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(username=role, password=password)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def as_owner(url: str, database: str | None = None) -> str:
+    """The same server (and database, unless named) as the owner role."""
+    return _as(url, OWNER_ROLE, OWNER_PASSWORD, database)
+
+
+def as_app(url: str, database: str | None = None) -> str:
+    """The same server (and database, unless named) as the app role."""
+    return _as(url, APP_ROLE, APP_PASSWORD, database)
+
+
+def create_owned_database(server_url: str, name: str, *, template: str | None = None) -> None:
+    """``CREATE DATABASE name OWNER`` the owner role (made first if missing), as the server's admin."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER_ROLE}) is None:
+                # CREATEROLE: the owner runs create-app-role, as the README has it.
+                conn.execute(text(f"CREATE ROLE {OWNER_ROLE} LOGIN CREATEROLE PASSWORD '{OWNER_PASSWORD}'"))
+            if not conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+                # A non-superuser admin (TEST_POSTGRES_URL) must be a member to create its databases.
+                conn.execute(text(f"GRANT {OWNER_ROLE} TO current_user"))
+            from_template = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}{from_template}'))
+    finally:
+        admin.dispose()
+
+
+def create_split_database(server_url: str, name: str) -> tuple[str, str]:
+    """A new database migrated by the owner role, with the app role granted: (owner URL, app URL)."""
+    create_owned_database(server_url, name)
+    owner_url = as_owner(server_url, name)
+    upgrade(owner_url)
+    grant_app_role(owner_url, APP_ROLE, APP_PASSWORD)
+    return owner_url, as_app(server_url, name)

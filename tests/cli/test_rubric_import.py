@@ -95,18 +95,24 @@ def test_demo_has_drift_to_review_and_a_session(runner, db):
     assert _count(db, RecalibrationSession) == 1
 
 
-def test_verify_audit_detects_tampering(runner, world, db, app):
+def test_verify_audit_detects_tampering(runner, world, db, app, owner_database_url):
     ok = runner.invoke(args=["verify-audit"])
     assert ok.exit_code == 0 and "intact" in ok.output
+    from sqlalchemy import create_engine
+
     from calibration.db import get_db
 
-    # A tamperer with enough privileges to get past the triggers: the chain still tells.
-    with get_db(app).engine.begin() as conn:
+    # A tamperer with enough privileges to get past the triggers (on PostgreSQL the owner role; the
+    # app's own role cannot, tests/migrations/test_app_role.py): the chain still tells.
+    tamperer = get_db(app).engine if get_db(app).is_sqlite else create_engine(owner_database_url)
+    with tamperer.begin() as conn:
         if get_db(app).is_sqlite:
             conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
         else:
             conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
         conn.exec_driver_sql("UPDATE audit_event SET outcome = 'forged' WHERE id = 1")
+    if not get_db(app).is_sqlite:
+        tamperer.dispose()
     bad = runner.invoke(args=["verify-audit"])
     assert bad.exit_code != 0
     assert "broken at event 1" in bad.output

@@ -9,15 +9,13 @@ from collections import Counter
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from calibration.migrate import upgrade
 from calibration.models import CriterionScore, ScoreSheet
 
 from ..factories import build_world, score_form
-from ..pg import PostgresUnavailable, private_postgres_server
+from ..pg import PostgresUnavailable, create_split_database, private_postgres_server
 from ..server import gunicorn
 from .test_worker_kill import _TOKEN, login
 
@@ -36,12 +34,7 @@ def restartable_postgres():  # type: ignore[no-untyped-def]
 
 def test_restart_gives_clean_503_then_recovers_without_restarting_the_app(restartable_postgres):
     pg = restartable_postgres
-    admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE calib_fault"))
-    admin.dispose()
-    url = make_url(pg.url).set(database="calib_fault").render_as_string(hide_password=False)
-    upgrade(url)
+    _owner_url, url = create_split_database(pg.url, "calib_fault")  # served as the app role
     engine = create_engine(url, pool_pre_ping=True)  # survives the restart too
     with Session(engine) as s:
         world = build_world(s)

@@ -28,7 +28,8 @@ def test_upgrade_matches_models(database_url):
     assert diff == [], diff
 
 
-def test_every_revision_up_and_down(database_url):
+def test_every_revision_up_and_down(owner_database_url):
+    database_url = owner_database_url  # migrations run as the owner role
     script = ScriptDirectory.from_config(alembic_config(database_url))
     revisions = [r.revision for r in script.walk_revisions("base", "heads")][::-1]
     # The per-test database is already at head: walk all the way down and back up, one step at a time.
@@ -50,24 +51,44 @@ def test_every_revision_up_and_down(database_url):
         engine.dispose()
 
 
+# On PostgreSQL the app's role is refused by privilege first (tests/migrations/test_app_role.py);
+# the owner's connection shows the trigger refuses even the owner.
+REFUSED = r"immutable|permission denied"
+
+
 @pytest.mark.parametrize("table", ["score_sheet", "criterion_score", "audit_event"])
-def test_immutable_tables_refuse_update_and_delete(app, world, db, table):
-    """Even raw SQL from the app's own connection cannot change final rows."""
+def test_immutable_tables_refuse_update_and_delete(app, world, db, owner_database_url, table):
+    """Even raw SQL from the app's own connection (or the owner's) cannot change final rows."""
     from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
     from ..factories import submit
 
     submit(db, world, "assessor", notes="n")
+    db.commit()
     column = {"score_sheet": "notes", "criterion_score": "level_value", "audit_event": "outcome"}[table]
     value = {"score_sheet": "'changed'", "criterion_score": "1", "audit_event": "'forged'"}[table]
     for statement in (f"UPDATE {table} SET {column} = {value}", f"DELETE FROM {table}"):
-        with pytest.raises(Exception, match="immutable"):
+        with pytest.raises(Exception, match=REFUSED):
             db.execute(text(statement))
         db.rollback()
     if db.get_bind().dialect.name == "postgresql":
-        with pytest.raises(Exception, match="immutable"):
+        with pytest.raises(Exception, match=REFUSED):
             db.execute(text(f"TRUNCATE {table} CASCADE"))
         db.rollback()
+        owner = create_engine(owner_database_url)
+        try:
+            with Session(owner) as as_owner:
+                for statement in (
+                    f"UPDATE {table} SET {column} = {value}",
+                    f"DELETE FROM {table}",
+                    f"TRUNCATE {table} CASCADE",
+                ):
+                    with pytest.raises(Exception, match="immutable"):
+                        as_owner.execute(text(statement))
+                    as_owner.rollback()
+        finally:
+            owner.dispose()
     else:
         row = db.execute(text(f"SELECT * FROM {table} LIMIT 1")).mappings().first()
         cols = ", ".join(row.keys())

@@ -1,0 +1,70 @@
+"""Key exposure: which assessors have read which anchors' keys (DESIGN §6).
+
+An assessor has *seen an anchor's key* when the reveal rule (:func:`calibration.services.reveal.may_reveal`)
+lets them read it: they have a final score sheet on that anchor in some round of the program, of any
+kind, practice included. :func:`seen_keys` is the one definition; round selection and checks, and the
+exposure counts on the anchor list, all read it.
+
+A score on an anchor whose key and rationale the assessor has read measures memory, not judgement, so
+no counted round (:data:`COUNTED_KINDS`) may serve it to them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ..models import CertificationStatus, Membership, Role, Round, RoundKind, ScoreSheet
+
+# Rounds whose scores count: none of them may serve an anchor whose key an assigned assessor has read.
+COUNTED_KINDS = frozenset({RoundKind.CALIBRATION, RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
+# The certified pool the exposure is counted against (an assessor due for recalibration is still in it).
+CERTIFIED_POOL = (CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE)
+
+
+def _key_readers(program_id: int | None) -> Select[tuple[int, int]]:
+    """(assessor id, anchor id) for every key the reveal rule lets an assessor read: a final sheet on
+    the anchor in any round of the program (every program when ``program_id`` is None)."""
+    stmt = select(ScoreSheet.assessor_id, ScoreSheet.anchor_id)
+    if program_id is not None:
+        stmt = stmt.join(Round, Round.id == ScoreSheet.round_id).where(Round.program_id == program_id)
+    return stmt
+
+
+def seen_keys(session: Session, program_id: int | None, user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """user id -> ids of the anchors whose key that user has seen (every given user is a key)."""
+    ids = list(dict.fromkeys(user_ids))
+    seen: dict[int, set[int]] = {uid: set() for uid in ids}
+    if not ids:
+        return seen
+    rows = session.execute(_key_readers(program_id).where(ScoreSheet.assessor_id.in_(ids)).distinct())
+    for user_id, anchor_id in rows:
+        seen[user_id].add(anchor_id)
+    return seen
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How many of the program's certified assessors have seen each anchor's key."""
+
+    pool: int  # certified assessors in the program (including those due for recalibration)
+    counts: dict[int, int]  # anchor id -> how many of them have seen its key (absent: none)
+
+    def seen_by(self, anchor_id: int) -> int:
+        return self.counts.get(anchor_id, 0)
+
+
+def anchor_exposure(session: Session, program_id: int) -> Exposure:
+    """Each anchor's exposure in the certified pool, in two queries."""
+    pool = select(Membership.user_id).where(
+        Membership.program_id == program_id,
+        Membership.role == Role.ASSESSOR,
+        Membership.certification_status.in_(CERTIFIED_POOL),
+    )
+    readers = _key_readers(program_id).where(ScoreSheet.assessor_id.in_(pool)).distinct().subquery()
+    counts = session.execute(select(readers.c.anchor_id, func.count()).group_by(readers.c.anchor_id)).all()
+    n_pool = session.scalar(select(func.count()).select_from(pool.subquery())) or 0
+    return Exposure(pool=int(n_pool), counts={anchor_id: int(n) for anchor_id, n in counts})

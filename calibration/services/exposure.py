@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from ..models import CertificationStatus, Membership, Role, Round, RoundKind, ScoreSheet
@@ -25,13 +25,13 @@ COUNTED_KINDS = frozenset({RoundKind.CALIBRATION, RoundKind.QUALIFICATION, Round
 CERTIFIED_POOL = (CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE)
 
 
-def _key_readers(program_id: int | None) -> Select[tuple[int, int]]:
-    """(assessor id, anchor id) for every key the reveal rule lets an assessor read: a final sheet on
+def _key_readers(program_id: int | None) -> Subquery:
+    """(assessor_id, anchor_id) for every key the reveal rule lets an assessor read: a final sheet on
     the anchor in any round of the program (every program when ``program_id`` is None)."""
     stmt = select(ScoreSheet.assessor_id, ScoreSheet.anchor_id)
     if program_id is not None:
         stmt = stmt.join(Round, Round.id == ScoreSheet.round_id).where(Round.program_id == program_id)
-    return stmt
+    return stmt.subquery("key_readers")
 
 
 def seen_keys(session: Session, program_id: int | None, user_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -40,7 +40,10 @@ def seen_keys(session: Session, program_id: int | None, user_ids: Iterable[int])
     seen: dict[int, set[int]] = {uid: set() for uid in ids}
     if not ids:
         return seen
-    rows = session.execute(_key_readers(program_id).where(ScoreSheet.assessor_id.in_(ids)).distinct())
+    readers = _key_readers(program_id)
+    rows = session.execute(
+        select(readers.c.assessor_id, readers.c.anchor_id).where(readers.c.assessor_id.in_(ids)).distinct()
+    )
     for user_id, anchor_id in rows:
         seen[user_id].add(anchor_id)
     return seen
@@ -64,7 +67,13 @@ def anchor_exposure(session: Session, program_id: int) -> Exposure:
         Membership.role == Role.ASSESSOR,
         Membership.certification_status.in_(CERTIFIED_POOL),
     )
-    readers = _key_readers(program_id).where(ScoreSheet.assessor_id.in_(pool)).distinct().subquery()
+    key_readers = _key_readers(program_id)
+    readers = (
+        select(key_readers.c.assessor_id, key_readers.c.anchor_id)
+        .where(key_readers.c.assessor_id.in_(pool))
+        .distinct()
+        .subquery()
+    )
     counts = session.execute(select(readers.c.anchor_id, func.count()).group_by(readers.c.anchor_id)).all()
     n_pool = session.scalar(select(func.count()).select_from(pool.subquery())) or 0
     return Exposure(pool=int(n_pool), counts={anchor_id: int(n) for anchor_id, n in counts})

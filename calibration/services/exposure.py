@@ -6,21 +6,37 @@ kind, practice included. :func:`seen_keys` is the one definition; round selectio
 exposure counts on the anchor list, all read it.
 
 A score on an anchor whose key and rationale the assessor has read measures memory, not judgement, so
-no counted round (:data:`COUNTED_KINDS`) may serve it to them again.
+no counted round (:data:`COUNTED_KINDS`) may serve it to them again (:func:`not_fresh`). Qualification
+and recalibration rounds, the gates, also avoid an anchor the assessor meets in another open or closed
+round (:func:`seen_anchors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
-from ..models import CertificationStatus, Membership, Role, Round, RoundKind, ScoreSheet
+from ..models import (
+    Assignment,
+    CertificationStatus,
+    Membership,
+    Role,
+    Round,
+    RoundAnchor,
+    RoundKind,
+    RoundStatus,
+    ScoreSheet,
+)
 
 # Rounds whose scores count: none of them may serve an anchor whose key an assigned assessor has read.
 COUNTED_KINDS = frozenset({RoundKind.CALIBRATION, RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
+# Gate kinds that also avoid an anchor the assessor meets in another open or closed round: they would
+# read its key there, before or after this round.
+NOT_TWICE_KINDS = frozenset({RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
 # The certified pool the exposure is counted against (an assessor due for recalibration is still in it).
 CERTIFIED_POOL = (CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE)
 
@@ -47,6 +63,53 @@ def seen_keys(session: Session, program_id: int | None, user_ids: Iterable[int])
     for user_id, anchor_id in rows:
         seen[user_id].add(anchor_id)
     return seen
+
+
+def seen_anchors(
+    session: Session,
+    user_ids: Iterable[int],
+    *,
+    exclude_round_id: int | None = None,
+    program_id: int | None = None,
+) -> dict[int, set[int]]:
+    """user id -> anchors they have seen: the key (:func:`seen_keys`), or the anchor in another
+    non-draft round assigned to them (``exclude_round_id`` is the round being prepared)."""
+    ids = list(user_ids)
+    seen = seen_keys(session, program_id, ids)
+    earlier = (
+        select(Assignment.user_id, RoundAnchor.anchor_id)
+        .join(Round, Round.id == Assignment.round_id)
+        .join(RoundAnchor, RoundAnchor.round_id == Round.id)
+        .where(Assignment.user_id.in_(ids), Round.status != RoundStatus.DRAFT)
+    )
+    if program_id is not None:
+        earlier = earlier.where(Round.program_id == program_id)
+    if exclude_round_id is not None:
+        earlier = earlier.where(Round.id != exclude_round_id)
+    for user_id, anchor_id in session.execute(earlier).all():
+        seen[user_id].add(anchor_id)
+    return seen
+
+
+def not_fresh(session: Session, rnd: Round, user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """user id -> anchors this round may not serve them: for counted kinds the keys they have read
+    (plus, for qualification and recalibration, anchors they meet in another non-draft round);
+    nothing for practice rounds."""
+    ids = list(user_ids)
+    if rnd.kind not in COUNTED_KINDS:
+        return {uid: set() for uid in ids}
+    if rnd.kind in NOT_TWICE_KINDS:
+        return seen_anchors(session, ids, exclude_round_id=rnd.id, program_id=rnd.program_id)
+    return seen_keys(session, rnd.program_id, ids)
+
+
+def fresh_counts(
+    keys: Iterable[Mapping[int, int]], criteria: Sequence[int], levels: Sequence[int]
+) -> dict[tuple[int, int], int]:
+    """(criterion, level) -> how many of the given keys (the fresh anchors') have that level there;
+    every pair of the rubric is present, 0 where nothing is left."""
+    counts = Counter(pair for key in keys for pair in key.items())
+    return {(c, lv): counts[(c, lv)] for c in criteria for lv in levels}
 
 
 @dataclass(frozen=True)

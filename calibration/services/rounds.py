@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +49,8 @@ from ..stats.passrule import PassRule
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
-from .exposure import COUNTED_KINDS, seen_keys
+from .exposure import COUNTED_KINDS, fresh_counts, not_fresh
+from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
 from .rules import DEFAULT_PASS_RULE, pass_rule_from_json, program_settings
 from .scoring import has_control_characters, rubric_with_levels
 from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
@@ -67,8 +67,6 @@ KIND_PURPOSE: dict[RoundKind, AnchorPurpose] = {
 }
 # Kinds whose assessors must never meet an anchor whose key they have read (the counted kinds).
 UNSEEN_KINDS = COUNTED_KINDS
-# Kinds that also avoid an anchor the assessor meets in another open or closed round.
-NOT_TWICE_KINDS = frozenset({RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
 
 # Pass rule fields: shares (fractions, shown as %) and counts with their minimum.
 SHARE_FIELDS = {
@@ -175,45 +173,6 @@ def current_keys(session: Session, anchor_ids: Iterable[int]) -> dict[int, tuple
     for anchor_id, version, criterion_id, level in rows:
         keys.setdefault(anchor_id, (version, {}))[1][criterion_id] = level
     return keys
-
-
-def seen_anchors(
-    session: Session,
-    user_ids: Iterable[int],
-    *,
-    exclude_round_id: int | None = None,
-    program_id: int | None = None,
-) -> dict[int, set[int]]:
-    """user id -> anchors they have seen: its key (a final sheet, see
-    :func:`calibration.services.exposure.seen_keys`), or the anchor in another non-draft round
-    assigned to them (``exclude_round_id`` is the round being prepared)."""
-    ids = list(user_ids)
-    seen = seen_keys(session, program_id, ids)
-    earlier = (
-        select(Assignment.user_id, RoundAnchor.anchor_id)
-        .join(Round, Round.id == Assignment.round_id)
-        .join(RoundAnchor, RoundAnchor.round_id == Round.id)
-        .where(Assignment.user_id.in_(ids), Round.status != RoundStatus.DRAFT)
-    )
-    if program_id is not None:
-        earlier = earlier.where(Round.program_id == program_id)
-    if exclude_round_id is not None:
-        earlier = earlier.where(Round.id != exclude_round_id)
-    for user_id, anchor_id in session.execute(earlier).all():
-        seen[user_id].add(anchor_id)
-    return seen
-
-
-def not_fresh(session: Session, rnd: Round, user_ids: Iterable[int]) -> dict[int, set[int]]:
-    """user id -> anchors this round may not serve them: for counted kinds the keys they have read
-    (plus, for qualification and recalibration, anchors they meet in another non-draft round);
-    nothing for practice rounds."""
-    ids = list(user_ids)
-    if rnd.kind not in UNSEEN_KINDS:
-        return {uid: set() for uid in ids}
-    if rnd.kind in NOT_TWICE_KINDS:
-        return seen_anchors(session, ids, exclude_round_id=rnd.id, program_id=rnd.program_id)
-    return seen_keys(session, rnd.program_id, ids)
 
 
 def _assigned(session: Session, round_id: int) -> list[tuple[int, str]]:
@@ -830,13 +789,10 @@ def round_management(
     )
     fresh: dict[tuple[int, int], int] = {}
     if candidates and rnd.kind in UNSEEN_KINDS:
-        counts = Counter(
-            pair
-            for c in candidates
-            if c.purpose_match and c.key_version is not None and not c.seen_by
-            for pair in c.key.items()
-        )
-        fresh = {(c.id, lv): counts[(c.id, lv)] for c in rubric.criteria for lv in rubric.level_values}
+        usable = [
+            c.key for c in candidates if c.purpose_match and c.key_version is not None and not c.seen_by
+        ]
+        fresh = fresh_counts(usable, [c.id for c in rubric.criteria], rubric.level_values)
     return RoundManagement(
         round=rnd,
         rubric=rubric,

@@ -47,6 +47,7 @@ from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .exposure import anchor_exposure
 from .reports import int_columns
 from .scoring import has_control_characters, rubric_with_levels
 
@@ -85,10 +86,12 @@ class AnchorListItem:
     key_version: int | None
     n_sheets: int
     n_attachments: int
+    n_seen: int  # certified assessors who have seen its key (services/exposure.py)
+    n_pool: int  # certified assessors in the program
 
 
 def program_anchors(session: Session, program_id: int) -> list[AnchorListItem]:
-    """Every anchor of the program with its key version and counts, in four queries."""
+    """Every anchor of the program with its key version, counts and key exposure, in six queries."""
     rows = session.execute(
         select(Anchor, RubricVersion.title, RubricVersion.version)
         .join(RubricVersion, RubricVersion.id == Anchor.rubric_version_id)
@@ -117,8 +120,18 @@ def program_anchors(session: Session, program_id: int) -> list[AnchorListItem]:
             .group_by(AnchorAttachment.anchor_id)
         ).all()
     )
+    exposed = anchor_exposure(session, program_id)
     return [
-        AnchorListItem(a, title, version, keys.get(a.id), sheets.get(a.id, 0), files.get(a.id, 0))
+        AnchorListItem(
+            a,
+            title,
+            version,
+            keys.get(a.id),
+            sheets.get(a.id, 0),
+            files.get(a.id, 0),
+            exposed.seen_by(a.id),
+            exposed.pool,
+        )
         for a, title, version in rows
     ]
 

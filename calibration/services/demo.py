@@ -1,5 +1,6 @@
 """Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round, plus
-practice and qualification anchors no demo assessor has seen, so an invited person can qualify.
+practice and qualification anchors no demo assessor has seen, so an invited person can qualify. No
+round serves an assessor an anchor whose key they read in an earlier one.
 
 Past scores come from a seeded model: each assessor scores the key level plus their own
 severity plus noise, rounded to a level. One assessor drifts lenient across rounds and one
@@ -55,6 +56,9 @@ ANCHORS_FILE = Path(__file__).resolve().parent.parent / "demo" / "anchors.yaml"
 # Practice and qualification anchors kept out of the demo's rounds: unseen by every demo assessor, so
 # a person invited in the demo gets a practice round and a qualification round that covers every level.
 TRAINING_ANCHORS_FILE = ANCHORS_FILE.with_name("training_anchors.yaml")
+# The spring round's Analyzing Time anchors: the autumn round's assessors read the keys of the first
+# five, and no counted round serves an anchor whose key the assessor has read (services/exposure.py).
+SPRING_ANCHORS_FILE = ANCHORS_FILE.with_name("spring_anchors.yaml")
 
 ASSESSORS = [
     ("Maya Okafor", "maya@demo.test", 0.0, 0.0),  # (name, email, severity, lenient drift per round)
@@ -66,6 +70,8 @@ ASSESSORS = [
     ("Helen Walsh", "helen@demo.test", -0.75, 0.0),  # consistently severe
 ]
 NOISE_SD = 0.45
+# A demo round: (name, rubric slug, anchors with their keys, opened days ago, still open).
+_PlannedRound = tuple[str, str, list[tuple[Anchor, AnchorKeyVersion]], int, bool]
 
 
 @dataclass(frozen=True)
@@ -141,20 +147,35 @@ def seed_demo(
     }
     anchors_by_rubric = _create_anchors(session, ANCHORS_FILE, program.id, rubrics, trainer.id, now)
     _create_anchors(session, TRAINING_ANCHORS_FILE, program.id, rubrics, trainer.id, now)
+    spring = _create_anchors(session, SPRING_ANCHORS_FILE, program.id, rubrics, trainer.id, now)
 
-    plan: list[tuple[str, str, int, bool]] = [
-        ("Autumn calibration: Analyzing Time", "analyzing-time", 95, False),
+    # Every round gets anchors whose keys its assessors have not read.
+    plan: list[_PlannedRound] = [
+        (
+            "Autumn calibration: Analyzing Time",
+            "analyzing-time",
+            anchors_by_rubric["analyzing-time"],
+            95,
+            False,
+        ),
         (
             "Winter calibration: Implementing Equitable Practices",
             "implementing-equitable-practices",
+            anchors_by_rubric["implementing-equitable-practices"],
             65,
             False,
         ),
-        ("Spring calibration: Analyzing Time", "analyzing-time", 35, False),
-        ("Current calibration: Applying Improvement Science", "applying-improvement-science", 2, True),
+        ("Spring calibration: Analyzing Time", "analyzing-time", spring["analyzing-time"], 35, False),
+        (
+            "Current calibration: Applying Improvement Science",
+            "applying-improvement-science",
+            anchors_by_rubric["applying-improvement-science"],
+            2,
+            True,
+        ),
     ]
     created: list[Round] = []
-    for index, (name, slug, days_ago, is_open) in enumerate(plan):
+    for index, (name, slug, anchors, days_ago, is_open) in enumerate(plan):
         rubric = rubrics[slug]
         rnd = Round(
             program_id=program.id,
@@ -171,7 +192,6 @@ def seed_demo(
         session.add(rnd)
         session.flush()
         created.append(rnd)
-        anchors = anchors_by_rubric[slug]
         session.add_all(
             RoundAnchor(round_id=rnd.id, anchor_id=a.id, position=i) for i, (a, _) in enumerate(anchors)
         )

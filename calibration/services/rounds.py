@@ -7,9 +7,11 @@ round is a draft; an open round can only be extended or closed. Every change is 
 ``round.open``, ``round.extend``, ``round.close``). A refused change raises a domain error before
 anything is written.
 
-"Seen" (DESIGN §6: an assessor never sees the same qualification or recalibration anchor twice): the
-assessor has a score sheet for the anchor, or the anchor is in another non-draft round assigned to
-them. Draft rounds are invisible to assessors, so they do not count; opening a draft checks again.
+"Seen" (DESIGN §6): no counted round (calibration, qualification, recalibration) serves an assessor an
+anchor whose key they have read (:func:`calibration.services.exposure.seen_keys`: a final sheet on it
+in any round). Qualification and recalibration rounds also avoid an anchor the assessor meets in
+another non-draft round (they would read its key there before or after this one). Draft rounds are
+invisible to assessors, so they do not count; opening a draft checks again.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from ..stats.passrule import PassRule
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .exposure import COUNTED_KINDS, fresh_counts, not_fresh
+from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
 from .rules import DEFAULT_PASS_RULE, pass_rule_from_json, program_settings
 from .scoring import has_control_characters, rubric_with_levels
 from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
@@ -61,8 +65,8 @@ KIND_PURPOSE: dict[RoundKind, AnchorPurpose] = {
     RoundKind.RECALIBRATION: AnchorPurpose.CALIBRATION,
     RoundKind.PRACTICE: AnchorPurpose.PRACTICE,
 }
-# Kinds whose assessors must never meet an anchor they have already seen.
-UNSEEN_KINDS = frozenset({RoundKind.QUALIFICATION, RoundKind.RECALIBRATION})
+# Kinds whose assessors must never meet an anchor whose key they have read (the counted kinds).
+UNSEEN_KINDS = COUNTED_KINDS
 
 # Pass rule fields: shares (fractions, shown as %) and counts with their minimum.
 SHARE_FIELDS = {
@@ -171,28 +175,6 @@ def current_keys(session: Session, anchor_ids: Iterable[int]) -> dict[int, tuple
     return keys
 
 
-def seen_anchors(
-    session: Session, user_ids: Iterable[int], *, exclude_round_id: int | None = None
-) -> dict[int, set[int]]:
-    """user id -> anchors they have seen: a score sheet, or the anchor in another non-draft round
-    assigned to them (``exclude_round_id`` is the round being prepared)."""
-    ids = list(user_ids)
-    seen: dict[int, set[int]] = {uid: set() for uid in ids}
-    sheets = select(ScoreSheet.assessor_id, ScoreSheet.anchor_id).where(ScoreSheet.assessor_id.in_(ids))
-    earlier = (
-        select(Assignment.user_id, RoundAnchor.anchor_id)
-        .join(Round, Round.id == Assignment.round_id)
-        .join(RoundAnchor, RoundAnchor.round_id == Round.id)
-        .where(Assignment.user_id.in_(ids), Round.status != RoundStatus.DRAFT)
-    )
-    if exclude_round_id is not None:
-        earlier = earlier.where(Round.id != exclude_round_id)
-    for stmt in (sheets, earlier):
-        for user_id, anchor_id in session.execute(stmt).all():
-            seen[user_id].add(anchor_id)
-    return seen
-
-
 def _assigned(session: Session, round_id: int) -> list[tuple[int, str]]:
     return [
         (uid, name)
@@ -218,10 +200,10 @@ def _round_anchor_ids(session: Session, round_id: int) -> list[int]:
 def _conflicts(
     session: Session, rnd: Round, anchor_ids: Sequence[int], people: Sequence[tuple[int, str]]
 ) -> list[str]:
-    """Messages for anchors an assigned assessor has already seen (qualification/recalibration only)."""
+    """Messages naming, per anchor, the assigned assessors it may not be served to (counted kinds)."""
     if rnd.kind not in UNSEEN_KINDS or not anchor_ids or not people:
         return []
-    seen = seen_anchors(session, [uid for uid, _ in people], exclude_round_id=rnd.id)
+    seen = not_fresh(session, rnd, [uid for uid, _ in people])
     titles = dict(session.execute(select(Anchor.id, Anchor.title).where(Anchor.id.in_(anchor_ids))).all())
     messages = []
     for anchor_id in anchor_ids:
@@ -405,7 +387,7 @@ class CandidateAnchor:
     key_version: int | None
     key: dict[int, int]  # criterion id -> current key level
     purpose_match: bool  # its purpose is the one this kind of round draws from
-    seen_by: tuple[str, ...]  # assigned assessors who have seen it (qualification/recalibration)
+    seen_by: tuple[str, ...]  # assigned assessors it may not be served to (counted kinds)
 
 
 def candidate_anchors(session: Session, rnd: Round) -> list[CandidateAnchor]:
@@ -421,11 +403,7 @@ def candidate_anchors(session: Session, rnd: Round) -> list[CandidateAnchor]:
     )
     keys = current_keys(session, [a.id for a in anchors])
     people = _assigned(session, rnd.id)
-    seen = (
-        seen_anchors(session, [uid for uid, _ in people], exclude_round_id=rnd.id)
-        if rnd.kind in UNSEEN_KINDS
-        else {}
-    )
+    seen = not_fresh(session, rnd, [uid for uid, _ in people])
     purpose = KIND_PURPOSE[rnd.kind]
     items = [
         CandidateAnchor(
@@ -452,7 +430,8 @@ def set_anchors(
 ) -> list[int]:
     """Replace a draft round's anchors (in the given order) with active anchors of its rubric version.
 
-    For qualification and recalibration rounds an anchor an assigned assessor has seen is refused.
+    For counted rounds an anchor an assigned assessor may not be served (:func:`not_fresh`) is
+    refused, naming the anchors and the assessors.
     Returns the stored anchor ids; an unchanged selection writes nothing.
     """
     rnd = get_round(session, program_id=program_id, round_id=round_id, for_update=True)
@@ -500,8 +479,8 @@ def auto_select_anchors(
 ) -> list[int]:
     """Choose a draft round's anchors automatically (see :mod:`calibration.services.selection`).
 
-    Draws from active anchors with a key whose purpose fits the kind of round; for qualification and
-    recalibration rounds, anchors any assigned assessor has seen are left out. The seed defaults to
+    Draws from active anchors with a key whose purpose fits the kind of round; for counted rounds,
+    anchors any assigned assessor may not be served (:func:`not_fresh`) are left out. The seed defaults to
     the round's id, so the same situation gives the same choice. Raises CoverageImpossible naming
     the (criterion, level) pairs no available anchor covers; nothing is written then.
     """
@@ -744,6 +723,9 @@ class RoundManagement:
     n_sheets: int
     problems: list[str] = field(default_factory=list)  # what stops a draft from opening
     uncovered: list[tuple[str, int]] = field(default_factory=list)  # (criterion title, level)
+    # (criterion id, level) -> fresh anchors left: of the round's purpose, active, keyed, and
+    # servable to every assigned assessor (drafts of counted rounds only; empty otherwise)
+    fresh: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def is_draft(self) -> bool:
@@ -805,6 +787,12 @@ def round_management(
     n_sheets = session.scalar(
         select(func.count()).select_from(ScoreSheet).where(ScoreSheet.round_id == rnd.id)
     )
+    fresh: dict[tuple[int, int], int] = {}
+    if candidates and rnd.kind in UNSEEN_KINDS:
+        usable = [
+            c.key for c in candidates if c.purpose_match and c.key_version is not None and not c.seen_by
+        ]
+        fresh = fresh_counts(usable, [c.id for c in rubric.criteria], rubric.level_values)
     return RoundManagement(
         round=rnd,
         rubric=rubric,
@@ -816,4 +804,5 @@ def round_management(
         n_sheets=n_sheets or 0,
         problems=open_problems(session, rnd, now=now) if rnd.status == RoundStatus.DRAFT else [],
         uncovered=uncovered,
+        fresh=fresh,
     )

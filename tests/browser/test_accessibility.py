@@ -119,6 +119,54 @@ def _corrected_feedback_path(site) -> str:
     return f"/rounds/{round_id}/anchors/{anchor_id}/feedback"
 
 
+DRAFT_ROUND = "Summer calibration: Analyzing Time (draft)"
+
+
+def _draft_manage_path(site) -> str:
+    """A draft calibration round for every certified demo assessor (made once, never opened): its page
+    shows the anchor choice with who has read each key, and the fresh anchors left per level."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from calibration.db import utcnow, write_intent
+    from calibration.models import Membership, Program, Role, Round, RubricVersion, User
+    from calibration.services import rounds
+    from calibration.services.context import Actor
+    from calibration.services.demo import DEMO_SLUG
+
+    with write_intent(), site.session() as session:
+        found = session.scalar(select(Round.id).where(Round.name == DRAFT_ROUND))
+        if found is None:
+            program_id = session.scalar(select(Program.id).where(Program.slug == DEMO_SLUG))
+            trainer = session.scalar(select(User.id).where(User.email == "trainer@demo.test"))
+            rubric_id = session.scalar(
+                select(RubricVersion.id).where(
+                    RubricVersion.program_id == program_id, RubricVersion.slug == "analyzing-time"
+                )
+            )
+            assessors = session.scalars(
+                select(Membership.user_id).where(
+                    Membership.program_id == program_id, Membership.certified_at.is_not(None)
+                )
+            ).all()
+            now = utcnow()
+            found = rounds.create_round(
+                session,
+                Actor(trainer, program_id, Role.LEAD_TRAINER),
+                program_id=program_id,
+                name=DRAFT_ROUND,
+                kind="calibration",
+                rubric_version_id=rubric_id,
+                opens_at=now + dt.timedelta(days=30),
+                closes_at=now + dt.timedelta(days=44),
+                pass_rule=rounds.default_pass_rule(session, program_id),
+                assessor_ids=list(assessors),
+            ).id
+            session.commit()
+    return f"/trainer/rounds/{found}/manage"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -133,6 +181,8 @@ KEY_PAGES = [
     ),
     KeyPage("round-new", "trainer@demo.test", lambda site: "/trainer/rounds/new"),
     KeyPage("round-manage", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.open_round.id}/manage"),
+    KeyPage("round-manage-draft", "trainer@demo.test", _draft_manage_path),
+    KeyPage("trainer-anchors", "trainer@demo.test", lambda site: "/trainer/anchors"),
     KeyPage("rubrics", "trainer@demo.test", lambda site: "/trainer/rubrics"),
     KeyPage("sessions", "samuel@demo.test", lambda site: "/sessions"),
     KeyPage("certification", "samuel@demo.test", lambda site: "/certification"),

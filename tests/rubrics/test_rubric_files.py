@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 RUBRIC_DIR = REPO / "rubrics"
 ANCHORS_FILE = REPO / "calibration" / "demo" / "anchors.yaml"
 TRAINING_ANCHORS_FILE = REPO / "calibration" / "demo" / "training_anchors.yaml"
+SPRING_ANCHORS_FILE = REPO / "calibration" / "demo" / "spring_anchors.yaml"
 SHIPPED = sorted(p.name for p in RUBRIC_DIR.glob("*.yaml"))
 
 
@@ -698,7 +699,12 @@ def training_anchors() -> list[dict[str, Any]]:
     return _load_anchors(TRAINING_ANCHORS_FILE)
 
 
-@pytest.fixture(scope="module", params=["anchors", "training_anchors"])
+@pytest.fixture(scope="module")
+def spring_anchors() -> list[dict[str, Any]]:
+    return _load_anchors(SPRING_ANCHORS_FILE)
+
+
+@pytest.fixture(scope="module", params=["anchors", "training_anchors", "spring_anchors"])
 def any_anchors(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     """Each demo anchor file in turn, for the checks every anchor must pass."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
@@ -714,12 +720,14 @@ def _by_rubric(anchors: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
 def test_anchors_have_the_expected_shape(
     anchors: list[dict[str, Any]],
     training_anchors: list[dict[str, Any]],
+    spring_anchors: list[dict[str, Any]],
     shipped: dict[str, RubricDefinition],
 ) -> None:
     assert len(anchors) >= 15
-    titles = [a["title"] for a in anchors + training_anchors]
-    assert len(set(titles)) == len(titles), "anchor titles are unique across both files"
-    for anchor in anchors + training_anchors:
+    every = anchors + training_anchors + spring_anchors
+    titles = [a["title"] for a in every]
+    assert len(set(titles)) == len(titles), "anchor titles are unique across the files"
+    for anchor in every:
         assert set(anchor) == ANCHOR_FIELDS, anchor.get("title")
         assert anchor["rubric"] in shipped, anchor["rubric"]
         assert anchor["purpose"] in PURPOSES
@@ -790,24 +798,45 @@ def test_scored_anchors_alone_cover_every_level(
         assert _uncovered(scored, shipped[slug]) == {}, slug
 
 
+def _quality(group: list[dict[str, Any]], rubric: RubricDefinition) -> set[str]:
+    """Which of strong, weak, mixed and borderline the group's keys include."""
+    cut = rubric.level_values.index(rubric.earn_cut)
+    kinds = set()
+    for anchor in group:
+        positions = [rubric.level_values.index(e["level"]) for e in anchor["key"].values()]
+        below = sum(p < cut for p in positions)
+        if below == 0:
+            kinds.add("strong")
+        if below > len(positions) / 2:
+            kinds.add("weak")
+        if min(positions) == 0 and max(positions) == len(rubric.levels) - 1:
+            kinds.add("mixed")
+        if all(abs(p - cut) <= 1 for p in positions) and 0 < below < len(positions) / 2:
+            kinds.add("borderline")
+    return kinds
+
+
+def test_spring_anchors_are_a_fresh_covering_calibration_set(
+    anchors: list[dict[str, Any]], spring_anchors: list[dict[str, Any]], shipped: dict[str, RubricDefinition]
+) -> None:
+    """The demo's spring round scores these instead of re-serving the autumn round's anchors (whose keys
+    every demo assessor has read): as many as the autumn round, all calibration anchors of Analyzing Time,
+    covering every level of every criterion, of varied quality; the first is not at the top level on the
+    first criterion, since the demo's Tom questions that key asking for the next level."""
+    rubric = shipped["analyzing-time"]
+    autumn = _by_rubric(anchors)["analyzing-time"]
+    assert len(spring_anchors) == len(autumn)
+    assert {(a["rubric"], a["purpose"]) for a in spring_anchors} == {("analyzing-time", "calibration")}
+    assert _uncovered(spring_anchors, rubric) == {}
+    assert _quality(spring_anchors, rubric) == {"strong", "weak", "mixed", "borderline"}
+    first_criterion = rubric.criterion_keys[0]
+    assert spring_anchors[0]["key"][first_criterion]["level"] != rubric.level_values[-1]
+
+
 def test_anchor_quality_varies(anchors: list[dict[str, Any]], shipped: dict[str, RubricDefinition]) -> None:
     """Each rubric has a strong, a weak, a mixed and a borderline anchor."""
     for slug, group in _by_rubric(anchors).items():
-        rubric = shipped[slug]
-        cut = rubric.level_values.index(rubric.earn_cut)
-        kinds = set()
-        for anchor in group:
-            positions = [rubric.level_values.index(e["level"]) for e in anchor["key"].values()]
-            below = sum(p < cut for p in positions)
-            if below == 0:
-                kinds.add("strong")
-            if below > len(positions) / 2:
-                kinds.add("weak")
-            if min(positions) == 0 and max(positions) == len(rubric.levels) - 1:
-                kinds.add("mixed")
-            if all(abs(p - cut) <= 1 for p in positions) and 0 < below < len(positions) / 2:
-                kinds.add("borderline")
-        assert kinds == {"strong", "weak", "mixed", "borderline"}, slug
+        assert _quality(group, shipped[slug]) == {"strong", "weak", "mixed", "borderline"}, slug
 
 
 def test_anchor_file_has_no_unexpected_yaml(any_anchors: list[dict[str, Any]]) -> None:

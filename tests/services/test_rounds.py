@@ -1,5 +1,6 @@
 """Round services: create a draft with its pass rule, choose anchors (by hand, automatically, never
-an anchor an assessor has seen in qualification/recalibration), and the lifecycle rules. Every
+an anchor an assessor has seen in qualification/recalibration; key exposure in every counted round is
+in test_exposure.py), and the lifecycle rules. Every
 refusal says why and writes nothing."""
 
 from __future__ import annotations
@@ -323,7 +324,9 @@ def test_when_only_seen_anchors_could_cover_the_error_says_so(db, world):
     assert err.n_excluded == len(first)  # type: ignore[attr-defined]
 
 
-def test_calibration_rounds_may_reuse_seen_anchors(db, world):
+def test_calibration_rounds_may_reuse_anchors_met_elsewhere_whose_key_nobody_has_read(db, world):
+    # Both assessors are in the world's open round with these anchors but have scored none of them;
+    # only a read key (tests/services/test_exposure.py) keeps an anchor out of a calibration round.
     rnd = create(db, world)
     assert (
         service.set_anchors(

@@ -592,3 +592,20 @@ def test_attachment_downloads_are_scoped(app, world, db, files):
     for path in files.iterdir():
         path.unlink()
     assert trainer.get(f"/trainer/anchors/{world.anchors[0]}/attachments/{first}").status_code == 404
+
+
+def test_anchor_list_shows_how_many_certified_assessors_have_read_each_key(app, world, db):
+    submit(db, world, "assessor", 0)
+    submit(db, world, "assessor2", 0)
+    submit(db, world, "assessor", 1)
+    page = client_as(app, world.emails["trainer"]).get("/trainer/anchors").get_data(as_text=True)
+    assert '<th scope="col">Key seen by</th>' in page
+
+    def seen(title: str) -> str:
+        row = re.search(rf">{title}</a></td>(.*?)</tr>", page, re.S)
+        assert row is not None, title
+        return re.findall(r"<td>([^<]*certified assessors?)</td>", row.group(1))[0]
+
+    assert seen("Anchor 1") == "2 of 2 certified assessors"
+    assert seen("Anchor 2") == "1 of 2 certified assessors"
+    assert seen("Anchor 3") == "0 of 2 certified assessors"

@@ -26,7 +26,7 @@ from calibration.models import (
 from calibration.services import rounds as service
 
 from ..conftest import post_form
-from ..factories import PASSWORD, score_form
+from ..factories import PASSWORD, score_form, submit
 from ..factories_rounds import covering_set, trainer
 
 DAY = dt.timedelta(days=1)
@@ -335,6 +335,30 @@ def test_qualification_round_lists_who_has_seen_each_anchor(app, world, db):
     resp = act(client, rnd.id, "anchors", {"anchor_ids": [str(world.anchors[0])]})
     assert resp.status_code == 400
     assert "“Anchor 1” has already been seen by Asha Assessor and Ben Second" in resp.get_data(as_text=True)
+
+
+def test_calibration_round_refuses_a_hand_pick_whose_key_was_read_and_counts_fresh_anchors(app, world, db):
+    submit(db, world, "assessor", 0)  # Asha's final sheet: she can read anchor 1's key now
+    client = client_as(app, world.emails["trainer"])
+    rnd = create(client, world, db)
+    page = client.get(f"/trainer/rounds/{rnd.id}/manage").get_data(as_text=True)
+    assert "Already seen by" in page
+    fresh = page[page.index('id="fresh-anchors"') : page.index("</table>", page.index('id="fresh-anchors"'))]
+    assert "Fresh anchors left for the assigned assessors, per criterion and key level" in fresh
+    # The second criterion's counts per level: anchors 2 to 5 are fresh (Asha has read anchor 1's key).
+    keys = [world.keys[a][1] for a in world.anchors[1:]]
+    row = re.search(r'<th scope="row">[^<]*</th>((?:\s*<td[^>]*>.*?</td>)+)', fresh.split("</tr>")[2])
+    assert row is not None
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
+    assert cells == [str(keys.count(level)) for level in world.levels]
+    before = rounds_written(db)
+    picked = [str(world.anchors[1]), str(world.anchors[0])]
+    resp = act(client, rnd.id, "anchors", {"anchor_ids": picked})
+    assert resp.status_code == 400
+    text = resp.get_data(as_text=True)
+    assert "“Anchor 1” has already been seen by Asha Assessor: a calibration round" in text
+    assert re.search(rf'value="{world.anchors[1]}"[^>]*checked', text)  # the pick is kept
+    assert rounds_written(db) == before
 
 
 # ------------------------------------------------------------------------------------- access

@@ -284,8 +284,8 @@ def krippendorff_alpha(
     >>> rows = [(u, r, v) for r, row in enumerate(table) for u, v in enumerate(row) if v is not None]
     >>> units, raters, values = zip(*rows)
     >>> a = krippendorff_alpha(units, raters, values, levels=[1, 2, 3, 4, 5])
-    >>> round(a.value, 3), a.label()
-    (0.815, 'good')
+    >>> round(a.value, 3), a.interval is not None, a.label()
+    (0.815, True, 'between unacceptable and good')
     >>> round(krippendorff_alpha(units, raters, values, levels=[1, 2, 3, 4, 5],
     ...                          level_of_measurement="nominal").value, 3)
     0.743

@@ -90,7 +90,7 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
     >>> [round(e.value, 2) for e in res.forms]
     [0.17, 0.29, 0.71, 0.44, 0.62, 0.91]
     >>> round(res.icc2.extra["F"], 2), res.icc2.label(), res.label("ICC(3,k)")
-    (11.03, 'poor', 'excellent')
+    (11.03, 'between poor and good', 'between moderate and excellent')
     """
     conf = _check_confidence(confidence)
     mat, _, _ = units_by_raters_matrix(units, raters, values)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .labels import MIN_ANCHORS, MIN_SCORES, alpha_band, icc_band, interpret
+
 __all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "alpha_label", "icc_label"]
 
 
@@ -31,7 +33,10 @@ def _clean(x: Any) -> float | None:
 
 
 def alpha_label(value: float | None) -> str | None:
-    """Krippendorff's (2004, p. 241) reading of alpha: good, tentative or unacceptable.
+    """Krippendorff's (2004, p. 241) band of an alpha value alone: good, tentative or unacceptable.
+
+    Pages do not use this directly: :func:`calibration.stats.labels.interpret` also weighs the interval,
+    the minimum evidence and the printed rounding (and :meth:`Estimate.label` calls it).
 
     Parameters
     ----------
@@ -53,17 +58,13 @@ def alpha_label(value: float | None) -> str | None:
     >>> alpha_label(0.81), alpha_label(0.7), alpha_label(0.5), alpha_label(None)
     ('good', 'tentative', 'unacceptable', None)
     """
-    if value is None:
-        return None
-    if value >= 0.800:
-        return "good"
-    if value >= 0.667:
-        return "tentative"
-    return "unacceptable"
+    return None if value is None else alpha_band(value)
 
 
 def icc_label(value: float | None) -> str | None:
-    """Koo & Li's (2016) reading of an ICC: poor, moderate, good or excellent.
+    """Koo & Li's (2016) band of an ICC value alone: poor, moderate, good or excellent.
+
+    Pages do not use this directly: see :func:`calibration.stats.labels.interpret`.
 
     Parameters
     ----------
@@ -86,15 +87,7 @@ def icc_label(value: float | None) -> str | None:
     >>> [icc_label(v) for v in (0.3, 0.6, 0.8, 0.95, None)]
     ['poor', 'moderate', 'good', 'excellent', None]
     """
-    if value is None:
-        return None
-    if value < 0.50:
-        return "poor"
-    if value < 0.75:
-        return "moderate"
-    if value <= 0.90:
-        return "good"
-    return "excellent"
+    return None if value is None else icc_band(value)
 
 
 @dataclass(frozen=True)
@@ -165,13 +158,40 @@ class Estimate:
             return None
         return (self.ci_low, self.ci_high)
 
-    def label(self) -> str | None:
-        """Interpretation label: Krippendorff's for alpha, Koo & Li's for an ICC, else None."""
+    def label(
+        self,
+        *,
+        n_anchors: int | None = None,
+        n_scores: int | None = None,
+        min_anchors: int = MIN_ANCHORS,
+        min_scores: int = MIN_SCORES,
+    ) -> str | None:
+        """Interpretation label from :func:`~calibration.stats.labels.interpret`: Krippendorff's bands for
+        alpha, Koo & Li's for an ICC (with "between ..." where the interval crosses a boundary and "too
+        few to judge" below the minimum evidence), else None.
+
+        ``n_anchors`` defaults to ``n_units`` and ``n_scores`` to the pairable values (alpha) or
+        ``n_units * n_raters``; pass them when a unit is not an anchor (e.g. anchor x criterion units).
+        """
         if self.method.startswith("krippendorff_alpha"):
-            return alpha_label(self.value)
-        if self.method.startswith("icc"):
-            return icc_label(self.value)
-        return None
+            scale = "alpha"
+        elif self.method.startswith("icc"):
+            scale = "icc"
+        else:
+            return None
+        anchors = self.n_units if n_anchors is None else n_anchors
+        scores = n_scores
+        if scores is None:
+            scores = int(self.extra.get("n_values", self.n_units * self.n_raters))
+        return interpret(
+            self.value,
+            self.interval,
+            scale=scale,  # type: ignore[arg-type]
+            n_anchors=anchors,
+            n_scores=scores,
+            min_anchors=min_anchors,
+            min_scores=min_scores,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (floats, ints, strings and None only)."""
@@ -258,9 +278,10 @@ class ICCResult:
             raise KeyError(f"unknown ICC form {name!r}; use one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k")
         return getattr(self, key)
 
-    def label(self, form: str = "ICC2") -> str | None:
-        """Koo & Li (2016) label of one form (default ICC(2,1))."""
-        return self[form].label()
+    def label(self, form: str = "ICC2", **evidence: int) -> str | None:
+        """Koo & Li (2016) reading of one form (default ICC(2,1)) through :meth:`Estimate.label`
+        (``evidence``: ``n_anchors``, ``n_scores``, ``min_anchors``, ``min_scores``)."""
+        return self[form].label(**evidence)
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,7 +26,7 @@ from ._data import (
     _weight_matrix,
     contingency_table,
 )
-from .bootstrap import bootstrap_units, normal_interval
+from .bootstrap import bootstrap_units, normal_interval, percentile_interval
 from .results import Estimate, PairwiseMatrix
 
 __all__ = ["cohen_kappa", "cohen_kappa_from_table", "light_kappa", "pairwise_kappa_matrix"]
@@ -184,23 +184,36 @@ def _pair_rows(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
-    """Kappa for every rater pair that shares a unit, from bincounts (no q x q table per pair)."""
+    """Kappa for every rater pair that shares a unit, from bincounts; also each pair's ``q x q`` table."""
     q = w.shape[0]
     key = ga.astype(np.int64) * n_raters + gb
     pair_keys, pid = np.unique(key, return_inverse=True)
     p = pair_keys.size
-    n = np.bincount(pid, minlength=p).astype(np.float64)
-    po = np.bincount(pid, weights=w[ka, kb], minlength=p) / np.maximum(n, 1.0)
-    row = np.bincount(pid * q + ka, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
-    col = np.bincount(pid * q + kb, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
-    pe = ((row @ w) * col).sum(axis=1)
+    tables = np.bincount(pid * (q * q) + ka * q + kb, minlength=p * q * q).reshape(p, q, q).astype(np.float64)
+    n = tables.sum(axis=(1, 2))
+    return (
+        pair_keys // n_raters,
+        pair_keys % n_raters,
+        np.rint(n).astype(np.int64),
+        _kappa_of_tables(tables, w),
+        tables,
+    )
+
+
+def _kappa_of_tables(tables: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted kappa of each ``q x q`` count table in a stack (any leading shape); NaN where 0/0."""
+    n = tables.sum(axis=(-2, -1))
+    safe = np.maximum(n, 1.0)
+    po = (tables * w).sum(axis=(-2, -1)) / safe
+    row = tables.sum(axis=-1) / safe[..., None]
+    col = tables.sum(axis=-2) / safe[..., None]
+    pe = ((row @ w) * col).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa
+        return np.where((1.0 - pe > _TINY) & (n > 0), (po - pe) / (1.0 - pe), np.nan)
 
 
 def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
-    """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa.
+    """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa, table.
 
     Small data: all pair tables at once from one product of a units x (raters * levels) indicator
     matrix with itself. Large data: within-unit pairs of rows and bincounts (never a raters x units
@@ -217,25 +230,54 @@ def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.nda
         n = tab.sum(axis=(1, 2))
         keep = n > 0
         a, b, tab, n = a[keep], b[keep], tab[keep], n[keep]
-        po = (tab * w).sum(axis=(1, 2)) / n
-        row = tab.sum(axis=2) / n[:, None]
-        col = tab.sum(axis=1) / n[:, None]
-        pe = ((row @ w) * col).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-        return rows, a, b, np.rint(n).astype(np.int64), kappa
+        return rows, a, b, np.rint(n).astype(np.int64), _kappa_of_tables(tab, w), tab
     ga, gb, ka, kb = _pair_rows(rows)
     if not ga.size:
         empty = np.zeros(0, np.int64)
-        return rows, empty, empty, empty, np.zeros(0)
-    a, b, n, kappa = _pair_kappas(ga, gb, ka, kb, r, w)
-    return rows, a, b, n, kappa
+        return rows, empty, empty, empty, np.zeros(0), np.zeros((0, q, q))
+    a, b, n, kappa, tab = _pair_kappas(ga, gb, ka, kb, r, w)
+    return rows, a, b, n, kappa, tab
+
+
+def _pair_intervals(
+    tables: np.ndarray, kappa: np.ndarray, w: np.ndarray, n_boot: int, seed: Any, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval of each pair's kappa, resampling the units the pair shares.
+
+    Each unit the two raters share adds one count to one cell of their ``q x q`` table, so drawing
+    ``n`` of those units with replacement is a multinomial draw of ``n`` counts with the table's
+    cell shares: the replicates come from ``Generator.multinomial``, never from a loop over units.
+    """
+    rng = np.random.default_rng(seed)
+    q = w.shape[0]
+    low = np.full(kappa.size, np.nan)
+    high = np.full(kappa.size, np.nan)
+    for i in range(kappa.size):
+        n = int(np.rint(tables[i].sum()))
+        if n == 0 or np.isnan(kappa[i]):
+            continue
+        reps = rng.multinomial(n, tables[i].ravel() / n, size=n_boot).reshape(n_boot, q, q)
+        lo, hi = percentile_interval(
+            _kappa_of_tables(reps.astype(np.float64), w), kappa[i], confidence=confidence
+        )
+        if lo is not None and hi is not None:
+            low[i], high[i] = lo, hi
+    return low, high
 
 
 def pairwise_kappa_matrix(
-    units: Any, raters: Any, values: Any, *, levels: Any, weights: Weights = "quadratic"
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = "quadratic",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
 ) -> PairwiseMatrix:
-    """Cohen's kappa between every pair of raters, on the units each pair rated in common.
+    """Cohen's kappa between every pair of raters, on the units each pair rated in common, with a
+    bootstrap interval over those units.
 
     Parameters
     ----------
@@ -245,16 +287,25 @@ def pairwise_kappa_matrix(
         The rubric's ordered levels.
     weights : {"quadratic", "linear", None}
         Agreement weights on the level index (quadratic by default).
+    n_boot : int
+        Bootstrap resamples for each pair's percentile interval (0: no intervals). Each pair resamples
+        the units it shares, with replacement (a multinomial draw on its ``q x q`` table).
+    seed : int or numpy.random.Generator
+        Seed of the bootstrap, so a report is reproducible.
+    confidence : float
+        Two-sided coverage of the intervals.
 
     Returns
     -------
     PairwiseMatrix
-        ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0) and
-        ``n_common`` (diagonal: units the rater rated).
+        ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0),
+        ``n_common`` (diagonal: units the rater rated), and ``ci_low``/``ci_high`` (NaN where there is no
+        interval: no bootstrap, an undefined kappa, or no defined replicate).
 
     References
     ----------
-    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220.
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220. Efron, B., &
+    Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, ch. 13 (percentile interval).
 
     Examples
     --------
@@ -266,16 +317,33 @@ def pairwise_kappa_matrix(
     (1.0, 0.5, [3, 3, 3])
     """
     lv = _check_levels(levels)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
     w = _weight_matrix(lv.size, weights)
-    rows, a, b, n, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
     common = np.zeros((r, r), np.int64)
+    low = np.full((r, r), np.nan)
+    high = np.full((r, r), np.nan)
     vals[a, b] = vals[b, a] = kappa
     common[a, b] = common[b, a] = n
+    if n_boot:
+        pair_low, pair_high = _pair_intervals(tables, kappa, w, n_boot, seed, confidence)
+        low[a, b] = low[b, a] = pair_low
+        high[a, b] = high[b, a] = pair_high
     idx = np.arange(r)
     common[idx, idx] = np.bincount(rows.rater, minlength=r)
-    return PairwiseMatrix(rows.rater_ids, vals, common, method=_method("cohen_kappa", weights))
+    return PairwiseMatrix(
+        rows.rater_ids,
+        vals,
+        common,
+        method=_method("cohen_kappa", weights),
+        ci_low=low,
+        ci_high=high,
+        n_boot=n_boot,
+        confidence=confidence,
+    )
 
 
 def light_kappa(
@@ -335,7 +403,7 @@ def light_kappa(
         )  # fmt: skip
     lv = _check_levels(levels)
     w = _weight_matrix(lv.size, weights)
-    rows, _, _, n_common, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
         "method": _method("light_kappa", weights),

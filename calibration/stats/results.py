@@ -299,15 +299,29 @@ class PairwiseMatrix:
         ``R x R`` int counts of units rated by both raters (diagonal: units rated by the rater).
     method : str
         e.g. ``"cohen_kappa_quadratic"``.
+    ci_low, ci_high : numpy.ndarray
+        ``R x R`` bootstrap interval bounds over each pair's common units; NaN where there is none.
+    n_boot : int
+        Resamples behind the intervals (0: none).
+    confidence : float
+        Two-sided coverage of the intervals.
     """
 
     rater_ids: np.ndarray
     values: np.ndarray
     n_common: np.ndarray
     method: str = "cohen_kappa"
+    ci_low: np.ndarray | None = None
+    ci_high: np.ndarray | None = None
+    n_boot: int = 0
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        for name in ("rater_ids", "values", "n_common"):
+        shape = np.shape(self.values)
+        for name in ("ci_low", "ci_high"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(shape, np.nan))
+        for name in ("rater_ids", "values", "n_common", "ci_low", "ci_high"):
             arr = np.array(getattr(self, name), copy=True)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
@@ -320,3 +334,10 @@ class PairwiseMatrix:
         if i >= ids.size or j >= ids.size or ids[i] != a or ids[j] != b:
             raise KeyError(f"rater {a!r} or {b!r} is not in this matrix")
         return _clean(self.values[i, j])
+
+    def interval(self, a: Any, b: Any) -> tuple[float, float] | None:
+        """Bootstrap interval of the kappa between raters ``a`` and ``b``, None when there is none."""
+        self.get(a, b)  # raises KeyError for an unknown rater
+        i, j = np.searchsorted(self.rater_ids, a), np.searchsorted(self.rater_ids, b)
+        lo, hi = _clean(self.ci_low[i, j]), _clean(self.ci_high[i, j])
+        return None if lo is None or hi is None else (lo, hi)

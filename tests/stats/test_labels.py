@@ -3,6 +3,7 @@ printed, with its interval and with the minimum evidence."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from calibration import stats
@@ -84,3 +85,30 @@ def test_icc_on_two_anchors_is_too_few_through_the_public_api() -> None:
     res = stats.icc([1, 1, 1, 2, 2, 2], [1, 2, 3, 1, 2, 3], [10.0, 11.0, 10.0, 20.0, 19.0, 21.0])
     assert res.icc2.value is not None
     assert res.label("ICC(2,1)") == TOO_FEW
+
+
+def _small_round(n_anchors: int, n_raters: int = 3, n_criteria: int = 2):
+    rng = np.random.default_rng(0)
+    rows = []
+    for a in range(n_anchors):
+        for c in range(n_criteria):
+            key = int(rng.integers(1, 5))
+            for r in range(n_raters):
+                rows.append((a, r + 10, c, key, key))
+    units, raters, criteria, values, key = (np.array(x) for x in zip(*rows, strict=True))
+    return stats.round_report(units, raters, criteria, values, key, levels=[1, 2, 3, 4], n_boot=50)
+
+
+def test_round_report_labels_follow_the_minimum_evidence() -> None:
+    small = _small_round(2)
+    # ICC(2,1) on 2 anchors, per-criterion alpha on 2 anchors: numbers, but no label.
+    assert small.icc is not None and small.icc_label() == TOO_FEW
+    for rel in [small.reliability, *small.reliability_by_criterion.values()]:
+        assert rel.n_anchors == 2
+        assert rel.alpha_label() in (None, TOO_FEW)
+    # A pair sharing 4 units (2 anchors x 2 criteria) is too few to judge.
+    assert small.pair_too_few(int(small.pairwise_kappa.n_common[0, 1]))
+    big = _small_round(12, n_raters=2)
+    assert big.reliability.n_anchors == 12 and big.reliability.n_scores == 48
+    assert not big.pair_too_few(int(big.pairwise_kappa.n_common[0, 1]))
+    assert big.icc_label() not in (None, TOO_FEW)

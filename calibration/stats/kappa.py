@@ -184,36 +184,23 @@ def _pair_rows(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
-    """Kappa for every rater pair that shares a unit, from bincounts; also each pair's ``q x q`` table."""
+    """Kappa for every rater pair that shares a unit, from bincounts (no q x q table per pair)."""
     q = w.shape[0]
     key = ga.astype(np.int64) * n_raters + gb
     pair_keys, pid = np.unique(key, return_inverse=True)
     p = pair_keys.size
-    tables = np.bincount(pid * (q * q) + ka * q + kb, minlength=p * q * q).reshape(p, q, q).astype(np.float64)
-    n = tables.sum(axis=(1, 2))
-    return (
-        pair_keys // n_raters,
-        pair_keys % n_raters,
-        np.rint(n).astype(np.int64),
-        _kappa_of_tables(tables, w),
-        tables,
-    )
-
-
-def _kappa_of_tables(tables: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted kappa of each ``q x q`` count table in a stack (any leading shape); NaN where 0/0."""
-    n = tables.sum(axis=(-2, -1))
-    safe = np.maximum(n, 1.0)
-    po = (tables * w).sum(axis=(-2, -1)) / safe
-    row = tables.sum(axis=-1) / safe[..., None]
-    col = tables.sum(axis=-2) / safe[..., None]
-    pe = ((row @ w) * col).sum(axis=-1)
+    n = np.bincount(pid, minlength=p).astype(np.float64)
+    po = np.bincount(pid, weights=w[ka, kb], minlength=p) / np.maximum(n, 1.0)
+    row = np.bincount(pid * q + ka, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
+    col = np.bincount(pid * q + kb, minlength=p * q).reshape(p, q) / np.maximum(n, 1.0)[:, None]
+    pe = ((row @ w) * col).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((1.0 - pe > _TINY) & (n > 0), (po - pe) / (1.0 - pe), np.nan)
+        kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
+    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa
 
 
 def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
-    """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa, table.
+    """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa.
 
     Small data: all pair tables at once from one product of a units x (raters * levels) indicator
     matrix with itself. Large data: within-unit pairs of rows and bincounts (never a raters x units
@@ -230,38 +217,75 @@ def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.nda
         n = tab.sum(axis=(1, 2))
         keep = n > 0
         a, b, tab, n = a[keep], b[keep], tab[keep], n[keep]
-        return rows, a, b, np.rint(n).astype(np.int64), _kappa_of_tables(tab, w), tab
+        po = (tab * w).sum(axis=(1, 2)) / n
+        row = tab.sum(axis=2) / n[:, None]
+        col = tab.sum(axis=1) / n[:, None]
+        pe = ((row @ w) * col).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
+        return rows, a, b, np.rint(n).astype(np.int64), kappa
     ga, gb, ka, kb = _pair_rows(rows)
     if not ga.size:
         empty = np.zeros(0, np.int64)
-        return rows, empty, empty, empty, np.zeros(0), np.zeros((0, q, q))
-    a, b, n, kappa, tab = _pair_kappas(ga, gb, ka, kb, r, w)
-    return rows, a, b, n, kappa, tab
+        return rows, empty, empty, empty, np.zeros(0)
+    a, b, n, kappa = _pair_kappas(ga, gb, ka, kb, r, w)
+    return rows, a, b, n, kappa
 
 
 def _pair_intervals(
-    tables: np.ndarray, kappa: np.ndarray, w: np.ndarray, n_boot: int, seed: Any, confidence: float
+    rows: Any,
+    a: np.ndarray,
+    b: np.ndarray,
+    kappa: np.ndarray,
+    w: np.ndarray,
+    n_boot: int,
+    seed: Any,
+    confidence: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval of each pair's kappa, resampling the units the pair shares.
+    """Percentile bootstrap interval of every pair's kappa, resampling units (the same draws for all pairs).
 
-    Each unit the two raters share adds one count to one cell of their ``q x q`` table, so drawing
-    ``n`` of those units with replacement is a multinomial draw of ``n`` counts with the table's
-    cell shares: the replicates come from ``Generator.multinomial``, never from a loop over units.
+    Each resample is a vector of unit multiplicities (one multinomial draw). A pair's kappa needs only
+    its weighted agreement and its two marginals over the units both raters scored, and each of those is
+    a sum over units, so one matrix product of the multiplicities with per-unit indicators gives them
+    for every pair and resample at once; a unit a pair did not share contributes nothing to that pair.
     """
     rng = np.random.default_rng(seed)
-    q = w.shape[0]
+    n_u, n_r, q = rows.unit_ids.size, rows.rater_ids.size, w.shape[0]
+    # float32 is exact for the counts (sums of whole numbers below 2**24) and plenty for the weighted
+    # agreement of a resample; it halves the cost of the one large matrix product.
+    mult = rng.multinomial(n_u, np.full(n_u, 1.0 / n_u), size=n_boot).astype(np.float32)
+    level = np.full((n_u, n_r), -1, dtype=np.intp)
+    level[rows.unit, rows.rater] = rows.code
     low = np.full(kappa.size, np.nan)
     high = np.full(kappa.size, np.nan)
-    for i in range(kappa.size):
-        n = int(np.rint(tables[i].sum()))
-        if n == 0 or np.isnan(kappa[i]):
-            continue
-        reps = rng.multinomial(n, tables[i].ravel() / n, size=n_boot).reshape(n_boot, q, q)
-        lo, hi = percentile_interval(
-            _kappa_of_tables(reps.astype(np.float64), w), kappa[i], confidence=confidence
-        )
-        if lo is not None and hi is not None:
-            low[i], high[i] = lo, hi
+    eye = np.eye(q)
+    step = max(1, _DENSE_LIMIT // max(n_boot * (2 * q + 1), n_u * (2 * q + 1), 1))
+    for start in range(0, kappa.size, step):
+        sl = slice(start, start + step)
+        la, lb = level[:, a[sl]], level[:, b[sl]]
+        both = (la >= 0) & (lb >= 0)
+        ia, ib = np.where(both, la, 0), np.where(both, lb, 0)
+        agree = w[ia, ib] * both  # units x pairs
+        row = eye[ia] * both[..., None]  # units x pairs x q
+        col = eye[ib] * both[..., None]
+        p = agree.shape[1]
+        feats = np.concatenate([agree[..., None], row, col], axis=2).reshape(n_u, -1).astype(np.float32)
+        sums = (mult @ feats).astype(np.float64).reshape(n_boot, p, 2 * q + 1)
+        n = sums[..., 1 : q + 1].sum(axis=-1)
+        safe = np.maximum(n, 1.0)
+        po = sums[..., 0] / safe
+        pr = sums[..., 1 : q + 1] / safe[..., None]
+        pc = sums[..., q + 1 :] / safe[..., None]
+        pe = ((pr @ w) * pc).sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reps = np.where((1.0 - pe > _TINY) & (n > 0), (po - pe) / (1.0 - pe), np.nan)
+        for j in range(p):
+            i = start + j
+            if np.isnan(kappa[i]):
+                continue
+            lo, hi = percentile_interval(reps[:, j], kappa[i], confidence=confidence)
+            if lo is not None and hi is not None:
+                low[i], high[i] = lo, hi
     return low, high
 
 
@@ -288,8 +312,9 @@ def pairwise_kappa_matrix(
     weights : {"quadratic", "linear", None}
         Agreement weights on the level index (quadratic by default).
     n_boot : int
-        Bootstrap resamples for each pair's percentile interval (0: no intervals). Each pair resamples
-        the units it shares, with replacement (a multinomial draw on its ``q x q`` table).
+        Bootstrap resamples for each pair's percentile interval (0: no intervals). Units are resampled
+        with replacement, the same draws for every pair; each pair's kappa is recomputed on the units it
+        shares within the resample.
     seed : int or numpy.random.Generator
         Seed of the bootstrap, so a report is reproducible.
     confidence : float
@@ -320,7 +345,7 @@ def pairwise_kappa_matrix(
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     w = _weight_matrix(lv.size, weights)
-    rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
+    rows, a, b, n, kappa = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
     common = np.zeros((r, r), np.int64)
@@ -328,8 +353,8 @@ def pairwise_kappa_matrix(
     high = np.full((r, r), np.nan)
     vals[a, b] = vals[b, a] = kappa
     common[a, b] = common[b, a] = n
-    if n_boot:
-        pair_low, pair_high = _pair_intervals(tables, kappa, w, n_boot, seed, confidence)
+    if n_boot and a.size:
+        pair_low, pair_high = _pair_intervals(rows, a, b, kappa, w, n_boot, seed, confidence)
         low[a, b] = low[b, a] = pair_low
         high[a, b] = high[b, a] = pair_high
     idx = np.arange(r)
@@ -403,7 +428,7 @@ def light_kappa(
         )  # fmt: skip
     lv = _check_levels(levels)
     w = _weight_matrix(lv.size, weights)
-    rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
+    rows, _, _, n_common, kappa = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
         "method": _method("light_kappa", weights),

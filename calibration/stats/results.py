@@ -170,8 +170,9 @@ class Estimate:
         alpha, Koo & Li's for an ICC (with "between ..." where the interval crosses a boundary and "too
         few to judge" below the minimum evidence), else None.
 
-        ``n_anchors`` defaults to ``n_units`` and ``n_scores`` to the pairable values (alpha) or
-        ``n_units * n_raters``; pass them when a unit is not an anchor (e.g. anchor x criterion units).
+        ``n_anchors`` defaults to ``extra["n_anchors"]`` if recorded, else ``n_units``; ``n_scores`` to
+        ``extra["n_scores"]``, else the pairable values (alpha), else ``n_units * n_raters``. Pass them
+        when a unit is not an anchor (e.g. anchor x criterion units).
         """
         if self.method.startswith("krippendorff_alpha"):
             scale = "alpha"
@@ -179,10 +180,11 @@ class Estimate:
             scale = "icc"
         else:
             return None
-        anchors = self.n_units if n_anchors is None else n_anchors
+        anchors = int(self.extra.get("n_anchors", self.n_units)) if n_anchors is None else n_anchors
         scores = n_scores
         if scores is None:
-            scores = int(self.extra.get("n_values", self.n_units * self.n_raters))
+            fallback = self.extra.get("n_values", self.n_units * self.n_raters)
+            scores = int(self.extra.get("n_scores", fallback))
         return interpret(
             self.value,
             self.interval,

@@ -196,7 +196,27 @@ def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
     pe = ((row @ w) * col).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa
+    tables = np.bincount(pid * (q * q) + ka * q + kb, minlength=p * q * q).reshape(p, q, q).astype(np.float64)
+    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa, tables
+
+
+def _fce_se(tables: np.ndarray, kappa: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fleiss, Cohen & Everitt's (1969) large-sample standard error of each pair's (weighted) kappa.
+
+    ``var = [sum p_ij (w_ij - (wbar_i + wbar_j)(1 - k))^2 - (k - pe (1 - k))^2] / (n (1 - pe)^2)`` with
+    ``wbar_i = sum_j w_ij p_.j`` and ``wbar_j = sum_i w_ij p_i.``; NaN where kappa is undefined.
+    """
+    n = tables.sum(axis=(1, 2))
+    p = tables / np.maximum(n, 1.0)[:, None, None]
+    row, col = p.sum(axis=2), p.sum(axis=1)
+    pe = ((row @ w) * col).sum(axis=1)
+    wbar_i = col @ w.T  # sum_j w_ij p_.j
+    wbar_j = row @ w  # sum_i w_ij p_i.
+    k = np.where(np.isnan(kappa), 0.0, kappa)
+    dev = w[None] - (wbar_i[:, :, None] + wbar_j[:, None, :]) * (1.0 - k)[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = ((p * dev**2).sum(axis=(1, 2)) - (k - pe * (1.0 - k)) ** 2) / (n * (1.0 - pe) ** 2)
+    return np.where(np.isnan(kappa) | (n < 2), np.nan, np.sqrt(np.maximum(var, 0.0)))
 
 
 def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
@@ -223,13 +243,13 @@ def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.nda
         pe = ((row @ w) * col).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-        return rows, a, b, np.rint(n).astype(np.int64), kappa
+        return rows, a, b, np.rint(n).astype(np.int64), kappa, tab
     ga, gb, ka, kb = _pair_rows(rows)
     if not ga.size:
         empty = np.zeros(0, np.int64)
-        return rows, empty, empty, empty, np.zeros(0)
-    a, b, n, kappa = _pair_kappas(ga, gb, ka, kb, r, w)
-    return rows, a, b, n, kappa
+        return rows, empty, empty, empty, np.zeros(0), np.zeros((0, q, q))
+    a, b, n, kappa, tab = _pair_kappas(ga, gb, ka, kb, r, w)
+    return rows, a, b, n, kappa, tab
 
 
 def _pair_intervals(
@@ -312,9 +332,10 @@ def pairwise_kappa_matrix(
     weights : {"quadratic", "linear", None}
         Agreement weights on the level index (quadratic by default).
     n_boot : int
-        Bootstrap resamples for each pair's percentile interval (0: no intervals). Units are resampled
-        with replacement, the same draws for every pair; each pair's kappa is recomputed on the units it
-        shares within the resample.
+        0 (default): each pair's interval is the Fleiss-Cohen-Everitt large-sample normal interval, as
+        for :func:`cohen_kappa`. Otherwise a percentile bootstrap with this many resamples: units are
+        resampled with replacement, the same draws for every pair, and each pair's kappa is recomputed
+        on the units it shares. Its cost grows with resamples x units x pairs.
     seed : int or numpy.random.Generator
         Seed of the bootstrap, so a report is reproducible.
     confidence : float
@@ -324,12 +345,14 @@ def pairwise_kappa_matrix(
     -------
     PairwiseMatrix
         ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0),
-        ``n_common`` (diagonal: units the rater rated), and ``ci_low``/``ci_high`` (NaN where there is no
-        interval: no bootstrap, an undefined kappa, or no defined replicate).
+        ``n_common`` (diagonal: units the rater rated), and ``ci_low``/``ci_high`` with ``ci_method``
+        (NaN where there is no interval: an undefined kappa, a single common unit, or no defined replicate).
 
     References
     ----------
-    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220. Efron, B., &
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220. Fleiss, J. L., Cohen,
+    J., & Everitt, B. S. (1969). Large sample standard errors of kappa and weighted kappa.
+    *Psychological Bulletin* 72(5), 323-327. Efron, B., &
     Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, ch. 13 (percentile interval).
 
     Examples
@@ -345,7 +368,7 @@ def pairwise_kappa_matrix(
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     w = _weight_matrix(lv.size, weights)
-    rows, a, b, n, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
     common = np.zeros((r, r), np.int64)
@@ -355,8 +378,11 @@ def pairwise_kappa_matrix(
     common[a, b] = common[b, a] = n
     if n_boot and a.size:
         pair_low, pair_high = _pair_intervals(rows, a, b, kappa, w, n_boot, seed, confidence)
-        low[a, b] = low[b, a] = pair_low
-        high[a, b] = high[b, a] = pair_high
+    else:
+        half = float(special.ndtri(0.5 + confidence / 2.0)) * _fce_se(tables, kappa, w)
+        pair_low, pair_high = kappa - half, kappa + half
+    low[a, b] = low[b, a] = pair_low
+    high[a, b] = high[b, a] = pair_high
     idx = np.arange(r)
     common[idx, idx] = np.bincount(rows.rater, minlength=r)
     return PairwiseMatrix(
@@ -368,6 +394,7 @@ def pairwise_kappa_matrix(
         ci_high=high,
         n_boot=n_boot,
         confidence=confidence,
+        ci_method="bootstrap" if n_boot else "normal",
     )
 
 
@@ -428,7 +455,7 @@ def light_kappa(
         )  # fmt: skip
     lv = _check_levels(levels)
     w = _weight_matrix(lv.size, weights)
-    rows, _, _, n_common, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
         "method": _method("light_kappa", weights),

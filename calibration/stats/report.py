@@ -323,9 +323,9 @@ def round_report(
         for i, r in enumerate(rater_ids)
     }
 
-    pairwise = pairwise_kappa_matrix(
-        pair_units, raters, values, levels=lv, weights="quadratic", n_boot=n_boot, seed=seed
-    )
+    # Fleiss-Cohen-Everitt intervals (DESIGN §5 for Cohen's kappa): a bootstrap for every pair would
+    # cost resamples x pairs kappas, far beyond the report's budget for 30 assessors (435 pairs).
+    pairwise = pairwise_kappa_matrix(pair_units, raters, values, levels=lv, weights="quadratic")
 
     numeric = lv.dtype.kind in "iuf"
     score = values.astype(float) if numeric else _level_index(values, lv, what="value").astype(float)

@@ -302,9 +302,9 @@ class PairwiseMatrix:
     method : str
         e.g. ``"cohen_kappa_quadratic"``.
     ci_low, ci_high : numpy.ndarray
-        ``R x R`` bootstrap interval bounds over each pair's common units; NaN where there is none.
+        ``R x R`` interval bounds for each pair's kappa; NaN where there is none.
     n_boot : int
-        Resamples behind the intervals (0: none).
+        Resamples behind bootstrap intervals (0: analytic intervals, or none).
     confidence : float
         Two-sided coverage of the intervals.
     """
@@ -317,6 +317,7 @@ class PairwiseMatrix:
     ci_high: np.ndarray | None = None
     n_boot: int = 0
     confidence: float = 0.95
+    ci_method: str | None = None  # "normal" (Fleiss-Cohen-Everitt) or "bootstrap"
 
     def __post_init__(self) -> None:
         shape = np.shape(self.values)
@@ -338,7 +339,7 @@ class PairwiseMatrix:
         return _clean(self.values[i, j])
 
     def interval(self, a: Any, b: Any) -> tuple[float, float] | None:
-        """Bootstrap interval of the kappa between raters ``a`` and ``b``, None when there is none."""
+        """Interval of the kappa between raters ``a`` and ``b`` (see ``ci_method``), None when there is none."""
         self.get(a, b)  # raises KeyError for an unknown rater
         i, j = np.searchsorted(self.rater_ids, a), np.searchsorted(self.rater_ids, b)
         lo, hi = _clean(self.ci_low[i, j]), _clean(self.ci_high[i, j])

@@ -1,4 +1,5 @@
-"""Pairwise kappa carries a seeded bootstrap interval over the units each pair shares (DESIGN §5)."""
+"""Pairwise kappa carries an interval (DESIGN §5): Fleiss-Cohen-Everitt by default, as for Cohen's kappa,
+or a seeded bootstrap over units."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ def _rows(seed: int = 3, n_units: int = 40, n_raters: int = 4) -> tuple[np.ndarr
     return units, raters, values
 
 
+@pytest.mark.parametrize("weights", ["quadratic", "linear", None])
+def test_default_interval_is_cohens_kappa_interval_for_each_pair(weights) -> None:
+    units, raters, values = _rows(seed=2, n_units=30, n_raters=3)
+    pm = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4], weights=weights)
+    assert pm.ci_method == "normal"
+    for a, b in ((10, 11), (10, 12), (11, 12)):
+        ref = stats.cohen_kappa(
+            values[raters == a], values[raters == b], levels=[1, 2, 3, 4], weights=weights
+        )
+        assert pm.get(a, b) == pytest.approx(ref.value, abs=1e-12)
+        assert pm.interval(a, b) == pytest.approx(ref.interval, abs=1e-12)
+
+
 def test_every_defined_pair_has_an_interval_around_its_kappa() -> None:
     units, raters, values = _rows()
     pm = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4], n_boot=500, seed=7)
@@ -37,8 +51,9 @@ def test_intervals_are_seeded_and_absent_without_a_bootstrap() -> None:
     one = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4], n_boot=200, seed=1)
     two = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4], n_boot=200, seed=1)
     np.testing.assert_array_equal(one.ci_low, two.ci_low)
+    assert one.ci_method == "bootstrap"
     plain = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4])
-    assert plain.interval(10, 11) is None and np.isnan(plain.ci_low).all()
+    assert plain.ci_method == "normal" and plain.interval(10, 11) != one.interval(10, 11)
 
 
 def test_interval_matches_resampling_the_common_units() -> None:
@@ -74,3 +89,8 @@ def test_large_data_path_gives_the_same_kappas_and_intervals(monkeypatch: pytest
     np.testing.assert_allclose(sparse.values, dense.values, equal_nan=True)
     np.testing.assert_allclose(sparse.ci_low, dense.ci_low, equal_nan=True)
     np.testing.assert_allclose(sparse.ci_high, dense.ci_high, equal_nan=True)
+    normal_sparse = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4])
+    monkeypatch.undo()
+    normal_dense = stats.pairwise_kappa_matrix(units, raters, values, levels=[1, 2, 3, 4])
+    np.testing.assert_allclose(normal_sparse.ci_low, normal_dense.ci_low, equal_nan=True)
+    np.testing.assert_allclose(normal_sparse.ci_high, normal_dense.ci_high, equal_nan=True)

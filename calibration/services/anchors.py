@@ -36,6 +36,7 @@ from ..models import (
     CriterionScore,
     Level,
     Membership,
+    Program,
     Role,
     RubricVersion,
     ScoreSheet,
@@ -44,11 +45,13 @@ from ..models import (
 )
 from ..models.attachments import size_label
 from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
+from ..stats.labels import MIN_ANCHORS
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
 from .reports import int_columns
+from .rules import pass_rule_from_json, pass_rule_json
 from .scoring import has_control_characters, rubric_with_levels
 
 TITLE_MAX_CHARS = 200
@@ -426,6 +429,7 @@ class AnchorOverview:
     history: list[KeyHistoryLine]
     agreement: list[CriterionAgreement] = field(default_factory=list)
     n_assessors: int = 0
+    min_ratings: int = MIN_ANCHORS  # the program's minimum evidence for a contentious marker
 
     @property
     def levels(self) -> list[Level]:
@@ -480,6 +484,8 @@ def anchor_overview(session: Session, *, program_id: int, anchor_id: int) -> Anc
     if key is None:
         return AnchorOverview(anchor, rubric, None, history)
     key_level = {e.criterion_id: e.level_value for e in key.entries}
+    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
+    min_ratings = pass_rule_from_json(pass_rule_json(settings_json)).min_anchors
     assessors, criteria, values = certified_scores(session, anchor)
     mask = np.isin(criteria, np.fromiter(key_level, dtype=np.int64))
     assessors, criteria, values = assessors[mask], criteria[mask], values[mask]
@@ -493,12 +499,15 @@ def anchor_overview(session: Session, *, program_id: int, anchor_id: int) -> Anc
             keys,
             levels=rubric.level_values,
             criteria=criteria,
+            min_ratings=min_ratings,
         )
     rows = {row.criterion: row for row in summary.rows} if summary else {}
     agreement = [
         CriterionAgreement(c, key_level[c.id], rows.get(c.id)) for c in rubric.criteria if c.id in key_level
     ]
-    return AnchorOverview(anchor, rubric, key, history, agreement, int(np.unique(assessors).size))
+    return AnchorOverview(
+        anchor, rubric, key, history, agreement, int(np.unique(assessors).size), min_ratings
+    )
 
 
 # ------------------------------------------------------------------------------------- attachments

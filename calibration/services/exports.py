@@ -307,7 +307,7 @@ def _round_reliability(o: RoundOverview) -> tuple[list[str], list[Any]]:
             rel.n_units,
             rel.n_raters,
             *_est(rel.alpha),
-            rel.alpha.label(),
+            o.alpha_label(rel),
             rel.alpha.reason,
             *_est(rel.fleiss_kappa),
             *_est(rel.gwet_ac1),
@@ -322,7 +322,12 @@ def _round_anchors(o: RoundOverview) -> tuple[list[str], list[Any]]:
     header = ["anchor_id", "anchor", "criterion_id", "criterion", "key_level", "n"]
     header += [f"count_level_{lv}" for lv in o.levels]
     header += [*_prop_cols("exact"), "n_above_key", "n_below_key", "mean_signed_deviation", "contentious"]
-    header += ["direction"]
+    header += [
+        "direction",
+        "mean_signed_deviation_ci_low",
+        "mean_signed_deviation_ci_high",
+        "too_few_to_judge",
+    ]
     if o.report is None:
         return header, []
     rows = [
@@ -340,6 +345,9 @@ def _round_anchors(o: RoundOverview) -> tuple[list[str], list[Any]]:
             row.mean_signed_deviation,
             row.contentious,
             row.direction,
+            row.deviation_ci_low,
+            row.deviation_ci_high,
+            row.too_few,
         ]
         for row in o.report.anchors.rows
     ]
@@ -356,7 +364,11 @@ def _round_confusion(o: RoundOverview) -> tuple[list[str], list[Any]]:
 
 def _round_pairwise(o: RoundOverview) -> tuple[list[str], list[Any]]:
     header = ["assessor_a", "assessor_b", "weighted_kappa", "units_in_common"]
-    return header, [[p.a, p.b, p.kappa, p.n_common] for p in o.pairwise_lines(every_pair=True)]
+    header += ["weighted_kappa_ci_low", "weighted_kappa_ci_high", "too_few_to_judge"]
+    return header, [
+        [p.a, p.b, p.kappa, p.n_common, p.ci_low, p.ci_high, p.too_few]
+        for p in o.pairwise_lines(every_pair=True)
+    ]
 
 
 _ROUND_TABLES = {
@@ -476,7 +488,7 @@ def overview_export(session: Session, *, program_id: int, table: str) -> CsvExpo
                 r.n_sheets,
                 r.n_assessors,
                 *_est(r.alpha),
-                r.alpha.label() if r.alpha else None,
+                r.label,
                 r.alpha.reason if r.alpha else "no scores yet",
                 r.alpha.n_units if r.alpha else 0,
             ]

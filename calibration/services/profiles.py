@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ from ..models import (
 from ..models.scoring import UnitLevelCount
 from ..stats import krippendorff_alpha
 from ..stats.accuracy import AccuracyResult, accuracy_by_rater
+from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
 from .errors import NotFound
@@ -130,9 +131,14 @@ def _findings(result: AccuracyResult, rule: PassRule) -> tuple[str, ...]:
     if result.exact.ci_high is not None and result.exact.ci_high < rule.min_exact:
         out.append(f"exact agreement is clearly below the {rule.min_exact:.0%} the pass rule asks for")
     msd = result.mean_signed_deviation
-    if msd.ci_low is not None and msd.ci_low > 0:
+    # Called only at or above the minimum criterion-scores: the lean is decided by the one labeller.
+    lean = interpret(
+        msd.value, msd.interval, scale="lean", n_anchors=rule.min_anchors, n_scores=result.n,
+        min_anchors=rule.min_anchors, min_scores=rule.min_scores,
+    )  # fmt: skip
+    if lean == "lenient":
         out.append("scores are systematically above the key (lenient)")
-    elif msd.ci_high is not None and msd.ci_high < 0:
+    elif lean == "severe":
         out.append("scores are systematically below the key (severe)")
     return tuple(out)
 
@@ -328,6 +334,7 @@ class RoundAlpha:
     n_sheets: int
     n_assessors: int
     alpha: Estimate | None  # None: no scores yet
+    label: str | None = None  # from calibration.stats.labels.interpret, under the round's pass rule
 
 
 @dataclass(frozen=True)
@@ -378,6 +385,7 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             Round.opens_at,
             Round.rubric_version_id,
             RubricVersion.level_of_measurement,
+            Round.pass_rule_json,
         )
         .join(RubricVersion, RubricVersion.id == Round.rubric_version_id)
         .where(Round.program_id == program_id)
@@ -417,6 +425,7 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             counts.get(r.id, (0, None, 0))[0],
             counts.get(r.id, (0, None, 0))[2],
             alphas.get(r.id),
+            _alpha_label(alphas.get(r.id), r.pass_rule_json),
         )
         for r in rounds
     ]
@@ -468,6 +477,15 @@ def _due_line(row: Any, now: dt.datetime) -> DueLine:
 
 def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
+
+
+def _alpha_label(alpha: Estimate | None, rule_json: Any) -> str | None:
+    """The cohort alpha's label under the round's own minimum evidence (anchors and criterion-scores
+    are recorded in ``alpha.extra`` by :func:`_alpha_from_counts`)."""
+    if alpha is None:
+        return None
+    rule = pass_rule_from_json(rule_json)
+    return alpha.label(min_anchors=rule.min_anchors, min_scores=rule.min_scores)
 
 
 def _round_alphas(
@@ -566,7 +584,7 @@ def _alpha_from_counts(
     start = np.concatenate([[0], np.cumsum(per_unit)[:-1]])
     position = np.arange(units.size) - np.repeat(start, per_unit)
     raters = (position + units) % max(n_assessors, int(per_unit.max(initial=1)), 1)
-    return krippendorff_alpha(
+    estimate = krippendorff_alpha(
         units,
         raters,
         values,
@@ -575,3 +593,6 @@ def _alpha_from_counts(
         n_boot=N_BOOT,
         seed=seed,
     )
+    # The evidence behind the label: units are anchor x criterion, so count the anchors themselves.
+    evidence = {"n_anchors": float(np.unique(pairs[:, 0]).size), "n_scores": float(count.sum())}
+    return replace(estimate, extra={**estimate.extra, **evidence})

@@ -41,8 +41,9 @@ from ..models import (
     effective_level,
 )
 from ..stats.accuracy import AccuracyResult
+from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule
-from ..stats.report import RoundReport, round_report
+from ..stats.report import CohortReliability, RoundReport, round_report
 from .errors import NotFound
 from .rules import pass_rule_from_json
 
@@ -233,6 +234,9 @@ class PairLine:
     b: str
     kappa: float | None
     n_common: int
+    ci_low: float | None = None  # seeded bootstrap 95% interval over the units the pair shares
+    ci_high: float | None = None
+    too_few: bool = False  # below the minimum evidence: the number, and "too few to judge"
 
 
 @dataclass(frozen=True)
@@ -288,10 +292,53 @@ class RoundOverview:
             order = np.argsort(np.where(np.isnan(kappas), np.inf, kappas), kind="stable")[:PAIRWISE_LOWEST]
             a, b, kappas = a[order], b[order], kappas[order]
         common = pm.n_common[a, b]
+        lows, highs = pm.ci_low[a, b], pm.ci_high[a, b]
+        report = self.report
         return [
-            PairLine(self.name(ids[i]), self.name(ids[j]), None if np.isnan(k) else float(k), int(n))
-            for i, j, k, n in zip(a.tolist(), b.tolist(), kappas.tolist(), common.tolist(), strict=True)
+            PairLine(
+                self.name(ids[i]),
+                self.name(ids[j]),
+                _number(k),
+                int(n),
+                _number(lo),
+                _number(hi),
+                report.pair_too_few(int(n)),
+            )
+            for i, j, k, n, lo, hi in zip(
+                a.tolist(),
+                b.tolist(),
+                kappas.tolist(),
+                common.tolist(),
+                lows.tolist(),
+                highs.tolist(),
+                strict=True,
+            )
         ]
+
+    def lean(self, line: AssessorLine) -> str | None:
+        """ "lenient", "severe", "no clear lean" or "too few to judge" for one assessor's signed deviation
+        (:func:`calibration.stats.labels.interpret`, under the round's pass rule); None when undefined."""
+        if line.accuracy is None:
+            return None
+        msd = line.accuracy.mean_signed_deviation
+        rule = self.pass_rule
+        return interpret(
+            msd.value,
+            msd.interval,
+            scale="lean",
+            n_anchors=line.n_done,
+            n_scores=line.accuracy.n,
+            min_anchors=rule.min_anchors,
+            min_scores=rule.min_scores,
+        )
+
+    def alpha_label(self, rel: CohortReliability) -> str | None:
+        """The label of one scope's alpha under the round's pass rule."""
+        return rel.alpha_label(self.pass_rule)
+
+
+def _number(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, int]]:

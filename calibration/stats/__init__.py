@@ -53,6 +53,7 @@ from .drift import (
     pool_sigma,
 )
 from .icc import icc
+from .labels import MIN_ANCHORS, MIN_SCORES, NO_CLEAR_LEAN, TOO_FEW, interpret
 from .passrule import PassDecision, PassRule, RuleCheck, clearly_below, evaluate_pass_rule
 from .reliability import (
     brennan_prediger,
@@ -74,6 +75,10 @@ from .results import Estimate, ICCResult, PairwiseMatrix, alpha_label, icc_label
 __all__ = [
     "CENTRAL_TENDENCY_EXCESS",
     "CENTRAL_TENDENCY_MIN_SCORES",
+    "MIN_ANCHORS",
+    "MIN_SCORES",
+    "NO_CLEAR_LEAN",
+    "TOO_FEW",
     "AccuracyArrays",
     "AccuracyDrop",
     "AccuracyResult",
@@ -125,6 +130,7 @@ __all__ = [
     "gwet_ac1",
     "icc",
     "icc_label",
+    "interpret",
     "krippendorff_alpha",
     "light_kappa",
     "normal_interval",

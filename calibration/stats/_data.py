@@ -56,7 +56,30 @@ def _check_levels(levels: Any) -> np.ndarray:
         raise ValueError(f"levels must be finite numbers, got {lv.tolist()!r}")
     if np.unique(lv).size != lv.size:
         raise ValueError(f"levels must be distinct, got {lv.tolist()!r}")
+    if not np.all(lv[1:] > lv[:-1]):
+        # The order of the levels is the scale's order (ordinal weights, signed deviations): a shuffled
+        # list would quietly compute a different statistic, so it is refused rather than guessed at.
+        raise ValueError(
+            f"levels must be in ascending order (the rubric's order from lowest to highest), got "
+            f"{lv.tolist()!r}; pass {sorted(lv.tolist())!r}"
+        )
     return lv
+
+
+def _values_1d(x: Any, what: str = "values") -> np.ndarray:
+    """A 1-D numeric array of values; ``None`` is a missing value, like NaN."""
+    arr = _as_1d(x, what)
+    if arr.dtype.kind != "O":
+        return arr
+    missing = np.fromiter((v is None for v in arr), bool, arr.size)
+    try:
+        out = np.where(missing, np.nan, arr).astype(np.float64)
+    except (TypeError, ValueError):
+        first = next(v for v in arr if v is not None and not isinstance(v, (int, float, np.number)))
+        raise ValueError(
+            f"{what} must be numbers, with NaN (or None) for a missing rating; got {first!r}"
+        ) from None
+    return out
 
 
 def _as_1d(x: Any, what: str) -> np.ndarray:
@@ -114,7 +137,9 @@ def _lookup(values: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     if v.dtype.kind == "b":
         v = v.view(np.uint8)
     if v.dtype.kind not in "iuf":
-        raise ValueError(f"values must be numbers, got dtype {v.dtype}")
+        raise ValueError(
+            f"values must be numbers, with NaN (or None) for a missing rating; got dtype {v.dtype}"
+        )
     if v.size == 0:
         return np.zeros(0, np.intp), np.full(1, -1, np.int32)
     integral_levels = lv.dtype.kind in "iu" or bool(np.all(lv == np.round(lv)))
@@ -153,7 +178,22 @@ def _lookup(values: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _lookup_sorted(v: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q = lv.size
     order = np.argsort(lv, kind="stable")
+    if v.dtype.kind == lv.dtype.kind and v.dtype.kind in "iu":
+        # Integers against integers of the same signedness: compare exactly, never through floats.
+        sorted_int = lv[order].astype(np.int64 if v.dtype.kind == "i" else np.uint64)
+        pos_c = np.minimum(np.searchsorted(sorted_int, v), q - 1)
+        ok = sorted_int[pos_c] == v
+        if not ok.all():
+            raise _bad_value(v[np.flatnonzero(~ok)[0]], lv)
+        return pos_c.astype(np.intp), np.append(order, -1).astype(np.int32)
     sorted_lv = lv[order].astype(np.float64)
+    if np.unique(sorted_lv).size != q:
+        # Integer levels beyond 2**53 can coincide as floats, and float values (NaN for a missing
+        # rating) are compared as floats: matching them would merge levels without a word.
+        raise ValueError(
+            f"levels {lv.tolist()!r} cannot be told apart as floating-point numbers; pass integer "
+            "values without missing ones, or smaller level numbers"
+        )
     vf = v.astype(np.float64, copy=False)
     missing = np.isnan(vf)
     pos = np.searchsorted(sorted_lv, vf)
@@ -210,7 +250,7 @@ def to_index(values: Any, levels: Any) -> np.ndarray:
     ValueError: value 5 is not one of the rubric levels [1, 2, 3, 4]
     """
     lv = _check_levels(levels)
-    return _codes(_as_1d(values, "values"), lv).astype(np.intp)
+    return _codes(_values_1d(values), lv).astype(np.intp)
 
 
 # ---------------------------------------------------------------------------------------------- ids
@@ -370,7 +410,7 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     lv = _check_levels(levels)
     q = lv.size
     u = _as_1d(units, "units")
-    v = _as_1d(values, "values")
+    v = _values_1d(values)
     if raters is not None:
         r = _as_1d(raters, "raters")
         _check_lengths(units=u, raters=r, values=v)
@@ -491,7 +531,7 @@ def category_counts(units: Any, values: Any, *, levels: Any) -> np.ndarray:
     """
     lv = _check_levels(levels)
     u = _as_1d(units, "units")
-    v = _as_1d(values, "values")
+    v = _values_1d(values)
     _check_lengths(units=u, values=v)
     code = _codes(v, lv).astype(np.intp)
     ok = code >= 0
@@ -521,7 +561,7 @@ def _long_rows(units: Any, raters: Any, values: Any, lv: np.ndarray, *, check_du
     """Validated long rows with dense unit and rater codes; missing values dropped."""
     u = _as_1d(units, "units")
     r = _as_1d(raters, "raters")
-    v = _as_1d(values, "values")
+    v = _values_1d(values)
     _check_lengths(units=u, raters=r, values=v)
     code = _codes(v, lv).astype(np.intp)
     ok = code >= 0
@@ -580,12 +620,14 @@ def units_by_raters_matrix(units: Any, raters: Any, values: Any, *, levels: Any 
     """
     u = _as_1d(units, "units")
     r = _as_1d(raters, "raters")
-    v = _as_1d(values, "values")
+    v = _values_1d(values)
     _check_lengths(units=u, raters=r, values=v)
     if levels is not None:
         _lookup(v, _check_levels(levels))
     if v.dtype.kind not in "iufb":
-        raise ValueError(f"values must be numbers, got dtype {v.dtype}")
+        raise ValueError(
+            f"values must be numbers, with NaN (or None) for a missing rating; got dtype {v.dtype}"
+        )
     vf = v.astype(np.float64)
     ok = ~np.isnan(vf)
     u, r, vf = u[ok], r[ok], vf[ok]
@@ -623,8 +665,8 @@ def contingency_table(a: Any, b: Any, *, levels: Any) -> np.ndarray:
     [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
     """
     lv = _check_levels(levels)
-    x = _as_1d(a, "a")
-    y = _as_1d(b, "b")
+    x = _values_1d(a, "a")
+    y = _values_1d(b, "b")
     _check_lengths(a=x, b=y)
     ca = _codes(x, lv).astype(np.intp)
     cb = _codes(y, lv).astype(np.intp)

@@ -199,6 +199,12 @@ def _check_levels(levels: Any) -> np.ndarray:
         raise ValueError(f"levels must list at least two ordered levels, got {levels!r}")
     if np.unique(lv).size != lv.size:
         raise ValueError(f"levels must be distinct, got {lv.tolist()!r}")
+    if lv.dtype.kind in "iuf" and not np.all(lv[1:] > lv[:-1]):
+        # Signed deviations and weights follow the list's order: a shuffled list would quietly change them.
+        raise ValueError(
+            f"levels must be in ascending order (the rubric's order from lowest to highest), got "
+            f"{lv.tolist()!r}; pass {sorted(lv.tolist())!r}"
+        )
     return lv
 
 

@@ -50,11 +50,13 @@ def _metric(level: str, lv: np.ndarray, n_v: np.ndarray) -> np.ndarray:
         return 1.0 - np.eye(q)
     if level == "ordinal":
         return (_ordinal_sums(n_v) - (n_v[:, None] + n_v[None, :]) / 2.0) ** 2
-    v = lv.astype(np.float64)
-    diff = v[:, None] - v[None, :]
+    # Differences and sums are taken exactly on Python integers (or floats) before becoming floats, so
+    # levels such as 2**62 and 2**62 + 1 stay one apart instead of both rounding to 2**62.
+    exact = [int(x) for x in lv.tolist()] if lv.dtype.kind in "iu" else [float(x) for x in lv.tolist()]
+    diff = np.array([[float(a - b) for b in exact] for a in exact])
     if level == "interval":
         return diff**2
-    total = v[:, None] + v[None, :]
+    total = np.array([[float(a + b) for b in exact] for a in exact])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(total != 0, diff / np.where(total != 0, total, 1.0), 0.0)
     return ratio**2
@@ -261,7 +263,8 @@ def krippendorff_alpha(
     Raises
     ------
     ValueError
-        If a value is not one of ``levels``, or an option is invalid.
+        If a value is not one of ``levels``, ``levels`` are not in ascending order, ratio alpha is asked
+        for negative levels, or an option is invalid.
 
     References
     ----------
@@ -281,8 +284,8 @@ def krippendorff_alpha(
     >>> rows = [(u, r, v) for r, row in enumerate(table) for u, v in enumerate(row) if v is not None]
     >>> units, raters, values = zip(*rows)
     >>> a = krippendorff_alpha(units, raters, values, levels=[1, 2, 3, 4, 5])
-    >>> round(a.value, 3), a.label()
-    (0.815, 'good')
+    >>> round(a.value, 3), a.interval is not None, a.label()
+    (0.815, True, 'between unacceptable and good')
     >>> round(krippendorff_alpha(units, raters, values, levels=[1, 2, 3, 4, 5],
     ...                          level_of_measurement="nominal").value, 3)
     0.743
@@ -294,6 +297,11 @@ def krippendorff_alpha(
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    if level_of_measurement == "ratio" and patterns.levels.min() < 0:
+        raise ValueError(
+            f"ratio alpha needs levels of zero or more: a ratio scale has a true zero and no negative "
+            f"levels, got {patterns.levels.tolist()!r}; use level_of_measurement='interval' for these levels"
+        )
     return _alpha_from_patterns(
         patterns, level=level_of_measurement, n_boot=n_boot, seed=seed, confidence=confidence
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from scipy import stats as sps
 
 from calibration.stats.accuracy import (
     Proportion,
@@ -18,6 +19,7 @@ from calibration.stats.accuracy import (
     _py,
     wilson_intervals,
 )
+from calibration.stats.labels import MIN_ANCHORS
 
 __all__ = ["AnchorRow", "AnchorSummary", "anchor_summary"]
 
@@ -28,7 +30,11 @@ class AnchorRow:
 
     ``contentious`` marks an anchor where more than half of the ratings miss the key in the same direction
     (above, or below), with at least ``min_ratings`` ratings: it points at the key or the rubric, not at
-    the assessors. ``direction`` is "above" or "below" then, else None.
+    the assessors. ``direction`` is "above" or "below" then, else None. ``too_few`` is true below
+    ``min_ratings`` ratings: no marker either way, only "too few to judge".
+
+    ``mean_signed_deviation`` (level index, positive above the key) carries a Student's t 95% interval
+    ``deviation_ci_low``/``deviation_ci_high`` (None below two ratings).
     """
 
     unit: Hashable
@@ -42,6 +48,9 @@ class AnchorRow:
     mean_signed_deviation: float | None
     contentious: bool
     direction: Literal["above", "below"] | None
+    deviation_ci_low: float | None = None
+    deviation_ci_high: float | None = None
+    too_few: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ def anchor_summary(
     *,
     levels: Any,
     criteria: Any = None,
-    min_ratings: int = 2,
+    min_ratings: int = MIN_ANCHORS,
 ) -> AnchorSummary:
     """Score distribution, exact share and direction of misses for every (anchor, criterion).
 
@@ -90,7 +99,8 @@ def anchor_summary(
     criteria : array_like, optional
         The criterion of each row; without it each anchor is one group.
     min_ratings : int
-        Fewest ratings for a contentious marker (default 2: one rating is not a majority of raters).
+        Fewest ratings for a contentious marker (default 5, the minimum evidence of DESIGN §6: a
+        "majority" of two or three ratings is one or two assessors); below it the row is ``too_few``.
 
     Returns
     -------
@@ -104,14 +114,18 @@ def anchor_summary(
 
     References
     ----------
-    DESIGN §5, "per anchor".
+    DESIGN §5, "per anchor"; Student's t interval for the mean deviation.
 
     Examples
     --------
-    >>> s = anchor_summary([1, 1, 1], [1, 2, 3], [3, 3, 2], [2, 2, 2], levels=[1, 2, 3])
+    >>> s = anchor_summary([1] * 5, [1, 2, 3, 4, 5], [3, 3, 2, 3, 2], [2] * 5, levels=[1, 2, 3])
     >>> row = s.get(1)
-    >>> row.counts, row.n_above, row.contentious, row.direction
-    ((0, 1, 2), 2, True, 'above')
+    >>> row.counts, row.n_above, row.contentious, row.direction, row.too_few
+    ((0, 2, 3), 3, True, 'above', False)
+    >>> round(row.mean_signed_deviation, 2), round(row.deviation_ci_low, 2), round(row.deviation_ci_high, 2)
+    (0.6, -0.08, 1.28)
+    >>> anchor_summary([1, 1, 1], [1, 2, 3], [3, 3, 2], [2, 2, 2], levels=[1, 2, 3]).get(1).too_few
+    True
     """
     lv = _check_levels(levels)
     q = lv.size
@@ -150,7 +164,16 @@ def anchor_summary(
     n_exact = counts[rows_g, key_idx]
     n_below = cum[rows_g, key_idx] - n_exact
     n_above = n - cum[rows_g, key_idx]
-    dev_sum = (counts * (np.arange(q)[None, :] - key_idx[:, None])).sum(axis=1)
+    dev = np.arange(q)[None, :] - key_idx[:, None]
+    dev_sum = (counts * dev).sum(axis=1)
+    dev_mean = dev_sum / np.maximum(n, 1)
+    two = n >= 2
+    ss = (counts * (dev - dev_mean[:, None]) ** 2).sum(axis=1)
+    half = np.where(
+        two,
+        sps.t.ppf(0.975, np.maximum(n - 1, 1)) * np.sqrt(ss / np.maximum((n - 1) * n, 1)),
+        np.nan,
+    )
     above = (2 * n_above > n) & (n >= min_ratings)
     below = (2 * n_below > n) & (n >= min_ratings)
     levels_t = tuple(_py(x) for x in lv)
@@ -171,6 +194,9 @@ def anchor_summary(
                 mean_signed_deviation=float(dev_sum[g]) / ng,
                 contentious=bool(above[g] or below[g]),
                 direction="above" if above[g] else "below" if below[g] else None,
+                deviation_ci_low=float(dev_mean[g] - half[g]) if two[g] else None,
+                deviation_ci_high=float(dev_mean[g] + half[g]) if two[g] else None,
+                too_few=bool(ng < min_ratings),
             )
         )
     return AnchorSummary(levels=levels_t, rows=tuple(rows))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from ._data import _as_1d, _check_confidence, _check_lengths, _check_n_boot, _factorize
+from ._data import _as_1d, _check_confidence, _check_lengths, _check_n_boot, _factorize, _values_1d
 from .results import Estimate
 
 __all__ = ["bootstrap_units", "normal_interval", "percentile_interval", "t_interval", "wilson_bounds"]
@@ -289,7 +289,7 @@ def bootstrap_units(
         return point
     u = _as_1d(units, "units")
     r = _as_1d(raters, "raters")
-    v = _as_1d(values, "values")
+    v = _values_1d(values)
     _check_lengths(units=u, raters=r, values=v)
     uc, _ = _factorize(u, "units")
     order = np.argsort(uc, kind="stable")

@@ -21,6 +21,7 @@ McGraw & Wong (1996) as implemented in R ``psych::ICC``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -52,8 +53,8 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
     Parameters
     ----------
     units, raters, values : array_like
-        Long rows of numeric scores (e.g. total scores), one per unit and rater; NaN is missing.
-        Units not rated by every rater are dropped (listwise), and counted in ``n_dropped``.
+        Long rows of numeric scores (e.g. total scores), one per unit and rater; NaN or None is
+        missing; an infinite score is a ``ValueError``. Units not rated by every rater are dropped (listwise), and counted in ``n_dropped``.
     confidence : float
         Two-sided coverage of the intervals (default 0.95).
 
@@ -61,9 +62,15 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
     -------
     ICCResult
         ``icc1`` ... ``icc3k`` as :class:`~calibration.stats.Estimate` (``ci_method="F"``,
-        ``extra``: ``F``, ``df1``, ``df2``, ``p_value``), the ANOVA mean squares, and
-        ``n_dropped``. Undefined (with a reason) for fewer than two complete units, fewer than two
-        raters, or no variation at all.
+        ``extra``: ``df1``, ``df2`` and, unless the F ratio is 0/0, ``F`` and ``p_value``), the ANOVA mean squares (``anova``; in squared units of ``anova["unit"]``, 1.0
+        meaning the scores' own units), and ``n_dropped``. Undefined (with a reason) for fewer than two
+        complete units, fewer than two raters, or no variation at all; an undefined form carries no F
+        test, and neither does a defined one whose F ratio is 0/0.
+
+    Notes
+    -----
+    The analysis runs on the scores centred and divided by their largest deviation, which changes no
+    ICC, F ratio or interval, so scores near 1e160 or 1e-170 give the same answers as scores near 1.
 
     References
     ----------
@@ -83,10 +90,13 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
     >>> [round(e.value, 2) for e in res.forms]
     [0.17, 0.29, 0.71, 0.44, 0.62, 0.91]
     >>> round(res.icc2.extra["F"], 2), res.icc2.label(), res.label("ICC(3,k)")
-    (11.03, 'poor', 'excellent')
+    (11.03, 'between poor and good', 'between moderate and excellent')
     """
     conf = _check_confidence(confidence)
     mat, _, _ = units_by_raters_matrix(units, raters, values)
+    if np.isinf(mat).any():
+        bad = mat[np.isinf(mat)][0]
+        raise ValueError(f"scores must be finite numbers (NaN or None marks a missing score), got {bad}")
     n_all, k = mat.shape
     complete = ~np.isnan(mat).any(axis=1) if k else np.zeros(n_all, bool)
     y = mat[complete]
@@ -98,36 +108,27 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
         return _undefined(ONE_RATER, n, k, dropped, conf)
     if n < 2:
         return _undefined("fewer than two units were rated by every rater", n, k, dropped, conf)
-    grand = y.mean()
-    ss_rows = k * ((y.mean(axis=1) - grand) ** 2).sum()
-    ss_cols = n * ((y.mean(axis=0) - grand) ** 2).sum()
-    ss_total = ((y - grand) ** 2).sum()
-    ss_err = max(ss_total - ss_rows - ss_cols, 0.0)
-    msr = ss_rows / (n - 1)
-    msc = ss_cols / (k - 1)
-    mse = ss_err / ((n - 1) * (k - 1))
-    msw = max(ss_total - ss_rows, 0.0) / (n * (k - 1))
-    anova = {
-        "ms_rows": msr,
-        "ms_cols": msc,
-        "ms_error": mse,
-        "ms_within": msw,
-        "df_rows": n - 1,
-        "df_cols": k - 1,
-        "df_error": (n - 1) * (k - 1),
-        "df_within": n * (k - 1),
-    }
-    if ss_total <= 0:
+    z, unit, factor = _standardise(y)
+    df_r, df_c, df_w, df_e = n - 1, k - 1, n * (k - 1), (n - 1) * (k - 1)
+    if z is None:
+        anova = _anova(0.0, 0.0, 0.0, 0.0, df_r, df_c, df_w, df_e, 1.0)
         res = _undefined("no variation: every score is the same", n, k, dropped, conf)
         return ICCResult(**{f: getattr(res, f) for f in _FORMS}, n_units=n, n_raters=k, n_dropped=dropped,
                          reason=res.reason, anova=anova)  # fmt: skip
+    # z is centred and scaled so that its largest deviation is 1 (ss_total >= 1): sums of squares that
+    # are zero in exact arithmetic come out as rounding noise, far below this tolerance.
+    ss_total = float((z**2).sum())
+    tol = 1e-10 * ss_total
+    ss_rows = _zero_below(k * float((z.mean(axis=1) ** 2).sum()), tol)
+    ss_cols = _zero_below(n * float((z.mean(axis=0) ** 2).sum()), tol)
+    ss_err = _zero_below(ss_total - ss_rows - ss_cols, tol)
+    ss_within = _zero_below(ss_total - ss_rows, tol)
+    msr, msc, mse, msw = ss_rows / df_r, ss_cols / df_c, ss_err / df_e, ss_within / df_w
+    anova = _anova(msr * factor, msc * factor, mse * factor, msw * factor, df_r, df_c, df_w, df_e, unit)
     a = 1.0 - conf
-    df_r, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         f1 = msr / msw if msw > 0 else np.inf
         f3 = msr / mse if mse > 0 else np.inf
-        p1 = float(sps.f.sf(f1, df_r, df_w))
-        p3 = float(sps.f.sf(f3, df_r, df_e))
         f1_lo = f1 / sps.f.ppf(1 - a / 2, df_r, df_w)
         f1_hi = f1 * sps.f.ppf(1 - a / 2, df_w, df_r)
         f3_lo = f3 / sps.f.ppf(1 - a / 2, df_r, df_e)
@@ -148,20 +149,20 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
             "icc3k": _ratio(msr - mse, msr),
         }
         ci["icc2"], ci["icc2k"] = _icc2_interval(values["icc2"], msr, msc, mse, n, k, a)
-    tests = {
-        "icc1": (f1, df_r, df_w, p1),
-        "icc1k": (f1, df_r, df_w, p1),
-        "icc2": (f3, df_r, df_e, p3),
-        "icc2k": (f3, df_r, df_e, p3),
-        "icc3": (f3, df_r, df_e, p3),
-        "icc3k": (f3, df_r, df_e, p3),
-    }
+    # 0/0 is not a test: no F, no p. A positive numerator over zero error is F = inf, p = 0 (perfect).
+    test1 = _f_test(msr, msw, df_r, df_w)
+    test3 = _f_test(msr, mse, df_r, df_e)
+    tests = {"icc1": test1, "icc1k": test1, "icc2": test3, "icc2k": test3, "icc3": test3, "icc3k": test3}
     forms: dict[str, Any] = {}
     for name in _FORMS:
         value = values[name]
-        f_stat, d1, d2, p = tests[name]
         lo, hi = ci[name]
         lo, hi = _finite(lo), _finite(hi)
+        extra = (
+            tests[name]
+            if value is not None
+            else {k_: v for k_, v in tests[name].items() if k_.startswith("df")}
+        )
         forms[name] = Estimate(
             method=name,
             value=value,
@@ -174,9 +175,64 @@ def icc(units: Any, raters: Any, values: Any, *, confidence: float = 0.95) -> IC
             if value is not None
             else "the form's denominator is not positive, so it is undefined",
             confidence=conf,
-            extra={"F": float(f_stat), "df1": float(d1), "df2": float(d2), "p_value": p},
+            extra=extra,
         )
     return ICCResult(**forms, n_units=n, n_raters=k, n_dropped=dropped, anova=anova)
+
+
+def _standardise(y: np.ndarray) -> tuple[np.ndarray | None, float, float]:
+    """``z = (y - mean) / spread`` (``spread``: the largest absolute deviation), the unit of the reported
+    mean squares, and the factor that turns mean squares of ``z`` into mean squares in that unit.
+
+    ICCs and F ratios do not depend on the scale of the scores, so they are computed on ``z``: the
+    squares of scores near 1e160 would overflow and those near 1e-170 underflow to zero. ``z`` is None
+    when every score is the same. The unit is 1.0 (squared score units, factor ``spread**2``) when
+    ``spread**2`` is a normal float, else ``spread`` itself (factor 1: mean squares of ``z``).
+    """
+    top = float(np.abs(y).max())
+    if top == 0:
+        return None, 1.0, 1.0
+    x = y / top  # no overflow below: |x| <= 1
+    c = x - x.mean()
+    spread_x = float(np.abs(c).max())
+    if spread_x == 0:
+        return None, 1.0, 1.0
+    z = c / spread_x
+    spread = spread_x * top
+    square = spread * spread
+    if np.isfinite(square) and square >= np.finfo(np.float64).tiny * 1e16:
+        return z, 1.0, square
+    return z, spread, 1.0
+
+
+def _zero_below(x: float, tol: float) -> float:
+    return 0.0 if x <= tol else x
+
+
+def _anova(
+    msr: float, msc: float, mse: float, msw: float, df_r: int, df_c: int, df_w: int, df_e: int, unit: float
+) -> dict[str, float]:
+    """Mean squares in squared units of ``unit`` (1.0: the scores' own units) and their degrees of freedom."""
+    return {
+        "ms_rows": msr,
+        "ms_cols": msc,
+        "ms_error": mse,
+        "ms_within": msw,
+        "df_rows": df_r,
+        "df_cols": df_c,
+        "df_error": df_e,
+        "df_within": df_w,
+        "unit": unit,
+    }
+
+
+def _f_test(num: float, den: float, df1: int, df2: int) -> dict[str, float]:
+    out = {"df1": float(df1), "df2": float(df2)}
+    if den > 0 or num > 0:
+        f_stat = num / den if den > 0 else math.inf
+        out["F"] = float(f_stat)
+        out["p_value"] = float(sps.f.sf(f_stat, df1, df2))
+    return out
 
 
 def _ratio(num: float, den: float) -> float | None:

@@ -26,7 +26,7 @@ from ._data import (
     _weight_matrix,
     contingency_table,
 )
-from .bootstrap import bootstrap_units, normal_interval
+from .bootstrap import bootstrap_units, normal_interval, percentile_interval
 from .results import Estimate, PairwiseMatrix
 
 __all__ = ["cohen_kappa", "cohen_kappa_from_table", "light_kappa", "pairwise_kappa_matrix"]
@@ -196,7 +196,27 @@ def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
     pe = ((row @ w) * col).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa
+    tables = np.bincount(pid * (q * q) + ka * q + kb, minlength=p * q * q).reshape(p, q, q).astype(np.float64)
+    return pair_keys // n_raters, pair_keys % n_raters, n.astype(np.int64), kappa, tables
+
+
+def _fce_se(tables: np.ndarray, kappa: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fleiss, Cohen & Everitt's (1969) large-sample standard error of each pair's (weighted) kappa.
+
+    ``var = [sum p_ij (w_ij - (wbar_i + wbar_j)(1 - k))^2 - (k - pe (1 - k))^2] / (n (1 - pe)^2)`` with
+    ``wbar_i = sum_j w_ij p_.j`` and ``wbar_j = sum_i w_ij p_i.``; NaN where kappa is undefined.
+    """
+    n = tables.sum(axis=(1, 2))
+    p = tables / np.maximum(n, 1.0)[:, None, None]
+    row, col = p.sum(axis=2), p.sum(axis=1)
+    pe = ((row @ w) * col).sum(axis=1)
+    wbar_i = col @ w.T  # sum_j w_ij p_.j
+    wbar_j = row @ w  # sum_i w_ij p_i.
+    k = np.where(np.isnan(kappa), 0.0, kappa)
+    dev = w[None] - (wbar_i[:, :, None] + wbar_j[:, None, :]) * (1.0 - k)[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = ((p * dev**2).sum(axis=(1, 2)) - (k - pe * (1.0 - k)) ** 2) / (n * (1.0 - pe) ** 2)
+    return np.where(np.isnan(kappa) | (n < 2), np.nan, np.sqrt(np.maximum(var, 0.0)))
 
 
 def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
@@ -223,19 +243,85 @@ def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.nda
         pe = ((row @ w) * col).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             kappa = np.where(1.0 - pe > _TINY, (po - pe) / (1.0 - pe), np.nan)
-        return rows, a, b, np.rint(n).astype(np.int64), kappa
+        return rows, a, b, np.rint(n).astype(np.int64), kappa, tab
     ga, gb, ka, kb = _pair_rows(rows)
     if not ga.size:
         empty = np.zeros(0, np.int64)
-        return rows, empty, empty, empty, np.zeros(0)
-    a, b, n, kappa = _pair_kappas(ga, gb, ka, kb, r, w)
-    return rows, a, b, n, kappa
+        return rows, empty, empty, empty, np.zeros(0), np.zeros((0, q, q))
+    a, b, n, kappa, tab = _pair_kappas(ga, gb, ka, kb, r, w)
+    return rows, a, b, n, kappa, tab
+
+
+def _pair_intervals(
+    rows: Any,
+    a: np.ndarray,
+    b: np.ndarray,
+    kappa: np.ndarray,
+    w: np.ndarray,
+    n_boot: int,
+    seed: Any,
+    confidence: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval of every pair's kappa, resampling units (the same draws for all pairs).
+
+    Each resample is a vector of unit multiplicities (one multinomial draw). A pair's kappa needs only
+    its weighted agreement and its two marginals over the units both raters scored, and each of those is
+    a sum over units, so one matrix product of the multiplicities with per-unit indicators gives them
+    for every pair and resample at once; a unit a pair did not share contributes nothing to that pair.
+    """
+    rng = np.random.default_rng(seed)
+    n_u, n_r, q = rows.unit_ids.size, rows.rater_ids.size, w.shape[0]
+    # float32 is exact for the counts (sums of whole numbers below 2**24) and plenty for the weighted
+    # agreement of a resample; it halves the cost of the one large matrix product.
+    mult = rng.multinomial(n_u, np.full(n_u, 1.0 / n_u), size=n_boot).astype(np.float32)
+    level = np.full((n_u, n_r), -1, dtype=np.intp)
+    level[rows.unit, rows.rater] = rows.code
+    low = np.full(kappa.size, np.nan)
+    high = np.full(kappa.size, np.nan)
+    eye = np.eye(q)
+    step = max(1, _DENSE_LIMIT // max(n_boot * (2 * q + 1), n_u * (2 * q + 1), 1))
+    for start in range(0, kappa.size, step):
+        sl = slice(start, start + step)
+        la, lb = level[:, a[sl]], level[:, b[sl]]
+        both = (la >= 0) & (lb >= 0)
+        ia, ib = np.where(both, la, 0), np.where(both, lb, 0)
+        agree = w[ia, ib] * both  # units x pairs
+        row = eye[ia] * both[..., None]  # units x pairs x q
+        col = eye[ib] * both[..., None]
+        p = agree.shape[1]
+        feats = np.concatenate([agree[..., None], row, col], axis=2).reshape(n_u, -1).astype(np.float32)
+        sums = (mult @ feats).astype(np.float64).reshape(n_boot, p, 2 * q + 1)
+        n = sums[..., 1 : q + 1].sum(axis=-1)
+        safe = np.maximum(n, 1.0)
+        po = sums[..., 0] / safe
+        pr = sums[..., 1 : q + 1] / safe[..., None]
+        pc = sums[..., q + 1 :] / safe[..., None]
+        pe = ((pr @ w) * pc).sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reps = np.where((1.0 - pe > _TINY) & (n > 0), (po - pe) / (1.0 - pe), np.nan)
+        for j in range(p):
+            i = start + j
+            if np.isnan(kappa[i]):
+                continue
+            lo, hi = percentile_interval(reps[:, j], kappa[i], confidence=confidence)
+            if lo is not None and hi is not None:
+                low[i], high[i] = lo, hi
+    return low, high
 
 
 def pairwise_kappa_matrix(
-    units: Any, raters: Any, values: Any, *, levels: Any, weights: Weights = "quadratic"
+    units: Any,
+    raters: Any,
+    values: Any,
+    *,
+    levels: Any,
+    weights: Weights = "quadratic",
+    n_boot: int = 0,
+    seed: Any = 0,
+    confidence: float = 0.95,
 ) -> PairwiseMatrix:
-    """Cohen's kappa between every pair of raters, on the units each pair rated in common.
+    """Cohen's kappa between every pair of raters, on the units each pair rated in common, with a
+    bootstrap interval over those units.
 
     Parameters
     ----------
@@ -245,16 +331,29 @@ def pairwise_kappa_matrix(
         The rubric's ordered levels.
     weights : {"quadratic", "linear", None}
         Agreement weights on the level index (quadratic by default).
+    n_boot : int
+        0 (default): each pair's interval is the Fleiss-Cohen-Everitt large-sample normal interval, as
+        for :func:`cohen_kappa`. Otherwise a percentile bootstrap with this many resamples: units are
+        resampled with replacement, the same draws for every pair, and each pair's kappa is recomputed
+        on the units it shares. Its cost grows with resamples x units x pairs.
+    seed : int or numpy.random.Generator
+        Seed of the bootstrap, so a report is reproducible.
+    confidence : float
+        Two-sided coverage of the intervals.
 
     Returns
     -------
     PairwiseMatrix
-        ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0) and
-        ``n_common`` (diagonal: units the rater rated).
+        ``values`` (NaN on the diagonal, for pairs without common units, and where kappa is 0/0),
+        ``n_common`` (diagonal: units the rater rated), and ``ci_low``/``ci_high`` with ``ci_method``
+        (NaN where there is no interval: an undefined kappa, a single common unit, or no defined replicate).
 
     References
     ----------
-    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220.
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220. Fleiss, J. L., Cohen,
+    J., & Everitt, B. S. (1969). Large sample standard errors of kappa and weighted kappa.
+    *Psychological Bulletin* 72(5), 323-327. Efron, B., &
+    Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*, ch. 13 (percentile interval).
 
     Examples
     --------
@@ -266,16 +365,37 @@ def pairwise_kappa_matrix(
     (1.0, 0.5, [3, 3, 3])
     """
     lv = _check_levels(levels)
+    n_boot = _check_n_boot(n_boot)
+    confidence = _check_confidence(confidence)
     w = _weight_matrix(lv.size, weights)
-    rows, a, b, n, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
     common = np.zeros((r, r), np.int64)
+    low = np.full((r, r), np.nan)
+    high = np.full((r, r), np.nan)
     vals[a, b] = vals[b, a] = kappa
     common[a, b] = common[b, a] = n
+    if n_boot and a.size:
+        pair_low, pair_high = _pair_intervals(rows, a, b, kappa, w, n_boot, seed, confidence)
+    else:
+        half = float(special.ndtri(0.5 + confidence / 2.0)) * _fce_se(tables, kappa, w)
+        pair_low, pair_high = kappa - half, kappa + half
+    low[a, b] = low[b, a] = pair_low
+    high[a, b] = high[b, a] = pair_high
     idx = np.arange(r)
     common[idx, idx] = np.bincount(rows.rater, minlength=r)
-    return PairwiseMatrix(rows.rater_ids, vals, common, method=_method("cohen_kappa", weights))
+    return PairwiseMatrix(
+        rows.rater_ids,
+        vals,
+        common,
+        method=_method("cohen_kappa", weights),
+        ci_low=low,
+        ci_high=high,
+        n_boot=n_boot,
+        confidence=confidence,
+        ci_method="bootstrap" if n_boot else "normal",
+    )
 
 
 def light_kappa(
@@ -335,7 +455,7 @@ def light_kappa(
         )  # fmt: skip
     lv = _check_levels(levels)
     w = _weight_matrix(lv.size, weights)
-    rows, _, _, n_common, kappa = _kappa_pairs(units, raters, values, lv, w)
+    rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
         "method": _method("light_kappa", weights),

@@ -51,7 +51,8 @@ class CohortReliability:
     """Agreement among the assessors over one set of units (all (anchor, criterion) pairs, or one criterion).
 
     ``alpha``, ``fleiss_kappa`` and ``gwet_ac1`` carry bootstrap intervals over units; percent agreement
-    its analytic one. ``alpha.label()`` gives Krippendorff's interpretation.
+    its analytic one. :meth:`alpha_label` gives Krippendorff's interpretation, weighed against the
+    minimum evidence (``n_anchors`` anchors and ``n_scores`` criterion-scores behind the units).
     """
 
     criterion: Hashable | None
@@ -62,6 +63,18 @@ class CohortReliability:
     gwet_ac1: Estimate
     percent_agreement_pairwise: Estimate
     percent_agreement_all: Estimate
+    n_anchors: int = 0
+    n_scores: int = 0
+
+    def alpha_label(self, rule: PassRule | None = None) -> str | None:
+        """Alpha's label from :func:`calibration.stats.labels.interpret` under the rule's minimum evidence."""
+        rule = rule or PassRule()
+        return self.alpha.label(
+            n_anchors=self.n_anchors,
+            n_scores=self.n_scores,
+            min_anchors=rule.min_anchors,
+            min_scores=rule.min_scores,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,26 @@ class RoundReport:
     icc: ICCResult | None
     icc_reason: str | None = field(default=None)
 
+    def icc_label(self, form: str = "ICC2") -> str | None:
+        """The ICC form's label (:func:`calibration.stats.labels.interpret`): its units are anchors, and
+        the evidence behind them is the round's criterion-scores; None without an ICC."""
+        if self.icc is None:
+            return None
+        return self.icc.label(
+            form,
+            n_anchors=self.icc.n_units,
+            n_scores=self.n_scores,
+            min_anchors=self.pass_rule.min_anchors,
+            min_scores=self.pass_rule.min_scores,
+        )
+
+    def pair_too_few(self, n_common: int) -> bool:
+        """Whether a pair's kappa rests on too few units to judge: fewer than the rule's criterion-scores,
+        or fewer anchors in common than its minimum (at least ``n_common / criteria`` anchors are shared)."""
+        n_c = max(len(self.criterion_ids), 1)
+        anchors_at_least = -(-int(n_common) // n_c)
+        return n_common < self.pass_rule.min_scores or anchors_at_least < self.pass_rule.min_anchors
+
 
 def cohort_reliability(
     units: Any,
@@ -98,6 +131,7 @@ def cohort_reliability(
     n_boot: int = 1000,
     seed: int = 0,
     criterion: Hashable | None = None,
+    anchors: Any = None,
 ) -> CohortReliability:
     """Krippendorff's alpha, Fleiss' kappa and Gwet's AC1 (bootstrap intervals), and percent agreement.
 
@@ -115,6 +149,9 @@ def cohort_reliability(
         Seed of the bootstrap, so a report is reproducible.
     criterion : hashable, optional
         Recorded on the result when the rows are one criterion's.
+    anchors : array_like, optional
+        The anchor of each row, when a unit is not an anchor (e.g. anchor x criterion units), to count
+        the anchors behind the result; by default each unit is one anchor.
 
     Returns
     -------
@@ -134,11 +171,16 @@ def cohort_reliability(
     """
     unit_ids, _ = _factorize(units, what="units")
     rater_ids, _ = _factorize(raters, what="raters")
+    scored = _scored(values)
+    source = np.asarray(units if anchors is None else anchors)
+    n_anchors = int(np.unique(source[scored]).size) if scored.size else 0
     boot = {"levels": levels, "n_boot": n_boot, "seed": seed}
     return CohortReliability(
         criterion=criterion,
         n_units=int(unit_ids.size),
         n_raters=int(rater_ids.size),
+        n_anchors=n_anchors,
+        n_scores=int(scored.sum()),
         alpha=krippendorff_alpha(units, raters, values, level_of_measurement=level_of_measurement, **boot),
         fleiss_kappa=fleiss_kappa(units, raters, values, **boot),
         gwet_ac1=gwet_ac1(units, raters, values, **boot),
@@ -149,6 +191,16 @@ def cohort_reliability(
         ),
         percent_agreement_all=percent_agreement(units, raters, values, levels=levels, definition="all"),
     )
+
+
+def _scored(values: Any) -> np.ndarray:
+    """True for each row with a rating (not NaN, not None)."""
+    v = np.asarray(values)
+    if v.dtype.kind == "f":
+        return ~np.isnan(v)
+    if v.dtype.kind == "O":
+        return np.array([x is not None and x == x for x in v.tolist()], dtype=bool)
+    return np.ones(v.size, dtype=bool)
 
 
 def _total_scores(
@@ -234,7 +286,9 @@ def round_report(
     values, key = np.asarray(values), np.asarray(key)
 
     # Validates levels, key consistency and double scores before any statistic is computed.
-    anchors = anchor_summary(units, raters, values, key, levels=lv, criteria=criteria)
+    anchors = anchor_summary(
+        units, raters, values, key, levels=lv, criteria=criteria, min_ratings=pass_rule.min_anchors
+    )
     table = accuracy_by_rater(raters, values, key, levels=lv, earn_cut=earn_cut, criteria=criteria)
 
     unit_ids, u_codes = _factorize(units, what="units")
@@ -250,7 +304,7 @@ def round_report(
         "n_boot": n_boot,
         "seed": seed,
     }
-    overall = cohort_reliability(pair_units, r_codes, values, **options)
+    overall = cohort_reliability(pair_units, r_codes, values, anchors=u_codes, **options)
     by_criterion: dict[Hashable, CohortReliability] = {}
     order = np.argsort(c_codes, kind="stable")
     bounds = np.searchsorted(c_codes[order], np.arange(n_c + 1))
@@ -269,6 +323,8 @@ def round_report(
         for i, r in enumerate(rater_ids)
     }
 
+    # Fleiss-Cohen-Everitt intervals (DESIGN §5 for Cohen's kappa): a bootstrap for every pair would
+    # cost resamples x pairs kappas, far beyond the report's budget for 30 assessors (435 pairs).
     pairwise = pairwise_kappa_matrix(pair_units, raters, values, levels=lv, weights="quadratic")
 
     numeric = lv.dtype.kind in "iuf"

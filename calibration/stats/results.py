@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .labels import MIN_ANCHORS, MIN_SCORES, alpha_band, icc_band, interpret
+
 __all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "alpha_label", "icc_label"]
 
 
@@ -31,7 +33,10 @@ def _clean(x: Any) -> float | None:
 
 
 def alpha_label(value: float | None) -> str | None:
-    """Krippendorff's (2004, p. 241) reading of alpha: good, tentative or unacceptable.
+    """Krippendorff's (2004, p. 241) band of an alpha value alone: good, tentative or unacceptable.
+
+    Pages do not use this directly: :func:`calibration.stats.labels.interpret` also weighs the interval,
+    the minimum evidence and the printed rounding (and :meth:`Estimate.label` calls it).
 
     Parameters
     ----------
@@ -53,17 +58,13 @@ def alpha_label(value: float | None) -> str | None:
     >>> alpha_label(0.81), alpha_label(0.7), alpha_label(0.5), alpha_label(None)
     ('good', 'tentative', 'unacceptable', None)
     """
-    if value is None:
-        return None
-    if value >= 0.800:
-        return "good"
-    if value >= 0.667:
-        return "tentative"
-    return "unacceptable"
+    return None if value is None else alpha_band(value)
 
 
 def icc_label(value: float | None) -> str | None:
-    """Koo & Li's (2016) reading of an ICC: poor, moderate, good or excellent.
+    """Koo & Li's (2016) band of an ICC value alone: poor, moderate, good or excellent.
+
+    Pages do not use this directly: see :func:`calibration.stats.labels.interpret`.
 
     Parameters
     ----------
@@ -86,15 +87,7 @@ def icc_label(value: float | None) -> str | None:
     >>> [icc_label(v) for v in (0.3, 0.6, 0.8, 0.95, None)]
     ['poor', 'moderate', 'good', 'excellent', None]
     """
-    if value is None:
-        return None
-    if value < 0.50:
-        return "poor"
-    if value < 0.75:
-        return "moderate"
-    if value <= 0.90:
-        return "good"
-    return "excellent"
+    return None if value is None else icc_band(value)
 
 
 @dataclass(frozen=True)
@@ -165,13 +158,42 @@ class Estimate:
             return None
         return (self.ci_low, self.ci_high)
 
-    def label(self) -> str | None:
-        """Interpretation label: Krippendorff's for alpha, Koo & Li's for an ICC, else None."""
+    def label(
+        self,
+        *,
+        n_anchors: int | None = None,
+        n_scores: int | None = None,
+        min_anchors: int = MIN_ANCHORS,
+        min_scores: int = MIN_SCORES,
+    ) -> str | None:
+        """Interpretation label from :func:`~calibration.stats.labels.interpret`: Krippendorff's bands for
+        alpha, Koo & Li's for an ICC (with "between ..." where the interval crosses a boundary and "too
+        few to judge" below the minimum evidence), else None.
+
+        ``n_anchors`` defaults to ``extra["n_anchors"]`` if recorded, else ``n_units``; ``n_scores`` to
+        ``extra["n_scores"]``, else the pairable values (alpha), else ``n_units * n_raters``. Pass them
+        when a unit is not an anchor (e.g. anchor x criterion units).
+        """
         if self.method.startswith("krippendorff_alpha"):
-            return alpha_label(self.value)
-        if self.method.startswith("icc"):
-            return icc_label(self.value)
-        return None
+            scale = "alpha"
+        elif self.method.startswith("icc"):
+            scale = "icc"
+        else:
+            return None
+        anchors = int(self.extra.get("n_anchors", self.n_units)) if n_anchors is None else n_anchors
+        scores = n_scores
+        if scores is None:
+            fallback = self.extra.get("n_values", self.n_units * self.n_raters)
+            scores = int(self.extra.get("n_scores", fallback))
+        return interpret(
+            self.value,
+            self.interval,
+            scale=scale,  # type: ignore[arg-type]
+            n_anchors=anchors,
+            n_scores=scores,
+            min_anchors=min_anchors,
+            min_scores=min_scores,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (floats, ints, strings and None only)."""
@@ -258,9 +280,10 @@ class ICCResult:
             raise KeyError(f"unknown ICC form {name!r}; use one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k")
         return getattr(self, key)
 
-    def label(self, form: str = "ICC2") -> str | None:
-        """Koo & Li (2016) label of one form (default ICC(2,1))."""
-        return self[form].label()
+    def label(self, form: str = "ICC2", **evidence: int) -> str | None:
+        """Koo & Li (2016) reading of one form (default ICC(2,1)) through :meth:`Estimate.label`
+        (``evidence``: ``n_anchors``, ``n_scores``, ``min_anchors``, ``min_scores``)."""
+        return self[form].label(**evidence)
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,15 +301,30 @@ class PairwiseMatrix:
         ``R x R`` int counts of units rated by both raters (diagonal: units rated by the rater).
     method : str
         e.g. ``"cohen_kappa_quadratic"``.
+    ci_low, ci_high : numpy.ndarray
+        ``R x R`` interval bounds for each pair's kappa; NaN where there is none.
+    n_boot : int
+        Resamples behind bootstrap intervals (0: analytic intervals, or none).
+    confidence : float
+        Two-sided coverage of the intervals.
     """
 
     rater_ids: np.ndarray
     values: np.ndarray
     n_common: np.ndarray
     method: str = "cohen_kappa"
+    ci_low: np.ndarray | None = None
+    ci_high: np.ndarray | None = None
+    n_boot: int = 0
+    confidence: float = 0.95
+    ci_method: str | None = None  # "normal" (Fleiss-Cohen-Everitt) or "bootstrap"
 
     def __post_init__(self) -> None:
-        for name in ("rater_ids", "values", "n_common"):
+        shape = np.shape(self.values)
+        for name in ("ci_low", "ci_high"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(shape, np.nan))
+        for name in ("rater_ids", "values", "n_common", "ci_low", "ci_high"):
             arr = np.array(getattr(self, name), copy=True)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
@@ -299,3 +337,10 @@ class PairwiseMatrix:
         if i >= ids.size or j >= ids.size or ids[i] != a or ids[j] != b:
             raise KeyError(f"rater {a!r} or {b!r} is not in this matrix")
         return _clean(self.values[i, j])
+
+    def interval(self, a: Any, b: Any) -> tuple[float, float] | None:
+        """Interval of the kappa between raters ``a`` and ``b`` (see ``ci_method``), None when there is none."""
+        self.get(a, b)  # raises KeyError for an unknown rater
+        i, j = np.searchsorted(self.rater_ids, a), np.searchsorted(self.rater_ids, b)
+        lo, hi = _clean(self.ci_low[i, j]), _clean(self.ci_high[i, j])
+        return None if lo is None or hi is None else (lo, hi)

@@ -421,11 +421,17 @@ def test_contentious_anchor_marker():
 
 
 def test_anchor_summary_by_criterion_and_minimum_ratings():
-    s = anchor_summary([1, 1, 1], [7, 7, 8], [4, 1, 4], [3, 1, 3], levels=LEVELS, criteria=[0, 1, 0])
+    s = anchor_summary(
+        [1, 1, 1], [7, 7, 8], [4, 1, 4], [3, 1, 3], levels=LEVELS, criteria=[0, 1, 0], min_ratings=2
+    )
     assert [(r.unit, r.criterion, r.n) for r in s.rows] == [(1, 0, 2), (1, 1, 1)]
     assert s.get(1, 0).contentious  # both raters above
-    lone = anchor_summary([1], [7], [4], [3], levels=LEVELS)
+    lone = anchor_summary([1], [7], [4], [3], levels=LEVELS, min_ratings=2)
     assert lone.get(1).n_above == 1 and not lone.get(1).contentious  # one rating is not a majority
+    assert lone.get(1).too_few
+    # By default the minimum evidence is 5 ratings: three raters all above the key are too few to judge.
+    three = anchor_summary([1, 1, 1], [7, 8, 9], [4, 4, 4], [3, 3, 3], levels=LEVELS)
+    assert three.get(1).too_few and not three.get(1).contentious and three.get(1).direction is None
     with pytest.raises(KeyError):
         s.get(2, 0)
 

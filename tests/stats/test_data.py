@@ -90,7 +90,7 @@ def test_any_unit_ids(units: np.ndarray) -> None:
 @pytest.mark.parametrize(
     ("values", "levels"),
     [
-        (np.array([4, 3, 2, 1], np.int8), [4, 3, 2, 1]),
+        (np.array([4, 3, 2, 1], np.int8), [1, 2, 3, 4]),
         (np.array([-3, 0, 2, 5], np.int16), [-3, 0, 2, 5]),
         (np.array([0.5, 1.0, 1.5, 2.0]), [0.5, 1.0, 1.5, 2.0]),
         (np.array([True, False, True, False]), [0, 1]),

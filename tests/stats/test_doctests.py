@@ -16,6 +16,7 @@ MODULES = [
     "calibration.stats.multirater",
     "calibration.stats.kappa",
     "calibration.stats.icc",
+    "calibration.stats.labels",
     "calibration.stats.reliability",
     "calibration.stats.passrule",
     "calibration.stats.ewma",

@@ -45,4 +45,7 @@ def test_to_dict_is_json_serialisable() -> None:
 def test_labels(value, alpha, icc) -> None:
     assert alpha_label(value) == alpha
     assert icc_label(value) == icc
-    assert Estimate("icc2", value).label() == icc
+    assert Estimate("icc2", value).label(n_anchors=10, n_scores=40) == icc
+    assert Estimate("icc2", value, n_units=4, n_raters=6).label() == (
+        None if value is None else "too few to judge"
+    )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -347,7 +348,25 @@ def _criterion_keys(db: Any, world: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------ agreement with the key
+def test_anchor_page_with_two_assessors_is_too_few_to_judge(app, world, db):
+    # Issue 12: a "contentious" marker from two or three ratings is below the minimum evidence (5).
+    anchor_id = world.anchors[1]  # key [1, 2, 3, 4, 2]
+    for who, levels in {"assessor": [2, 2, 3, 4, 1], "assessor2": [3, 2, 2, 4, 2]}.items():
+        submit(db, world, who, 1, levels)
+    page = client_as(app, world.emails["trainer"]).get(f"/trainer/anchors/{anchor_id}").get_data(as_text=True)
+    table = page.split('class="data anchor-agreement"', 1)[1].split("</table>", 1)[0]
+    assert "Contentious anchor." not in page and "badge-contentious" not in table
+    assert table.count("too few to judge") == len(world.criteria)
+    # Criterion 1: deviations +1 and +2 from the key: mean +1.50, t interval over two ratings.
+    row_html = table.split("</tr>")[1]
+    assert "+1.50" in row_html and "[-4.85, +7.85]" in row_html
+
+
 def test_anchor_page_shows_distribution_and_contentious_marker(app, world, db):
+    # The program's own minimum evidence (here 2 ratings) decides when the marker may show.
+    program = db.get(Program, world.program_a)
+    program.settings_json = json.dumps({"pass_rule": {"min_anchors": 2}})
+    db.commit()
     anchor_id = world.anchors[1]  # key [1, 2, 3, 4, 2]
     key = world.keys[anchor_id]
     mine = {"assessor": [2, 2, 3, 4, 1], "assessor2": [3, 2, 2, 4, 2]}
@@ -362,6 +381,7 @@ def test_anchor_page_shows_distribution_and_contentious_marker(app, world, db):
         np.tile(key, 2),
         levels=world.levels,
         criteria=np.tile(world.criteria, 2),
+        min_ratings=2,
     )
     trainer = client_as(app, world.emails["trainer"])
     page = trainer.get(f"/trainer/anchors/{anchor_id}").get_data(as_text=True)
@@ -381,6 +401,7 @@ def test_anchor_page_shows_distribution_and_contentious_marker(app, world, db):
     assert [int(x) for x in cells] == list(first.counts)
     assert f"{first.exact.p * 100:.0f}% " in row_html and "2 above, 0 below" in row_html
     assert f"{first.mean_signed_deviation:+.2f}" in row_html
+    assert f"[{first.deviation_ci_low:+.2f}, {first.deviation_ci_high:+.2f}]" in row_html
     # Only one criterion is contentious.
     assert table.count("badge-contentious") == sum(r.contentious for r in expected.rows) == 1
 

@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..models.attachments import size_label
 from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
-from . import audit
+from . import audit, recalibration
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .reports import int_columns
@@ -239,7 +239,17 @@ def update_anchor(
         program_id=program_id,
         detail=changes,
     )
+    if changes.keys() & {"status", "purpose"}:
+        _anchors_changed(session, actor, anchor)
     return list(changes)
+
+
+def _anchors_changed(session: Session, actor: Actor, anchor: Anchor) -> None:
+    """An anchor that may now serve a recalibration round: start what waits for anchors."""
+    if anchor.status == AnchorStatus.ACTIVE and anchor.purpose in recalibration.COUNTING_PURPOSES:
+        recalibration.retry_waiting(
+            session, Actor.system(anchor.program_id, actor.request_id), program_id=anchor.program_id
+        )
 
 
 # -------------------------------------------------------------------------------------------- keys
@@ -349,6 +359,7 @@ def change_key(
             ),
         },
     )
+    _anchors_changed(session, actor, anchor)  # an active anchor's new key may cover what was missing
     return version
 
 

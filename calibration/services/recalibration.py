@@ -449,11 +449,19 @@ def shortfall_lines(session: Session, row: RecalibrationWait) -> list[str]:
     by_criterion: dict[int, list[int]] = {}
     for criterion, level in shortfall.pairs:
         by_criterion.setdefault(criterion, []).append(level)
-    out = [
-        f"an anchor keyed “{titles.get(c, c)}” at level{'s' if len(lvls) > 1 else ''} "
-        f"{', '.join(map(str, sorted(lvls)))}{' (one for each level)' if len(lvls) > 1 else ''}"
-        for c, lvls in sorted(by_criterion.items(), key=lambda kv: order.get(kv[0], kv[0]))
-    ]
+    levels = rubric.level_values if rubric else []
+    out: list[str]
+    if rubric and set(shortfall.pairs) == {(c.id, lv) for c in rubric.criteria for lv in levels}:
+        out = [
+            f"every criterion at levels {', '.join(map(str, levels))} (for each criterion, an anchor "
+            "keyed at each level)"
+        ]
+    else:
+        out = [
+            f"an anchor keyed “{titles.get(c, c)}” at level{'s' if len(lvls) > 1 else ''} "
+            f"{', '.join(map(str, sorted(lvls)))}{' (one for each level)' if len(lvls) > 1 else ''}"
+            for c, lvls in sorted(by_criterion.items(), key=lambda kv: order.get(kv[0], kv[0]))
+        ]
     if shortfall.more:
         out.append(
             f"{shortfall.more} more anchor{'s' if shortfall.more != 1 else ''} in all "

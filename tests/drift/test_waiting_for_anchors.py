@@ -35,8 +35,9 @@ from ..conftest import post_form
 from ..factories_rounds import covering_set
 
 
-def _flag(db: Any, world: Any, who: str = "assessor") -> DriftFlag:
+def _flag(db: Any, world: Any, who: str = "assessor", evidence: str = "first") -> DriftFlag:
     """An open EWMA flag about ``who`` on the world's round (what the rules would record)."""
+    db.rollback()  # leave any read snapshot older than the requests before writing
     flag = DriftFlag(
         program_id=world.program_a,
         user_id=world.ids[who],
@@ -48,7 +49,7 @@ def _flag(db: Any, world: Any, who: str = "assessor") -> DriftFlag:
         threshold=0.08,
         summary="Lenient overall: the EWMA reached +0.15 levels against a limit of ±0.08",
         assessor_text="Your recent scores have been higher than the key by about one level.",
-        evidence_hash=f"test-{who}-{world.round_id}",
+        evidence_hash=f"test-{who}-{world.round_id}-{evidence}",
     )
     db.add(flag)
     db.commit()
@@ -166,6 +167,9 @@ def test_the_waiting_state_is_shown_to_the_trainer_and_the_assessor(app, world, 
     assert "Waiting for anchors" in flag_page and "Asha Assessor" in flag_page
     assert "at levels 1, 2, 3, 4" in flag_page and "5 more anchors" in flag_page
     assert f'action="/trainer/recalibration/waits/{wait.id}/retry"' in flag_page
+    # A second flag about the same assessor shows the same wait (one wait per assessor).
+    second = _flag(db, world, evidence="second")
+    assert "Waiting for anchors" in client.get(f"/trainer/flags/{second.id}").get_data(as_text=True)
     flags_page = client.get("/trainer/flags").get_data(as_text=True)
     assert "Waiting for anchors" in flags_page and "Asha Assessor" in flags_page
     person = client.get(f"/trainer/people/{world.ids['assessor']}").get_data(as_text=True)

@@ -70,14 +70,22 @@ def _flag_page(
 ) -> Page:
     db_session = get_session()
     program_id = _program()
-    flag_service.get_flag(db_session, program_id=program_id, flag_id=flag_id)  # 404 outside the program
+    found = flag_service.get_flag(
+        db_session, program_id=program_id, flag_id=flag_id
+    )  # 404 outside the program
     [line] = flag_service.flag_lines(db_session, program_id, flag_id=flag_id)
+    # The flagged assessor's wait (whichever of their flags began it), or a cohort flag's waits.
+    waits = (
+        recalibration.waiting_lines(db_session, program_id, user_id=found.user_id)
+        if found.user_id is not None
+        else recalibration.waiting_lines(db_session, program_id, flag_id=flag_id)
+    )
     html = render_template(
         "trainer/flag.html",
         line=line,
         confirm=confirm or ConfirmFlagForm(formdata=None, prefix="confirm"),
         dismiss=dismiss or DismissFlagForm(formdata=None, prefix="dismiss"),
-        waits=recalibration.waiting_lines(db_session, program_id, flag_id=flag_id),
+        waits=waits,
         retry=RetryForm(formdata=None),
         page_error=page_error,
     )

@@ -606,12 +606,20 @@ def due_reason(session: Session, m: Membership, *, now: dt.datetime) -> DueReaso
         .order_by(RecalibrationWait.id.desc())
         .limit(1)
     )
-    last_failed = session.scalar(
+    last_passed = session.scalar(
+        select(func.max(Recalibration.id)).where(
+            Recalibration.user_id == m.user_id,
+            Recalibration.program_id == m.program_id,
+            Recalibration.outcome == RecalibrationOutcome.PASSED,
+        )
+    )
+    last_failed = session.scalar(  # since the last pass: older fails are settled
         select(Recalibration)
         .where(
             Recalibration.user_id == m.user_id,
             Recalibration.program_id == m.program_id,
             Recalibration.outcome == RecalibrationOutcome.FAILED,
+            Recalibration.id > (last_passed or 0),
         )
         .order_by(Recalibration.id.desc())
         .limit(1)
@@ -622,16 +630,18 @@ def due_reason(session: Session, m: Membership, *, now: dt.datetime) -> DueReaso
         flag_id = int(detail["flag_ids"][0])
     flag = session.get(DriftFlag, flag_id) if flag_id is not None else None
     rnd = pending.round if pending is not None else None
-    common = {"round": rnd, "waiting": wait is not None and pending is None}
+    waits = wait is not None and pending is None
     is_drift = flag is not None and flag.rule != FlagRule.EXPIRY
     attempt = pending.attempt if pending is not None else (last_failed.attempt + 1 if last_failed else 1)
     if attempt > 1 and last_failed is not None:
-        return DueReason("failed", flag if is_drift else None, failed_attempt=last_failed.attempt, **common)
+        return DueReason(
+            "failed", flag if is_drift else None, failed_attempt=last_failed.attempt, round=rnd, waiting=waits
+        )
     if is_drift:
-        return DueReason("drift", flag, **common)
+        return DueReason("drift", flag, round=rnd, waiting=waits)
     if m.certification_expires_at is not None and m.certification_expires_at <= now:
-        return DueReason("expired", expired_on=m.certification_expires_at, **common)
-    return DueReason("other", said=str(detail.get("reason") or "") or None, **common)
+        return DueReason("expired", expired_on=m.certification_expires_at, round=rnd, waiting=waits)
+    return DueReason("other", said=str(detail.get("reason") or "") or None, round=rnd, waiting=waits)
 
 
 def certification_view(

@@ -138,6 +138,13 @@ def test_activating_a_suitable_anchor_starts_the_waiting_recalibration(app, worl
         if n < 4:  # four anchors (one per level) cover every pair, the fifth reaches the minimum
             assert _recs(db, uid) == []
             assert json.loads(_waits(db, uid)[0].shortfall_json)["available"] == n
+        if n == 1:  # what is still missing, criterion by criterion, in the trainer's words
+            lines = recalibration.shortfall_lines(db, _waits(db, uid)[0])
+            assert len(lines) == len(world.criteria) + 1, lines
+            assert all(
+                line.startswith("an anchor keyed “") and "(one for each level)" in line for line in lines[:-1]
+            )
+            assert lines[-1].startswith("4 more anchors in all (a round needs 5; 1 never seen is available)")
     [rec] = _recs(db, uid)
     assert rec.outcome == RecalibrationOutcome.PENDING and rec.flag_id == flag.id
     [wait] = _waits(db, uid)

@@ -193,7 +193,17 @@ def test_confirming_every_demo_flag_leaves_nobody_stranded(
     _axe(trainer, "drift-person-waiting")
     trainer.get_by_role("button", name=f"Try again now for {concerned[some]}").click()
     expect(trainer.get_by_role("status").filter(has_text="Still waiting for anchors")).to_be_visible()
+    expect(trainer).to_have_url(site.url(f"/trainer/people/{some}"))
+    with site.sessions() as s:
+        wait_flag = s.scalar(select(RecalibrationWait.flag_id).where(RecalibrationWait.id == waiting[some]))
+    trainer.goto(site.url(f"/trainer/flags/{wait_flag}"))
+    expect(trainer.get_by_role("heading", name="Waiting for anchors")).to_be_visible()
+    expect(trainer.get_by_role("button", name=f"Try again now for {concerned[some]}")).to_be_visible()
     _axe(trainer, "drift-flag-waiting")
+    trainer.goto(site.url("/trainer/people"))
+    row = trainer.get_by_role("row").filter(has=trainer.get_by_role("link", name=concerned[some], exact=True))
+    expect(row).to_contain_text("Recalibration waiting for anchors")
+    _axe(trainer, "drift-people-waiting")
 
     # The assessor sees the wait in plain words, without the missing key levels.
     assessor = new_page()

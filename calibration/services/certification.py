@@ -142,6 +142,29 @@ def set_status(
         program_id=membership.program_id,
         detail={"from": old and old.value, "to": new.value, "reason": reason, **extra},
     )
+    if old == S.RECALIBRATION_DUE and new != S.RECALIBRATION_DUE:
+        _close_waits(session, actor, membership, new, now)
+
+
+def _close_waits(
+    session: Session, actor: Actor, membership: Membership, new: CertificationStatus, now: dt.datetime
+) -> None:
+    """No longer recalibration_due: a recalibration waiting for anchors will not start (audited)."""
+    for wait in session.scalars(
+        select(RecalibrationWait).where(
+            RecalibrationWait.user_id == membership.user_id,
+            RecalibrationWait.program_id == membership.program_id,
+            RecalibrationWait.status == WaitStatus.WAITING,
+        )
+    ):
+        wait.status = WaitStatus.WITHDRAWN
+        wait.resolved_at = now
+        session.flush()
+        audit.record(
+            session, actor, "recalibration.wait", object_type="user", object_id=membership.user_id,
+            program_id=membership.program_id, outcome="withdrawn",
+            detail={"wait_id": wait.id, "status": new.value},
+        )  # fmt: skip
 
 
 def _label(status: CertificationStatus | None) -> str:

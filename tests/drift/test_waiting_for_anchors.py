@@ -225,3 +225,29 @@ def test_another_programs_trainer_cannot_retry(app, world, db, client, login):
     r = post_form(client, f"/trainer/recalibration/waits/{wait.id}/retry", {}, token_page="/trainer/flags")
     assert r.status_code == 404
     assert _waits(db, world.ids["assessor"])[0].status == WaitStatus.WAITING
+
+
+def test_suspending_a_waiting_assessor_closes_the_wait(app, world, db, client, login):
+    flag = _flag(db, world)
+    _confirm(db, world, flag)
+    login(world.emails["trainer"])
+    person = f"/trainer/people/{world.ids['assessor']}"
+    r = post_form(
+        client, f"{person}/suspend", {"suspend-reason": "On leave until spring."}, token_page=person
+    )
+    assert r.status_code == 302
+    [wait] = _waits(db, world.ids["assessor"])
+    assert wait.status == WaitStatus.WITHDRAWN
+    assert "Waiting for anchors" not in client.get("/trainer/flags").get_data(as_text=True)
+    withdrawn = db.scalar(
+        select(func.count()).where(
+            AuditEvent.action == "recalibration.wait", AuditEvent.outcome == "withdrawn"
+        )
+    )
+    assert withdrawn == 1
+    # Anchors arriving later start nothing for a suspended assessor.
+    covering_set(db, world, "After")
+    covering_set(db, world, "After more")
+    db.rollback()
+    assert recalibration.retry_waiting(db, Actor.system(world.program_a), program_id=world.program_a) == []
+    assert _recs(db, world.ids["assessor"]) == []

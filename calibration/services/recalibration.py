@@ -45,6 +45,7 @@ from ..models import (
     RoundAnchor,
     RoundKind,
     RoundStatus,
+    RubricVersion,
     ScoreSheet,
     SessionBooking,
     User,
@@ -438,12 +439,16 @@ def _wait(
     )
 
 
-def shortfall_lines(session: Session, row: RecalibrationWait) -> list[str]:
-    """The shortfall in words for trainers (never for the assessor: it describes unseen keys)."""
+def shortfall_lines(
+    session: Session, row: RecalibrationWait, rubric: RubricVersion | None = None
+) -> list[str]:
+    """The shortfall in words for trainers (never for the assessor: it describes unseen keys).
+    ``rubric`` is the wait's rubric version with its levels, when the caller has it already."""
     shortfall = Shortfall.from_json(row.shortfall_json)
     if shortfall is None:
         return [row.problem] if row.problem else []
-    rubric = rubric_with_levels(session, row.rubric_version_id) if row.rubric_version_id else None
+    if rubric is None and row.rubric_version_id:
+        rubric = rubric_with_levels(session, row.rubric_version_id)
     titles = {c.id: c.title for c in rubric.criteria} if rubric else {}
     order = {c.id: i for i, c in enumerate(rubric.criteria)} if rubric else {}
     by_criterion: dict[int, list[int]] = {}
@@ -494,12 +499,15 @@ def waiting_lines(
     if flag_id is not None:
         stmt = stmt.where(RecalibrationWait.flag_id == flag_id)
     out = []
+    rubrics: dict[int, RubricVersion] = {}  # waits share a few rubric versions: load each once
     for row, name in session.execute(stmt).all():
-        title = ""
+        rubric = None
         if row.rubric_version_id is not None:
-            rubric = rubric_with_levels(session, row.rubric_version_id)
-            title = f"{rubric.title} (version {rubric.version})"
-        out.append(WaitLine(row, name, title, shortfall_lines(session, row)))
+            if row.rubric_version_id not in rubrics:
+                rubrics[row.rubric_version_id] = rubric_with_levels(session, row.rubric_version_id)
+            rubric = rubrics[row.rubric_version_id]
+        title = f"{rubric.title} (version {rubric.version})" if rubric else ""
+        out.append(WaitLine(row, name, title, shortfall_lines(session, row, rubric)))
     return out
 
 

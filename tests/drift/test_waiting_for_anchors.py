@@ -251,3 +251,16 @@ def test_suspending_a_waiting_assessor_closes_the_wait(app, world, db, client, l
     db.rollback()
     assert recalibration.retry_waiting(db, Actor.system(world.program_a), program_id=world.program_a) == []
     assert _recs(db, world.ids["assessor"]) == []
+
+
+def test_confirming_on_the_flag_page_says_it_waits_for_anchors(app, world, db, client, login):
+    flag = _flag(db, world)
+    login(world.emails["trainer"])
+    url = f"/trainer/flags/{flag.id}"
+    r = post_form(client, f"{url}/confirm", {"confirm-reason": ""}, token_page=url)
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "0 recalibration(s) started, 0 booked into a session; 1 waiting for anchors" in page
+    assert "Waiting for anchors" in page and "Try again now for Asha Assessor" in page
+    [wait] = _waits(db, world.ids["assessor"])
+    assert wait.flag_id == flag.id

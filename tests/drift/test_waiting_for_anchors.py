@@ -27,8 +27,8 @@ from calibration.models import (
     RoundAnchor,
     WaitStatus,
 )
+from calibration.services import anchor_waits, recalibration
 from calibration.services import anchors as anchor_service
-from calibration.services import recalibration
 from calibration.services.context import Actor
 
 from ..conftest import post_form
@@ -139,7 +139,7 @@ def test_activating_a_suitable_anchor_starts_the_waiting_recalibration(app, worl
             assert _recs(db, uid) == []
             assert json.loads(_waits(db, uid)[0].shortfall_json)["available"] == n
         if n == 1:  # what is still missing, criterion by criterion, in the trainer's words
-            lines = recalibration.shortfall_lines(db, _waits(db, uid)[0])
+            lines = anchor_waits.shortfall_lines(db, _waits(db, uid)[0])
             assert len(lines) == len(world.criteria) + 1, lines
             assert all(
                 line.startswith("an anchor keyed “") and "(one for each level)" in line for line in lines[:-1]

@@ -431,7 +431,7 @@ def test_after_own_final_sheet_only_that_anchors_key_opens(app, world, db):
 def test_a_recalibration_waiting_for_anchors_reveals_no_key_levels(app, world, db):
     """The assessor's recalibration waits for anchors (none unseen is left): what they can reach says
     so, but never the shortfall, which describes the key levels of anchors they will be served."""
-    from calibration.services import recalibration
+    from calibration.services import anchor_waits, recalibration
 
     seed_keys(db, world)
     seed_peer_sheets(db, world)
@@ -440,7 +440,7 @@ def test_a_recalibration_waiting_for_anchors_reveals_no_key_levels(app, world, d
         flags=[], settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
     )  # fmt: skip
     assert started.waiting is not None
-    shortfall = recalibration.shortfall_lines(db, started.waiting)
+    shortfall = anchor_waits.shortfall_lines(db, started.waiting)
     db.commit()
     assert shortfall
     assessor = _client_as(app, world.emails["assessor"])

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from ... import drift_mail
 from ...db import get_db, get_session
 from ...models.attachments import size_label
+from ...services import anchor_waits, challenges
 from ...services import anchors as service
-from ...services import challenges, recalibration
 from ...services.errors import InvalidInput
 from ...services.scoring import rubric_with_levels
 from ..forms_anchors import (
@@ -127,7 +127,7 @@ def anchor_edit(anchor_id: int) -> Page:
     if not previewing and form.validate_on_submit():
         try:
             anchor_id = anchor.id
-            before = recalibration.started_count(db_session, me.program_id)  # type: ignore[arg-type]
+            before = anchor_waits.started_count(db_session, me.program_id)  # type: ignore[arg-type]
             changed = service.update_anchor(
                 db_session,
                 me,
@@ -138,7 +138,7 @@ def anchor_edit(anchor_id: int) -> Page:
                 status=form.status.data or "",
                 evidence_md=form.evidence_md.data or "",
             )
-            resumed = recalibration.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
+            resumed = anchor_waits.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
             db_session.commit()
             flash("Anchor saved." if changed else "Nothing changed; nothing was saved.", "info")
             _resumed(resumed)
@@ -183,7 +183,7 @@ def anchor_key(anchor_id: int) -> Page:
     if form.validate_on_submit():
         try:
             anchor_id = anchor.id
-            before = recalibration.started_count(db_session, me.program_id)  # type: ignore[arg-type]
+            before = anchor_waits.started_count(db_session, me.program_id)  # type: ignore[arg-type]
             version = service.change_key(
                 db_session,
                 me,
@@ -195,7 +195,7 @@ def anchor_key(anchor_id: int) -> Page:
                 base_version=form.base(),
             )
             number = version.version
-            resumed = recalibration.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
+            resumed = anchor_waits.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
             db_session.commit()
             flash(f"Key version {number} saved.", "info")
             _resumed(resumed)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ... import drift_mail
 from ...db import get_db, get_session, utcnow
-from ...services import drift, recalibration, sessions
+from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.errors import InvalidInput
 from ..forms_drift import (
@@ -56,7 +56,7 @@ def flags() -> str:
         "trainer/flags.html",
         lines=flag_service.flag_lines(db_session, program_id),
         waiting=sessions.waiting_assessors(db_session, program_id),
-        waits=recalibration.waiting_lines(db_session, program_id),
+        waits=anchor_waits.waiting_lines(db_session, program_id),
         retry=RetryForm(formdata=None),
     )
 
@@ -76,9 +76,9 @@ def _flag_page(
     [line] = flag_service.flag_lines(db_session, program_id, flag_id=flag_id)
     # The flagged assessor's wait (whichever of their flags began it), or a cohort flag's waits.
     waits = (
-        recalibration.waiting_lines(db_session, program_id, user_id=found.user_id)
+        anchor_waits.waiting_lines(db_session, program_id, user_id=found.user_id)
         if found.user_id is not None
-        else recalibration.waiting_lines(db_session, program_id, flag_id=flag_id)
+        else anchor_waits.waiting_lines(db_session, program_id, flag_id=flag_id)
     )
     html = render_template(
         "trainer/flag.html",
@@ -160,7 +160,7 @@ def wait_retry(wait_id: int) -> Page:
     """Try again now to start a recalibration that waits for anchors."""
     me = actor()
     db_session = get_session()
-    wait = recalibration.get_wait(db_session, program_id=_program(), wait_id=wait_id)  # 404 first
+    wait = anchor_waits.get_wait(db_session, program_id=_program(), wait_id=wait_id)  # 404 first
     form = RetryForm()
     back = {
         "flags": url_for(".flags"),

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from ... import mail
 from ...db import get_session
-from ...services import certification, onboarding, recalibration
+from ...services import anchor_waits, certification, onboarding
 from ...services.errors import InvalidInput
 from ..forms_anchors import ConfirmForm
 from ..forms_drift import RetryForm
@@ -135,7 +135,7 @@ def invitation_revoke(user_id: int) -> Response:
 def people() -> str:
     me = actor()
     rows = certification.trainer_people(get_session(), me.program_id)  # type: ignore[arg-type]
-    waits = {w.wait.user_id for w in recalibration.waiting_lines(get_session(), me.program_id)}  # type: ignore[arg-type]
+    waits = {w.wait.user_id for w in anchor_waits.waiting_lines(get_session(), me.program_id)}  # type: ignore[arg-type]
     return render_template("trainer/people.html", rows=rows, waits=waits)
 
 
@@ -152,7 +152,7 @@ def _person_page(
         "trainer/person.html",
         v=view,
         forms=forms,
-        waits=recalibration.waiting_lines(get_session(), me.program_id, user_id=user_id),  # type: ignore[arg-type]
+        waits=anchor_waits.waiting_lines(get_session(), me.program_id, user_id=user_id),  # type: ignore[arg-type]
         retry=RetryForm(formdata=None),
         page_error=page_error,
     )

@@ -1,7 +1,8 @@
 """``evaluate-drift``: evaluate the drift rules, start recalibrations, book sessions and send each
 invitation and reminder once (safe for cron: a second run finds nothing new to do).
 
-Order: missed deadlines suspend (pending the trainer); every program's rules are evaluated and new
+Order: missed deadlines suspend (pending the trainer); recalibrations waiting for anchors start where
+the anchors now allow; every program's rules are evaluated and new
 flags recorded (expiry flags, and with ``auto_recalibrate`` every assessor flag, start
 recalibration); assessors waiting for a session are booked where there is room; then the mails of
 booking changes and the reminders due go out, each claimed against a unique key before sending.
@@ -30,7 +31,15 @@ def evaluate_drift() -> None:
         missed = recalibration.expire_deadlines(session, now=now)
         flags = 0
         booked = 0
+        resumed = 0
         for program_id in list(session.scalars(select(Program.id).order_by(Program.id))):
+            resumed += sum(
+                1
+                for s in recalibration.retry_waiting(
+                    session, Actor.system(program_id), program_id=program_id, now=now
+                )
+                if s.recalibration is not None
+            )
             flags += len(recalibration.evaluate_and_act(session, program_id, now=now))
             window = int(drift.program_drift_settings(session, program_id)["recalibration_window_days"])
             booked += len(
@@ -43,7 +52,8 @@ def evaluate_drift() -> None:
     reminders = drift_mail.send_reminders(maker, now=now)
     failed = mails.failed + reminders.failed
     click.echo(
-        f"{flags} new flag(s); {booked} booking(s); {len(missed)} missed deadline(s); "
+        f"{flags} new flag(s); {resumed} waiting recalibration(s) started; {booked} booking(s); "
+        f"{len(missed)} missed deadline(s); "
         f"{mails.sent} invitation mail(s) and {reminders.sent} reminder(s) sent"
         + (f", {failed} failed (will be retried)" if failed else "")
         + "."

@@ -13,8 +13,10 @@ from .drift import (
     Recalibration,
     RecalibrationOutcome,
     RecalibrationSession,
+    RecalibrationWait,
     SessionBooking,
     SessionStatus,
+    WaitStatus,
 )
 from .onboarding import (
     AccountToken,
@@ -60,6 +62,7 @@ __all__ = [
     "Recalibration",
     "RecalibrationOutcome",
     "RecalibrationSession",
+    "RecalibrationWait",
     "Role",
     "Round",
     "RoundAnchor",
@@ -74,5 +77,6 @@ __all__ = [
     "TokenPurpose",
     "TrainerDecision",
     "User",
+    "WaitStatus",
     "effective_level",
 ]

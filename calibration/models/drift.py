@@ -93,6 +93,38 @@ class Recalibration(Base):
     round: Mapped[Round] = relationship()
 
 
+class WaitStatus(enum.StrEnum):
+    WAITING = "waiting"  # no round of unseen anchors can be assembled yet
+    STARTED = "started"  # the recalibration started (``recalibration_id``)
+    WITHDRAWN = "withdrawn"  # the assessor is no longer recalibration_due
+
+
+class RecalibrationWait(Base):
+    """A recalibration that cannot be assembled yet: the assessor is ``recalibration_due`` and too
+    few anchors they have never seen exist. ``shortfall_json`` is what was missing at the last try:
+    ``{"pairs": [[criterion_id, level], ...], "needed": n, "available": k, "more": m}``. It starts
+    by itself when anchors are activated or ``evaluate-drift`` runs; a trainer can try again."""
+
+    __tablename__ = "recalibration_wait"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("drift_flag.id"))
+    rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_version.id"))
+    status: Mapped[WaitStatus] = mapped_column(
+        _enum(WaitStatus, "wait_status"), default=WaitStatus.WAITING, index=True
+    )
+    shortfall_json: Mapped[str] = mapped_column(Text, default="{}")
+    problem: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recalibration_id: Mapped[int | None] = mapped_column(ForeignKey("recalibration.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
 class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"

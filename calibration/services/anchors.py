@@ -46,7 +46,7 @@ from ..models import (
 from ..models.attachments import size_label
 from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
 from ..stats.labels import MIN_ANCHORS
-from . import audit
+from . import audit, recalibration
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
@@ -255,7 +255,17 @@ def update_anchor(
         program_id=program_id,
         detail=changes,
     )
+    if changes.keys() & {"status", "purpose"}:
+        _anchors_changed(session, actor, anchor)
     return list(changes)
+
+
+def _anchors_changed(session: Session, actor: Actor, anchor: Anchor) -> None:
+    """An anchor that may now serve a recalibration round: start what waits for anchors."""
+    if anchor.status == AnchorStatus.ACTIVE and anchor.purpose in recalibration.COUNTING_PURPOSES:
+        recalibration.retry_waiting(
+            session, Actor.system(anchor.program_id, actor.request_id), program_id=anchor.program_id
+        )
 
 
 # -------------------------------------------------------------------------------------------- keys
@@ -365,6 +375,7 @@ def change_key(
             ),
         },
     )
+    _anchors_changed(session, actor, anchor)  # an active anchor's new key may cover what was missing
     return version
 
 

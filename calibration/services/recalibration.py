@@ -4,7 +4,13 @@ verdict that restores ``certified`` or suspends (DESIGN §6).
 * :func:`start`: the assessor becomes ``recalibration_due`` (audited through
   :func:`calibration.services.certification.set_status`), gets a recalibration round of anchors they
   have never seen covering every level, weighted toward the criteria they drift on, and is booked
-  into the next session with room within the program's window.
+  into the next session with room within the program's window. Every active anchor the assessor
+  has never seen whose purpose counts (anything but practice) may serve.
+* When no such round can be assembled yet, the recalibration *waits for anchors*
+  (:class:`RecalibrationWait`, with the shortfall: which criteria need which key levels, and how
+  many anchors in all; shown to trainers through :mod:`calibration.services.anchor_waits`). :func:`retry_waiting` starts what can start: when anchors are activated
+  (:mod:`calibration.services.anchors`), on every ``evaluate-drift`` run, and when a trainer
+  tries again (:func:`trainer_retry`).
 * :func:`after_sheet`: once their last sheet in the round is final, the round's pass rule decides.
   Pass: ``certified`` again with a new expiry. Fail: a second attempt with other unseen anchors; a
   second fail suspends, pending the trainer. "Too few to judge" waits for the trainer.
@@ -14,8 +20,10 @@ verdict that restores ``certified`` or suspends (DESIGN §6).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,6 +39,7 @@ from ..models import (
     Membership,
     Recalibration,
     RecalibrationOutcome,
+    RecalibrationWait,
     Role,
     Round,
     RoundAnchor,
@@ -39,20 +48,25 @@ from ..models import (
     ScoreSheet,
     SessionBooking,
     User,
+    WaitStatus,
 )
 from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
 from . import audit, drift, rounds, sessions
 from . import flags as flag_review
+from .anchor_waits import Shortfall, get_wait, shortfall_lines, waiting_of
 from .certification import Policy, accuracy_rows, set_status
 from .context import Actor
 from .errors import InvalidInput
 from .rules import pass_rule_from_json
-from .selection import DEFAULT_TARGET, CoverageImpossible
+from .scoring import rubric_with_levels
+from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
 
 S = CertificationStatus
 MAX_ATTEMPTS = 2
 DRIFT_WEIGHT = 3.0
+# Purposes whose anchors may serve a recalibration round (never practice: its key is shown).
+COUNTING_PURPOSES = tuple(p for p in AnchorPurpose if p != AnchorPurpose.PRACTICE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Started:
     recalibration: Recalibration | None
     booking: SessionBooking | None
     problem: str | None = None
+    waiting: RecalibrationWait | None = None
 
 
 def _rubric_for(session: Session, program_id: int, flags: Iterable[DriftFlag]) -> int | None:
@@ -72,7 +87,7 @@ def _rubric_for(session: Session, program_id: int, flags: Iterable[DriftFlag]) -
         select(Anchor.rubric_version_id, func.count())
         .where(
             Anchor.program_id == program_id,
-            Anchor.purpose == AnchorPurpose.CALIBRATION,
+            Anchor.purpose.in_(COUNTING_PURPOSES),
             Anchor.status == AnchorStatus.ACTIVE,
             Anchor.id.in_(select(AnchorKeyVersion.anchor_id)),
         )
@@ -111,6 +126,55 @@ def _failed_attempts(session: Session, program_id: int, user_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def _unseen_pool(session: Session, program_id: int, user_id: int, rubric_id: int) -> list[Candidate[int]]:
+    """Active anchors of the rubric version with a key, whose purpose counts, the assessor has never
+    seen (the rounds' own "seen" rule: a sheet, or the anchor in a round assigned to them)."""
+    seen = rounds.seen_anchors(session, [user_id])[user_id]
+    ids = [
+        a
+        for a in session.scalars(
+            select(Anchor.id).where(
+                Anchor.program_id == program_id,
+                Anchor.rubric_version_id == rubric_id,
+                Anchor.status == AnchorStatus.ACTIVE,
+                Anchor.purpose.in_(COUNTING_PURPOSES),
+            )
+        )
+        if a not in seen
+    ]
+    return [Candidate(a, key) for a, (_, key) in sorted(rounds.current_keys(session, ids).items())]
+
+
+def plan_anchors(
+    session: Session,
+    *,
+    program_id: int,
+    user_id: int,
+    rubric_id: int,
+    target: int,
+    weights: dict[int, float],
+    seed: int,
+) -> list[int] | Shortfall:
+    """The anchors of the assessor's recalibration round, or what is missing for one: every level of
+    every criterion covered, at least ``target`` anchors, weighted toward the drifting criteria."""
+    rubric = rubric_with_levels(session, rubric_id)
+    pool = _unseen_pool(session, program_id, user_id, rubric_id)
+    try:
+        chosen = select_anchors(
+            pool,
+            criteria=[c.id for c in rubric.criteria],
+            levels=rubric.level_values,
+            target=target,
+            seed=seed,
+            criterion_weights=weights or None,
+        )
+    except CoverageImpossible as exc:
+        return Shortfall(exc.missing, target, len(pool))
+    if len(chosen) < target:
+        return Shortfall((), target, len(pool))
+    return chosen
+
+
 def _new_round(
     session: Session,
     actor: Actor,
@@ -118,10 +182,9 @@ def _new_round(
     program_id: int,
     user_id: int,
     rubric_id: int,
-    weights: dict[int, float],
+    anchor_ids: Sequence[int],
     days: int,
     attempt: int,
-    min_anchors: int,
 ) -> Round:
     now = utcnow()  # rounds open on the real clock: scoring checks the window against it
     user = session.get(User, user_id)
@@ -139,13 +202,8 @@ def _new_round(
         assessor_ids=[user_id],
         now=now,
     )
-    rounds.auto_select_anchors(
-        session,
-        actor,
-        program_id=program_id,
-        round_id=rnd.id,
-        target=max(min_anchors, DEFAULT_TARGET),
-        criterion_weights=weights or None,
+    rounds.set_anchors(
+        session, actor, program_id=program_id, round_id=rnd.id, anchor_ids=anchor_ids, method="auto"
     )
     rounds.open_round(session, actor, program_id=program_id, round_id=rnd.id)
     return rnd
@@ -189,6 +247,8 @@ def start(
     window_days = int(settings.get("recalibration_window_days", 14))  # type: ignore[call-overload]
     existing = pending(session, user_id)
     if existing is not None:
+        if (stale := waiting_of(session, program_id, user_id)) is not None:
+            stale.status, stale.resolved_at, stale.recalibration_id = WaitStatus.STARTED, now, existing.id
         booking = sessions.book(
             session, actor, program_id=program_id, user_id=user_id, recalibration_id=existing.id,
             window_days=window_days, now=now,
@@ -196,24 +256,40 @@ def start(
         return Started(existing, booking)
     rubric_id = _rubric_for(session, program_id, flags)
     if rubric_id is None:
-        return _unavailable(
-            session, actor, program_id, user_id, "The program has no active calibration anchors with a key."
-        )
+        return _wait(
+            session, actor, program_id=program_id, user_id=user_id, flags=flags, rubric_id=None,
+            shortfall=None, problem="The program has no active anchors with a master key other than practice anchors.",
+            now=now,
+        )  # fmt: skip
     weights = {f.criterion_id: DRIFT_WEIGHT for f in flags if f.criterion_id is not None}
     attempt = _failed_attempts(session, program_id, user_id) + 1
+    target = max(int(settings.get("min_anchors", 5)), DEFAULT_TARGET)  # type: ignore[call-overload]
+    plan = plan_anchors(
+        session, program_id=program_id, user_id=user_id, rubric_id=rubric_id, target=target, weights=weights,
+        seed=user_id * 100 + attempt,
+    )  # fmt: skip
+    if isinstance(plan, Shortfall):
+        return _wait(
+            session, actor, program_id=program_id, user_id=user_id, flags=flags, rubric_id=rubric_id,
+            shortfall=plan, problem="", now=now,
+        )  # fmt: skip
     try:
         with session.begin_nested():
             rnd = _new_round(
-                session, actor, program_id=program_id, user_id=user_id, rubric_id=rubric_id, weights=weights,
+                session, actor, program_id=program_id, user_id=user_id, rubric_id=rubric_id, anchor_ids=plan,
                 days=int(settings.get("recalibration_round_days", 14)),  # type: ignore[call-overload]
-                attempt=attempt, min_anchors=int(settings.get("min_anchors", 5)),  # type: ignore[call-overload]
+                attempt=attempt,
             )  # fmt: skip
-    except (CoverageImpossible, InvalidInput) as exc:
-        return _unavailable(session, actor, program_id, user_id, str(exc))
+    except InvalidInput as exc:
+        return _wait(
+            session, actor, program_id=program_id, user_id=user_id, flags=flags, rubric_id=rubric_id,
+            shortfall=None, problem=str(exc), now=now,
+        )  # fmt: skip
+    waited = waiting_of(session, program_id, user_id)
     rec = Recalibration(
         program_id=program_id,
         user_id=user_id,
-        flag_id=flags[0].id if flags else None,
+        flag_id=flags[0].id if flags else (waited.flag_id if waited else None),
         round_id=rnd.id,
         attempt=attempt,
         deadline=rnd.closes_at,
@@ -221,6 +297,11 @@ def start(
     )
     session.add(rec)
     session.flush()
+    if waited is not None:
+        waited.status = WaitStatus.STARTED
+        waited.resolved_at = now
+        waited.recalibration_id = rec.id
+        session.flush()
     audit.record(
         session,
         actor,
@@ -233,6 +314,10 @@ def start(
             "attempt": attempt,
             "flag_ids": [f.id for f in flags],
             "weights": weights,
+            "anchor_ids": list(plan),
+            "waited": None
+            if waited is None
+            else {"wait_id": waited.id, "since": waited.created_at.isoformat()},
         },
     )
     booking = sessions.book(
@@ -242,12 +327,136 @@ def start(
     return Started(rec, booking)
 
 
-def _unavailable(session: Session, actor: Actor, program_id: int, user_id: int, problem: str) -> Started:
+# ------------------------------------------------------------------------- waiting for anchors
+def _wait(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    user_id: int,
+    flags: Sequence[DriftFlag],
+    rubric_id: int | None,
+    shortfall: Shortfall | None,
+    problem: str,
+    now: dt.datetime,
+) -> Started:
+    """Record (or refresh) the wait. A new wait is audited, and so is a changed shortfall; a retry
+    that finds the same shortfall only notes when it looked."""
+    row = waiting_of(session, program_id, user_id)
+    data = shortfall.to_json() if shortfall is not None else "{}"
+    detail: dict[str, Any] = {
+        "flag_ids": [f.id for f in flags],
+        "rubric_version_id": rubric_id,
+        "shortfall": json.loads(data),
+        "reason": problem,
+    }
+    if row is None:
+        row = RecalibrationWait(
+            program_id=program_id,
+            user_id=user_id,
+            flag_id=flags[0].id if flags else None,
+            rubric_version_id=rubric_id,
+            status=WaitStatus.WAITING,
+            shortfall_json=data,
+            problem=problem,
+            created_at=now,
+            checked_at=now,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session, actor, "recalibration.wait", object_type="user", object_id=user_id, program_id=program_id,
+            outcome="waiting", detail={"wait_id": row.id, **detail},
+        )  # fmt: skip
+    else:
+        changed = (row.shortfall_json, row.problem, row.rubric_version_id) != (data, problem, rubric_id)
+        row.shortfall_json, row.problem, row.rubric_version_id = data, problem, rubric_id
+        row.checked_at = now
+        session.flush()
+        if changed:
+            audit.record(
+                session, actor, "recalibration.wait", object_type="user", object_id=user_id,
+                program_id=program_id, outcome="still_waiting", detail={"wait_id": row.id, **detail},
+            )  # fmt: skip
+    name = session.scalar(select(User.name).where(User.id == user_id)) or "The assessor"
+    return Started(
+        None,
+        None,
+        f"{name}'s recalibration is waiting for anchors: " + "; ".join(shortfall_lines(session, row)) + ".",
+        waiting=row,
+    )
+
+
+def retry_waiting(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    wait_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Started]:
+    """Try again every recalibration of the program that waits for anchors (or one): start those
+    that can start now; close the wait of anyone no longer ``recalibration_due``. Flushes."""
+    now = now or utcnow()
+    stmt = (
+        select(RecalibrationWait)
+        .where(RecalibrationWait.program_id == program_id, RecalibrationWait.status == WaitStatus.WAITING)
+        .order_by(RecalibrationWait.id)
+    )
+    if wait_id is not None:
+        stmt = stmt.where(RecalibrationWait.id == wait_id)
+    rows = list(session.scalars(stmt))
+    if not rows:
+        return []
+    settings = drift.program_drift_settings(session, program_id)
+    out = []
+    for row in rows:
+        status = session.scalar(
+            select(Membership.certification_status).where(
+                Membership.user_id == row.user_id,
+                Membership.program_id == program_id,
+                Membership.role == Role.ASSESSOR,
+            )
+        )
+        if status != S.RECALIBRATION_DUE:
+            row.status = WaitStatus.WITHDRAWN
+            row.resolved_at = now
+            session.flush()
+            said = "no status" if status is None else status.value.replace("_", " ")
+            audit.record(
+                session, actor, "recalibration.wait", object_type="user", object_id=row.user_id,
+                program_id=program_id, outcome="withdrawn", detail={"wait_id": row.id, "status": said},
+            )  # fmt: skip
+            out.append(Started(None, None, f"The assessor's status is now {said}: the wait is closed."))
+            continue
+        flag = session.get(DriftFlag, row.flag_id) if row.flag_id else None
+        out.append(
+            start(
+                session,
+                actor,
+                program_id=program_id,
+                user_id=row.user_id,
+                flags=[flag] if flag else [],
+                settings=settings,
+                now=now,
+            )
+        )
+    return out
+
+
+def trainer_retry(
+    session: Session, actor: Actor, *, program_id: int, wait_id: int, now: dt.datetime | None = None
+) -> Started:
+    """A trainer's "try again now" for one waiting recalibration (audited). Flushes."""
+    row = get_wait(session, program_id=program_id, wait_id=wait_id)
+    if row.status != WaitStatus.WAITING:
+        raise InvalidInput("This recalibration is no longer waiting for anchors; nothing was changed.")
     audit.record(
-        session, actor, "recalibration.start", object_type="user", object_id=user_id, program_id=program_id,
-        outcome="unavailable", detail={"reason": problem},
+        session, actor, "recalibration.retry", object_type="user", object_id=row.user_id,
+        program_id=program_id, detail={"wait_id": row.id},
     )  # fmt: skip
-    return Started(None, None, f"No recalibration round could be created: {problem}")
+    [result] = retry_waiting(session, actor, program_id=program_id, wait_id=wait_id, now=now)
+    return result
 
 
 def after_sheet(

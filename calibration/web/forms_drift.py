@@ -4,9 +4,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from ..services.certification import REASON_MAX_CHARS
 from ..services.sessions import (
@@ -35,6 +44,12 @@ def _reason(label: str, *, required: bool) -> TextAreaField:
 
 class ConfirmFlagForm(FlaskForm):
     reason = _reason("Note (optional, kept in the audit trail)", required=False)
+
+
+class RetryForm(FlaskForm):
+    """ "Try again now" for a recalibration waiting for anchors; ``back`` says which page to return to."""
+
+    back = HiddenField(validators=[Optional(), AnyOf(["flag", "flags", "person"])])
 
 
 class DismissFlagForm(FlaskForm):

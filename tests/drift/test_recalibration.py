@@ -86,9 +86,9 @@ def test_no_round_without_unseen_anchors_says_why(app, world, db):
         db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
         flags=[], settings=SETTINGS,
     )  # fmt: skip
-    assert started.recalibration is None and "No recalibration round could be created" in (
-        started.problem or ""
-    )
+    # No round yet: the recalibration waits for anchors, saying what is missing (not a dead end).
+    assert started.recalibration is None and started.waiting is not None
+    assert "waiting for anchors" in (started.problem or "") and "5 more anchors" in (started.problem or "")
 
 
 def test_deadline_reminder_is_sent_once(app, world, db, runner, smtp_sink):

@@ -170,7 +170,7 @@ def test_evaluate_drift_twice_gives_the_same_flags_bookings_and_mails(app, world
     second = runner.invoke(args=["evaluate-drift"])
     assert second.exit_code == 0, second.output
     assert (
-        "0 new flag(s); 0 booking(s)" in second.output
+        "0 new flag(s); 0 waiting recalibration(s) started; 0 booking(s)" in second.output
         and "0 invitation mail(s) and 0 reminder(s)" in second.output
     )
     db.rollback()

@@ -20,6 +20,7 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.flag": {},  # id does not exist: 404 (scope tested in tests/drift/test_web.py)
     "trainer.flag_confirm": {},  # POST only
     "trainer.flag_dismiss": {},  # POST only
+    "trainer.wait_retry": {},  # POST only (scope tested in tests/drift/test_waiting_for_anchors.py)
     "trainer.sessions_page": ANY_TRAINER,
     "trainer.session_page": {},  # id does not exist: 404 (scope tested in tests/drift/test_web.py)
     "trainer.session_edit": {},  # POST only
@@ -35,4 +36,4 @@ ACCESS: dict[str, dict[str, int]] = {
 
 
 def URL_VALUES(world: Any) -> dict[str, Any]:
-    return {"flag_id": 999_999, "session_id": 999_999, "booking_id": 999_999, "token": "not-a-real-token"}
+    return {"wait_id": 999_999, "flag_id": 999_999, "session_id": 999_999, "booking_id": 999_999, "token": "not-a-real-token"}

@@ -426,3 +426,26 @@ def test_after_own_final_sheet_only_that_anchors_key_opens(app, world, db):
     assert feedback[0] == 200 and key_marker(first) in feedback[1]  # the marker check below is not vacuous
     markers = forbidden_markers(world, revealed=[first])
     assert leaks(pages, reachable_mail(app, db, world, "assessor"), markers) == []
+
+
+def test_a_recalibration_waiting_for_anchors_reveals_no_key_levels(app, world, db):
+    """The assessor's recalibration waits for anchors (none unseen is left): what they can reach says
+    so, but never the shortfall, which describes the key levels of anchors they will be served."""
+    from calibration.services import anchor_waits, recalibration
+
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    started = recalibration.start(
+        db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
+        flags=[], settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
+    )  # fmt: skip
+    assert started.waiting is not None
+    shortfall = anchor_waits.shortfall_lines(db, started.waiting)
+    db.commit()
+    assert shortfall
+    assessor = _client_as(app, world.emails["assessor"])
+    pages = crawl(assessor, seeds(app, world, attachment_id=1))
+    status, page = pages["/certification"]
+    assert status == 200 and "waiting for anchors" in page
+    markers = [*forbidden_markers(world), *shortfall, "never seen are available", "Try again now"]
+    assert leaks(pages, reachable_mail(app, db, world, "assessor"), markers) == []

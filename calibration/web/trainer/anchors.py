@@ -9,10 +9,11 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from ...db import get_session
+from ... import drift_mail
+from ...db import get_db, get_session
 from ...models.attachments import size_label
+from ...services import anchor_waits, challenges, key_views
 from ...services import anchors as service
-from ...services import challenges, key_views
 from ...services.errors import InvalidInput
 from ...services.scoring import rubric_with_levels
 from ..forms_anchors import (
@@ -135,6 +136,8 @@ def anchor_edit(anchor_id: int) -> Page:
     previewing, page_error = _preview_or_errors(form)
     if not previewing and form.validate_on_submit():
         try:
+            anchor_id = anchor.id
+            before = anchor_waits.started_count(db_session, me.program_id)  # type: ignore[arg-type]
             changed = service.update_anchor(
                 db_session,
                 me,
@@ -145,9 +148,11 @@ def anchor_edit(anchor_id: int) -> Page:
                 status=form.status.data or "",
                 evidence_md=form.evidence_md.data or "",
             )
+            resumed = anchor_waits.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
             db_session.commit()
             flash("Anchor saved." if changed else "Nothing changed; nothing was saved.", "info")
-            return redirect(url_for(".anchor_page", anchor_id=anchor.id))
+            _resumed(resumed)
+            return redirect(url_for(".anchor_page", anchor_id=anchor_id))
         except InvalidInput as exc:
             db_session.rollback()
             apply_errors(form, exc)
@@ -155,6 +160,20 @@ def anchor_edit(anchor_id: int) -> Page:
     elif not previewing and form.is_submitted():
         page_error = "Some fields need attention; what you typed is kept below."
     return _form_page("trainer/anchors/edit.html", page_error, form=form, anchor=anchor, preview=previewing)
+
+
+def _resumed(n: int) -> None:
+    """After the commit: say which waiting recalibrations the change started, and send their
+    session invitations (the request's transaction is closed, so the mail job can write)."""
+    if n <= 0:
+        return
+    flash(f"{n} recalibration(s) that were waiting for anchors started with this anchor.", "info")
+    outcome = drift_mail.send_booking_mails(get_db().sessionmaker)
+    if outcome.failed:
+        flash(
+            f"{outcome.failed} invitation mail(s) could not be sent; the next evaluate-drift run retries them.",
+            "error",
+        )
 
 
 def _form_page(template: str, page_error: str | None, **context: Any) -> str | tuple[str, int]:
@@ -173,6 +192,8 @@ def anchor_key(anchor_id: int) -> Page:
     page_error = None
     if form.validate_on_submit():
         try:
+            anchor_id = anchor.id
+            before = anchor_waits.started_count(db_session, me.program_id)  # type: ignore[arg-type]
             version = service.change_key(
                 db_session,
                 me,
@@ -183,9 +204,12 @@ def anchor_key(anchor_id: int) -> Page:
                 reason=form.reason.data or "",
                 base_version=form.base(),
             )
+            number = version.version
+            resumed = anchor_waits.started_count(db_session, me.program_id) - before  # type: ignore[arg-type]
             db_session.commit()
-            flash(f"Key version {version.version} saved.", "info")
-            return redirect(url_for(".anchor_page", anchor_id=anchor.id))
+            flash(f"Key version {number} saved.", "info")
+            _resumed(resumed)
+            return redirect(url_for(".anchor_page", anchor_id=anchor_id))
         except InvalidInput as exc:
             db_session.rollback()
             apply_errors(form, exc)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ... import drift_mail
 from ...db import get_db, get_session, utcnow
-from ...services import drift, recalibration, sessions
+from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.errors import InvalidInput
 from ..forms_drift import (
@@ -22,6 +22,7 @@ from ..forms_drift import (
     ConfirmFlagForm,
     DismissFlagForm,
     MoveForm,
+    RetryForm,
     SessionForm,
 )
 from ..guards import actor
@@ -55,6 +56,8 @@ def flags() -> str:
         "trainer/flags.html",
         lines=flag_service.flag_lines(db_session, program_id),
         waiting=sessions.waiting_assessors(db_session, program_id),
+        waits=anchor_waits.waiting_lines(db_session, program_id),
+        retry=RetryForm(formdata=None),
     )
 
 
@@ -67,13 +70,23 @@ def _flag_page(
 ) -> Page:
     db_session = get_session()
     program_id = _program()
-    flag_service.get_flag(db_session, program_id=program_id, flag_id=flag_id)  # 404 outside the program
+    found = flag_service.get_flag(
+        db_session, program_id=program_id, flag_id=flag_id
+    )  # 404 outside the program
     [line] = flag_service.flag_lines(db_session, program_id, flag_id=flag_id)
+    # The flagged assessor's wait (whichever of their flags began it), or a cohort flag's waits.
+    waits = (
+        anchor_waits.waiting_lines(db_session, program_id, user_id=found.user_id)
+        if found.user_id is not None
+        else anchor_waits.waiting_lines(db_session, program_id, flag_id=flag_id)
+    )
     html = render_template(
         "trainer/flag.html",
         line=line,
         confirm=confirm or ConfirmFlagForm(formdata=None, prefix="confirm"),
         dismiss=dismiss or DismissFlagForm(formdata=None, prefix="dismiss"),
+        waits=waits,
+        retry=RetryForm(formdata=None),
         page_error=page_error,
     )
     return (html, 400) if page_error else html
@@ -101,11 +114,14 @@ def flag_confirm(flag_id: int) -> Page:
         db_session.rollback()
         apply_errors(form, exc)
         return _flag_page(flag_id, confirm=form, page_error=str(exc))
-    problems = [s.problem for s in started if s.problem]
+    problems = [s.problem for s in started if s.problem and s.waiting is None]
     booked = sum(1 for s in started if s.booking is not None)
     unbooked = sum(1 for s in started if s.recalibration is not None and s.booking is None)
+    waits = sum(1 for s in started if s.waiting is not None)
     flash(
-        f"Flag confirmed: {len(started) - len(problems)} recalibration(s) started, {booked} booked into a session.",
+        f"Flag confirmed: {sum(1 for s in started if s.recalibration is not None)} recalibration(s) started, "
+        f"{booked} booked into a session"
+        + (f"; {waits} waiting for anchors (listed below, with what is missing)." if waits else "."),
         "info",
     )
     if unbooked:
@@ -137,6 +153,42 @@ def flag_dismiss(flag_id: int) -> Page:
         return _flag_page(flag_id, dismiss=form, page_error=str(exc))
     flash("Flag dismissed.", "info")
     return redirect(url_for(".flag", flag_id=flag_id))
+
+
+@bp.post("/recalibration/waits/<int:wait_id>/retry")
+def wait_retry(wait_id: int) -> Page:
+    """Try again now to start a recalibration that waits for anchors."""
+    me = actor()
+    db_session = get_session()
+    wait = anchor_waits.get_wait(db_session, program_id=_program(), wait_id=wait_id)  # 404 first
+    form = RetryForm()
+    back = {
+        "flags": url_for(".flags"),
+        "person": url_for(".person", user_id=wait.user_id),
+    }.get(form.back.data or "", url_for(".flag", flag_id=wait.flag_id) if wait.flag_id else url_for(".flags"))
+    if not form.validate_on_submit():
+        flash("The form could not be read; nothing was changed. Try again.", "error")
+        return redirect(back)
+    try:
+        result = recalibration.trainer_retry(db_session, me, program_id=_program(), wait_id=wait_id)
+        round_name = result.recalibration.round.name if result.recalibration is not None else ""
+        db_session.commit()
+    except InvalidInput as exc:
+        db_session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    if result.recalibration is not None:
+        flash(
+            f"Recalibration started: “{round_name}”"
+            + (", booked into a session." if result.booking is not None else "; no session with room yet."),
+            "info",
+        )
+        _mail_bookings()
+    elif result.waiting is not None:
+        flash(f"Still waiting for anchors. {result.problem}", "error")
+    else:
+        flash(result.problem or "Nothing was changed.", "info")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------------------------- sessions

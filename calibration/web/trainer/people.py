@@ -14,9 +14,10 @@ from werkzeug.wrappers import Response
 
 from ... import mail
 from ...db import get_session
-from ...services import certification, onboarding
+from ...services import anchor_waits, certification, onboarding
 from ...services.errors import InvalidInput
 from ..forms_anchors import ConfirmForm
+from ..forms_drift import RetryForm
 from ..forms_onboarding import DecisionForm, InviteForm, ReasonForm
 from ..guards import actor
 from .anchors import apply_errors
@@ -134,7 +135,8 @@ def invitation_revoke(user_id: int) -> Response:
 def people() -> str:
     me = actor()
     rows = certification.trainer_people(get_session(), me.program_id)  # type: ignore[arg-type]
-    return render_template("trainer/people.html", rows=rows)
+    waits = {w.wait.user_id for w in anchor_waits.waiting_lines(get_session(), me.program_id)}  # type: ignore[arg-type]
+    return render_template("trainer/people.html", rows=rows, waits=waits)
 
 
 def _person_page(
@@ -146,7 +148,14 @@ def _person_page(
     forms.setdefault("decision", DecisionForm(formdata=None))
     forms.setdefault("suspend", ReasonForm(formdata=None, prefix="suspend"))
     forms.setdefault("reinstate", ReasonForm(formdata=None, prefix="reinstate"))
-    html = render_template("trainer/person.html", v=view, forms=forms, page_error=page_error)
+    html = render_template(
+        "trainer/person.html",
+        v=view,
+        forms=forms,
+        waits=anchor_waits.waiting_lines(get_session(), me.program_id, user_id=user_id),  # type: ignore[arg-type]
+        retry=RetryForm(formdata=None),
+        page_error=page_error,
+    )
     return (html, 400) if page_error else html
 
 

@@ -13,7 +13,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import drift_mail
+from . import drift_mail, outbox
 from .db import get_db, utcnow, write_intent
 from .models import Program
 from .services import drift, recalibration, sessions
@@ -41,7 +41,8 @@ def evaluate_drift() -> None:
         session.commit()
     mails = drift_mail.send_booking_mails(maker, now=now)
     reminders = drift_mail.send_reminders(maker, now=now)
-    failed = mails.failed + reminders.failed
+    retried = outbox.deliver_due(maker, now=now)  # earlier mail that failed and is due again
+    failed = mails.failed + reminders.failed + retried.failed
     click.echo(
         f"{flags} new flag(s); {booked} booking(s); {len(missed)} missed deadline(s); "
         f"{mails.sent} invitation mail(s) and {reminders.sent} reminder(s) sent"

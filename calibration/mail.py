@@ -12,11 +12,12 @@ Backends (``MAIL_BACKEND``):
   follow its link. Not for production: the files hold live links.
 
 Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :func:`render_mail` renders both.
+Mail that must not be lost goes through the outbox (:mod:`calibration.outbox`), which uses these
+backends to send each stored row after the commit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.policy
 import logging
@@ -211,21 +212,11 @@ def send(mail: Mail) -> None:
     get_mailer().send(mail)
 
 
-# Sends that must not show in the response time (a reset for an address that exists must take as
-# long as one for an address that does not), handed to a thread after the reply is decided.
+# Work that must not show in the response time (the outbox's delivery after a "forgot password"
+# reply: an address that exists must take as long as one that does not), run in a thread after the
+# reply is decided.
 _background: list[threading.Thread] = []
 _background_lock = threading.Lock()
-
-
-def send_in_background(mail: Mail) -> None:
-    """Send ``mail`` from a daemon thread; a failure is logged by the mailer and otherwise ignored."""
-    mailer = get_mailer()
-
-    def run() -> None:
-        with contextlib.suppress(MailError):
-            mailer.send(mail)
-
-    run_in_background(run)
 
 
 def run_in_background(run: Callable[[], None]) -> None:

@@ -127,3 +127,28 @@ def test_a_reset_request_that_cannot_be_handled_is_kept_and_retried(app, world, 
     assert (latest.status, latest.attempts) == (MailStatus.PENDING, 1)
     assert "template store unavailable" in latest.last_error
     assert len(smtp_sink.to(world.emails["assessor"])) == 1
+
+
+def test_the_make_run_outbox_backend_still_gets_the_link(app_config, world, tmp_path):
+    """``make run`` writes mail as .eml files: the reset link arrives there through the outbox."""
+    import email
+    import email.policy
+
+    from calibration import create_app
+
+    folder = tmp_path / "eml"
+    local = create_app({**app_config, "MAIL_BACKEND": "outbox", "MAIL_OUTBOX_DIR": str(folder)})
+    client = local.test_client()
+    token = csrf_token(client, "/password/forgot")
+    assert (
+        client.post(
+            "/password/forgot", data={"email": world.emails["assessor"], "csrf_token": token}
+        ).status_code
+        == 200
+    )
+    mail.drain()
+    [path] = folder.glob("*.eml")
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == world.emails["assessor"]
+    assert "/password/reset/" in msg.get_body(("plain",)).get_content()
+    get_db(local).dispose()

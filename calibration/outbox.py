@@ -347,6 +347,17 @@ def retry_failed(session: Session, *, program_id: int, now: dt.datetime | None =
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def unsent_addresses(session: Session, ids: Iterable[int]) -> list[str]:
+    """The recipients of those outbox rows that have not been sent (after an attempt to send them)."""
+    return list(
+        session.scalars(
+            select(OutgoingMail.to_address)
+            .where(OutgoingMail.id.in_(list(ids)), OutgoingMail.status != MailStatus.SENT)
+            .order_by(OutgoingMail.id)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class UndeliveredLine:
     id: int

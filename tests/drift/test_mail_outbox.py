@@ -171,3 +171,22 @@ def test_mail_given_up_on_waits_for_the_trainer(app, world, db, smtp_sink, clien
     assert r.status_code == 302
     assert "1 of 1 mail(s) sent" in client.get(r.headers["Location"]).get_data(as_text=True)
     assert len(smtp_sink.to(email)) == 1
+
+
+def test_an_invitation_the_mail_server_refuses_is_kept_and_retried(app, world, db, smtp_sink, client, login):
+    good = app.extensions["calibration.mailer"]
+    app.extensions["calibration.mailer"] = type(good)(
+        host="127.0.0.1", port=1, sender="x@example.test", security="none", timeout=2
+    )
+    login(world.emails["trainer"])
+    r = post_form(client, "/trainer/invitations", {"emails": "new.person@example.test"})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "did not accept the invitation for new.person@example.test" in page
+    assert "new.person@example.test" in client.get("/trainer/mail").get_data(as_text=True)
+    app.extensions["calibration.mailer"] = good
+    r = post_form(client, "/trainer/mail/retry", {}, token_page="/trainer/mail")
+    assert r.status_code == 302
+    [msg] = smtp_sink.to("new.person@example.test")
+    assert msg["Subject"] == "You are invited to assess for Program alpha"
+    assert "/invitation/" in msg.get_body(("plain",)).get_content()

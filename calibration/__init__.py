@@ -36,6 +36,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
+    config_module.apply_cookie_prefix(app.config)
     config_module.check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -12,15 +12,16 @@ from sqlalchemy import select
 from . import db_roles
 from . import migrate as migrate_module
 from .cli_drift import evaluate_drift
-from .cli_reminders import send_reminders
+from .cli_reminders import send_mail, send_reminders
 from .db import get_db, write_intent
 from .models import Membership, Program, Role, User
 from .rubrics import RubricFileError, load_rubric_dir, load_rubric_file
-from .services import audit, demo
-from .services.auth import hash_password, normalise_email
+from .services import audit, demo, onboarding
+from .services.auth import normalise_email, set_password
 from .services.context import Actor
 from .services.rubrics import import_rubrics
 from .services.rules import DEFAULT_PROGRAM_SETTINGS
+from .services.scoring import ONE_LINE_MESSAGE, is_one_line
 
 
 def init_app(app: Flask) -> None:
@@ -31,10 +32,12 @@ def init_app(app: Flask) -> None:
         seed_demo,
         create_program,
         create_user,
+        set_password_command,
         verify_audit,
     ):
         app.cli.add_command(command)
     app.cli.add_command(send_reminders)
+    app.cli.add_command(send_mail)
     app.cli.add_command(evaluate_drift)
 
 
@@ -142,6 +145,10 @@ def create_program(slug: str, name: str) -> None:
     with write_intent(), _session() as session:
         if session.scalar(select(Program).where(Program.slug == slug)):
             raise click.ClickException(f"A program with slug {slug!r} already exists.")
+        name = name.strip()
+        if not name or not is_one_line(name):
+            # The name goes into invitation subjects.
+            raise click.ClickException(f"The program name {ONE_LINE_MESSAGE}, and cannot be empty.")
         program = Program(slug=slug, name=name, settings_json=json.dumps(DEFAULT_PROGRAM_SETTINGS))
         session.add(program)
         session.flush()
@@ -167,13 +174,41 @@ def create_user(program_slug: str, email: str, name: str, role: str, password: s
             raise click.ClickException(f"No program with slug {program_slug!r}.")
         if session.scalar(select(User).where(User.email == normalise_email(email))):
             raise click.ClickException(f"A user with email {email!r} already exists.")
-        user = User(email=normalise_email(email), name=name, password_hash=hash_password(password))
+        _check_password(password)
+        if problem := onboarding.check_name(name):
+            raise click.ClickException(problem)
+        user = User(email=normalise_email(email), name=name.strip(), password_hash=None)
         session.add(user)
         session.flush()
+        set_password(session, user, password, reason="password_set")
         session.add(Membership(user_id=user.id, program_id=program.id, role=Role(role)))
         audit.record(session, Actor.system(program.id), "user.create", object_type="user", object_id=user.id)
         session.commit()
     click.echo(f"User {email} created as {role} in {program_slug}.")
+
+
+def _check_password(password: str) -> None:
+    problems = [m for messages in onboarding.check_password(password).values() for m in messages]
+    if problems:
+        raise click.ClickException(" ".join(problems))
+
+
+@click.command("set-password")
+@with_appcontext
+@click.option("--email", required=True)
+@click.password_option()
+def set_password_command(email: str, password: str) -> None:
+    """Set a person's password (e.g. an admin helping someone locked out). Every login session of
+    theirs ends and every reset link mailed to them stops working."""
+    _check_password(password)
+    with write_intent(), _session() as session:
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise click.ClickException(f"No user with email {email!r}.")
+        set_password(session, user, password, reason="password_set")
+        audit.record(session, Actor.system(None), "password.set", object_type="user", object_id=user.id)
+        session.commit()
+    click.echo(f"Password set for {user.email}; their sessions and reset links have ended.")
 
 
 @click.command("verify-audit")

@@ -14,7 +14,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import drift_mail
+from . import drift_mail, outbox
 from .db import get_db, utcnow, write_intent
 from .models import Program
 from .services import drift, recalibration, sessions
@@ -50,7 +50,8 @@ def evaluate_drift() -> None:
         session.commit()
     mails = drift_mail.send_booking_mails(maker, now=now)
     reminders = drift_mail.send_reminders(maker, now=now)
-    failed = mails.failed + reminders.failed
+    retried = outbox.deliver_due(maker, now=now)  # earlier mail that failed and is due again
+    failed = mails.failed + reminders.failed + retried.failed
     click.echo(
         f"{flags} new flag(s); {resumed} waiting recalibration(s) started; {booked} booking(s); "
         f"{len(missed)} missed deadline(s); "

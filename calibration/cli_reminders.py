@@ -12,7 +12,7 @@ import click
 from flask import current_app, url_for
 from flask.cli import with_appcontext
 
-from . import mail
+from . import mail, outbox
 from .db import get_db, utcnow, write_intent
 from .services import certification, notices
 
@@ -68,11 +68,29 @@ def send_reminders() -> None:
             notices.mark_sent(session, notice.key, now=utcnow())
             session.commit()
         sent += 1
+    queued = outbox.deliver_due(sessionmaker, now=now)  # the outbox: new mail and retries due
+    failed += queued.failed
     click.echo(
         f"{len(expired)} certification(s) now recalibration due; {sent} notice(s) sent"
         + (f", {skipped} already sent by another run" if skipped else "")
+        + (f", {queued.sent} queued mail(s) sent" if queued.sent else "")
         + (f", {failed} failed (will be retried)" if failed else "")
         + "."
     )
     if failed:
         raise click.ClickException(f"{failed} notice(s) could not be sent.")
+
+
+@click.command("send-mail")
+@with_appcontext
+def send_mail() -> None:
+    """Send the outbox: new mail and earlier failures that are due again (safe for cron, e.g. every
+    few minutes; two runs at once never send a mail twice). Exits non-zero if any mail failed."""
+    outcome = outbox.deliver_due(get_db().sessionmaker, limit=10_000)
+    click.echo(
+        f"{outcome.sent} mail(s) sent"
+        + (f", {outcome.failed} failed (will be retried)" if outcome.failed else "")
+        + "."
+    )
+    if outcome.failed:
+        raise click.ClickException(f"{outcome.failed} mail(s) could not be sent.")

@@ -54,6 +54,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ATTACHMENT_MAX_BYTES": attachment_max,
         # Anchor attachments live outside static, served only through access-checked views.
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
+        # Over HTTPS the cookie is named "__Host-session" (see apply_cookie_prefix); SESSION_COOKIE_NAME
+        # in the environment overrides the name.
+        "SESSION_COOKIE_NAME": os.environ.get("SESSION_COOKIE_NAME", "session"),
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
@@ -86,6 +91,8 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Assessor Calibration <no-reply@localhost>"),
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 20),
+        # Tries before an outbox mail waits for a trainer's "Try again now" (calibration.outbox).
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         # Links in mail sent outside a request (the reminder command) start with this.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
@@ -98,6 +105,31 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "REMINDER_DAYS": _int("REMINDER_DAYS", 30),
         "QUALIFICATION_ATTEMPTS": _int("QUALIFICATION_ATTEMPTS", 2),
     }
+
+
+HOST_PREFIX = "__Host-"
+
+
+def apply_cookie_prefix(config: dict[str, Any]) -> None:
+    """Served over HTTPS (``SESSION_COOKIE_SECURE``), the session cookie gets the ``__Host-`` prefix:
+    browsers then accept it only when it is Secure, has ``Path=/`` and no ``Domain``, so neither a
+    sibling subdomain nor a plain-HTTP page can set or overwrite it."""
+    if config.get("SESSION_COOKIE_SECURE") and config.get("SESSION_COOKIE_NAME", "session") == "session":
+        config["SESSION_COOKIE_NAME"] = HOST_PREFIX + "session"
+
+
+def cookie_problems(config: dict[str, Any]) -> list[str]:
+    """What keeps a ``__Host-`` cookie from being accepted by browsers (it would never be stored)."""
+    if not str(config.get("SESSION_COOKIE_NAME", "")).startswith(HOST_PREFIX):
+        return []
+    found = []
+    if not config.get("SESSION_COOKIE_SECURE"):
+        found.append("a __Host- session cookie needs SESSION_COOKIE_SECURE")
+    if config.get("SESSION_COOKIE_DOMAIN"):
+        found.append("a __Host- session cookie cannot have SESSION_COOKIE_DOMAIN")
+    if config.get("SESSION_COOKIE_PATH") not in (None, "/"):
+        found.append("a __Host- session cookie needs SESSION_COOKIE_PATH '/'")
+    return found
 
 
 @dataclass(frozen=True)
@@ -117,7 +149,9 @@ class ProductionCheck:
 
 
 def check_production(config: dict[str, Any]) -> None:
-    """Refuse to start in production mode with a development or weak secret key."""
+    """Refuse to start in production mode with a development or weak secret key, or (in any mode)
+    with a ``__Host-`` cookie that browsers would refuse."""
     problems = ProductionCheck(config.get("ENV_NAME", "development"), config.get("SECRET_KEY", "")).problems()
+    problems += cookie_problems(config)
     if problems:
         raise ConfigError("Refusing to start in production: " + "; ".join(problems))

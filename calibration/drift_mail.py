@@ -1,10 +1,12 @@
 """Mail for recalibration: booking invitations and cancellations with an ``.ics`` attachment, and
-reminders before sessions and deadlines. Each is sent once.
+reminders before sessions and deadlines. Each is queued once.
 
 A booking's mail is keyed by ``(booking, sequence)``: a new booking, a move or a cancellation
 raises the sequence, so exactly one mail goes out per change, however many times (or however
-concurrently) this runs. Claims use the sent-notice table of :mod:`calibration.services.notices`:
-claim, commit, send, mark; a failed send releases the claim for the next run.
+concurrently) this runs. The claim (the sent-notice table of :mod:`calibration.services.notices`)
+and the mail's row in the outbox (:mod:`calibration.outbox`) are written in one transaction; the
+outbox then sends it, records a failure and retries it (the trainer sees mail that did not go out
+on the session page). A booking whose claim was never written is found again by the next run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import mail
+from . import mail, outbox
 from .db import utcnow, write_intent
 from .models import (
     Program,
@@ -60,25 +62,43 @@ def local_time(row: RecalibrationSession) -> str:
     return f"{local:%A %-d %B %Y, %H:%M} ({row.timezone})"
 
 
-def _deliver(
-    maker: sessionmaker[Session], notice: notices.DueNotice, message: mail.Mail, out: Outcome
-) -> None:
+@dataclass(frozen=True)
+class _About:
+    program_id: int
+    session_id: int | None
+
+
+def _queue(
+    maker: sessionmaker[Session], notice: notices.DueNotice, message: mail.Mail, about: _About
+) -> int | None:
+    """Claim the notice and queue its mail in one transaction; the outbox row's id (None if another
+    run claimed it first)."""
     with write_intent(), maker() as session:
         if not notices.claim(session, notice):
-            return
-        session.commit()
-    try:
-        mail.send(message)
-    except mail.MailError:
-        out.failed += 1
-        with write_intent(), maker() as session:
-            notices.release(session, notice.key)
-            session.commit()
-        return
-    with write_intent(), maker() as session:
+            return None
         notices.mark_sent(session, notice.key, now=utcnow())
+        row = outbox.queue(
+            session,
+            message,
+            kind=notice.kind,
+            program_id=about.program_id,
+            session_id=about.session_id,
+            user_id=notice.user_id,
+        )
         session.commit()
-    out.sent += 1
+        return row.id
+
+
+def _deliver(
+    maker: sessionmaker[Session], work: list[tuple[notices.DueNotice, mail.Mail, _About]], out: Outcome
+) -> None:
+    queued = [
+        i for notice, message, about in work if (i := _queue(maker, notice, message, about)) is not None
+    ]
+    if queued:
+        sent = outbox.deliver_due(maker, ids=queued)
+        out.sent += sent.sent
+        out.failed += sent.failed
 
 
 def _taken(session: Session, keys: list[str]) -> set[str]:
@@ -142,9 +162,8 @@ def send_booking_mails(
             notice = notices.DueNotice(
                 keys[b.id], kind, user.id, user.email, user.name, "", b.session.starts_at
             )
-            work.append((notice, message))
-    for notice, message in work:
-        _deliver(maker, notice, message, out)
+            work.append((notice, message, _About(b.session.program_id, b.session_id)))
+    _deliver(maker, work, out)
     return out
 
 
@@ -184,6 +203,7 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
                         key, SESSION_REMINDER, user.id, user.email, user.name, "", b.session.starts_at
                     ),
                     message,
+                    _About(b.session.program_id, b.session_id),
                 )
             )
         for rec in session.scalars(
@@ -207,10 +227,9 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
                         key, DEADLINE_REMINDER, person.id, person.email, person.name, "", rec.deadline
                     ),
                     message,
+                    _About(rec.program_id, None),
                 )
             )
-        taken = _taken(session, [n.key for n, _ in work])
-    for notice, message in work:
-        if notice.key not in taken:
-            _deliver(maker, notice, message, out)
+        taken = _taken(session, [n.key for n, _, _ in work])
+    _deliver(maker, [w for w in work if w[0].key not in taken], out)
     return out

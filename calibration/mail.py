@@ -12,18 +12,21 @@ Backends (``MAIL_BACKEND``):
   follow its link. Not for production: the files hold live links.
 
 Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :func:`render_mail` renders both.
+Mail that must not be lost goes through the outbox (:mod:`calibration.outbox`), which uses these
+backends to send each stored row after the commit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import email.policy
 import logging
+import re
 import secrets
 import smtplib
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -61,12 +64,26 @@ class Mail:
     attachments: tuple[Attachment, ...] = ()
 
 
+# Line breaks, tabs and other control characters (and Unicode's line separators) in a header value.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one header line: every run of line breaks or control characters becomes a space.
+    Texts that reach headers are checked to be one line where they are entered; this keeps older
+    rows (stored before that check) from breaking a mail, or adding headers to it."""
+    return _NOT_ONE_LINE.sub(" ", text).strip()
+
+
 def build_message(mail: Mail, *, sender: str) -> EmailMessage:
-    """A multipart/alternative message: the plain text first, the HTML as the richer part."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = mail.to
-    msg["Subject"] = mail.subject
+    """A multipart/alternative message: the plain text first, the HTML as the richer part.
+
+    Headers go through the email package's default policy, which encodes non-ASCII text (RFC 2047)
+    and folds long lines; subjects and addresses are made one line first (:func:`one_line`)."""
+    msg = EmailMessage(policy=email.policy.default)
+    msg["From"] = one_line(sender)
+    msg["To"] = one_line(mail.to)
+    msg["Subject"] = one_line(mail.subject)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
@@ -195,20 +212,15 @@ def send(mail: Mail) -> None:
     get_mailer().send(mail)
 
 
-# Sends that must not show in the response time (a reset for an address that exists must take as
-# long as one for an address that does not), handed to a thread after the reply is decided.
+# Work that must not show in the response time (the outbox's delivery after a "forgot password"
+# reply: an address that exists must take as long as one that does not), run in a thread after the
+# reply is decided.
 _background: list[threading.Thread] = []
 _background_lock = threading.Lock()
 
 
-def send_in_background(mail: Mail) -> None:
-    """Send ``mail`` from a daemon thread; a failure is logged by the mailer and otherwise ignored."""
-    mailer = get_mailer()
-
-    def run() -> None:
-        with contextlib.suppress(MailError):
-            mailer.send(mail)
-
+def run_in_background(run: Callable[[], None]) -> None:
+    """Run ``run`` in a daemon thread that :func:`drain` waits for (mail work after the reply)."""
     thread = threading.Thread(target=run, name="mail-send", daemon=True)
     with _background_lock:
         _background[:] = [t for t in _background if t.is_alive()]

@@ -1,5 +1,6 @@
-"""Notices about reviews of final scores, sent after the commit and off the request path (the record
-is what counts; a mail that fails is logged by the mailer and the page still shows everything):
+"""Notices about reviews of final scores, written to the outbox (:mod:`calibration.outbox`) in the
+transaction of the review and sent after the commit (each function returns the outbox ids for the
+view to send; a mail that fails is recorded and retried, and the page still shows everything):
 
 * the assessor, when a lead trainer corrects one of their scores (with the reason);
 * the program's lead trainers, when an assessor questions a key;
@@ -15,7 +16,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import mail
+from . import mail, outbox
 from .models import KeyChallenge, Membership, Role, Round, ScoreCorrection, ScoreSheet, User
 
 
@@ -25,13 +26,14 @@ def _feedback_link(sheet: ScoreSheet, anchor_fragment: str) -> str:
     ) + (anchor_fragment)
 
 
-def score_corrected(session: Session, correction: ScoreCorrection) -> None:
+def score_corrected(session: Session, correction: ScoreCorrection) -> list[int]:
     sheet = session.get(ScoreSheet, correction.sheet_id)
     assert sheet is not None
     assessor = session.get(User, sheet.assessor_id)
     rnd = session.get(Round, sheet.round_id)
     assert assessor is not None and rnd is not None
-    mail.send_in_background(
+    row = outbox.queue(
+        session,
         mail.render_mail(
             "score_corrected",
             to=assessor.email,
@@ -45,14 +47,18 @@ def score_corrected(session: Session, correction: ScoreCorrection) -> None:
             reason=correction.reason,
             by=correction.corrected_by.name,
             link=_feedback_link(sheet, "#corrections"),
-        )
+        ),
+        kind="score-corrected",
+        program_id=rnd.program_id,
+        user_id=assessor.id,
     )
+    return [row.id]
 
 
-def challenge_raised(session: Session, challenge: KeyChallenge) -> int:
-    """Tell every active lead trainer of the program; returns how many were told."""
+def challenge_raised(session: Session, challenge: KeyChallenge) -> list[int]:
+    """Tell every active lead trainer of the program (one mail each)."""
     trainers = session.execute(
-        select(User.name, User.email)
+        select(User.id, User.name, User.email)
         .join(Membership, Membership.user_id == User.id)
         .where(
             Membership.program_id == challenge.program_id,
@@ -62,8 +68,10 @@ def challenge_raised(session: Session, challenge: KeyChallenge) -> int:
         .order_by(User.id)
     ).all()
     link = url_for("trainer.challenge_page", challenge_id=challenge.id, _external=True)
-    for name, email in trainers:
-        mail.send_in_background(
+    ids = []
+    for user_id, name, email in trainers:
+        row = outbox.queue(
+            session,
             mail.render_mail(
                 "challenge_raised",
                 to=email,
@@ -74,15 +82,20 @@ def challenge_raised(session: Session, challenge: KeyChallenge) -> int:
                 criterion_title=challenge.criterion.title,
                 argument=challenge.argument,
                 link=link,
-            )
+            ),
+            kind="challenge-raised",
+            program_id=challenge.program_id,
+            user_id=user_id,
         )
-    return len(trainers)
+        ids.append(row.id)
+    return ids
 
 
-def challenge_answered(session: Session, challenge: KeyChallenge) -> None:
+def challenge_answered(session: Session, challenge: KeyChallenge) -> list[int]:
     sheet = session.get(ScoreSheet, challenge.sheet_id)
     assert sheet is not None
-    mail.send_in_background(
+    row = outbox.queue(
+        session,
         mail.render_mail(
             "challenge_answered",
             to=challenge.assessor.email,
@@ -94,5 +107,9 @@ def challenge_answered(session: Session, challenge: KeyChallenge) -> None:
             version=challenge.new_key_version.version if challenge.new_key_version else None,
             response=challenge.response,
             link=_feedback_link(sheet, "#challenges"),
-        )
+        ),
+        kind="challenge-answered",
+        program_id=challenge.program_id,
+        user_id=challenge.assessor_id,
     )
+    return [row.id]

@@ -26,6 +26,7 @@ from .onboarding import (
     TokenPurpose,
     TrainerDecision,
 )
+from .outbox import MailStatus, OutgoingMail
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
@@ -55,7 +56,9 @@ __all__ = [
     "Level",
     "LevelDescriptor",
     "LoginAttempt",
+    "MailStatus",
     "Membership",
+    "OutgoingMail",
     "Program",
     "QualificationOutcome",
     "QualificationResult",

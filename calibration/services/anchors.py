@@ -52,7 +52,7 @@ from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
 from .reports import int_columns
 from .rules import pass_rule_from_json, pass_rule_json
-from .scoring import has_control_characters, rubric_with_levels
+from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line, rubric_with_levels
 
 TITLE_MAX_CHARS = 200
 EVIDENCE_MAX_CHARS = 100_000
@@ -141,19 +141,29 @@ def program_anchors(session: Session, program_id: int) -> list[AnchorListItem]:
 
 # ------------------------------------------------------------------------------------ anchor fields
 def _check_text(
-    errors: dict[str, list[str]], name: str, value: str, *, label: str, max_chars: int, required: bool = True
+    errors: dict[str, list[str]],
+    name: str,
+    value: str,
+    *,
+    label: str,
+    max_chars: int,
+    required: bool = True,
+    one_line: bool = False,
 ) -> None:
     if required and not value.strip():
         errors[name] = [f"{label} is required."]
     elif len(value) > max_chars:
         errors[name] = [f"{label} can be at most {max_chars:,} characters (you have {len(value):,})."]
+    elif one_line and not is_one_line(value):
+        errors[name] = [f"{label} {ONE_LINE_MESSAGE}."]
     elif has_control_characters(value):
         errors[name] = [f"{label} contains a control character (such as NUL) that cannot be stored."]
 
 
 def _check_anchor_fields(title: str, evidence_md: str, purpose: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    _check_text(errors, "title", title, label="The title", max_chars=TITLE_MAX_CHARS)
+    # The title goes into mail subjects (review notices), so it is one line.
+    _check_text(errors, "title", title, label="The title", max_chars=TITLE_MAX_CHARS, one_line=True)
     _check_text(errors, "evidence_md", evidence_md, label="The evidence", max_chars=EVIDENCE_MAX_CHARS)
     if purpose not in {p.value for p in AnchorPurpose}:
         errors["purpose"] = ["Choose a purpose: practice, qualification or calibration."]

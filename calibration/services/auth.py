@@ -13,8 +13,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import AuthSession, LoginAttempt, User
-from . import audit
+from ..models import AuthSession, LoginAttempt, TokenPurpose, User
+from . import audit, tokens
 from .context import Actor
 from .errors import AuthenticationFailed, LoginThrottled
 
@@ -157,6 +157,15 @@ def end_session(session: Session, token: str, *, actor: Actor, reason: str = "lo
         .where(AuthSession.token_hash == _token_hash(token), AuthSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
     )
+
+
+def set_password(session: Session, user: User, password: str, *, reason: str) -> None:
+    """The one way a password is set (invitation, reset, change, command line): store its hash, end
+    every login session of the person and withdraw every outstanding reset link, so an older reset
+    mail can no longer take the account. The caller has checked the password and audits the change."""
+    user.password_hash = hash_password(password)
+    end_all_sessions(session, user.id, reason=reason)
+    tokens.revoke_all(session, purpose=TokenPurpose.PASSWORD_RESET, user_id=user.id)
 
 
 def end_all_sessions(session: Session, user_id: int, *, reason: str) -> None:

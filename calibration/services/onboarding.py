@@ -29,12 +29,14 @@ from ..models import (
     User,
 )
 from . import audit, tokens
-from .auth import hash_password, normalise_email
+from .auth import normalise_email, set_password
 from .certification import set_status
+from .common_passwords import is_common
 from .context import Actor
 from .errors import InvalidInput, NotFound
-from .scoring import has_control_characters
+from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
 from .selection import CoverageImpossible
+from .tokens import TokenInvalid
 from .training import assign_practice_round, assign_qualification_round
 
 MAX_INVITES = 100
@@ -274,6 +276,8 @@ def invitation_lines(
 
 # ------------------------------------------------------------------------------------- accepting
 def check_password(password: str, confirm: str | None = None) -> dict[str, list[str]]:
+    """Field errors for a new password (every path that sets one uses this): the length rule, no
+    control characters, not a common password (:mod:`.common_passwords`), and the confirmation."""
     errors: dict[str, list[str]] = {}
     if len(password) < PASSWORD_MIN_CHARS:
         errors["password"] = [f"Choose a password of at least {PASSWORD_MIN_CHARS} characters."]
@@ -281,9 +285,27 @@ def check_password(password: str, confirm: str | None = None) -> dict[str, list[
         errors["password"] = [f"A password can be at most {PASSWORD_MAX_CHARS} characters."]
     elif has_control_characters(password):
         errors["password"] = ["The password contains a control character (such as NUL)."]
+    elif is_common(password):
+        errors["password"] = [
+            "This password is one of the most common passwords, which attackers try first. "
+            "Choose another: a few unrelated words make a strong one."
+        ]
     elif confirm is not None and confirm != password:
         errors["confirm"] = ["The two passwords are not the same."]
     return errors
+
+
+def check_name(name: str) -> str | None:
+    """Why a person's name cannot be used, or None. A name goes into mail headers ("To: Name
+    <address>"), so it must be one line: no line breaks, tabs or other control characters."""
+    name = name.strip()
+    if not name:
+        return "Enter your name as colleagues know it."
+    if len(name) > NAME_MAX_CHARS:
+        return f"The name can be at most {NAME_MAX_CHARS} characters."
+    if not is_one_line(name):
+        return f"The name {ONE_LINE_MESSAGE}."
+    return None
 
 
 def invitation_for(
@@ -322,12 +344,8 @@ def accept_invitation(
     row = tokens.check(session, token, purpose=TokenPurpose.INVITATION, now=now)
     name = name.strip()
     errors = check_password(password, confirm)
-    if not name:
-        errors["name"] = ["Enter your name as colleagues know it."]
-    elif len(name) > NAME_MAX_CHARS:
-        errors["name"] = [f"The name can be at most {NAME_MAX_CHARS} characters."]
-    elif has_control_characters(name):
-        errors["name"] = ["The name contains a control character (such as NUL)."]
+    if problem := check_name(name):
+        errors["name"] = [problem]
     if errors:
         raise InvalidInput("Some fields need attention.", errors)
     assert row.program_id is not None
@@ -339,7 +357,7 @@ def accept_invitation(
         raise NotFound("membership")
     tokens.consume(session, row, now=now)
     user.name = name
-    user.password_hash = hash_password(password)
+    set_password(session, user, password, reason="invitation_accepted")
     me = Actor(user.id, row.program_id, Role.ASSESSOR, request_id)
     audit.record(session, me, "invitation.accept", object_type="user", object_id=user.id)
     set_status(session, me, membership, CertificationStatus.IN_TRAINING, reason="accepted the invitation")
@@ -391,7 +409,8 @@ def request_password_reset(
     """
     now = now or utcnow()
     address = normalise_email(email)[:254]
-    user = session.scalar(select(User).where(func.lower(User.email) == address))
+    # Locked (PostgreSQL) so that requests handled at the same time count one after the other.
+    user = session.scalar(select(User).where(func.lower(User.email) == address).with_for_update())
     if user is None or not user.is_active or user.password_hash is None:
         audit.record(
             session,
@@ -435,6 +454,15 @@ def request_password_reset(
     return ResetRequested(user, issued.token)
 
 
+def reset_link(session: Session, token: str, *, now: dt.datetime | None = None) -> AccountToken:
+    """The usable reset link behind a token (TokenInvalid otherwise). A switched-off account's links
+    are withdrawn when it is switched off; this refuses them besides, should one have been missed."""
+    row = tokens.check(session, token, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+    if not row.user.is_active:
+        raise TokenInvalid("revoked")
+    return row
+
+
 def reset_password(
     session: Session,
     token: str,
@@ -445,17 +473,14 @@ def reset_password(
     request_id: str | None = None,
 ) -> User:
     """Set a new password through a reset link; every open login session of the person ends."""
-    from .auth import end_all_sessions
-
     now = now or utcnow()
-    row = tokens.check(session, token, purpose=TokenPurpose.PASSWORD_RESET, now=now)
+    row = reset_link(session, token, now=now)
     errors = check_password(password, confirm)
     if errors:
         raise InvalidInput("Some fields need attention.", errors)
     tokens.consume(session, row, now=now)
     user = row.user
-    user.password_hash = hash_password(password)
-    end_all_sessions(session, user.id, reason="password_reset")
+    set_password(session, user, password, reason="password_reset")
     audit.record(
         session,
         Actor(user.id, None, None, request_id),
@@ -471,7 +496,7 @@ def change_password(session: Session, actor: Actor, *, current: str, password: s
     """A signed-in person sets a new password, proving the current one. Every login session of theirs
     ends (an old cookie replayed anywhere fails); the returned token opens a fresh session for the
     browser that made the change. InvalidInput (field errors ``current``, ``password``, ``confirm``)."""
-    from .auth import end_all_sessions, open_session, verify_password
+    from .auth import open_session, verify_password
 
     user = session.get(User, actor.user_id)
     if user is None or not user.is_active:
@@ -483,8 +508,7 @@ def change_password(session: Session, actor: Actor, *, current: str, password: s
         errors["password"] = ["Choose a password different from the current one."]
     if errors:
         raise InvalidInput("Some fields need attention; your password was not changed.", errors)
-    user.password_hash = hash_password(password)
-    end_all_sessions(session, user.id, reason="password_change")
+    set_password(session, user, password, reason="password_change")
     token = open_session(session, user.id)
     audit.record(session, actor, "password.change", object_type="user", object_id=user.id)
     session.flush()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Membership, User
-from . import audit
+from ..models import Membership, TokenPurpose, User
+from . import audit, tokens
 from .auth import end_all_sessions
 from .certification import check_reason
 from .context import Actor
@@ -30,7 +30,8 @@ def set_active(
 ) -> User:
     """Switch a member's account off (every login session ends at once; logging in is refused) or
     back on, with a reason (audited). NotFound outside the program; an admin cannot switch off their
-    own account (someone must be able to switch it back on)."""
+    own account (someone must be able to switch it back on). Switching off also withdraws every
+    outstanding password-reset link."""
     user = session.scalar(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -47,6 +48,8 @@ def set_active(
     user.is_active = active
     if not active:
         end_all_sessions(session, user.id, reason="deactivated")
+        # A reset link mailed earlier must not reopen the account later.
+        tokens.revoke_all(session, purpose=TokenPurpose.PASSWORD_RESET, user_id=user.id)
     audit.record(
         session,
         actor,

@@ -52,7 +52,7 @@ from .errors import InvalidInput, NotFound
 from .exposure import COUNTED_KINDS, fresh_counts, not_fresh
 from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
 from .rules import DEFAULT_PASS_RULE, pass_rule_from_json, program_settings
-from .scoring import has_control_characters, rubric_with_levels
+from .scoring import ONE_LINE_MESSAGE, is_one_line, rubric_with_levels
 from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
 
 NAME_MAX_CHARS = 200
@@ -327,8 +327,9 @@ def create_round(
         errors["name"] = ["Give the round a name."]
     elif len(name) > NAME_MAX_CHARS:
         errors["name"] = [f"The name can be at most {NAME_MAX_CHARS} characters (you have {len(name)})."]
-    elif has_control_characters(name):
-        errors["name"] = ["The name contains a control character (such as NUL) that cannot be stored."]
+    elif not is_one_line(name):
+        # Round names go into mail subjects (deadline reminders).
+        errors["name"] = [f"The name {ONE_LINE_MESSAGE}."]
     if kind not in {k.value for k in RoundKind}:
         errors["kind"] = ["Choose a kind: qualification, calibration, recalibration or practice."]
     rubric = session.scalar(

@@ -32,6 +32,16 @@ def has_control_characters(value: str) -> bool:
     return bool(_CONTROL.search(value))
 
 
+# Text that can reach a mail header (a subject, a display name) must be one line: any control
+# character, line breaks and tabs included, plus Unicode's line and paragraph separators.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ONE_LINE_MESSAGE = "must be one line of plain text: no line breaks, tabs or control characters"
+
+
+def is_one_line(value: str) -> bool:
+    return not _NOT_ONE_LINE.search(value)
+
+
 def rubric_with_levels(session: Session, rubric_version_id: int) -> RubricVersion:
     rubric = session.scalar(
         select(RubricVersion)

@@ -38,7 +38,7 @@ from ..models import (
 from . import audit
 from .context import Actor
 from .errors import InvalidInput, NotFound
-from .scoring import has_control_characters
+from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
 
 TITLE_MAX_CHARS = 200
 LOCATION_MAX_CHARS = 500
@@ -48,12 +48,17 @@ MAX_CAPACITY = 500
 ACTIVE = (BookingStatus.BOOKED, BookingStatus.ACCEPTED, BookingStatus.MOVE_REQUESTED)
 
 
-def _text(errors: dict[str, list[str]], name: str, label: str, value: str, limit: int) -> str:
+def _text(
+    errors: dict[str, list[str]], name: str, label: str, value: str, limit: int, *, one_line: bool = False
+) -> str:
     value = value.strip()
     if not value:
         errors[name] = [f"Enter the {label}."]
     elif len(value) > limit:
         errors[name] = [f"The {label} can be at most {limit} characters (you have {len(value)})."]
+    elif one_line and not is_one_line(value):
+        # The title goes into mail subjects, where a line break would end the header.
+        errors[name] = [f"The {label} {ONE_LINE_MESSAGE}."]
     elif has_control_characters(value):
         errors[name] = [f"The {label} contains a control character (such as NUL) that cannot be stored."]
     return value
@@ -110,8 +115,8 @@ def _checked_fields(
 ) -> SessionFields:
     """The checks shared by scheduling and rescheduling. Raises InvalidInput with field errors."""
     errors: dict[str, list[str]] = {}
-    title = _text(errors, "title", "title", title, TITLE_MAX_CHARS)
-    location = _text(errors, "location", "place or video link", location, LOCATION_MAX_CHARS)
+    title = _text(errors, "title", "title", title, TITLE_MAX_CHARS, one_line=True)
+    location = _text(errors, "location", "place or video link", location, LOCATION_MAX_CHARS, one_line=True)
     zone = check_timezone(timezone)
     if zone is None:
         errors["timezone"] = [

@@ -7,16 +7,13 @@ link (tampered, expired, used or withdrawn) gets a page that says which and what
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from .. import mail
+from .. import outbox
 from ..db import get_session
-from ..models import TokenPurpose
 from ..services import auth as auth_service
-from ..services import onboarding, tokens
+from ..services import onboarding
 from ..services.certification import Policy
 from ..services.errors import InvalidInput
 from ..services.tokens import TokenInvalid
@@ -82,31 +79,16 @@ def forgot_password() -> Page:
     form = ForgotForm()
     if form.validate_on_submit():
         db_session = get_session()
-        hours = current_app.config["PASSWORD_RESET_HOURS"]
-        requested = onboarding.request_password_reset(
-            db_session,
-            form.email.data or "",
-            lifetime=dt.timedelta(hours=hours),
-            request_id=g.request_id,
-            max_per_hour=current_app.config["PASSWORD_RESETS_PER_HOUR"],
+        # Every address gets the same work before the reply: one outbox row holding what was
+        # typed. The account is looked up, the link issued and the mail sent after the reply
+        # (calibration.outbox), so neither the reply nor its timing tells whether it exists.
+        outbox.queue_reset_request(
+            db_session, form.email.data or "", base_url=request.host_url, request_id=g.request_id
         )
         db_session.commit()
-        if requested.user is not None and requested.token is not None:
-            link = url_for(".reset_password", token=requested.token, _external=True)
-            # Sent off the request path, so neither the reply nor its timing tells whether the
-            # address has an account; a failure is logged by the mailer.
-            mail.send_in_background(
-                mail.render_mail(
-                    "password_reset",
-                    to=requested.user.email,
-                    subject="Reset your Assessor Calibration password",
-                    name=requested.user.name,
-                    link=link,
-                    hours=hours,
-                )
-            )
+        outbox.deliver_in_background()
         # The same page for every address: it never tells whether an account exists.
-        return render_template("account/forgot_sent.html", hours=hours)
+        return render_template("account/forgot_sent.html", hours=current_app.config["PASSWORD_RESET_HOURS"])
     status = 400 if form.is_submitted() else 200
     return render_template("account/forgot.html", form=form), status
 
@@ -115,7 +97,7 @@ def forgot_password() -> Page:
 def reset_password(token: str) -> Page:
     db_session = get_session()
     try:
-        tokens.check(db_session, token, purpose=TokenPurpose.PASSWORD_RESET)
+        onboarding.reset_link(db_session, token)
     except TokenInvalid as exc:
         return _link_problem(exc, kind="reset")
     form = ResetForm()

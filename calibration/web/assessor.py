@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import drift_mail, review_mail
+from .. import drift_mail, outbox, review_mail
 from ..db import get_db, get_session, utcnow
 from ..models import Role
 from ..services import anchors as anchor_service
@@ -208,12 +208,13 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
             criterion_id=form.criterion.data if form.criterion.data is not None else -1,
             argument=form.argument.data or "",
         )
+        queued = review_mail.challenge_raised(db_session, asked)
         db_session.commit()
-        review_mail.challenge_raised(db_session, asked)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)
         return _feedback_page(rnd, anchor, form=form, page_error=str(exc))
+    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
     flash("Your question was sent to your lead trainer. Their answer will appear here.", "info")
     return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id) + "#challenges")
 

@@ -133,3 +133,7 @@ class MoveForm(FlaskForm):
 
 class CancelSessionForm(FlaskForm):
     reason = _reason("Reason for cancelling (kept in the audit trail)", required=True)
+
+
+class RetryMailForm(FlaskForm):
+    """Only the CSRF token: "try the undelivered mail again now"."""

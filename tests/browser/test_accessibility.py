@@ -190,6 +190,7 @@ KEY_PAGES = [
     KeyPage("trainer-sessions", "trainer@demo.test", lambda site: "/trainer/sessions"),
     KeyPage("trainer-flags", "trainer@demo.test", lambda site: "/trainer/flags"),
     KeyPage("trainer-session", "trainer@demo.test", _session_path),
+    KeyPage("trainer-mail", "trainer@demo.test", lambda site: "/trainer/mail"),
     KeyPage("trainer-challenges", "trainer@demo.test", lambda site: "/trainer/challenges"),
     KeyPage("trainer-challenge", "trainer@demo.test", _challenge_path),
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),

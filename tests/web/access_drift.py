@@ -27,6 +27,8 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.session_cancel": {},  # POST only
     "trainer.booking_attendance": {},  # POST only
     "trainer.booking_move": {},  # POST only
+    "trainer.mail_page": ANY_TRAINER,
+    "trainer.mail_retry": {},  # POST only
     "assessor_sessions.sessions_page": {"assessor": 200, "assessor2": 200, "assessor_b": 200},
     "assessor_sessions.respond": {},  # POST only
     "calendar.manage": EVERYONE,

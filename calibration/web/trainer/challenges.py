@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ... import review_mail
+from ... import outbox, review_mail
 from ...db import get_session
 from ...services import challenges, key_views
 from ...services.errors import InvalidInput
@@ -70,11 +70,12 @@ def challenge_answer(challenge_id: int) -> Page:
             outcome=form.outcome.data or "",
             response=form.response.data or "",
         )
+        queued = review_mail.challenge_answered(db_session, answered)
         db_session.commit()
-        review_mail.challenge_answered(db_session, answered)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)
         return _challenge_page(challenge_id, form, str(exc))
+    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
     flash("Answer recorded; the assessor sees it with their feedback.", "info")
     return redirect(url_for(".challenge_page", challenge_id=challenge_id))

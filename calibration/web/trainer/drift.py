@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ... import drift_mail
+from ... import drift_mail, outbox
 from ...db import get_db, get_session, utcnow
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
@@ -23,6 +23,7 @@ from ..forms_drift import (
     DismissFlagForm,
     MoveForm,
     RetryForm,
+    RetryMailForm,
     SessionForm,
 )
 from ..guards import actor
@@ -39,10 +40,16 @@ def _program() -> int:
 
 
 def _mail_bookings() -> None:
-    outcome = drift_mail.send_booking_mails(get_db().sessionmaker)
-    if outcome.failed:
+    """After the commit: queue and send the booking mails, and retry the program's earlier mail
+    that is due again. A mail that fails is recorded (never an error page) and shown to trainers."""
+    maker = get_db().sessionmaker
+    outcome = drift_mail.send_booking_mails(maker)
+    retried = outbox.deliver_due(maker, program_id=_program())
+    failed = outcome.failed + retried.failed
+    if failed:
         flash(
-            f"{outcome.failed} invitation mail(s) could not be sent; the next evaluate-drift run retries them.",
+            f"{failed} mail(s) could not be sent yet. They are kept and retried automatically; "
+            "see “Mail not sent” on the session page or the program's mail page.",
             "error",
         )
 
@@ -309,9 +316,40 @@ def _session_detail(
         started=row.status.value == "scheduled" and row.starts_at <= now,
         attendance=AttendanceForm(formdata=None, prefix="attendance"),
         has_targets=bool(others),
+        unsent=outbox.undelivered(db_session, program_id=program_id, session_id=row.id),
         page_error=page_error,
     )
     return (html, 400) if page_error else html
+
+
+# ------------------------------------------------------------------------------------- mail
+@bp.get("/mail")
+def mail_page() -> str:
+    """The program's mail that has not gone out (booking invitations, reminders, review notices)."""
+    return render_template(
+        "trainer/mail.html",
+        unsent=outbox.undelivered(get_session(), program_id=_program()),
+        form=RetryMailForm(),
+    )
+
+
+@bp.post("/mail/retry")
+def mail_retry() -> Response:
+    """Try the program's undelivered mail again now (also the ones that were given up on)."""
+    form = RetryMailForm()
+    if not form.validate_on_submit():
+        flash("The form had expired; nothing was sent. Try again.", "error")
+        return redirect(url_for(".mail_page"))
+    db_session = get_session()
+    program_id = _program()
+    waiting = outbox.retry_failed(db_session, program_id=program_id)
+    db_session.commit()
+    outcome = outbox.deliver_due(get_db().sessionmaker, program_id=program_id)
+    if outcome.failed:
+        flash(f"{outcome.sent} mail(s) sent; {outcome.failed} still could not be sent.", "error")
+    else:
+        flash(f"{outcome.sent} of {waiting} mail(s) sent.", "info")
+    return redirect(url_for(".mail_page"))
 
 
 @bp.get("/sessions/<int:session_id>")

@@ -10,9 +10,10 @@ import datetime as dt
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ... import mail
+from ... import mail, outbox
 from ...db import get_session
 from ...services import anchor_waits, certification, onboarding
 from ...services.errors import InvalidInput
@@ -30,35 +31,42 @@ def _lifetime() -> dt.timedelta:
     return dt.timedelta(days=current_app.config["INVITATION_DAYS"])
 
 
-def send_invitation(invited: onboarding.Invited, program_name: str) -> bool:
-    """Mail the link (after the commit, so the link works when it arrives). False if it failed."""
-    link = url_for("account.accept_invitation", token=invited.token, _external=True)
-    try:
-        mail.send(
+def queue_invitations(db_session: Session, invited: list[onboarding.Invited], program_id: int) -> list[int]:
+    """Write each invitation's mail to the outbox, in the transaction that creates the links (sent
+    after the commit, so a link works when it arrives); returns the outbox ids."""
+    program_name = onboarding.program_name(db_session, program_id)
+    return [
+        outbox.queue(
+            db_session,
             mail.render_mail(
                 "invitation",
-                to=invited.email,
+                to=i.email,
                 subject=f"You are invited to assess for {program_name}",
                 program_name=program_name,
-                link=link,
+                link=url_for("account.accept_invitation", token=i.token, _external=True),
                 days=current_app.config["INVITATION_DAYS"],
-            )
-        )
-    except mail.MailError:
-        return False
-    return True
+            ),
+            kind="invitation",
+            program_id=program_id,
+            user_id=i.user_id,
+        ).id
+        for i in invited
+    ]
 
 
-def _report_sending(sent: list[onboarding.Invited], program_name: str) -> None:
-    failed = [i.email for i in sent if not send_invitation(i, program_name)]
-    ok = len(sent) - len(failed)
+def _report_sending(queued: list[int]) -> None:
+    """After the commit: send the queued invitations and say how it went."""
+    outbox.deliver_due(ids=queued)
+    failed = outbox.unsent_addresses(get_session(), queued)
+    ok = len(queued) - len(failed)
     if ok:
         flash(f"Invitation sent to {ok} {'person' if ok == 1 else 'people'}.", "info")
     if failed:
         flash(
             "The mail server did not accept the invitation for "
             + ", ".join(failed)
-            + ". The invitation is saved: use “Send a new link” to try again.",
+            + ". The invitation is saved and its mail is retried automatically (see “Mail not sent” "
+            "under Sessions); “Send a new link” sends a fresh one.",
             "error",
         )
 
@@ -74,14 +82,14 @@ def invitations() -> Page:
             invited = onboarding.invite(
                 db_session, me, program_id=me.program_id, emails=form.emails.data or "", lifetime=_lifetime()
             )
-            name = onboarding.program_name(db_session, me.program_id)  # type: ignore[arg-type]
+            queued = queue_invitations(db_session, invited, me.program_id)  # type: ignore[arg-type]
             db_session.commit()
         except InvalidInput as exc:
             db_session.rollback()
             apply_errors(form, exc)
             page_error = str(exc)
         else:
-            _report_sending(invited, name)
+            _report_sending(queued)
             return redirect(url_for(".invitations"))
     elif form.is_submitted():
         page_error = "The list needs attention; what you typed is kept below."
@@ -106,13 +114,13 @@ def invitation_resend(user_id: int) -> Response:
             invited = onboarding.resend_invitation(
                 db_session, me, program_id=me.program_id, user_id=user_id, lifetime=_lifetime()
             )
-            name = onboarding.program_name(db_session, me.program_id)  # type: ignore[arg-type]
+            queued = queue_invitations(db_session, [invited], me.program_id)  # type: ignore[arg-type]
             db_session.commit()
         except InvalidInput as exc:
             db_session.rollback()
             flash(str(exc), "error")
         else:
-            _report_sending([invited], name)
+            _report_sending(queued)
     return redirect(url_for(".invitations"))
 
 

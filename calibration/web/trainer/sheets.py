@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ... import review_mail
+from ... import outbox, review_mail
 from ...db import get_session
 from ...services import corrections
 from ...services.errors import InvalidInput
@@ -67,13 +67,14 @@ def sheet_correct(sheet_id: int) -> Page:
             level_value=form.level.data if form.level.data is not None else -1,
             reason=form.reason.data or "",
         )
+        queued = review_mail.score_corrected(db_session, correction)
         db_session.commit()
-        review_mail.score_corrected(db_session, correction)
     except InvalidInput as exc:
         db_session.rollback()
         apply_errors(form, exc)
         view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # type: ignore[arg-type]
         return _correction_page(view, form, f"{exc} Nothing was saved.")
+    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
     flash(
         f"Correction recorded: {correction.previous_level_value} → {correction.level_value}. "
         "Reports and the assessor's feedback now use the corrected level.",

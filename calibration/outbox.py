@@ -1,0 +1,402 @@
+"""The mail outbox: durable outgoing mail.
+
+A change that should be reported by mail writes the mail as a row (:class:`OutgoingMail`) in its
+own transaction (:func:`queue`), so the mail exists exactly when the change does. After the commit
+the row is sent (:func:`deliver_due`): by the request that made the change (booking mails at once,
+others from a background thread so the reply does not wait), and by ``flask send-mail``,
+``send-reminders`` and ``evaluate-drift``, which also retry what failed earlier.
+
+Each attempt is claimed with one conditional ``UPDATE`` (so two processes never send the same row)
+and recorded: the number of attempts, when, and the last error. A failed row waits longer before
+each new try (1, 2, 4 … minutes, at most an hour); after ``MAIL_MAX_ATTEMPTS`` it is marked failed
+and waits for a trainer's "try again". Trainers see every mail of their program that has not gone
+out (:func:`undelivered`). Once sent, a row's bodies and attachments are cleared: they can carry
+one-time links, which the database should hold no longer than needed.
+
+A password-reset request is queued as a row too (kind :data:`RESET_REQUEST`, holding only the
+address typed), so the reply to "forgot password" does the same work whether or not the address
+has an account; the account is looked up, and the link issued and mailed, after the reply.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import Flask, current_app, url_for
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import mail
+from .db import get_db, utcnow, write_intent
+from .models import MailStatus, OutgoingMail
+from .services import onboarding
+
+log = logging.getLogger(__name__)
+
+RESET_REQUEST = "password-reset-request"
+RESET_MAIL = "password-reset"
+LEASE = dt.timedelta(minutes=5)  # a claimed row is not tried by anyone else for this long
+MAX_BACKOFF_MINUTES = 60
+ERROR_MAX_CHARS = 300
+SUBJECT_MAX_CHARS = 500
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long a row waits after its ``attempts``-th failed try."""
+    return dt.timedelta(minutes=min(MAX_BACKOFF_MINUTES, 2 ** max(0, attempts - 1)))
+
+
+def _dump_attachments(items: Iterable[mail.Attachment]) -> str:
+    return json.dumps(
+        [
+            {
+                "filename": a.filename,
+                "maintype": a.maintype,
+                "subtype": a.subtype,
+                "data": base64.b64encode(a.data).decode(),
+                "params": [list(p) for p in a.params],
+            }
+            for a in items
+        ]
+    )
+
+
+def _load_attachments(text: str) -> tuple[mail.Attachment, ...]:
+    return tuple(
+        mail.Attachment(
+            a["filename"],
+            a["maintype"],
+            a["subtype"],
+            base64.b64decode(a["data"]),
+            tuple((str(k), str(v)) for k, v in a["params"]),
+        )
+        for a in json.loads(text or "[]")
+    )
+
+
+def queue(
+    session: Session,
+    message: mail.Mail,
+    *,
+    kind: str,
+    program_id: int | None = None,
+    session_id: int | None = None,
+    user_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> OutgoingMail:
+    """Write ``message`` to the outbox in the caller's transaction (flushed, not committed)."""
+    now = now or utcnow()
+    row = OutgoingMail(
+        kind=kind,
+        program_id=program_id,
+        session_id=session_id,
+        user_id=user_id,
+        to_address=message.to,
+        subject=message.subject[:SUBJECT_MAX_CHARS],
+        body_text=message.text,
+        body_html=message.html,
+        attachments_json=_dump_attachments(message.attachments),
+        status=MailStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def queue_reset_request(
+    session: Session, email: str, *, base_url: str, request_id: str | None, now: dt.datetime | None = None
+) -> None:
+    """Record a "forgot password" request; it is handled after the reply (see the module text)."""
+    now = now or utcnow()
+    session.add(
+        OutgoingMail(
+            kind=RESET_REQUEST,
+            to_address=email.strip()[:254],
+            subject="",
+            body_text=json.dumps({"base_url": base_url, "request_id": request_id}),
+            body_html="",
+            attachments_json="[]",
+            status=MailStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+    session.flush()
+
+
+# ------------------------------------------------------------------------------------- delivery
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    kind: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments_json: str
+    attempts: int
+
+
+def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Claimed | None:
+    with write_intent(), maker() as session:
+        result = session.execute(
+            update(OutgoingMail)
+            .where(
+                OutgoingMail.id == mail_id,
+                OutgoingMail.status == MailStatus.PENDING,
+                OutgoingMail.next_attempt_at <= now,
+            )
+            .values(attempts=OutgoingMail.attempts + 1, last_attempt_at=now, next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # sent, given up, or claimed by another process meanwhile
+        row = session.get(OutgoingMail, mail_id)
+        assert row is not None
+        claimed = _Claimed(
+            row.id, row.kind, row.to_address, row.subject, row.body_text, row.body_html,
+            row.attachments_json, row.attempts,
+        )  # fmt: skip
+        session.commit()
+    return claimed
+
+
+def _finish(
+    maker: sessionmaker[Session], claimed: _Claimed, now: dt.datetime, error: str | None, max_attempts: int
+) -> None:
+    if error is None:
+        values: dict[str, object] = {
+            "status": MailStatus.SENT,
+            "sent_at": now,
+            "last_error": None,
+            "body_text": "",
+            "body_html": "",
+            "attachments_json": "[]",
+        }
+    else:
+        values = {
+            "status": MailStatus.FAILED if claimed.attempts >= max_attempts else MailStatus.PENDING,
+            "last_error": error[:ERROR_MAX_CHARS],
+            "next_attempt_at": now + backoff(claimed.attempts),
+        }
+    with write_intent(), maker() as session:
+        session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id == claimed.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, mail.MailError):
+        return str(exc)
+    return f"The message could not be built or handed over ({exc.__class__.__name__}: {exc})"
+
+
+def _handle_reset_request(maker: sessionmaker[Session], claimed: _Claimed, app: Flask) -> int | None:
+    """Look the address up, issue the link and queue its mail (all in one transaction); returns the
+    queued mail's id, or None when nothing is to be sent (unknown address, throttled)."""
+    details = json.loads(claimed.text or "{}")
+    hours = app.config["PASSWORD_RESET_HOURS"]
+    with write_intent(), maker() as session:
+        requested = onboarding.request_password_reset(
+            session,
+            claimed.to,
+            lifetime=dt.timedelta(hours=hours),
+            request_id=details.get("request_id"),
+            max_per_hour=app.config["PASSWORD_RESETS_PER_HOUR"],
+        )
+        queued = None
+        if requested.user is not None and requested.token is not None:
+            base = str(details.get("base_url") or app.config["PUBLIC_BASE_URL"]).rstrip("/") + "/"
+            with app.test_request_context(base_url=base):
+                link = url_for("account.reset_password", token=requested.token, _external=True)
+                message = mail.render_mail(
+                    "password_reset",
+                    to=requested.user.email,
+                    subject="Reset your Assessor Calibration password",
+                    name=requested.user.name,
+                    link=link,
+                    hours=hours,
+                )
+            queued = queue(session, message, kind=RESET_MAIL, user_id=requested.user.id).id
+        session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id == claimed.id)
+            .values(status=MailStatus.SENT, sent_at=utcnow(), body_text="", last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return queued
+
+
+def _deliver_one(
+    maker: sessionmaker[Session], mail_id: int, now: dt.datetime, out: Outcome, app: Flask
+) -> None:
+    claimed = _claim(maker, mail_id, now)
+    if claimed is None:
+        return
+    max_attempts = int(app.config.get("MAIL_MAX_ATTEMPTS", 8))
+    if claimed.kind == RESET_REQUEST:
+        try:
+            queued = _handle_reset_request(maker, claimed, app)
+        except Exception as exc:  # recorded on the row and retried, never raised
+            log.exception("password reset request %s could not be handled", claimed.id)
+            _finish(maker, claimed, now, _describe(exc), max_attempts)
+            out.failed += 1
+            return
+        if queued is not None:
+            _deliver_one(maker, queued, utcnow(), out, app)  # queued just now: due now, not at ``now``
+        return
+    try:
+        message = mail.Mail(
+            to=claimed.to,
+            subject=claimed.subject,
+            text=claimed.text,
+            html=claimed.html,
+            attachments=_load_attachments(claimed.attachments_json),
+        )
+        mail.get_mailer(app).send(message)
+    except Exception as exc:  # a mail failure is recorded and retried, never a 500
+        if not isinstance(exc, mail.MailError):
+            log.exception("mail %s could not be sent", claimed.id)
+        _finish(maker, claimed, now, _describe(exc), max_attempts)
+        out.failed += 1
+        return
+    _finish(maker, claimed, now, None, max_attempts)
+    out.sent += 1
+
+
+def deliver_due(
+    maker: sessionmaker[Session] | None = None,
+    *,
+    now: dt.datetime | None = None,
+    program_id: int | None = None,
+    ids: Iterable[int] | None = None,
+    limit: int = 200,
+) -> Outcome:
+    """Send every pending row that is due (oldest first; only ``program_id``'s or ``ids`` if given).
+    Needs an app context; never raises for a mail that cannot be sent."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    maker = maker or get_db(app).sessionmaker
+    now = now or utcnow()
+    stmt = (
+        select(OutgoingMail.id)
+        .where(OutgoingMail.status == MailStatus.PENDING, OutgoingMail.next_attempt_at <= now)
+        .order_by(OutgoingMail.id)
+        .limit(limit)
+    )
+    if program_id is not None:
+        stmt = stmt.where(OutgoingMail.program_id == program_id)
+    if ids is not None:
+        stmt = stmt.where(OutgoingMail.id.in_(list(ids)))
+    with maker() as session:
+        due = list(session.scalars(stmt))
+    out = Outcome()
+    for mail_id in due:
+        _deliver_one(maker, mail_id, now, out, app)
+    return out
+
+
+def deliver_in_background() -> None:
+    """After the commit: send what is due from a thread, so the reply does not wait for the mail
+    server (and its timing tells nothing). Failures are recorded on the rows."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                deliver_due()
+        except Exception:  # e.g. the database is gone; the rows stay pending
+            log.exception("background mail delivery stopped")
+
+    mail.run_in_background(run)
+
+
+def retry_failed(session: Session, *, program_id: int, now: dt.datetime | None = None) -> int:
+    """Put the program's undelivered mail back in line for an attempt now; returns how many."""
+    result = session.execute(
+        update(OutgoingMail)
+        .where(
+            OutgoingMail.program_id == program_id,
+            or_(
+                OutgoingMail.status == MailStatus.FAILED,
+                (OutgoingMail.status == MailStatus.PENDING) & OutgoingMail.last_error.is_not(None),
+            ),
+        )
+        .values(status=MailStatus.PENDING, next_attempt_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def unsent_addresses(session: Session, ids: Iterable[int]) -> list[str]:
+    """The recipients of those outbox rows that have not been sent (after an attempt to send them)."""
+    return list(
+        session.scalars(
+            select(OutgoingMail.to_address)
+            .where(OutgoingMail.id.in_(list(ids)), OutgoingMail.status != MailStatus.SENT)
+            .order_by(OutgoingMail.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class UndeliveredLine:
+    id: int
+    to: str
+    subject: str
+    session_id: int | None
+    attempts: int
+    last_attempt_at: dt.datetime | None
+    last_error: str
+    gave_up: bool
+    next_attempt_at: dt.datetime
+
+
+def undelivered(session: Session, *, program_id: int, session_id: int | None = None) -> list[UndeliveredLine]:
+    """The program's mail that has not gone out after at least one attempt (oldest first)."""
+    stmt = (
+        select(OutgoingMail)
+        .where(
+            OutgoingMail.program_id == program_id,
+            or_(
+                OutgoingMail.status == MailStatus.FAILED,
+                (OutgoingMail.status == MailStatus.PENDING) & (OutgoingMail.attempts > 0),
+            ),
+        )
+        .order_by(OutgoingMail.id)
+    )
+    if session_id is not None:
+        stmt = stmt.where(OutgoingMail.session_id == session_id)
+    return [
+        UndeliveredLine(
+            r.id,
+            r.to_address,
+            r.subject,
+            r.session_id,
+            r.attempts,
+            r.last_attempt_at,
+            r.last_error or "",
+            r.status == MailStatus.FAILED,
+            r.next_attempt_at,
+        )
+        for r in session.scalars(stmt)
+    ]

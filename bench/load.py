@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import os
 import random
 import re
 import statistics
@@ -65,7 +66,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from calibration.migrate import upgrade  # noqa: E402
 from calibration.models import CriterionScore, Membership, Role, ScoreSheet, User  # noqa: E402
 from calibration.models.people import CertificationStatus  # noqa: E402
-from calibration.services.auth import hash_password  # noqa: E402
+from calibration.services.auth import hash_password, use_cheap_hashing  # noqa: E402
 from tests.factories import make_anchor, make_program, make_round, make_rubric  # noqa: E402
 from tests.pg import private_postgres_server  # noqa: E402
 from tests.server import gunicorn  # noqa: E402
@@ -387,7 +388,11 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
     anchors = max(args.anchors, needed // args.assessors + 2)  # nobody finishes the round
     with database(kind) as url:
         t_build = time.perf_counter()
-        round_id, anchor_ids, emails, criteria = build(url, assessors=args.assessors, anchors=anchors)
+        use_cheap_hashing(True)  # logins happen before the clock starts and are not measured
+        try:
+            round_id, anchor_ids, emails, criteria = build(url, assessors=args.assessors, anchors=anchors)
+        finally:
+            use_cheap_hashing(False)
         print(f"\n== capacity, {kind}, {args.workers} workers: {args.assessors} assessors x {anchors} anchors x "
               f"{len(criteria)} criteria (built in {time.perf_counter() - t_build:.1f} s); steps of "
               f"{args.step:.0f} s at {', '.join(f'{r:g}' for r in rates)} submits/s, {args.arrivals} arrivals")  # fmt: skip
@@ -409,6 +414,7 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
             with ThreadPoolExecutor(max_workers=args.clients) as pool:
                 for rate in rates:
                     step = Step(rate)
+                    load = os.getloadavg()[0]
                     futures = []
                     start = time.perf_counter()
                     due = start
@@ -444,7 +450,7 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
                           f"p50={pct(xs, 50):7.1f}  p95={pct(xs, 95):7.1f}  p99={p99:7.1f}  "
                           f"max={(max(xs) * 1000 if xs else float('nan')):7.1f} ms  errors={len(step.errors)}  "
                           f"rows {sheets} stored / {accepted} accepted ({'ok' if rows_ok else 'MISMATCH'})  "
-                          f"-> {'held' if ok else 'FAILED'}"
+                          f"-> {'held' if ok else 'FAILED'}  [load average {load:.1f}]"
                           + (f"  first errors: {step.errors[:2]}" if step.errors else ""))  # fmt: skip
                     if not ok:
                         break

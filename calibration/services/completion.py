@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..models import QualificationResult, RoundAnchor, ScoreSheet
@@ -30,14 +30,21 @@ def after_final_sheet(
     """Run the follow-ups of ``actor``'s new final sheet in ``round_id``; flush, never commit.
 
     Every follow-up acts only on the assessor's last sheet of a round, so the common case (a sheet
-    mid-round) costs two counts and nothing else.
+    mid-round) costs one statement and nothing else. That statement stops at the first anchor of
+    the round the assessor has no sheet for (a look-up in the sheets' unique index per anchor),
+    rather than counting the sheets of the round.
     """
     assert actor.user_id is not None and actor.program_id is not None
-    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
-    n_done = session.scalar(
-        select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == actor.user_id)
+    in_round = RoundAnchor.round_id == round_id
+    unscored = ~exists().where(
+        ScoreSheet.round_id == round_id,
+        ScoreSheet.anchor_id == RoundAnchor.anchor_id,
+        ScoreSheet.assessor_id == actor.user_id,
     )
-    if n_anchors == 0 or (n_done or 0) < n_anchors:
+    has_anchors, has_unscored = session.execute(
+        select(exists().where(in_round), exists().where(in_round, unscored))
+    ).one()
+    if not has_anchors or has_unscored:
         return Completion()
     policy = certification.program_policy(session, actor.program_id, defaults)
     program_id, user_id, request_id = actor.program_id, actor.user_id, actor.request_id

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from .. import drift_mail, review_mail
-from ..db import get_db, get_session, utcnow, write_intent
+from ..db import end_reading, get_db, get_session, utcnow, write_intent
 from ..models import Role
 from ..services import anchors as anchor_service
 from ..services import assignments, certification, challenges, completion, reveal, rubric_cache, scoring
@@ -76,7 +76,7 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
     form = form_class()
     page_error = None
     if form.validate_on_submit():
-        db_session.commit()  # ends the read-only transaction: nothing has been written
+        end_reading(db_session)  # nothing has been written yet
         try:
             with write_intent():
                 # The service checks, in this transaction, that no sheet is stored yet.

@@ -381,6 +381,38 @@ def count_rows(engine: Engine, round_id: int) -> tuple[int, int, int]:
     return sheets or 0, scores or 0, dupes or 0
 
 
+def server_cpu_seconds(db_port: int | None) -> float:
+    """CPU time (user + system) used so far by the servers this bench started: gunicorn (a child of
+    this process) with its workers, and the private PostgreSQL server (its postmaster, found by its
+    port, and its backends). Read from /proc, so it counts whatever else the machine is running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    roots: set[int] = set()
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0") if db_port else []
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry)
+        parent[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+        if parent[pid] == me or (cmdline and b"-p" in cmdline and str(db_port).encode() in cmdline):
+            roots.add(pid)
+    total = 0
+    for pid in ticks:
+        seen = pid
+        while seen not in roots and seen in parent and seen > 1:
+            seen = parent[seen]
+        if seen in roots:
+            total += ticks[pid]
+    return total / tick
+
+
 def capacity(args: argparse.Namespace, kind: str) -> float:
     """Ramp the offered submit rate; return the highest rate whose step held (0 if none did)."""
     rates = [float(r) for r in args.rates.split(",")]
@@ -397,7 +429,10 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
               f"{len(criteria)} criteria (built in {time.perf_counter() - t_build:.1f} s); steps of "
               f"{args.step:.0f} s at {', '.join(f'{r:g}' for r in rates)} submits/s, {args.arrivals} arrivals")  # fmt: skip
         engine = create_engine(url)
+        db_port = make_url(url).port if kind == "postgresql" else None
         held = 0.0
+        broken = False
+        cpu_costs: list[float] = []
         with gunicorn(url, workers=args.workers, extra_args=["--backlog", "2048"]) as base:
             parsed = urllib.parse.urlsplit(base)
             host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
@@ -415,6 +450,7 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
                 for rate in rates:
                     step = Step(rate)
                     load = os.getloadavg()[0]
+                    cpu_server, cpu_client = server_cpu_seconds(db_port), time.process_time()
                     futures = []
                     start = time.perf_counter()
                     due = start
@@ -435,6 +471,10 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
                     for f in futures:
                         f.result(timeout=120)
                     took = time.perf_counter() - start
+                    per_submit = 1000 / max(1, len(futures))
+                    cpu_server = (server_cpu_seconds(db_port) - cpu_server) * per_submit
+                    cpu_client = (time.process_time() - cpu_client) * per_submit
+                    cpu_costs.append(cpu_server)
                     accepted += step.accepted
                     uncertain += step.uncertain
                     sheets, scores, dupes = count_rows(engine, round_id)
@@ -450,15 +490,24 @@ def capacity(args: argparse.Namespace, kind: str) -> float:
                           f"p50={pct(xs, 50):7.1f}  p95={pct(xs, 95):7.1f}  p99={p99:7.1f}  "
                           f"max={(max(xs) * 1000 if xs else float('nan')):7.1f} ms  errors={len(step.errors)}  "
                           f"rows {sheets} stored / {accepted} accepted ({'ok' if rows_ok else 'MISMATCH'})  "
-                          f"-> {'held' if ok else 'FAILED'}  [load average {load:.1f}]"
+                          f"-> {'held' if ok else 'FAILED'}  [CPU per submit: servers {cpu_server:.1f} ms, "
+                          f"this client {cpu_client:.1f} ms; machine load average {load:.1f}]"
                           + (f"  first errors: {step.errors[:2]}" if step.errors else ""))  # fmt: skip
                     if not ok:
-                        break
-                    held = rate
+                        broken = True
+                        if not args.keep_going:
+                            break
+                    elif not broken:  # only an unbroken run of held steps from the first counts
+                        held = rate
         engine.dispose()
     print(
         f"capacity on {kind}: {held:g} submits/s (highest step with p99 < 500 ms, 0 errors, rows = accepted)"
     )
+    if cpu_costs:
+        cost = statistics.median(cpu_costs)
+        cores = os.cpu_count() or 1
+        print(f"server CPU per submit (median over the steps): {cost:.1f} ms, so {cores} cores that did "
+              f"nothing else would serve at most {cores * 1000 / cost:.0f} submits/s")  # fmt: skip
     return held
 
 
@@ -482,6 +531,9 @@ def main() -> int:
         "--arrivals", choices=["poisson", "even"], default="poisson", help="capacity: spacing"
     )
     parser.add_argument("--clients", type=int, default=256, help="capacity: client threads (open loop)")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="capacity: run every step, even after one failed (costs)"
+    )
     args = parser.parse_args()
     if not (1 <= args.assessors <= 1000 and 0 < args.duration <= 600 and 1 <= args.instances <= 4):
         parser.error("bounded: 1-1000 assessors, up to 600 s, 1-4 instances")

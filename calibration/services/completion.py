@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..models import QualificationResult, RoundAnchor, ScoreSheet
@@ -24,6 +24,22 @@ class Completion:
     qualification: QualificationResult | None = None  # the verdict, when it completed a qualification
 
 
+_IN_ROUND = RoundAnchor.round_id == bindparam("round_id")
+# (the round has anchors, one of them has no sheet of this assessor yet): built once, as every
+# submit runs it.
+_ROUND_PROGRESS = select(
+    exists().where(_IN_ROUND),
+    exists().where(
+        _IN_ROUND,
+        ~exists().where(
+            ScoreSheet.round_id == bindparam("round_id"),
+            ScoreSheet.anchor_id == RoundAnchor.anchor_id,
+            ScoreSheet.assessor_id == bindparam("user_id"),
+        ),
+    ),
+)
+
+
 def after_final_sheet(
     session: Session, actor: Actor, *, round_id: int, defaults: certification.Policy
 ) -> Completion:
@@ -35,14 +51,8 @@ def after_final_sheet(
     rather than counting the sheets of the round.
     """
     assert actor.user_id is not None and actor.program_id is not None
-    in_round = RoundAnchor.round_id == round_id
-    unscored = ~exists().where(
-        ScoreSheet.round_id == round_id,
-        ScoreSheet.anchor_id == RoundAnchor.anchor_id,
-        ScoreSheet.assessor_id == actor.user_id,
-    )
     has_anchors, has_unscored = session.execute(
-        select(exists().where(in_round), exists().where(in_round, unscored))
+        _ROUND_PROGRESS, {"round_id": round_id, "user_id": actor.user_id}
     ).one()
     if not has_anchors or has_unscored:
         return Completion()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -67,6 +67,28 @@ def current_key_version(session: Session, anchor_id: int) -> AnchorKeyVersion | 
     )
 
 
+# What can change while the score page was open, read in one statement under the write lock: a
+# sheet already stored, the assessor's certification status, the anchor's current key version.
+# Built once (submits are the hot path; the statement is the same every time).
+_SUBMIT_CHECKS = select(
+    select(ScoreSheet.id)
+    .where(
+        ScoreSheet.round_id == bindparam("round_id"),
+        ScoreSheet.anchor_id == bindparam("anchor_id"),
+        ScoreSheet.assessor_id == bindparam("user_id"),
+    )
+    .scalar_subquery(),
+    select(Membership.certification_status)
+    .where(Membership.user_id == bindparam("user_id"), Membership.program_id == bindparam("program_id"))
+    .scalar_subquery(),
+    select(AnchorKeyVersion.id)
+    .where(AnchorKeyVersion.anchor_id == bindparam("anchor_id"))
+    .order_by(AnchorKeyVersion.version.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 def submit_sheet(
     session: Session,
     actor: Actor,
@@ -119,23 +141,13 @@ def submit_scoped_sheet(
     if rubric.id != rnd.rubric_version_id or anchor.program_id != rnd.program_id:
         raise ValueError("the rubric and the anchor must be the round's")
     prior_id, status, key_version_id = session.execute(
-        select(
-            select(ScoreSheet.id)
-            .where(
-                ScoreSheet.round_id == rnd.id,
-                ScoreSheet.anchor_id == anchor.id,
-                ScoreSheet.assessor_id == actor.user_id,
-            )
-            .scalar_subquery(),
-            select(Membership.certification_status)
-            .where(Membership.user_id == actor.user_id, Membership.program_id == actor.program_id)
-            .scalar_subquery(),
-            select(AnchorKeyVersion.id)
-            .where(AnchorKeyVersion.anchor_id == anchor.id)
-            .order_by(AnchorKeyVersion.version.desc())
-            .limit(1)
-            .scalar_subquery(),
-        )
+        _SUBMIT_CHECKS,
+        {
+            "round_id": rnd.id,
+            "anchor_id": anchor.id,
+            "user_id": actor.user_id,
+            "program_id": actor.program_id,
+        },
     ).one()
     if prior_id is not None:
         raise AlreadyRecorded(prior_id)

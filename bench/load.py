@@ -15,7 +15,22 @@ until the end of the scoring time opens its next anchor, "thinks" for ``--think`
 submits the score sheet. Printed: requests, failures, latency percentiles of submit, score page
 and login, and the check that rows stored equal submissions accepted (no loss, no duplicates).
 
-Targets (DESIGN.md §8): 0 failures, 0 lost or duplicated rows, submit p99 < 500 ms on 2 cores.
+Capacity mode (``--capacity``) measures DESIGN.md §8's capacity: the highest sustained submit rate
+with submit p99 under 500 ms, zero errors and rows stored equal to submits accepted::
+
+    .venv/bin/python bench/load.py --capacity --db sqlite
+    .venv/bin/python bench/load.py --capacity --db postgresql --rates 20,40,60,80,100,120,140 --step 20
+
+It logs ``--assessors`` assessors in before the clock starts (one CSRF token each, bodies built
+up front), then offers submits open-loop: arrivals are scheduled at the step's rate whatever the
+server's replies (a slow reply does not slow the offered rate), each on a fresh (assessor,
+anchor) pair, sent by a thread pool over plain ``http.client``. Latency counts from the
+scheduled arrival, so time a request waited for a free client thread counts too. After each
+step it waits for the replies, counts the rows, and judges the step; it stops at the first
+step that fails and prints the highest rate that held, per database.
+
+Targets (DESIGN.md §8): 0 failures, 0 lost or duplicated rows, submit p99 < 500 ms on 2 cores;
+capacity at least 100 submits/s on PostgreSQL and 80 on SQLite.
 This is a benchmark, not a test: it is not collected by pytest.
 """
 
@@ -23,6 +38,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import os
 import random
 import re
 import statistics
@@ -30,8 +47,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +59,14 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402 (after the path set-up)
+from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402 (after the path set-up)
+from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from calibration.migrate import upgrade  # noqa: E402
 from calibration.models import CriterionScore, Membership, Role, ScoreSheet, User  # noqa: E402
 from calibration.models.people import CertificationStatus  # noqa: E402
-from calibration.services.auth import hash_password  # noqa: E402
+from calibration.services.auth import hash_password, use_cheap_hashing  # noqa: E402
 from tests.factories import make_anchor, make_program, make_round, make_rubric  # noqa: E402
 from tests.pg import create_split_database, private_postgres_server  # noqa: E402
 from tests.server import gunicorn  # noqa: E402
@@ -279,6 +299,217 @@ def run(args: argparse.Namespace, kind: str) -> bool:
     return ok
 
 
+@dataclass
+class Step:
+    """One step of the capacity ramp: the submits offered at one rate, and how they went."""
+
+    rate: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    accepted: int = 0
+    uncertain: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A logged-in assessor: the cookie header and the CSRF token its form posts carry."""
+
+    cookie: str
+    token: str
+
+
+def sign_in(base: str, email: str, round_id: int, anchor_id: int) -> Signed:
+    """Log in through the real login form and read a CSRF token from a score page."""
+    with requests.Session() as web:
+        token = _TOKEN.search(web.get(base + "/login", timeout=60).text).group(1)
+        resp = web.post(base + "/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                        allow_redirects=False, timeout=60)  # fmt: skip
+        if resp.status_code != 302:
+            raise RuntimeError(f"login {email}: {resp.status_code}")
+        page = web.get(f"{base}/rounds/{round_id}/anchors/{anchor_id}", timeout=60)
+        if page.status_code != 200:
+            raise RuntimeError(f"score page for {email}: {page.status_code}")
+        token = _TOKEN.search(page.text).group(1)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in web.cookies)
+    return Signed(cookie, token)
+
+
+def post_once(
+    host: str, port: int, path: str, body: bytes, cookie: str, step: Step, scheduled: float
+) -> None:
+    """One submit on its own connection (gunicorn's sync workers close each one anyway)."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("POST", path, body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+        })  # fmt: skip
+        resp = conn.getresponse()
+        resp.read()
+        elapsed = time.perf_counter() - scheduled
+        with step.lock:
+            step.latencies.append(elapsed)
+            step.statuses[str(resp.status)] += 1
+            if resp.status == 302:
+                step.accepted += 1
+            else:
+                step.errors.append(f"{path}: {resp.status}")
+    except (OSError, http.client.HTTPException) as exc:
+        with step.lock:
+            step.uncertain += 1  # stored or not, unknown: the rows check allows for it
+            step.statuses["no reply"] += 1
+            step.errors.append(f"{path}: {exc!r}")
+    finally:
+        conn.close()
+
+
+def count_rows(engine: Engine, round_id: int) -> tuple[int, int, int]:
+    """(sheets in the round, criterion scores, duplicated (round, anchor, assessor) keys)."""
+    with Session(engine) as s:
+        sheets = s.scalar(select(func.count()).select_from(ScoreSheet).where(ScoreSheet.round_id == round_id))
+        scores = s.scalar(select(func.count()).select_from(CriterionScore))
+        dupes = s.scalar(
+            select(func.count()).select_from(
+                select(ScoreSheet.anchor_id)
+                .group_by(ScoreSheet.round_id, ScoreSheet.anchor_id, ScoreSheet.assessor_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    return sheets or 0, scores or 0, dupes or 0
+
+
+def server_cpu_seconds(db_port: int | None) -> float:
+    """CPU time (user + system) used so far by the servers this bench started: gunicorn (a child of
+    this process) with its workers, and the private PostgreSQL server (its postmaster, found by its
+    port, and its backends). Read from /proc, so it counts whatever else the machine is running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    roots: set[int] = set()
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0") if db_port else []
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry)
+        parent[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+        if parent[pid] == me or (cmdline and b"-p" in cmdline and str(db_port).encode() in cmdline):
+            roots.add(pid)
+    total = 0
+    for pid in ticks:
+        seen = pid
+        while seen not in roots and seen in parent and seen > 1:
+            seen = parent[seen]
+        if seen in roots:
+            total += ticks[pid]
+    return total / tick
+
+
+def capacity(args: argparse.Namespace, kind: str) -> float:
+    """Ramp the offered submit rate; return the highest rate whose step held (0 if none did)."""
+    rates = [float(r) for r in args.rates.split(",")]
+    needed = int(sum(rates) * args.step * 1.2) + 100  # Poisson arrivals overshoot a little
+    anchors = max(args.anchors, needed // args.assessors + 2)  # nobody finishes the round
+    with database(kind) as url:
+        t_build = time.perf_counter()
+        use_cheap_hashing(True)  # logins happen before the clock starts and are not measured
+        try:
+            round_id, anchor_ids, emails, criteria = build(url, assessors=args.assessors, anchors=anchors)
+        finally:
+            use_cheap_hashing(False)
+        print(f"\n== capacity, {kind}, {args.workers} workers: {args.assessors} assessors x {anchors} anchors x "
+              f"{len(criteria)} criteria (built in {time.perf_counter() - t_build:.1f} s); steps of "
+              f"{args.step:.0f} s at {', '.join(f'{r:g}' for r in rates)} submits/s, {args.arrivals} arrivals")  # fmt: skip
+        engine = create_engine(url)
+        db_port = make_url(url).port if kind == "postgresql" else None
+        held = 0.0
+        broken = False
+        cpu_costs: list[float] = []
+        with gunicorn(url, workers=args.workers, extra_args=["--backlog", "2048"]) as base:
+            parsed = urllib.parse.urlsplit(base)
+            host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+            t_login = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                signed = list(pool.map(lambda e: sign_in(base, e, round_id, anchor_ids[0]), emails))
+            print(f"logged in {len(signed)} assessors in {time.perf_counter() - t_login:.1f} s")
+            rng = random.Random(7)
+            levels = [1, 2, 3, 4]
+            orders = [rng.sample(anchor_ids[1:], len(anchor_ids) - 1) for _ in emails]
+            # Submit k goes to assessor k % A, on that assessor's next unscored anchor.
+            pairs = ((i, orders[i][j]) for j in range(len(anchor_ids) - 1) for i in range(len(emails)))
+            accepted = uncertain = 0
+            with ThreadPoolExecutor(max_workers=args.clients) as pool:
+                for rate in rates:
+                    step = Step(rate)
+                    load = os.getloadavg()[0]
+                    cpu_server, cpu_client = server_cpu_seconds(db_port), time.process_time()
+                    futures = []
+                    start = time.perf_counter()
+                    due = start
+                    while True:
+                        due += rng.expovariate(rate) if args.arrivals == "poisson" else 1.0 / rate
+                        if due - start >= args.step:
+                            break
+                        i, anchor_id = next(pairs)
+                        body = urllib.parse.urlencode(
+                            {**{f"criterion_{c}": str(rng.choice(levels)) for c in criteria},
+                             "notes": f"capacity note {rng.random():.6f}", "csrf_token": signed[i].token}
+                        ).encode()  # fmt: skip
+                        path = f"/rounds/{round_id}/anchors/{anchor_id}"
+                        time.sleep(max(0.0, due - time.perf_counter()))
+                        futures.append(
+                            pool.submit(post_once, host, port, path, body, signed[i].cookie, step, due)
+                        )
+                    for f in futures:
+                        f.result(timeout=120)
+                    took = time.perf_counter() - start
+                    per_submit = 1000 / max(1, len(futures))
+                    cpu_server = (server_cpu_seconds(db_port) - cpu_server) * per_submit
+                    cpu_client = (time.process_time() - cpu_client) * per_submit
+                    cpu_costs.append(cpu_server)
+                    accepted += step.accepted
+                    uncertain += step.uncertain
+                    sheets, scores, dupes = count_rows(engine, round_id)
+                    rows_ok = (
+                        accepted <= sheets <= accepted + uncertain
+                        and scores == sheets * len(criteria)
+                        and dupes == 0
+                    )
+                    xs = step.latencies
+                    p99 = pct(xs, 99)
+                    ok = not step.errors and rows_ok and p99 < 500
+                    print(f"{rate:6g}/s offered: {len(futures):5d} submits in {took:5.1f} s  "
+                          f"p50={pct(xs, 50):7.1f}  p95={pct(xs, 95):7.1f}  p99={p99:7.1f}  "
+                          f"max={(max(xs) * 1000 if xs else float('nan')):7.1f} ms  errors={len(step.errors)}  "
+                          f"rows {sheets} stored / {accepted} accepted ({'ok' if rows_ok else 'MISMATCH'})  "
+                          f"-> {'held' if ok else 'FAILED'}  [CPU per submit: servers {cpu_server:.1f} ms, "
+                          f"this client {cpu_client:.1f} ms; machine load average {load:.1f}]"
+                          + (f"  first errors: {step.errors[:2]}" if step.errors else ""))  # fmt: skip
+                    if not ok:
+                        broken = True
+                        if not args.keep_going:
+                            break
+                    elif not broken:  # only an unbroken run of held steps from the first counts
+                        held = rate
+        engine.dispose()
+    print(
+        f"capacity on {kind}: {held:g} submits/s (highest step with p99 < 500 ms, 0 errors, rows = accepted)"
+    )
+    if cpu_costs:
+        cost = statistics.median(cpu_costs)
+        cores = os.cpu_count() or 1
+        print(f"server CPU per submit (median over the steps): {cost:.1f} ms, so {cores} cores that did "
+              f"nothing else would serve at most {cores * 1000 / cost:.0f} submits/s")  # fmt: skip
+    return held
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -292,12 +523,31 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scoring after the ramp-up")
     parser.add_argument("--think-min", type=float, default=5.0)
     parser.add_argument("--think-max", type=float, default=15.0)
+    parser.add_argument("--capacity", action="store_true", help="ramp the offered submit rate (see above)")
+    parser.add_argument("--rates", default="20,40,60,80,100,120,140", help="capacity: submits/s per step")
+    parser.add_argument("--step", type=float, default=20.0, help="capacity: seconds per step")
+    parser.add_argument(
+        "--arrivals", choices=["poisson", "even"], default="poisson", help="capacity: spacing"
+    )
+    parser.add_argument("--clients", type=int, default=256, help="capacity: client threads (open loop)")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="capacity: run every step, even after one failed (costs)"
+    )
     args = parser.parse_args()
     if not (1 <= args.assessors <= 1000 and 0 < args.duration <= 600 and 1 <= args.instances <= 4):
         parser.error("bounded: 1-1000 assessors, up to 600 s, 1-4 instances")
     if args.instances > 1 and args.db == "sqlite":
         parser.error("several instances share a PostgreSQL database: use --db postgresql")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if args.capacity:
+        rates = args.rates.split(",")
+        if not (
+            rates and all(r.strip().replace(".", "", 1).isdigit() and 0 < float(r) <= 500 for r in rates)
+        ):
+            parser.error("--rates: comma-separated submits/s, each above 0 and at most 500")
+        if not (0 < args.step <= 120 and len(rates) <= 20 and 1 <= args.clients <= 1000):
+            parser.error("bounded: steps up to 120 s, up to 20 steps, 1-1000 client threads")
+        return 0 if all([capacity(args, kind) > 0 for kind in kinds]) else 1
     results = [run(args, kind) for kind in kinds]
     return 0 if all(results) else 1
 

@@ -87,6 +87,19 @@ def reset_write_intent(token: Any) -> None:
     _write_intent.reset(token)
 
 
+def end_reading(session: Session) -> None:
+    """End the reading part of a request that writes late (``web.hooks.writes_late``).
+
+    On SQLite the reading transaction is committed (it wrote nothing), so that the next statement,
+    under :func:`write_intent`, begins the write transaction with ``BEGIN IMMEDIATE``: the write
+    lock, which all writers take in turn, is then held for the writing alone. On PostgreSQL
+    readers and writers do not block each other, so the transaction simply goes on (no second
+    connection check-out, no second ping).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for ``postgresql://`` URLs."""
     parsed = make_url(url)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..db import utcnow
 from ..models import AuthSession, LoginAttempt, TokenPurpose, User
@@ -133,7 +133,11 @@ def resolve_session(
     session: Session, token: str, *, idle: dt.timedelta, absolute: dt.timedelta
 ) -> AuthSession | None:
     """The live session for a cookie token, or None (unknown, ended, idle or too old)."""
-    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+    row = session.scalar(
+        select(AuthSession)
+        .where(AuthSession.token_hash == _token_hash(token))
+        .options(joinedload(AuthSession.user))  # every request reads the user: one statement, not two
+    )
     if row is None or row.ended_at is not None or not row.user.is_active:
         return None
     now = utcnow()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..models import QualificationResult, RoundAnchor, ScoreSheet
@@ -24,20 +24,37 @@ class Completion:
     qualification: QualificationResult | None = None  # the verdict, when it completed a qualification
 
 
+_IN_ROUND = RoundAnchor.round_id == bindparam("round_id")
+# (the round has anchors, one of them has no sheet of this assessor yet): built once, as every
+# submit runs it.
+_ROUND_PROGRESS = select(
+    exists().where(_IN_ROUND),
+    exists().where(
+        _IN_ROUND,
+        ~exists().where(
+            ScoreSheet.round_id == bindparam("round_id"),
+            ScoreSheet.anchor_id == RoundAnchor.anchor_id,
+            ScoreSheet.assessor_id == bindparam("user_id"),
+        ),
+    ),
+)
+
+
 def after_final_sheet(
     session: Session, actor: Actor, *, round_id: int, defaults: certification.Policy
 ) -> Completion:
     """Run the follow-ups of ``actor``'s new final sheet in ``round_id``; flush, never commit.
 
     Every follow-up acts only on the assessor's last sheet of a round, so the common case (a sheet
-    mid-round) costs two counts and nothing else.
+    mid-round) costs one statement and nothing else. That statement stops at the first anchor of
+    the round the assessor has no sheet for (a look-up in the sheets' unique index per anchor),
+    rather than counting the sheets of the round.
     """
     assert actor.user_id is not None and actor.program_id is not None
-    n_anchors = session.scalar(select(func.count()).where(RoundAnchor.round_id == round_id)) or 0
-    n_done = session.scalar(
-        select(func.count()).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == actor.user_id)
-    )
-    if n_anchors == 0 or (n_done or 0) < n_anchors:
+    has_anchors, has_unscored = session.execute(
+        _ROUND_PROGRESS, {"round_id": round_id, "user_id": actor.user_id}
+    ).one()
+    if not has_anchors or has_unscored:
         return Completion()
     policy = certification.program_policy(session, actor.program_id, defaults)
     program_id, user_id, request_id = actor.program_id, actor.user_id, actor.request_id

@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..db import utcnow
 from ..models import (
+    Anchor,
     AnchorKeyVersion,
     CertificationStatus,
     Criterion,
     CriterionScore,
     Membership,
+    Round,
     RubricVersion,
     ScoreSheet,
 )
@@ -23,6 +25,7 @@ from . import audit
 from .assignments import assigned_round, round_anchor
 from .context import Actor
 from .errors import AlreadyRecorded, InvalidInput, RoundNotOpen
+from .rubric_cache import RubricSnapshot, rubric_snapshot
 
 # NUL and C0/C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -74,6 +77,28 @@ def current_key_version(session: Session, anchor_id: int) -> AnchorKeyVersion | 
     )
 
 
+# What can change while the score page was open, read in one statement under the write lock: a
+# sheet already stored, the assessor's certification status, the anchor's current key version.
+# Built once (submits are the hot path; the statement is the same every time).
+_SUBMIT_CHECKS = select(
+    select(ScoreSheet.id)
+    .where(
+        ScoreSheet.round_id == bindparam("round_id"),
+        ScoreSheet.anchor_id == bindparam("anchor_id"),
+        ScoreSheet.assessor_id == bindparam("user_id"),
+    )
+    .scalar_subquery(),
+    select(Membership.certification_status)
+    .where(Membership.user_id == bindparam("user_id"), Membership.program_id == bindparam("program_id"))
+    .scalar_subquery(),
+    select(AnchorKeyVersion.id)
+    .where(AnchorKeyVersion.anchor_id == bindparam("anchor_id"))
+    .order_by(AnchorKeyVersion.version.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 def submit_sheet(
     session: Session,
     actor: Actor,
@@ -83,36 +108,67 @@ def submit_sheet(
     levels: Mapping[int, int],
     notes: str,
     notes_max_chars: int = 5000,
-    rubric: RubricVersion | None = None,
 ) -> ScoreSheet:
     """Store the assessor's final sheet: a level for every criterion of the round's rubric.
 
     Raises NotFound (out of scope), RoundNotOpen (also for a suspended assessor), InvalidInput (field errors keyed by
     ``criterion_<id>`` or ``notes``) or AlreadyRecorded (a sheet exists; nothing new stored).
-    ``rubric``: the round's rubric with its levels, when the caller has already loaded it.
     """
     assert actor.user_id is not None and actor.program_id is not None
     rnd = assigned_round(session, user_id=actor.user_id, program_id=actor.program_id, round_id=round_id)
     anchor = round_anchor(session, rnd, anchor_id)
+    return submit_scoped_sheet(
+        session,
+        actor,
+        rnd=rnd,
+        anchor=anchor,
+        rubric=rubric_snapshot(session, rnd.rubric_version_id),
+        levels=levels,
+        notes=notes,
+        notes_max_chars=notes_max_chars,
+    )
 
-    prior = existing_sheet(session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=actor.user_id)
-    if prior is not None:
-        raise AlreadyRecorded(prior.id)
+
+def submit_scoped_sheet(
+    session: Session,
+    actor: Actor,
+    *,
+    rnd: Round,
+    anchor: Anchor,
+    rubric: RubricSnapshot,
+    levels: Mapping[int, int],
+    notes: str,
+    notes_max_chars: int = 5000,
+) -> ScoreSheet:
+    """:func:`submit_sheet` for a caller that has already resolved the round and the anchor within
+    the actor's scope (:func:`.assignments.assigned_round`, :func:`.assignments.round_anchor`) and
+    holds the round's rubric: the same rules and errors, without looking them up again.
+
+    The rules that can change while the page was open (a sheet stored meanwhile, the assessor's
+    status, the anchor's current key) are read in one statement, in this transaction.
+    """
+    assert actor.user_id is not None and actor.program_id is not None
+    if rubric.id != rnd.rubric_version_id or anchor.program_id != rnd.program_id:
+        raise ValueError("the rubric and the anchor must be the round's")
+    prior_id, status, key_version_id = session.execute(
+        _SUBMIT_CHECKS,
+        {
+            "round_id": rnd.id,
+            "anchor_id": anchor.id,
+            "user_id": actor.user_id,
+            "program_id": actor.program_id,
+        },
+    ).one()
+    if prior_id is not None:
+        raise AlreadyRecorded(prior_id)
     if not rnd.is_open_at(utcnow()):
         raise RoundNotOpen("This round is not open for scoring now.")
-    status = session.scalar(
-        select(Membership.certification_status).where(
-            Membership.user_id == actor.user_id, Membership.program_id == actor.program_id
-        )
-    )
     if status == CertificationStatus.SUSPENDED:
         raise RoundNotOpen(
             "Your assessor status is suspended, so new scores cannot be recorded. "
             "Your lead trainer will tell you what happens next."
         )
 
-    if rubric is None or rubric.id != rnd.rubric_version_id:
-        rubric = rubric_with_levels(session, rnd.rubric_version_id)
     level_ids = {level.value: level.id for level in rubric.levels}
     errors: dict[str, list[str]] = {}
     criterion_ids = {c.id for c in rubric.criteria}
@@ -137,27 +193,36 @@ def submit_sheet(
     if errors:
         raise InvalidInput("Some scores need attention.", errors)
 
-    key_version = current_key_version(session, anchor.id)
-    if key_version is None:
+    if key_version_id is None:
         raise InvalidInput("This anchor has no master key yet; tell your lead trainer.")
 
     sheet = ScoreSheet(
         round_id=rnd.id,
         anchor_id=anchor.id,
         assessor_id=actor.user_id,
-        key_version_id=key_version.id,
+        key_version_id=key_version_id,
         notes=notes,
         submitted_at=utcnow(),
         request_id=actor.request_id,
     )
-    sheet.scores = [
-        CriterionScore(criterion_id=c.id, level_id=level_ids[levels[c.id]], level_value=levels[c.id])
-        for c in rubric.criteria
-    ]
     try:
         with session.begin_nested():
             session.add(sheet)
             session.flush()
+            # One multi-row INSERT (an executemany), not one statement per criterion; the score ids
+            # are not needed here, and ``sheet.scores`` loads them when read.
+            session.execute(
+                insert(CriterionScore),
+                [
+                    {
+                        "sheet_id": sheet.id,
+                        "criterion_id": c.id,
+                        "level_id": level_ids[levels[c.id]],
+                        "level_value": levels[c.id],
+                    }
+                    for c in rubric.criteria
+                ],
+            )
     except IntegrityError:
         # Another request stored the same sheet between our check and our insert.
         prior = existing_sheet(session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=actor.user_id)
@@ -170,6 +235,6 @@ def submit_sheet(
         "sheet.submit",
         object_type="score_sheet",
         object_id=sheet.id,
-        detail={"round_id": rnd.id, "anchor_id": anchor.id, "key_version_id": key_version.id},
+        detail={"round_id": rnd.id, "anchor_id": anchor.id, "key_version_id": key_version_id},
     )
     return sheet

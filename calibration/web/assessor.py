@@ -6,14 +6,24 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from .. import drift_mail, outbox, review_mail
-from ..db import get_db, get_session, utcnow
+from ..db import end_reading, get_db, get_session, utcnow, write_intent
 from ..models import Role
 from ..services import anchors as anchor_service
-from ..services import assignments, certification, challenges, completion, key_views, reveal, scoring
+from ..services import (
+    assignments,
+    certification,
+    challenges,
+    completion,
+    key_views,
+    reveal,
+    rubric_cache,
+    scoring,
+)
 from ..services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
 from .forms import CRITERION_PREFIX, score_form_class
 from .forms_challenges import ChallengeForm
 from .guards import actor, audit_after_read, require_roles
+from .hooks import writes_late
 from .trainer.anchors import apply_errors, send_attachment
 
 bp = Blueprint("assessor", __name__)
@@ -53,39 +63,49 @@ def _score_context(round_id: int, anchor_id: int):  # type: ignore[no-untyped-de
         db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
     )
     anchor = assignments.round_anchor(db_session, rnd, anchor_id)
-    rubric = scoring.rubric_with_levels(db_session, rnd.rubric_version_id)
+    rubric = rubric_cache.rubric_snapshot(db_session, rnd.rubric_version_id)
     form_class = score_form_class(rubric, notes_max_chars=current_app.config["NOTES_MAX_CHARS"])
     return me, db_session, rnd, anchor, rubric, form_class
 
 
 @bp.route("/rounds/<int:round_id>/anchors/<int:anchor_id>", methods=["GET", "POST"])
+@writes_late
 def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
+    """The score page, and the submit of a final sheet.
+
+    A submit reads (who, which round, anchor and rubric, the form) in a read-only transaction and
+    only then opens its write transaction, which stores the sheet and commits: on SQLite the write
+    lock, which every submit waits for in turn, is held for the writing alone.
+    """
     me, db_session, rnd, anchor, rubric, form_class = _score_context(round_id, anchor_id)
-    if scoring.existing_sheet(db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id):
-        if request.method == "POST":
-            return _already_recorded(rnd, anchor)
+    if request.method == "GET" and scoring.existing_sheet(
+        db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
+    ):
         return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
     form = form_class()
     page_error = None
     if form.validate_on_submit():
+        end_reading(db_session)  # nothing has been written yet
         try:
-            scoring.submit_sheet(
-                db_session,
-                me,
-                round_id=rnd.id,
-                anchor_id=anchor.id,
-                levels=form.levels(),
-                notes=form.notes.data or "",
-                notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
-                rubric=rubric,
-            )
-            done = completion.after_final_sheet(
-                db_session,
-                me,
-                round_id=rnd.id,
-                defaults=certification.Policy.from_config(current_app.config),
-            )
-            db_session.commit()
+            with write_intent():
+                # The service checks, in this transaction, that no sheet is stored yet.
+                scoring.submit_scoped_sheet(
+                    db_session,
+                    me,
+                    rnd=rnd,
+                    anchor=anchor,
+                    rubric=rubric,
+                    levels=form.levels(),
+                    notes=form.notes.data or "",
+                    notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
+                )
+                done = completion.after_final_sheet(
+                    db_session,
+                    me,
+                    round_id=rnd.id,
+                    defaults=certification.Policy.from_config(current_app.config),
+                )
+                db_session.commit()
             if done.finished_round:  # a verdict or a drift flag may have booked a session
                 drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
             if done.qualification is not None:
@@ -107,6 +127,10 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
         except RoundNotOpen as exc:
             db_session.rollback()
             page_error = str(exc)
+    elif form.is_submitted() and scoring.existing_sheet(
+        db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
+    ):
+        return _already_recorded(rnd, anchor)  # whatever the form held: the sheet is final
     elif form.is_submitted():
         page_error = "Some scores need attention; what you entered is kept below."
     status = 200 if page_error is None else 400

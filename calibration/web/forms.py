@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from wtforms import EmailField, Field, PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..models import RubricVersion
+from ..services.rubric_cache import RubricSnapshot
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -35,8 +36,12 @@ class LogoutForm(FlaskForm):
 CRITERION_PREFIX = "criterion_"
 
 
-def score_form_class(rubric: RubricVersion, *, notes_max_chars: int) -> type[FlaskForm]:
-    """A form with one radio group per criterion of this rubric version, plus notes."""
+@functools.lru_cache(maxsize=256)
+def score_form_class(rubric: RubricSnapshot, *, notes_max_chars: int) -> type[FlaskForm]:
+    """A form with one radio group per criterion of this rubric version, plus notes.
+
+    Built once per rubric version and notes limit (the snapshot is immutable, and a form class
+    holds no request data: each request makes its own instance)."""
     labels = {level.value: level.label for level in rubric.levels}
 
     class ScoreForm(FlaskForm):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import select, update
@@ -22,6 +24,7 @@ from ..models import AuthSession, Membership
 from ..services import auth as auth_service
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 def init_app(app: Flask) -> None:
@@ -38,9 +41,20 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"current_user": g.get("user"), "current_membership": g.get("membership")})
 
 
+def writes_late(view: _View) -> _View:
+    """Mark a view that opens its own write transaction, with :func:`..db.write_intent`, once it has
+    done its reading: its request starts as a reading one (on SQLite a deferred ``BEGIN``, not
+    ``BEGIN IMMEDIATE``), so the write lock is not held while it checks who, what and the form.
+    Such a view ends its reading transaction (a commit that writes nothing) before it writes."""
+    view.writes_late = True  # type: ignore[attr-defined]
+    return view
+
+
 def _start_request() -> None:
     g.request_id = secrets.token_hex(8)
-    g.write_token = set_write_intent(request.method in _WRITE_METHODS)
+    view = current_app.view_functions.get(request.endpoint or "")
+    late = getattr(view, "writes_late", False)
+    g.write_token = set_write_intent(request.method in _WRITE_METHODS and not late)
 
 
 def _end_request(_exc: BaseException | None) -> None:

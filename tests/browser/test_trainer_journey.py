@@ -27,6 +27,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
+from calibration.services import reports
 from calibration.stats import krippendorff_alpha
 
 from .support import NARROW, PAST_ROUND, agreement_by_assessor, describe, log_in, run_axe, screenshot
@@ -201,6 +202,9 @@ def test_lead_trainer_reads_a_round_report_with_charts_and_their_data(new_page, 
         [v for *_, v, _ in scores],
         levels=list(rnd.levels),
         level_of_measurement=measurement,
+        # The report's own bootstrap (seeded by the round): the label reads the interval too.
+        n_boot=reports.N_BOOT,
+        seed=rnd.id,
     )
     assert alpha.value is not None
     confusion = Counter((level, key) for *_, level, key in scores)

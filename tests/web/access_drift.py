@@ -38,4 +38,10 @@ ACCESS: dict[str, dict[str, int]] = {
 
 
 def URL_VALUES(world: Any) -> dict[str, Any]:
-    return {"wait_id": 999_999, "flag_id": 999_999, "session_id": 999_999, "booking_id": 999_999, "token": "not-a-real-token"}
+    return {
+        "wait_id": 999_999,
+        "flag_id": 999_999,
+        "session_id": 999_999,
+        "booking_id": 999_999,
+        "token": "not-a-real-token",
+    }

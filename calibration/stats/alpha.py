@@ -10,24 +10,18 @@ distinct patterns. The result equals ``krippendorff.alpha(value_counts=..., valu
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ._data import (
-    NO_VARIATION,
-    ValuePatterns,
-    _check_confidence,
-    _check_n_boot,
-    _undefined_reason,
-    value_count_patterns,
-)
+from ._checks import NO_VARIATION, _check_confidence, _check_n_boot, _undefined_reason
+from ._data import ValuePatterns, value_count_patterns
+from ._types import LevelOfMeasurement
 from .bootstrap import pattern_resamples, percentile_interval, t_interval
 from .results import Estimate
 
 __all__ = ["krippendorff_alpha"]
 
-LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 

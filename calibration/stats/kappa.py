@@ -15,17 +15,9 @@ import numpy as np
 from scipy import special
 from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
 
-from ._data import (
-    Weights,
-    _check_confidence,
-    _check_levels,
-    _check_n_boot,
-    _fmt,
-    _long_rows,
-    _undefined_reason,
-    _weight_matrix,
-    contingency_table,
-)
+from ._checks import _check_confidence, _check_levels, _check_n_boot, _fmt, _undefined_reason, _weight_matrix
+from ._data import _long_rows, contingency_table
+from ._types import Weights
 from .bootstrap import bootstrap_units, normal_interval, percentile_interval
 from .results import Estimate, PairwiseMatrix
 

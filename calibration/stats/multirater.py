@@ -23,20 +23,17 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
-from ._data import (
+from ._checks import (
     NO_VARIATION,
     ONE_RATER,
-    ValuePatterns,
-    Weights,
     _check_confidence,
     _check_levels,
     _check_n_boot,
-    _long_rows,
-    _patterns_from_counts,
     _undefined_reason,
     _weight_matrix,
-    value_count_patterns,
 )
+from ._data import ValuePatterns, _long_rows, _patterns_from_counts, value_count_patterns
+from ._types import Weights
 from .bootstrap import bootstrap_units, pattern_resamples, percentile_interval, t_interval, wilson_bounds
 from .results import Estimate
 

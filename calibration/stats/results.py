@@ -17,7 +17,7 @@ import numpy as np
 
 from .labels import MIN_ANCHORS, MIN_SCORES, alpha_band, icc_band, interpret
 
-__all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "alpha_label", "icc_label"]
+__all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "Proportion", "alpha_label", "icc_label"]
 
 
 def _empty() -> Mapping[str, Any]:
@@ -212,6 +212,45 @@ class Estimate:
             "extra": {k: (None if math.isnan(v) else v) for k, v in self.extra.items()},
             "detail": {k: [None if math.isnan(x) else x for x in v] for k, v in self.detail.items()},
         }
+
+
+def _percent(p: float) -> str:
+    """A share as a percentage with at most one decimal: ``0.65`` -> ``"65%"``, ``0.125`` -> ``"12.5%"``."""
+    text = f"{100 * p:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A share ``count / n`` with its Wilson score interval; ``p`` is None when ``n == 0``.
+
+    ``value`` is the same share under the name :class:`Estimate` uses, so code that reads any
+    statistic's ``value``, ``defined``, ``ci_low`` and ``ci_high`` works on a Proportion as well;
+    ``p`` stays the stored field (and the name in ``to_dict``-style dumps of its fields).
+    """
+
+    count: int
+    n: int
+    p: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float = 0.95
+    reason: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The share, None when undefined: the same number as ``p``, named as in :class:`Estimate`."""
+        return self.p
+
+    @property
+    def defined(self) -> bool:
+        return self.p is not None
+
+    def label(self) -> str:
+        """Plain text such as ``"65% (13 of 20)"``, or the reason when undefined."""
+        if self.p is None:
+            return f"undefined ({self.reason})"
+        return f"{_percent(self.p)} ({self.count} of {self.n})"
 
 
 _ICC_ALIASES = {

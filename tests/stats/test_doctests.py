@@ -11,6 +11,7 @@ MODULES = [
     "calibration.stats",
     "calibration.stats._data",
     "calibration.stats.results",
+    "calibration.stats.proportions",
     "calibration.stats.bootstrap",
     "calibration.stats.alpha",
     "calibration.stats.multirater",

@@ -15,6 +15,7 @@ MODULES = [
     "calibration.stats.bootstrap",
     "calibration.stats.alpha",
     "calibration.stats.multirater",
+    "calibration.stats.conger",
     "calibration.stats.kappa",
     "calibration.stats.icc",
     "calibration.stats.labels",

@@ -222,7 +222,7 @@ def _codes(values: np.ndarray, lv: np.ndarray) -> np.ndarray:
     """Level index per row (int8/int16), -1 for a missing (NaN) value."""
     ix, table = _lookup(values, lv)
     dtype = np.int8 if lv.size < 127 else np.int32
-    return table.astype(dtype)[ix]
+    return np.asarray(table.astype(dtype)[ix])
 
 
 def _level_index(values: Any, lv: np.ndarray, *, what: str, scale: int = 1) -> np.ndarray:

@@ -116,7 +116,7 @@ class ValuePatterns:
     @property
     def m(self) -> np.ndarray:
         """Number of ratings of each pattern."""
-        return self.counts.sum(axis=1)
+        return np.asarray(self.counts.sum(axis=1))
 
     def select(self, mask: np.ndarray) -> ValuePatterns:
         """Only the patterns where ``mask`` is true (e.g. pairable ones)."""

@@ -6,7 +6,7 @@ import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -35,9 +35,12 @@ def _jsonable(x: Any) -> Any:
 
 
 class _ToDict:
+    # Only dataclasses mix this in; declaring the field table lets the type checker see that.
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field (to store with a flag)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
 
 
 def _evidence_text(n_anchors: int, n_scores: int, min_anchors: int, min_scores: int) -> str:

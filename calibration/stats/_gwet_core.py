@@ -32,9 +32,9 @@ def _chance(coef: _Coef, pi: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Chance agreement from level shares ``pi`` (``(..., q)``), vectorised over leading axes."""
     q = w.shape[0]
     if coef == "fleiss":
-        return ((pi @ w) * pi).sum(axis=-1)
+        return np.asarray(((pi @ w) * pi).sum(axis=-1))
     if coef == "ac1":
-        return w.sum() / (q * (q - 1)) * (pi * (1.0 - pi)).sum(axis=-1)
+        return np.asarray(w.sum() / (q * (q - 1)) * (pi * (1.0 - pi)).sum(axis=-1))
     if coef == "bp":
         return np.full(pi.shape[:-1], w.sum() / q**2)
     return np.zeros(pi.shape[:-1])

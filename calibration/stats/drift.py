@@ -256,7 +256,7 @@ def accuracy_drop(
 
         def var(g: np.ndarray) -> np.ndarray:  # ratio-estimator variance of a share, sheets as clusters
             ss = np.maximum(g[5] - 2 * pooled * g[4] + pooled**2 * g[3], 0.0)
-            return ss / g[0] ** 2 * g[2] / (g[2] - 1)
+            return np.asarray(ss / g[0] ** 2 * g[2] / (g[2] - 1))
 
         se = np.sqrt(var(w) + var(b))
         drop = pb - pw

@@ -49,7 +49,9 @@ __all__ = [
 ]
 
 
-def _fleiss_details(patterns: ValuePatterns, value: float) -> tuple[dict[str, float], dict[str, tuple]]:
+def _fleiss_details(
+    patterns: ValuePatterns, value: float
+) -> tuple[dict[str, float], dict[str, tuple[float, ...]]]:
     """Per-level kappas (Fleiss 1971, eq. 9, generalised to unequal m) and, for equal m, the
     Fleiss-Nee-Landis (1979) null standard error with its z and two-sided p."""
     pp = patterns.select(patterns.m >= 2)
@@ -104,7 +106,7 @@ def _fleiss_core(
         return est
     extra = dict(est.extra)
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
-    detail: dict[str, tuple] = {}
+    detail: dict[str, tuple[float, ...]] = {}
     if weights in (None, "identity"):
         more, detail = _fleiss_details(parts["patterns"], est.value)
         extra.update(more)

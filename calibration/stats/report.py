@@ -23,7 +23,7 @@ from calibration.stats._checks import _check_lengths, _check_levels, _factorize,
 from calibration.stats._types import LevelOfMeasurement
 from calibration.stats.accuracy import AccuracyTable, accuracy_by_rater
 from calibration.stats.anchors import AnchorSummary, anchor_summary
-from calibration.stats.icc import ICCResult, icc
+from calibration.stats.icc import icc
 from calibration.stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from calibration.stats.reliability import (
     PairwiseMatrix,
@@ -33,7 +33,7 @@ from calibration.stats.reliability import (
     pairwise_kappa_matrix,
     percent_agreement,
 )
-from calibration.stats.results import Estimate
+from calibration.stats.results import Estimate, ICCResult
 
 __all__ = ["CohortReliability", "RoundReport", "cohort_reliability", "round_report"]
 
@@ -189,7 +189,7 @@ def _scored(values: Any) -> np.ndarray:
     """True for each row with a rating (not NaN, not None)."""
     v = np.asarray(values)
     if v.dtype.kind == "f":
-        return ~np.isnan(v)
+        return np.asarray(~np.isnan(v))
     if v.dtype.kind == "O":
         return np.array([x is not None and x == x for x in v.tolist()], dtype=bool)
     return np.ones(v.size, dtype=bool)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .labels import MIN_ANCHORS, MIN_SCORES, alpha_band, icc_band, interpret
+from .labels import MIN_ANCHORS, MIN_SCORES, Scale, alpha_band, icc_band, interpret
 
 __all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "Proportion", "alpha_label", "icc_label"]
 
@@ -174,6 +174,7 @@ class Estimate:
         ``extra["n_scores"]``, else the pairable values (alpha), else ``n_units * n_raters``. Pass them
         when a unit is not an anchor (e.g. anchor x criterion units).
         """
+        scale: Scale
         if self.method.startswith("krippendorff_alpha"):
             scale = "alpha"
         elif self.method.startswith("icc"):
@@ -188,7 +189,7 @@ class Estimate:
         return interpret(
             self.value,
             self.interval,
-            scale=scale,  # type: ignore[arg-type]
+            scale=scale,
             n_anchors=anchors,
             n_scores=scores,
             min_anchors=min_anchors,
@@ -317,7 +318,8 @@ class ICCResult:
         key = _ICC_ALIASES.get(str(name).upper().replace(" ", ""))
         if key is None:
             raise KeyError(f"unknown ICC form {name!r}; use one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k")
-        return getattr(self, key)
+        form: Estimate = getattr(self, key)
+        return form
 
     def label(self, form: str = "ICC2", **evidence: int) -> str | None:
         """Koo & Li (2016) reading of one form (default ICC(2,1)) through :meth:`Estimate.label`
@@ -381,5 +383,6 @@ class PairwiseMatrix:
         """Interval of the kappa between raters ``a`` and ``b`` (see ``ci_method``), None when there is none."""
         self.get(a, b)  # raises KeyError for an unknown rater
         i, j = np.searchsorted(self.rater_ids, a), np.searchsorted(self.rater_ids, b)
+        assert self.ci_low is not None and self.ci_high is not None  # filled in by __post_init__
         lo, hi = _clean(self.ci_low[i, j]), _clean(self.ci_high[i, j])
         return None if lo is None or hi is None else (lo, hi)

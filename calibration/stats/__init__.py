@@ -3,6 +3,12 @@
 Plain arrays in (long rows ``units, raters, values`` plus the rubric's ``levels``), frozen result
 objects out. Imports only numpy, scipy, statsmodels, krippendorff and the standard library; never
 Flask or SQLAlchemy. Conventions and guidance: ``docs/statistics.md``.
+
+Layout: ``_checks`` is the one private validation kernel (levels, long rows, ids, weights) and
+``_types`` holds the shared type names (``Weights``, ``LevelOfMeasurement``); ``results`` has the
+result objects every module returns (``Estimate``, ``Proportion``: a share, whose ``value`` is the
+same number as its ``p``). ``accuracy`` holds accuracy against the key only; shares with Wilson
+intervals are in ``proportions``.
 """
 
 from __future__ import annotations

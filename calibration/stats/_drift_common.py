@@ -6,23 +6,16 @@ import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from calibration.stats.accuracy import (
-    Proportion,
-    _check_lengths,
-    _check_levels,
-    _factorize,
-    _level_index,
-    _py,
-)
+from calibration.stats._checks import _check_lengths, _check_levels, _factorize, _level_index, _py
+from calibration.stats.results import Proportion
 
 __all__ = ["drift_sentence"]
 
 Status = Literal["flagged", "in_control", "too_few", "undefined"]
-_EPS = 1e-12  # absorbs float rounding when a statistic sits exactly on a threshold
 
 
 def _frozen_map(d: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
@@ -42,9 +35,12 @@ def _jsonable(x: Any) -> Any:
 
 
 class _ToDict:
+    # Only dataclasses mix this in; declaring the field table lets the type checker see that.
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field (to store with a flag)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
 
 
 def _evidence_text(n_anchors: int, n_scores: int, min_anchors: int, min_scores: int) -> str:
@@ -105,13 +101,16 @@ class _Rows:
 
 
 def _rows(rounds: Any, raters: Any, units: Any, values: Any, key: Any, levels: Any, criteria: Any) -> _Rows:
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     _check_lengths(rounds=rounds, raters=raters, units=units, values=values, key=key, criteria=criteria)
     d = _level_index(values, lv, what="value") - _level_index(key, lv, what="key level")
-    round_ids, t = _factorize(rounds, what="rounds")
-    rater_ids, r = _factorize(raters, what="raters")
-    _, u = _factorize(units, what="units")
-    crit_ids, c = (np.zeros(0, np.intp), None) if criteria is None else _factorize(criteria, what="criteria")
+    t, round_ids = _factorize(rounds, "rounds")
+    r, rater_ids = _factorize(raters, "raters")
+    u, _ = _factorize(units, "units")
+    crit_ids: np.ndarray = np.zeros(0, np.intp)
+    c: np.ndarray | None = None
+    if criteria is not None:
+        c, crit_ids = _factorize(criteria, "criteria")
     return _Rows(d.astype(np.int64), t, r, u, c, round_ids, rater_ids, crit_ids)
 
 

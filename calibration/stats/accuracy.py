@@ -17,15 +17,26 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
-from calibration.stats.results import Estimate
+from ._accuracy_results import (
+    CENTRAL_TENDENCY_EXCESS,
+    CENTRAL_TENDENCY_MIN_SCORES,
+    AccuracyArrays,
+    AccuracyResult,
+    AccuracyTable,
+    CategoryUse,
+    DecisionAgreement,
+    _LazyResults,
+    _ResultBuilder,
+)
+from ._checks import _check_lengths, _check_levels, _factorize, _level_index, _py, _weight_matrix
+from ._types import Weights
+from .proportions import _z, wilson_interval, wilson_intervals
+from .results import Proportion
 
 __all__ = [
     "CENTRAL_TENDENCY_EXCESS",
@@ -46,219 +57,8 @@ __all__ = [
     "wilson_intervals",
 ]
 
-Weights = Literal["linear", "quadratic"] | None
 
-#: Central tendency flag: the assessor's share of middle levels exceeds the key's by at least this much...
-CENTRAL_TENDENCY_EXCESS = 0.20
-#: ...over at least this many criterion-scores.
-CENTRAL_TENDENCY_MIN_SCORES = 10
-_EPS = 1e-12  # absorbs float rounding when a share sits exactly on a threshold
-
-
-# --------------------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class Proportion:
-    """A share ``count / n`` with its Wilson score interval; ``p`` is None when ``n == 0``."""
-
-    count: int
-    n: int
-    p: float | None
-    ci_low: float | None
-    ci_high: float | None
-    confidence: float = 0.95
-    reason: str | None = None
-
-    @property
-    def defined(self) -> bool:
-        return self.p is not None
-
-    def label(self) -> str:
-        """Plain text such as ``"65% (13 of 20)"``, or the reason when undefined."""
-        if self.p is None:
-            return f"undefined ({self.reason})"
-        return f"{_percent(self.p)} ({self.count} of {self.n})"
-
-
-@dataclass(frozen=True)
-class DecisionAgreement:
-    """Agreement on the earned / not-yet decision at the rubric's earn cut.
-
-    ``false_earned``: assessor at or above the cut where the key is below it; ``false_not_yet``: the
-    reverse.
-    """
-
-    earn_cut: Any
-    agreement: Proportion
-    false_earned: int
-    false_not_yet: int
-
-
-@dataclass(frozen=True)
-class CategoryUse:
-    """How often the assessor and the key use each level, with two descriptive flags.
-
-    ``central_tendency``: the rubric has a middle (``q >= 3``), there are at least
-    ``CENTRAL_TENDENCY_MIN_SCORES`` scores, and the assessor's share of middle levels (all but the lowest
-    and highest) exceeds the key's by at least ``CENTRAL_TENDENCY_EXCESS``. ``restricted_range``: the
-    assessor uses fewer distinct levels than the key does.
-    """
-
-    levels: tuple[Any, ...]
-    assessor_counts: tuple[int, ...]
-    key_counts: tuple[int, ...]
-    assessor_share: tuple[float, ...] | None
-    key_share: tuple[float, ...] | None
-    middle_excess: float | None
-    central_tendency: bool
-    restricted_range: bool
-
-
-@dataclass(frozen=True)
-class AccuracyResult:
-    """Accuracy of one group of criterion-scores (one assessor, one criterion, or everyone)."""
-
-    rater: Hashable | None
-    criterion: Hashable | None
-    levels: tuple[Any, ...]
-    n: int
-    exact: Proportion
-    adjacent: Proportion
-    discrepant: Proportion
-    mean_signed_deviation: Estimate
-    mean_absolute_deviation: float | None
-    weighted_kappa: Estimate
-    decision: DecisionAgreement | None
-    confusion: tuple[tuple[int, ...], ...]
-    category_use: CategoryUse
-
-    @property
-    def confusion_matrix(self) -> np.ndarray:
-        """``q x q`` counts: rows are the assessor's level, columns the key's level."""
-        return np.array(self.confusion, dtype=np.int64).reshape(len(self.levels), len(self.levels))
-
-
-@dataclass(frozen=True, eq=False)
-class AccuracyArrays:
-    """Per-group accuracy statistics as arrays (NaN where undefined), for large inputs.
-
-    Every field has the group axis first; ``confusion`` is ``(G, q, q)``; ``*_ci`` fields are ``(G, 2)``
-    Wilson (shares) or normal (kappa) 95% limits.
-    """
-
-    n: np.ndarray
-    exact: np.ndarray
-    adjacent: np.ndarray
-    discrepant: np.ndarray
-    exact_ci: np.ndarray
-    adjacent_ci: np.ndarray
-    discrepant_ci: np.ndarray
-    mean_signed: np.ndarray
-    se_signed: np.ndarray
-    ci_low_signed: np.ndarray
-    ci_high_signed: np.ndarray
-    mean_absolute: np.ndarray
-    kappa: np.ndarray
-    kappa_se: np.ndarray
-    kappa_ci: np.ndarray
-    decision_agree: np.ndarray | None
-    decision_ci: np.ndarray | None
-    false_earned: np.ndarray | None
-    false_not_yet: np.ndarray | None
-    confusion: np.ndarray
-
-
-@dataclass(frozen=True)
-class AccuracyTable:
-    """Accuracy for everyone, per rater, per criterion and per (rater, criterion).
-
-    The three mappings are read-only; their result objects are built on first access from arrays
-    computed up front, so a large table costs little until it is read.
-    """
-
-    levels: tuple[Any, ...]
-    earn_cut: Any
-    overall: AccuracyResult
-    by_rater: Mapping[Hashable, AccuracyResult]
-    by_criterion: Mapping[Hashable, AccuracyResult]
-    by_rater_criterion: Mapping[tuple[Hashable, Hashable], AccuracyResult]
-
-
-# ------------------------------------------------------------------------------------------- helpers
-def _percent(p: float) -> str:
-    text = f"{100 * p:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"
-
-
-def _py(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
-
-
-def _check_levels(levels: Any) -> np.ndarray:
-    lv = np.asarray(levels)
-    if lv.ndim != 1 or lv.size < 2:
-        raise ValueError(f"levels must list at least two ordered levels, got {levels!r}")
-    if np.unique(lv).size != lv.size:
-        raise ValueError(f"levels must be distinct, got {lv.tolist()!r}")
-    if lv.dtype.kind in "iuf" and not np.all(lv[1:] > lv[:-1]):
-        # Signed deviations and weights follow the list's order: a shuffled list would quietly change them.
-        raise ValueError(
-            f"levels must be in ascending order (the rubric's order from lowest to highest), got "
-            f"{lv.tolist()!r}; pass {sorted(lv.tolist())!r}"
-        )
-    return lv
-
-
-def _level_index(values: Any, lv: np.ndarray, *, what: str, scale: int = 1) -> np.ndarray:
-    """Map level values to ``scale *`` their index in ``lv``; ValueError naming the first value outside it."""
-    v = np.asarray(values)
-    if v.ndim != 1:
-        raise ValueError(f"{what}s must be one-dimensional, got shape {v.shape}")
-    if v.size == 0:
-        return np.zeros(0, dtype=np.intp)
-
-    def fail(bad: Any) -> ValueError:
-        return ValueError(f"{what} {_py(bad)!r} is not one of the rubric levels {lv.tolist()!r}")
-
-    if v.dtype.kind in "iu" and lv.dtype.kind in "iu" and int(lv.max()) - int(lv.min()) <= 4096:
-        # Small integer scale: a lookup table is several times faster than a search; non-negative levels
-        # index it directly, which saves a pass over the rows.
-        lo, hi = int(lv.min()), int(lv.max())
-        base = min(lo, 0)
-        vmin, vmax = int(v.min()), int(v.max())
-        if vmin < lo or vmax > hi:
-            raise fail(v[(v < lo) | (v > hi)][0])
-        lut = np.full(hi - base + 1, -1, dtype=np.intp)
-        lut[lv.astype(np.int64) - base] = np.arange(lv.size) * scale
-        idx = lut[v] if base == 0 else lut[v.astype(np.int64) - base]
-        if (idx < 0).any():
-            raise fail(v[idx < 0][0])
-        return idx
-    order = np.argsort(lv, kind="stable")
-    ordered = lv[order]
-    try:
-        pos = np.minimum(np.searchsorted(ordered, v), lv.size - 1)
-        ok = ordered[pos] == v
-    except TypeError:  # e.g. strings against numbers
-        raise fail(v[0]) from None
-    if not np.all(ok):
-        raise fail(v[~ok][0])
-    return order[pos] * scale if scale != 1 else order[pos]
-
-
-def _factorize(ids: Any, *, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct ids and each row's code; compact integer ids skip the sort."""
-    a = np.asarray(ids)
-    if a.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
-    if a.size and a.dtype.kind in "iu":
-        lo, hi = int(a.min()), int(a.max())
-        if hi - lo <= max(4 * a.size, 1024):
-            shifted = a.astype(np.int64, copy=False) - lo
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            uniques = (np.flatnonzero(present) + lo).astype(a.dtype)
-            return uniques, (np.cumsum(present) - 1)[shifted]
-    uniques, codes = np.unique(a, return_inverse=True)
-    return uniques, codes.reshape(-1)
+# ------------------------------------------------------------------------------------ array internals
 
 
 def _group_confusion(
@@ -278,24 +78,8 @@ def _group_confusion(
             confusion = _confusion(a, aq, k, hi + 1, q)
             present = np.flatnonzero(confusion.reshape(hi + 1, q * q).any(axis=1))
             return present.astype(a.dtype), confusion[present]
-    uniques, codes = _factorize(a, what=what)
+    codes, uniques = _factorize(a, what)
     return uniques, _confusion(codes, aq, k, uniques.size, q)
-
-
-def _check_lengths(**arrays: Any) -> int:
-    """The common number of rows; ValueError naming an array that is not 1-D or differs in length."""
-    sizes = {}
-    for name, a in arrays.items():
-        if a is None:
-            continue
-        if np.ndim(a) != 1:
-            raise ValueError(f"{name} must be one-dimensional, got shape {np.shape(a)}")
-        sizes[name] = np.shape(a)[0]
-    first_name, first = next(iter(sizes.items()))
-    for name, size in sizes.items():
-        if size != first:
-            raise ValueError(f"{name} has {size} rows but {first_name} has {first}")
-    return first
 
 
 def _earn_cut_index(earn_cut: Any, lv: np.ndarray) -> int | None:
@@ -330,102 +114,9 @@ def weight_matrix(q: int, weights: Weights = "quadratic") -> np.ndarray:
     """
     if q < 2:
         raise ValueError(f"weights need at least two levels, got q={q}")
-    i = np.arange(q)
-    dist = np.abs(i[:, None] - i[None, :]) / (q - 1)
-    if weights == "quadratic":
-        return 1.0 - dist**2
-    if weights == "linear":
-        return 1.0 - dist
-    if weights is None:
-        return np.eye(q)
-    raise ValueError(f"weights must be 'linear', 'quadratic' or None, got {weights!r}")
-
-
-# ----------------------------------------------------------------------------------------- proportions
-@lru_cache(maxsize=8)
-def _z(confidence: float) -> float:
-    """Two-sided normal quantile (cached: ``norm.ppf`` costs far more than the arithmetic around it)."""
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    return float(sps.norm.ppf(0.5 + confidence / 2.0))
-
-
-def wilson_intervals(counts: Any, n: Any, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised Wilson score intervals; NaN where ``n == 0``.
-
-    Parameters
-    ----------
-    counts, n : array_like of int
-        Successes and trials, broadcast together; ``0 <= counts <= n``.
-    confidence : float
-        Two-sided coverage, default 0.95.
-
-    Returns
-    -------
-    (low, high) : tuple of numpy.ndarray
-
-    References
-    ----------
-    Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
-    *JASA* 22, 209-212. Newcombe, R. G. (1998). Two-sided confidence intervals for the single
-    proportion. *Statistics in Medicine* 17, 857-872 (method 3).
-
-    Examples
-    --------
-    >>> low, high = wilson_intervals([81, 0], [263, 20])
-    >>> [round(float(x), 4) for x in low], [round(float(x), 4) for x in high]
-    ([0.2553, 0.0], [0.3662, 0.1611])
-    """
-    z = _z(confidence)
-    x, m = np.broadcast_arrays(np.asarray(counts, dtype=float), np.asarray(n, dtype=float))
-    if np.any(m < 0) or np.any(x < 0) or np.any(x > m):
-        bad = np.flatnonzero((m < 0) | (x < 0) | (x > m))[0]
-        raise ValueError(f"count {x.flat[bad]:g} is not between 0 and n={m.flat[bad]:g}")
-    z2 = z * z
-    has = m > 0
-    ms = np.where(has, m, 1.0)
-    center = (x + z2 / 2.0) / (ms + z2)
-    half = z * np.sqrt(x * (ms - x) / ms + z2 / 4.0) / (ms + z2)
-    low = np.where(x == 0, 0.0, np.clip(center - half, 0.0, 1.0))
-    high = np.where(x == m, 1.0, np.clip(center + half, 0.0, 1.0))
-    return np.where(has, low, np.nan), np.where(has, high, np.nan)
-
-
-def wilson_interval(count: int, n: int, *, confidence: float = 0.95) -> Proportion:
-    """The share ``count / n`` with its Wilson score interval.
-
-    Parameters
-    ----------
-    count, n : int
-        Successes and trials, ``0 <= count <= n``.
-    confidence : float
-        Two-sided coverage, default 0.95.
-
-    Returns
-    -------
-    Proportion
-        ``p``, ``ci_low`` and ``ci_high`` are None (with a reason) when ``n == 0``.
-
-    References
-    ----------
-    Wilson (1927); Newcombe (1998), Table I, method 3 (e.g. 81/263 gives 0.2553 to 0.3662).
-
-    Examples
-    --------
-    >>> r = wilson_interval(15, 148)
-    >>> round(r.ci_low, 4), round(r.ci_high, 4)
-    (0.0624, 0.1605)
-    >>> wilson_interval(0, 0).reason
-    'no scores'
-    """
-    low, high = wilson_intervals(count, n, confidence=confidence)
-    return _proportion(int(count), int(n), float(low), float(high), confidence)
-
-
-def _proportion(count: int, n: int, low: float, high: float, confidence: float = 0.95) -> Proportion:
-    if n == 0:
-        return Proportion(0, 0, None, None, None, confidence, "no scores")
-    return Proportion(count, n, count / n, low, high, confidence)
+    if weights == "identity":  # the reliability coefficients' spelling of None; not offered here
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    return _weight_matrix(q, weights)
 
 
 # ------------------------------------------------------------------------------------ array internals
@@ -459,7 +150,7 @@ def confusion_by_group(groups: Any, values: Any, key: Any, *, levels: Any) -> tu
     >>> ids.tolist(), c.tolist()
     ([7, 9], [[[1, 0], [1, 0]], [[0, 0], [0, 1]]])
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     _check_lengths(groups=groups, values=values, key=key)
     q = lv.size
     aq = _level_index(values, lv, what="value", scale=q)
@@ -600,141 +291,6 @@ def accuracy_arrays(
     )
 
 
-# ------------------------------------------------------------------------------------ result building
-def _kappa_reason(row: np.ndarray, col: np.ndarray, lv: np.ndarray) -> str:
-    if row.sum() == 0:
-        return "no scores"
-    used_a, used_k = np.flatnonzero(row), np.flatnonzero(col)
-    if used_k.size < 2 and used_a.size < 2:
-        return (
-            f"no variation: the assessor used only level {_py(lv[used_a[0]])!r} and the key has only "
-            f"level {_py(lv[used_k[0]])!r}"
-        )
-    if used_k.size < 2:
-        return f"no variation: the key has only level {_py(lv[used_k[0]])!r}"
-    return f"no variation: the assessor used only level {_py(lv[used_a[0]])!r}"
-
-
-class _ResultBuilder:
-    """Turns :class:`AccuracyArrays` into result objects; arrays become lists once, not per group."""
-
-    def __init__(self, arr: AccuracyArrays, lv: np.ndarray, earn_cut: Any) -> None:
-        self.lv = lv
-        self.levels = tuple(_py(x) for x in lv)
-        self.earn_cut = earn_cut
-        self.has_cut = arr.decision_agree is not None
-        conf = arr.confusion
-        self.conf = conf.tolist()
-        self.row, self.col = conf.sum(axis=2).tolist(), conf.sum(axis=1).tolist()
-        names = ["n", "exact", "adjacent", "discrepant", "mean_signed", "se_signed", "ci_low_signed"]
-        names += ["ci_high_signed", "mean_absolute", "kappa", "kappa_se", "kappa_ci"]
-        names += ["exact_ci", "adjacent_ci", "discrepant_ci"]
-        if self.has_cut:
-            names += ["decision_agree", "decision_ci", "false_earned", "false_not_yet"]
-        self.a = {name: getattr(arr, name).tolist() for name in names}
-
-    def build(self, g: int, *, rater: Any, criterion: Any, n_raters: int) -> AccuracyResult:
-        a, levels = self.a, self.levels
-        n = a["n"][g]
-        row, col = self.row[g], self.col[g]
-        if n >= 2:
-            msd = Estimate(
-                "mean_signed_deviation",
-                a["mean_signed"][g],
-                se=a["se_signed"][g],
-                ci_low=a["ci_low_signed"][g],
-                ci_high=a["ci_high_signed"][g],
-                ci_method="t",
-                n_units=n,
-                n_raters=n_raters,
-            )
-        else:
-            reason = "no scores" if n == 0 else "fewer than two scores"
-            msd = Estimate("mean_signed_deviation", None, n_units=n, n_raters=n_raters, reason=reason)
-        k = a["kappa"][g]
-        if k != k:  # NaN: undefined
-            reason = _kappa_reason(np.array(row), np.array(col), self.lv)
-            kappa = Estimate("weighted_kappa_quadratic", None, n_units=n, n_raters=n_raters, reason=reason)
-        else:
-            kappa = Estimate(
-                "weighted_kappa_quadratic",
-                k,
-                se=a["kappa_se"][g],
-                ci_low=a["kappa_ci"][g][0],
-                ci_high=a["kappa_ci"][g][1],
-                ci_method="normal",
-                n_units=n,
-                n_raters=n_raters,
-            )
-        decision = None
-        if self.has_cut:
-            agreement = _proportion(a["decision_agree"][g], n, *a["decision_ci"][g])
-            decision = DecisionAgreement(
-                self.earn_cut, agreement, a["false_earned"][g], a["false_not_yet"][g]
-            )
-        excess = (sum(row[1:-1]) - sum(col[1:-1])) / n if n > 0 and len(levels) >= 3 else None
-        use = CategoryUse(
-            levels=levels,
-            assessor_counts=tuple(row),
-            key_counts=tuple(col),
-            assessor_share=tuple(x / n for x in row) if n else None,
-            key_share=tuple(x / n for x in col) if n else None,
-            middle_excess=excess,
-            central_tendency=bool(
-                excess is not None
-                and n >= CENTRAL_TENDENCY_MIN_SCORES
-                and excess >= CENTRAL_TENDENCY_EXCESS - _EPS
-            ),
-            restricted_range=sum(x > 0 for x in row) < sum(x > 0 for x in col),
-        )
-        mad = a["mean_absolute"][g]
-        return AccuracyResult(
-            rater=rater,
-            criterion=criterion,
-            levels=levels,
-            n=n,
-            exact=_proportion(a["exact"][g], n, *a["exact_ci"][g]),
-            adjacent=_proportion(a["adjacent"][g], n, *a["adjacent_ci"][g]),
-            discrepant=_proportion(a["discrepant"][g], n, *a["discrepant_ci"][g]),
-            mean_signed_deviation=msd,
-            mean_absolute_deviation=None if mad != mad else mad,
-            weighted_kappa=kappa,
-            decision=decision,
-            confusion=tuple(tuple(r) for r in self.conf[g]),
-            category_use=use,
-        )
-
-
-class _LazyResults(Mapping[Any, "AccuracyResult"]):
-    """Read-only mapping whose result objects are built on first access (and then kept).
-
-    A round has hundreds of (rater, criterion) groups; building every object up front costs more than all
-    the arithmetic, and a page usually shows a few of them.
-    """
-
-    __slots__ = ("_build", "_cache", "_index")
-
-    def __init__(self, index: dict[Any, int], build: Callable[[Any, int], AccuracyResult]) -> None:
-        self._index = index
-        self._build = build
-        self._cache: dict[Any, AccuracyResult] = {}
-
-    def __getitem__(self, key: Any) -> AccuracyResult:
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = self._build(key, self._index[key])
-        return hit
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} accuracy results: {list(self._index)[:5]}{'...' if len(self) > 5 else ''}>"
-
-
 def accuracy(values: Any, key: Any, *, levels: Any, earn_cut: Any = None) -> AccuracyResult:
     """Accuracy of one set of criterion-scores against the key.
 
@@ -764,7 +320,7 @@ def accuracy(values: Any, key: Any, *, levels: Any, earn_cut: Any = None) -> Acc
     >>> r.decision.false_earned, r.decision.false_not_yet
     (1, 0)
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     _check_lengths(values=values, key=key)
     groups = np.zeros(np.shape(values)[0], dtype=np.intp)
     table = accuracy_by_rater(groups, values, key, levels=lv, earn_cut=earn_cut)
@@ -820,18 +376,18 @@ def accuracy_by_rater(
     >>> t.by_rater[1].exact.count, t.by_rater[2].exact.count, t.by_criterion[1].exact.label()
     (1, 1, '0% (0 of 2)')
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     q = lv.size
     _check_lengths(raters=raters, values=values, key=key, criteria=criteria)
     cut = _earn_cut_index(earn_cut, lv)
-    rater_ids, r_codes = _factorize(raters, what="raters")
+    r_codes, rater_ids = _factorize(raters, "raters")
     aq = _level_index(values, lv, what="value", scale=q)
     k = _level_index(key, lv, what="key level")
     if criteria is None:
         crit_ids, n_c = np.zeros(0, dtype=np.intp), 1
         fine_codes = r_codes
     else:
-        crit_ids, c_codes = _factorize(criteria, what="criteria")
+        c_codes, crit_ids = _factorize(criteria, "criteria")
         n_c = max(crit_ids.size, 1)
         fine_codes = r_codes * n_c + c_codes
     n_r = rater_ids.size
@@ -913,7 +469,7 @@ def weighted_kappa_by_rater(
     >>> ids.tolist(), [round(float(x), 4) for x in k]
     ([5, 6], [0.6667, nan])
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     _check_lengths(raters=raters, values=values, key=key)
     q = lv.size
     aq = _level_index(values, lv, what="value", scale=q)

@@ -10,24 +10,18 @@ distinct patterns. The result equals ``krippendorff.alpha(value_counts=..., valu
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ._data import (
-    NO_VARIATION,
-    ValuePatterns,
-    _check_confidence,
-    _check_n_boot,
-    _undefined_reason,
-    value_count_patterns,
-)
+from ._checks import NO_VARIATION, _check_confidence, _check_n_boot, _undefined_reason
+from ._data import ValuePatterns, value_count_patterns
+from ._types import LevelOfMeasurement
 from .bootstrap import pattern_resamples, percentile_interval, t_interval
 from .results import Estimate
 
 __all__ = ["krippendorff_alpha"]
 
-LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
@@ -49,7 +43,7 @@ def _metric(level: str, lv: np.ndarray, n_v: np.ndarray) -> np.ndarray:
     if level == "nominal":
         return 1.0 - np.eye(q)
     if level == "ordinal":
-        return (_ordinal_sums(n_v) - (n_v[:, None] + n_v[None, :]) / 2.0) ** 2
+        return np.asarray((_ordinal_sums(n_v) - (n_v[:, None] + n_v[None, :]) / 2.0) ** 2)
     # Differences and sums are taken exactly on Python integers (or floats) before becoming floats, so
     # levels such as 2**62 and 2**62 + 1 stay one apart instead of both rounding to 2**62.
     exact = [int(x) for x in lv.tolist()] if lv.dtype.kind in "iu" else [float(x) for x in lv.tolist()]
@@ -74,7 +68,7 @@ def _batched_ordinal_metric(n_v: np.ndarray) -> np.ndarray:
     c, k, lo, hi = _pair_index(n_v.shape[1])
     cs = np.cumsum(n_v, axis=1)
     between = cs[:, hi] - (cs - n_v)[:, lo]
-    return (between - (n_v[:, c] + n_v[:, k]) / 2.0) ** 2
+    return np.asarray((between - (n_v[:, c] + n_v[:, k]) / 2.0) ** 2)
 
 
 def _coincidence_per_pattern(counts: np.ndarray) -> np.ndarray:
@@ -84,7 +78,7 @@ def _coincidence_per_pattern(counts: np.ndarray) -> np.ndarray:
     outer = c[:, :, None] * c[:, None, :]
     idx = np.arange(c.shape[1])
     outer[:, idx, idx] -= c
-    return outer / (m - 1.0)[:, None, None]
+    return np.asarray(outer / (m - 1.0)[:, None, None])
 
 
 def _gwet_alpha_se(
@@ -147,7 +141,7 @@ def _alpha_boot(
     with np.errstate(divide="ignore", invalid="ignore"):
         out = 1.0 - d_o * (total - 1.0) / d_e
     out[~(d_e > 0)] = np.nan
-    return out
+    return np.asarray(out)
 
 
 def _alpha_from_patterns(

@@ -9,17 +9,10 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
-from calibration.stats.accuracy import (
-    Proportion,
-    _check_lengths,
-    _check_levels,
-    _factorize,
-    _level_index,
-    _proportion,
-    _py,
-    wilson_intervals,
-)
+from calibration.stats._checks import _check_lengths, _check_levels, _factorize, _level_index, _py
 from calibration.stats.labels import MIN_ANCHORS
+from calibration.stats.proportions import _proportion, wilson_intervals
+from calibration.stats.results import Proportion
 
 __all__ = ["AnchorRow", "AnchorSummary", "anchor_summary"]
 
@@ -127,17 +120,17 @@ def anchor_summary(
     >>> anchor_summary([1, 1, 1], [1, 2, 3], [3, 3, 2], [2, 2, 2], levels=[1, 2, 3]).get(1).too_few
     True
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     q = lv.size
     _check_lengths(units=units, raters=raters, values=values, key=key, criteria=criteria)
-    unit_ids, u_codes = _factorize(units, what="units")
-    rater_ids, r_codes = _factorize(raters, what="raters")
+    u_codes, unit_ids = _factorize(units, "units")
+    r_codes, rater_ids = _factorize(raters, "raters")
     a = _level_index(values, lv, what="value")
     k = _level_index(key, lv, what="key level")
     if criteria is None:
         crit_ids, c_codes, n_c = np.zeros(0, dtype=np.intp), np.zeros_like(u_codes), 1
     else:
-        crit_ids, c_codes = _factorize(criteria, what="criteria")
+        c_codes, crit_ids = _factorize(criteria, "criteria")
         n_c = max(crit_ids.size, 1)
     n_g = unit_ids.size * n_c
     group = u_codes * n_c + c_codes

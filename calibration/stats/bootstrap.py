@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from ._data import _as_1d, _check_confidence, _check_lengths, _check_n_boot, _factorize, _values_1d
+from ._checks import _as_1d, _check_confidence, _check_lengths, _check_n_boot, _factorize, _values_1d
 from .results import Estimate
 
 __all__ = ["bootstrap_units", "normal_interval", "percentile_interval", "t_interval", "wilson_bounds"]

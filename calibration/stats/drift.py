@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from calibration.stats._checks import _EPS, _py
 from calibration.stats._drift_common import (
-    _EPS,
     Status,
     _check_count,
     _evidence_text,
@@ -52,11 +52,6 @@ from calibration.stats._drift_common import (
     _rows,
     _ToDict,
     drift_sentence,
-)
-from calibration.stats.accuracy import (
-    Proportion,
-    _py,
-    wilson_interval,
 )
 from calibration.stats.ewma import (
     EwmaDrift,
@@ -68,6 +63,8 @@ from calibration.stats.ewma import (
     pool_sigma,
 )
 from calibration.stats.passrule import PassDecision
+from calibration.stats.proportions import wilson_interval
+from calibration.stats.results import Proportion
 
 __all__ = [
     "AccuracyDrop",
@@ -259,7 +256,7 @@ def accuracy_drop(
 
         def var(g: np.ndarray) -> np.ndarray:  # ratio-estimator variance of a share, sheets as clusters
             ss = np.maximum(g[5] - 2 * pooled * g[4] + pooled**2 * g[3], 0.0)
-            return ss / g[0] ** 2 * g[2] / (g[2] - 1)
+            return np.asarray(ss / g[0] ** 2 * g[2] / (g[2] - 1))
 
         se = np.sqrt(var(w) + var(b))
         drop = pb - pw

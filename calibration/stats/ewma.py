@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
+from calibration.stats._checks import _EPS, _py
 from calibration.stats._drift_common import (
-    _EPS,
     Status,
     _check_count,
     _check_positive,
@@ -26,9 +26,6 @@ from calibration.stats._drift_common import (
     _rows,
     _ToDict,
     drift_sentence,
-)
-from calibration.stats.accuracy import (
-    _py,
 )
 
 __all__ = ["EwmaDrift", "EwmaDriftTable", "EwmaPath", "PoolSigma", "ewma_chart", "ewma_drift", "pool_sigma"]

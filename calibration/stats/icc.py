@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from ._data import NO_RATINGS, ONE_RATER, _check_confidence, units_by_raters_matrix
+from ._checks import NO_RATINGS, ONE_RATER, _check_confidence
+from ._data import units_by_raters_matrix
 from .results import Estimate, ICCResult
 
 __all__ = ["icc"]

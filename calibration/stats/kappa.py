@@ -15,17 +15,9 @@ import numpy as np
 from scipy import special
 from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
 
-from ._data import (
-    Weights,
-    _check_confidence,
-    _check_levels,
-    _check_n_boot,
-    _fmt,
-    _long_rows,
-    _undefined_reason,
-    _weight_matrix,
-    contingency_table,
-)
+from ._checks import _check_confidence, _check_levels, _check_n_boot, _fmt, _undefined_reason, _weight_matrix
+from ._data import _Long, _long_rows, contingency_table
+from ._types import Weights
 from .bootstrap import bootstrap_units, normal_interval, percentile_interval
 from .results import Estimate, PairwiseMatrix
 
@@ -183,7 +175,9 @@ def _pair_rows(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return ga, gb, ka, kb
 
 
-def _pair_kappas(ga, gb, ka, kb, n_raters: int, w: np.ndarray):
+def _pair_kappas(
+    ga: np.ndarray, gb: np.ndarray, ka: np.ndarray, kb: np.ndarray, n_raters: int, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kappa for every rater pair that shares a unit, from bincounts (no q x q table per pair)."""
     q = w.shape[0]
     key = ga.astype(np.int64) * n_raters + gb
@@ -219,7 +213,9 @@ def _fce_se(tables: np.ndarray, kappa: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(kappa) | (n < 2), np.nan, np.sqrt(np.maximum(var, 0.0)))
 
 
-def _kappa_pairs(units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray):
+def _kappa_pairs(
+    units: Any, raters: Any, values: Any, lv: np.ndarray, w: np.ndarray
+) -> tuple[_Long, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows plus, for every rater pair ``a < b`` sharing a unit: ``a``, ``b``, common units, kappa.
 
     Small data: all pair tables at once from one product of a units x (raters * levels) indicator

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from calibration.stats.accuracy import _EPS, AccuracyResult, Proportion, _percent
+from calibration.stats._accuracy_results import AccuracyResult
+from calibration.stats._checks import _EPS
+from calibration.stats.results import Proportion, _percent
 
 __all__ = ["PassDecision", "PassRule", "RuleCheck", "clearly_below", "evaluate_pass_rule"]
 

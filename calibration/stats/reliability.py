@@ -1,8 +1,9 @@
 """Reliability among raters: one import point for every coefficient.
 
-The implementations live in :mod:`.alpha` (Krippendorff's alpha), :mod:`.multirater` (Fleiss, Conger,
-Gwet's AC1/AC2, Brennan-Prediger, Scott's pi, percent agreement) and :mod:`.kappa` (Cohen's kappa,
-Light's kappa, the pairwise kappa matrix); see ``docs/statistics.md`` for conventions and which to use.
+The implementations live in :mod:`.alpha` (Krippendorff's alpha), :mod:`.multirater` (Fleiss,
+Gwet's AC1/AC2, Brennan-Prediger, percent agreement), :mod:`.conger` (Conger's kappa, Scott's pi)
+and :mod:`.kappa` (Cohen's kappa, Light's kappa, the pairwise kappa matrix); see
+``docs/statistics.md`` for conventions and which to use.
 """
 
 from __future__ import annotations

@@ -15,21 +15,15 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from calibration.stats.accuracy import (
-    AccuracyTable,
-    _check_lengths,
-    _check_levels,
-    _factorize,
-    _level_index,
-    _py,
-    accuracy_by_rater,
-)
+from calibration.stats._checks import _check_lengths, _check_levels, _factorize, _level_index, _py
+from calibration.stats._types import LevelOfMeasurement
+from calibration.stats.accuracy import AccuracyTable, accuracy_by_rater
 from calibration.stats.anchors import AnchorSummary, anchor_summary
-from calibration.stats.icc import ICCResult, icc
+from calibration.stats.icc import icc
 from calibration.stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from calibration.stats.reliability import (
     PairwiseMatrix,
@@ -39,11 +33,9 @@ from calibration.stats.reliability import (
     pairwise_kappa_matrix,
     percent_agreement,
 )
-from calibration.stats.results import Estimate
+from calibration.stats.results import Estimate, ICCResult
 
 __all__ = ["CohortReliability", "RoundReport", "cohort_reliability", "round_report"]
-
-LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]
 
 
 @dataclass(frozen=True)
@@ -169,8 +161,8 @@ def cohort_reliability(
     >>> r.n_units, r.n_raters, round(r.percent_agreement_all.value, 4)
     (3, 2, 0.6667)
     """
-    unit_ids, _ = _factorize(units, what="units")
-    rater_ids, _ = _factorize(raters, what="raters")
+    _, unit_ids = _factorize(units, "units")
+    _, rater_ids = _factorize(raters, "raters")
     scored = _scored(values)
     source = np.asarray(units if anchors is None else anchors)
     n_anchors = int(np.unique(source[scored]).size) if scored.size else 0
@@ -197,7 +189,7 @@ def _scored(values: Any) -> np.ndarray:
     """True for each row with a rating (not NaN, not None)."""
     v = np.asarray(values)
     if v.dtype.kind == "f":
-        return ~np.isnan(v)
+        return np.asarray(~np.isnan(v))
     if v.dtype.kind == "O":
         return np.array([x is not None and x == x for x in v.tolist()], dtype=bool)
     return np.ones(v.size, dtype=bool)
@@ -280,7 +272,7 @@ def round_report(
     >>> rep.accuracy.by_rater[8].exact.label(), rep.pass_decisions[8].outcome
     ('83.3% (5 of 6)', 'too_few')
     """
-    lv = _check_levels(levels)
+    lv = _check_levels(levels, labels=True)
     n_rows = _check_lengths(units=units, raters=raters, criteria=criteria, values=values, key=key)
     units, raters, criteria = np.asarray(units), np.asarray(raters), np.asarray(criteria)
     values, key = np.asarray(values), np.asarray(key)
@@ -291,9 +283,9 @@ def round_report(
     )
     table = accuracy_by_rater(raters, values, key, levels=lv, earn_cut=earn_cut, criteria=criteria)
 
-    unit_ids, u_codes = _factorize(units, what="units")
-    rater_ids, r_codes = _factorize(raters, what="raters")
-    crit_ids, c_codes = _factorize(criteria, what="criteria")
+    u_codes, unit_ids = _factorize(units, "units")
+    r_codes, rater_ids = _factorize(raters, "raters")
+    c_codes, crit_ids = _factorize(criteria, "criteria")
     n_u, n_r, n_c = unit_ids.size, rater_ids.size, crit_ids.size
 
     # Reliability units: (anchor, criterion) overall.

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .labels import MIN_ANCHORS, MIN_SCORES, alpha_band, icc_band, interpret
+from .labels import MIN_ANCHORS, MIN_SCORES, Scale, alpha_band, icc_band, interpret
 
-__all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "alpha_label", "icc_label"]
+__all__ = ["Estimate", "ICCResult", "PairwiseMatrix", "Proportion", "alpha_label", "icc_label"]
 
 
 def _empty() -> Mapping[str, Any]:
@@ -174,6 +174,7 @@ class Estimate:
         ``extra["n_scores"]``, else the pairable values (alpha), else ``n_units * n_raters``. Pass them
         when a unit is not an anchor (e.g. anchor x criterion units).
         """
+        scale: Scale
         if self.method.startswith("krippendorff_alpha"):
             scale = "alpha"
         elif self.method.startswith("icc"):
@@ -188,7 +189,7 @@ class Estimate:
         return interpret(
             self.value,
             self.interval,
-            scale=scale,  # type: ignore[arg-type]
+            scale=scale,
             n_anchors=anchors,
             n_scores=scores,
             min_anchors=min_anchors,
@@ -212,6 +213,45 @@ class Estimate:
             "extra": {k: (None if math.isnan(v) else v) for k, v in self.extra.items()},
             "detail": {k: [None if math.isnan(x) else x for x in v] for k, v in self.detail.items()},
         }
+
+
+def _percent(p: float) -> str:
+    """A share as a percentage with at most one decimal: ``0.65`` -> ``"65%"``, ``0.125`` -> ``"12.5%"``."""
+    text = f"{100 * p:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A share ``count / n`` with its Wilson score interval; ``p`` is None when ``n == 0``.
+
+    ``value`` is the same share under the name :class:`Estimate` uses, so code that reads any
+    statistic's ``value``, ``defined``, ``ci_low`` and ``ci_high`` works on a Proportion as well;
+    ``p`` stays the stored field (and the name in ``to_dict``-style dumps of its fields).
+    """
+
+    count: int
+    n: int
+    p: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float = 0.95
+    reason: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The share, None when undefined: the same number as ``p``, named as in :class:`Estimate`."""
+        return self.p
+
+    @property
+    def defined(self) -> bool:
+        return self.p is not None
+
+    def label(self) -> str:
+        """Plain text such as ``"65% (13 of 20)"``, or the reason when undefined."""
+        if self.p is None:
+            return f"undefined ({self.reason})"
+        return f"{_percent(self.p)} ({self.count} of {self.n})"
 
 
 _ICC_ALIASES = {
@@ -278,7 +318,8 @@ class ICCResult:
         key = _ICC_ALIASES.get(str(name).upper().replace(" ", ""))
         if key is None:
             raise KeyError(f"unknown ICC form {name!r}; use one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k")
-        return getattr(self, key)
+        form: Estimate = getattr(self, key)
+        return form
 
     def label(self, form: str = "ICC2", **evidence: int) -> str | None:
         """Koo & Li (2016) reading of one form (default ICC(2,1)) through :meth:`Estimate.label`
@@ -342,5 +383,6 @@ class PairwiseMatrix:
         """Interval of the kappa between raters ``a`` and ``b`` (see ``ci_method``), None when there is none."""
         self.get(a, b)  # raises KeyError for an unknown rater
         i, j = np.searchsorted(self.rater_ids, a), np.searchsorted(self.rater_ids, b)
+        assert self.ci_low is not None and self.ci_high is not None  # filled in by __post_init__
         lo, hi = _clean(self.ci_low[i, j]), _clean(self.ci_high[i, j])
         return None if lo is None or hi is None else (lo, hi)

@@ -103,8 +103,8 @@ def main() -> int:
 
         # Unprofiled: the time one submit takes, and how long it holds the lock that every submit
         # takes in turn (SQLite: BEGIN IMMEDIATE to the end of COMMIT; PostgreSQL: the audit
-        # chain's advisory lock, taken just before COMMIT, to its end).
-        lock_marks = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")
+        # chain's head row, locked by the append just before COMMIT, to its end).
+        lock_marks = ("BEGIN IMMEDIATE", "UPDATE audit_chain_head")
         held: list[float] = []
         since: list[float] = []
 

@@ -2,7 +2,7 @@
 
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
 from .attachments import AnchorAttachment
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
 from .drift import (
     BookingStatus,
@@ -41,6 +41,7 @@ __all__ = [
     "AnchorPurpose",
     "AnchorStatus",
     "Assignment",
+    "AuditChainHead",
     "AuditEvent",
     "AuthSession",
     "BookingStatus",

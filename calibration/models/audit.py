@@ -26,3 +26,18 @@ class AuditEvent(Base):
     # Unique: two rows claiming the same predecessor would be a fork in the chain.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditChainHead(Base):
+    """The chain's newest link: one row (id 1), updated by every append in the same transaction.
+
+    Appending locks this row: on PostgreSQL the update of the head and the insert of the new row
+    are one statement (the head's new hash is computed in SQL from the head as it stands once the
+    lock is granted), so the lock is held for one round trip and the commit.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -9,21 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..db import utcnow
-from ..models import AuditEvent
+from ..models import AuditChainHead, AuditEvent
 from .context import Actor
 
 GENESIS = "0" * 64
-# Any constant shared by all app instances: serialises appends to the chain on PostgreSQL.
-_PG_AUDIT_LOCK = 0x6361_6C69
+
+
+def _payload(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _digest(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + "\n" + payload).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + "\n" + _payload(fields)).encode()).hexdigest()
 
 
 def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
@@ -53,8 +54,8 @@ def record(
 ) -> AuditEvent:
     """Queue one audit row; it is chained and written when the session commits.
 
-    Appending to the chain needs the chain's lock (on PostgreSQL an advisory lock held to the end
-    of the transaction). Taking it at commit, not here, keeps every other writer waiting only for
+    Appending to the chain needs the chain's lock (the row of ``audit_chain_head``, held to the
+    end of the transaction). Taking it at commit, not here, keeps every other writer waiting only for
     an insert and a commit, not for the rest of this transaction's work. A rollback drops the row
     with everything else; a rolled-back savepoint drops only the rows recorded inside it.
     """
@@ -87,6 +88,11 @@ def flush_pending(session: Session) -> None:
 
     A savepoint's release fires ``before_commit`` too; the rows wait for the outer commit, since
     a savepoint further out may still roll back, and the chain's lock is only for the commit.
+
+    The chain's lock is the row of ``audit_chain_head``, held to the commit. On PostgreSQL each
+    row is appended by one statement that updates the head (its new hash computed in SQL from the
+    head as it stands once the lock is granted) and inserts the audit row; on SQLite the write
+    lock already serialises writers, and the hash is computed here.
     """
     if session.in_nested_transaction():
         return
@@ -95,14 +101,62 @@ def flush_pending(session: Session) -> None:
         return
     pending = [event for _, event in queued]
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    prev = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+        for event in pending:
+            _append_in_one_statement(session, event)
+        return
+    prev = session.scalar(select(AuditChainHead.last_hash).where(AuditChainHead.id == _HEAD))
+    if prev is None:
+        raise RuntimeError("the audit chain's head row is missing: run the migrations")
+    last_prev = prev
     for event in pending:
-        event.prev_hash = prev or GENESIS
-        event.hash = _digest(event.prev_hash, _hashed_fields(event))
-        prev = event.hash
+        event.prev_hash = prev
+        event.hash = _digest(prev, _hashed_fields(event))
+        last_prev, prev = prev, event.hash
         session.add(event)
         session.flush()  # one at a time: ids follow the chain's order
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == _HEAD).values(prev_hash=last_prev, last_hash=prev)
+    )
+
+
+_HEAD = 1
+_COPIED = ("at", "actor_id", "program_id", "action", "object_type", "object_id", "outcome", "request_id")
+
+
+def _append_in_one_statement(session: Session, event: AuditEvent) -> None:
+    """``WITH head AS (UPDATE audit_chain_head ... RETURNING) INSERT INTO audit_event SELECT ...``."""
+    payload = _payload(_hashed_fields(event))
+    head_table = AuditChainHead.__table__
+    head = (
+        update(AuditChainHead)
+        .where(AuditChainHead.id == _HEAD)
+        .values(
+            prev_hash=head_table.c.last_hash,
+            last_hash=func.encode(
+                func.sha256(func.convert_to(head_table.c.last_hash.concat(literal("\n" + payload)), "UTF8")),
+                "hex",
+            ),
+        )
+        .returning(head_table.c.prev_hash, head_table.c.last_hash)
+        .cte("head")
+    )
+    columns = AuditEvent.__table__.c
+    values = [literal(getattr(event, name), columns[name].type).label(name) for name in _COPIED]
+    values.append(literal(event.detail_json, columns["detail_json"].type).label("detail_json"))
+    stmt = (
+        insert(AuditEvent)
+        .from_select(
+            [*_COPIED, "detail_json", "prev_hash", "hash"],
+            select(*values, head.c.prev_hash, head.c.last_hash),
+        )
+        .returning(columns["prev_hash"], columns["hash"])
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise RuntimeError("the audit chain's head row is missing: run the migrations")
+    event.prev_hash, event.hash = row
+    if _digest(event.prev_hash, _hashed_fields(event)) != event.hash:  # the SQL must hash as we do
+        raise RuntimeError("the database computed a different audit hash; nothing was written")
 
 
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:

@@ -41,7 +41,7 @@ def evaluate_drift() -> None:
                 if s.recalibration is not None
             )
             flags += len(recalibration.evaluate_and_act(session, program_id, now=now))
-            window = int(drift.program_drift_settings(session, program_id)["recalibration_window_days"])
+            window = int(drift.program_drift_settings(session, program_id).recalibration_window_days)
             booked += len(
                 sessions.book_waiting(
                     session, Actor.system(program_id), program_id=program_id, window_days=window, now=now

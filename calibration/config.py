@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .services import policy
+
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
 
@@ -99,11 +101,11 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 24),
         # Reset links mailed per account in any hour; more requests are answered alike, send nothing.
         "PASSWORD_RESETS_PER_HOUR": _int("PASSWORD_RESETS_PER_HOUR", 3),
-        "QUALIFICATION_WINDOW_DAYS": _int("QUALIFICATION_WINDOW_DAYS", 30),
+        "QUALIFICATION_WINDOW_DAYS": _int("QUALIFICATION_WINDOW_DAYS", policy.QUALIFICATION_WINDOW_DAYS),
         # Defaults for programs that do not store their own value in their settings.
-        "CERTIFICATION_DAYS": _int("CERTIFICATION_DAYS", 365),
-        "REMINDER_DAYS": _int("REMINDER_DAYS", 30),
-        "QUALIFICATION_ATTEMPTS": _int("QUALIFICATION_ATTEMPTS", 2),
+        "CERTIFICATION_DAYS": _int("CERTIFICATION_DAYS", policy.CERTIFICATION_DAYS),
+        "REMINDER_DAYS": _int("REMINDER_DAYS", policy.REMINDER_DAYS),
+        "QUALIFICATION_ATTEMPTS": _int("QUALIFICATION_ATTEMPTS", policy.QUALIFICATION_ATTEMPTS),
     }
 
 

@@ -188,7 +188,7 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
             )
             .order_by(SessionBooking.id)
         ):
-            ahead = dt.timedelta(hours=float(settings[b.session.program_id]["session_reminder_hours"]))
+            ahead = dt.timedelta(hours=float(settings[b.session.program_id].session_reminder_hours))
             if b.session.starts_at > now + ahead:
                 continue
             user = b.user
@@ -211,7 +211,7 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
             .where(Recalibration.outcome == RecalibrationOutcome.PENDING, Recalibration.deadline > now)
             .order_by(Recalibration.id)
         ):
-            ahead = dt.timedelta(days=float(settings[rec.program_id]["deadline_reminder_days"]))
+            ahead = dt.timedelta(days=float(settings[rec.program_id].deadline_reminder_days))
             if rec.deadline > now + ahead:
                 continue
             person = session.get(User, rec.user_id)

@@ -36,7 +36,6 @@ from ..models import (
     CriterionScore,
     Level,
     Membership,
-    Program,
     Role,
     RubricVersion,
     ScoreSheet,
@@ -50,8 +49,8 @@ from . import audit, recalibration
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
+from .policy import ProgramSettings
 from .reports import int_columns
-from .rules import pass_rule_from_json, pass_rule_json
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line, rubric_with_levels
 
 TITLE_MAX_CHARS = 200
@@ -505,8 +504,7 @@ def anchor_overview(session: Session, *, program_id: int, anchor_id: int) -> Anc
     if key is None:
         return AnchorOverview(anchor, rubric, None, history)
     key_level = {e.criterion_id: e.level_value for e in key.entries}
-    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
-    min_ratings = pass_rule_from_json(pass_rule_json(settings_json)).min_anchors
+    min_ratings = ProgramSettings.of_program(session, program_id).pass_rule.min_anchors
     assessors, criteria, values = certified_scores(session, anchor)
     mask = np.isin(criteria, np.fromiter(key_level, dtype=np.int64))
     assessors, criteria, values = assessors[mask], criteria[mask], values[mask]

@@ -55,6 +55,7 @@ from ..stats.passrule import evaluate_pass_rule
 from . import audit, training
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .policy import CertificationPolicy
 from .reports import int_columns, keyed_scores
 from .rules import pass_rule_from_json
 from .scoring import has_control_characters
@@ -73,36 +74,11 @@ REASON_MAX_CHARS = 2000
 TRAINER_ROLES = (Role.LEAD_TRAINER, Role.ADMIN)
 
 
-@dataclass(frozen=True)
-class Policy:
-    """The numbers in force: program settings win, these are the defaults (from configuration)."""
-
-    certification_days: int = 365
-    reminder_days: int = 30
-    attempts: int = 2
-    window: dt.timedelta = dt.timedelta(days=30)
-
-    @classmethod
-    def from_config(cls, config: Any) -> Policy:
-        """Defaults from the app configuration mapping (CERTIFICATION_DAYS, REMINDER_DAYS, ...)."""
-        return cls(
-            certification_days=int(config.get("CERTIFICATION_DAYS", 365)),
-            reminder_days=int(config.get("REMINDER_DAYS", 30)),
-            attempts=int(config.get("QUALIFICATION_ATTEMPTS", 2)),
-            window=dt.timedelta(days=int(config.get("QUALIFICATION_WINDOW_DAYS", 30))),
-        )
-
-    def for_program(self, settings_json: str | None) -> Policy:
-        stored = json.loads(settings_json or "{}")
-        return Policy(
-            certification_days=int(stored.get("certification_days", self.certification_days)),
-            reminder_days=int(stored.get("reminder_days_before_expiry", self.reminder_days)),
-            attempts=int(stored.get("qualification_attempts", self.attempts)),
-            window=self.window,
-        )
+#: The certification numbers in force (defined in :mod:`calibration.services.policy`).
+Policy = CertificationPolicy
 
 
-def program_policy(session: Session, program_id: int, defaults: Policy) -> Policy:
+def program_policy(session: Session, program_id: int, defaults: CertificationPolicy) -> CertificationPolicy:
     return defaults.for_program(session.scalar(select(Program.settings_json).where(Program.id == program_id)))
 
 

@@ -11,7 +11,7 @@ Rules, all computed by :mod:`calibration.stats.drift` from the calibration round
   anchors and criteria of lowest agreement;
 * (e) ``expiry``: certification expired (recalibration starts without review).
 
-Thresholds come from the program's settings (``settings_json["drift"]`` over :data:`DEFAULT_DRIFT`)
+Thresholds come from the program's settings (:class:`.policy.DriftPolicy`, ``drift`` section)
 and are stored with each flag. "Too few to judge" never flags. Idempotent: a flag's
 ``evidence_hash`` (rule, program, assessor, criterion and the score sheets or round it rests on) is
 unique, and while a flag of a rule is open for an assessor and criterion no second one is raised.
@@ -44,7 +44,6 @@ from ..models import (
     FlagRule,
     FlagStatus,
     Membership,
-    Program,
     Role,
     Round,
     RoundAnchor,
@@ -60,31 +59,13 @@ from ..stats.passrule import clearly_below, evaluate_pass_rule
 from ..stats.reliability import krippendorff_alpha
 from . import audit
 from .context import Actor
+from .policy import DriftPolicy, ProgramSettings
 from .reports import int_columns, keyed_scores
-from .rules import pass_rule_from_json, program_settings
+from .rules import pass_rule_from_json
 
+#: The drift settings keys and their defaults, as stored (numbers in :class:`.policy.DriftPolicy`).
 DEFAULT_DRIFT: dict[str, Any] = {
-    "min_anchors": 5,
-    "min_scores": 20,
-    "ewma_lambda": 0.2,
-    "ewma_L": 3.0,
-    "ewma_min_shift": 0.0,
-    "ewma_per_criterion": True,
-    # Rule (a) flags a failed round only when a share's 95% interval lies wholly below its minimum
-    # (stats.passrule.clearly_below); False flags every failed round, as the pass rule decides.
-    "pass_rule_clear": True,
-    "baseline_window_rounds": 3,
-    "baseline_rounds": 6,
-    "baseline_min_drop": 0.15,
-    "baseline_alpha": 0.05,
-    "cohort_min_alpha": 0.667,
-    "cohort_max_drop": 0.15,
-    "cohort_min_baseline_rounds": 3,
-    "cohort_lowest": 3,
-    "auto_recalibrate": False,
-    "recalibration_round_days": 14,
-    "session_reminder_hours": 24,
-    "deadline_reminder_days": 3,
+    k: v for k, v in DriftPolicy().as_dict().items() if k != "recalibration_window_days"
 }
 ASSESSOR_RULES = (FlagRule.PASS_RULE, FlagRule.EWMA, FlagRule.ACCURACY_DROP)
 RULE_NAMES = {
@@ -96,18 +77,14 @@ RULE_NAMES = {
 }
 
 
-def drift_settings(settings_json: str | None) -> dict[str, Any]:
+def drift_settings(settings_json: str | None) -> DriftPolicy:
     """The drift rules in force for a program: its ``drift`` settings over the defaults, plus the
-    booking window (``recalibration_window_days``, default 14)."""
-    merged = program_settings(settings_json)
-    stored = merged.get("drift") or {}
-    out = {**DEFAULT_DRIFT, **{k: v for k, v in stored.items() if k in DEFAULT_DRIFT}}
-    out["recalibration_window_days"] = int(merged.get("recalibration_window_days", 14))
-    return out
+    booking window (``recalibration_window_days``)."""
+    return ProgramSettings.from_json(settings_json).drift
 
 
-def program_drift_settings(session: Session, program_id: int) -> dict[str, Any]:
-    return drift_settings(session.scalar(select(Program.settings_json).where(Program.id == program_id)))
+def program_drift_settings(session: Session, program_id: int) -> DriftPolicy:
+    return ProgramSettings.of_program(session, program_id).drift
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -333,7 +310,7 @@ def _rid(series: Series, positions: Iterable[Any]) -> list[int]:
 
 
 def _ewma_findings(
-    series: Series, current: Series, pool: Series, cfg: Mapping[str, Any], titles: Mapping[int, str]
+    series: Series, current: Series, pool: Series, cfg: DriftPolicy, titles: Mapping[int, str]
 ) -> list[Finding]:
     levels = series.rubric.level_values
     sigma = stats_drift.pool_sigma(
@@ -346,13 +323,13 @@ def _ewma_findings(
         current.level,
         current.key,
         levels=levels,
-        criteria=current.criterion if cfg["ewma_per_criterion"] else None,
+        criteria=current.criterion if cfg.ewma_per_criterion else None,
         sigma=sigma,
-        lam=float(cfg["ewma_lambda"]),
-        L=float(cfg["ewma_L"]),
-        min_shift=float(cfg["ewma_min_shift"]),
-        min_anchors=int(cfg["min_anchors"]),
-        min_scores=int(cfg["min_scores"]),
+        lam=float(cfg.ewma_lambda),
+        L=float(cfg.ewma_L),
+        min_shift=float(cfg.ewma_min_shift),
+        min_anchors=int(cfg.min_anchors),
+        min_scores=int(cfg.min_scores),
     )
     out = []
     for d in table.flags:
@@ -399,7 +376,7 @@ def _ewma_findings(
     return out
 
 
-def _accuracy_findings(series: Series, current: Series, cfg: Mapping[str, Any]) -> list[Finding]:
+def _accuracy_findings(series: Series, current: Series, cfg: DriftPolicy) -> list[Finding]:
     results = stats_drift.accuracy_drop(
         current.pos,
         current.assessor,
@@ -407,12 +384,12 @@ def _accuracy_findings(series: Series, current: Series, cfg: Mapping[str, Any]) 
         current.level,
         current.key,
         levels=series.rubric.level_values,
-        window=int(cfg["baseline_window_rounds"]),
-        baseline=int(cfg["baseline_rounds"]),
-        min_drop=float(cfg["baseline_min_drop"]),
-        alpha=float(cfg["baseline_alpha"]),
-        min_anchors=int(cfg["min_anchors"]),
-        min_scores=int(cfg["min_scores"]),
+        window=int(cfg.baseline_window_rounds),
+        baseline=int(cfg.baseline_rounds),
+        min_drop=float(cfg.baseline_min_drop),
+        alpha=float(cfg.baseline_alpha),
+        min_anchors=int(cfg.min_anchors),
+        min_scores=int(cfg.min_scores),
     )
     out = []
     for r in results.values():
@@ -432,7 +409,7 @@ def _accuracy_findings(series: Series, current: Series, cfg: Mapping[str, Any]) 
                 round_id=first,
                 statistic="Exact agreement with the key in the latest window against the assessor's baseline",
                 value=r.window.p,
-                threshold=None if r.baseline.p is None else r.baseline.p - float(cfg["baseline_min_drop"]),
+                threshold=None if r.baseline.p is None else r.baseline.p - float(cfg.baseline_min_drop),
                 direction=None,
                 window=_rid(series, r.window_rounds),
                 evidence={
@@ -464,7 +441,7 @@ def _pass_rule_findings(
     series: Series,
     current: Series,
     finished: set[tuple[int, int]],
-    cfg: Mapping[str, Any],
+    cfg: DriftPolicy,
 ) -> list[Finding]:
     """Rule (a) for each (assessor, round) finished, using the pass rule stored with the round."""
     out = []
@@ -491,7 +468,7 @@ def _pass_rule_findings(
             decision = evaluate_pass_rule(result, rule, n_anchors=n_anchors)
             if stats_drift.pass_rule_drift([decision], rounds=[rid]).status != "flagged":
                 continue
-            if cfg["pass_rule_clear"] and not clearly_below(result, rule):
+            if cfg.pass_rule_clear and not clearly_below(result, rule):
                 continue
             sheets = _sheets(current, np.flatnonzero(mine))
             failed = [c.message for c in decision.checks if c.passed is False]
@@ -514,7 +491,7 @@ def _pass_rule_findings(
                     },
                     parameters={
                         **{k: getattr(rule, k) for k in rule.__dataclass_fields__},
-                        "clear": bool(cfg["pass_rule_clear"]),
+                        "clear": bool(cfg.pass_rule_clear),
                     },
                     summary=f"“{series.round_names[rid]}” below the pass rule: " + "; ".join(failed) + ".",
                     assessor_text=(
@@ -554,7 +531,7 @@ def _finished(session: Session, round_ids: list[int]) -> set[tuple[int, int]]:
 def _cohort_findings(
     session: Session,
     series: Series,
-    cfg: Mapping[str, Any],
+    cfg: DriftPolicy,
     titles: Mapping[int, str],
     only_round: int | None,
 ) -> list[Finding]:
@@ -629,12 +606,12 @@ def _cohort_findings(
             anchor_agreement=exact,
             criterion_ids=crit_ids,
             criterion_agreement=crit_alpha,
-            lowest=int(cfg["cohort_lowest"]),
-            min_alpha=float(cfg["cohort_min_alpha"]),
-            max_drop=float(cfg["cohort_max_drop"]),
-            min_baseline_rounds=int(cfg["cohort_min_baseline_rounds"]),
-            min_anchors=int(cfg["min_anchors"]),
-            min_scores=int(cfg["min_scores"]),
+            lowest=int(cfg.cohort_lowest),
+            min_alpha=float(cfg.cohort_min_alpha),
+            max_drop=float(cfg.cohort_max_drop),
+            min_baseline_rounds=int(cfg.cohort_min_baseline_rounds),
+            min_anchors=int(cfg.min_anchors),
+            min_scores=int(cfg.min_scores),
         )
         if not r.flagged:
             continue
@@ -642,7 +619,7 @@ def _cohort_findings(
         weak_c = [f"“{titles.get(int(i), i)}” (alpha {v:.2f})" for i, v in r.lowest_criteria]  # type: ignore[call-overload]
         why = []
         if "below_minimum" in r.triggers:
-            why.append(f"below the minimum of {float(cfg['cohort_min_alpha']):.3f}")
+            why.append(f"below the minimum of {float(cfg.cohort_min_alpha):.3f}")
         if "below_baseline" in r.triggers and r.baseline is not None:
             why.append(f"{r.drop:.2f} below the program's baseline of {r.baseline:.3f}")
         out.append(
@@ -653,9 +630,9 @@ def _cohort_findings(
                 round_id=rid,
                 statistic="Krippendorff's alpha of the cohort in the round",
                 value=r.alpha,
-                threshold=float(cfg["cohort_min_alpha"])
+                threshold=float(cfg.cohort_min_alpha)
                 if "below_minimum" in r.triggers
-                else (None if r.baseline is None else r.baseline - float(cfg["cohort_max_drop"])),
+                else (None if r.baseline is None else r.baseline - float(cfg.cohort_max_drop)),
                 direction=None,
                 window=series.round_ids[: p + 1],
                 evidence={

@@ -34,6 +34,7 @@ from .certification import set_status
 from .common_passwords import is_common
 from .context import Actor
 from .errors import InvalidInput, NotFound
+from .policy import QUALIFICATION_WINDOW_DAYS
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
 from .selection import CoverageImpossible
 from .tokens import TokenInvalid
@@ -332,7 +333,7 @@ def accept_invitation(
     name: str,
     password: str,
     confirm: str | None = None,
-    window: dt.timedelta = dt.timedelta(days=30),
+    window: dt.timedelta = dt.timedelta(days=QUALIFICATION_WINDOW_DAYS),
     now: dt.datetime | None = None,
     request_id: str | None = None,
 ) -> Accepted:

@@ -48,8 +48,9 @@ from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
 from .errors import NotFound
 from .flags import FlagLine, flag_lines
+from .policy import ProgramSettings
 from .reports import N_BOOT, ROUND_REPORTS, ReportCache, database_identity, int_columns, keyed_scores
-from .rules import pass_rule_from_json, pass_rule_json, program_settings
+from .rules import pass_rule_from_json
 
 PROFILES = ReportCache(maxsize=64)
 ROUND_ALPHAS = ReportCache(maxsize=512)
@@ -160,8 +161,7 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
     ).one_or_none()
     if person is None:
         raise NotFound("assessor")
-    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
-    rule = pass_rule_from_json(pass_rule_json(settings_json))
+    rule = ProgramSettings.of_program(session, program_id).pass_rule
     mine = or_(
         Round.id.in_(select(Assignment.round_id).where(Assignment.user_id == user_id)),
         Round.id.in_(select(ScoreSheet.round_id).where(ScoreSheet.assessor_id == user_id)),
@@ -374,8 +374,7 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
     program = session.execute(
         select(Program.name, Program.settings_json).where(Program.id == program_id)
     ).one()
-    settings = program_settings(program.settings_json)
-    reminder_days = int(settings.get("reminder_days_before_expiry", 30))
+    reminder_days = ProgramSettings.from_json(program.settings_json).certification.reminder_days
     rounds = session.execute(
         select(
             Round.id,

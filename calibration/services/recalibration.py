@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ from .anchor_waits import Shortfall, get_wait, shortfall_lines, waiting_of
 from .certification import Policy, accuracy_rows, set_status
 from .context import Actor
 from .errors import InvalidInput
+from .policy import DriftPolicy
 from .rules import pass_rule_from_json
 from .scoring import rubric_with_levels
 from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
@@ -216,7 +217,7 @@ def start(
     program_id: int,
     user_id: int,
     flags: list[DriftFlag],
-    settings: dict[str, object],
+    settings: DriftPolicy | Mapping[str, object],
     now: dt.datetime | None = None,
 ) -> Started:
     """Start (or continue) the assessor's recalibration for the given flags. Flushes."""
@@ -244,7 +245,8 @@ def start(
             session, actor, membership, S.RECALIBRATION_DUE, reason=reason[:2000], now=now,
             detail={"flag_ids": [f.id for f in flags]},
         )  # fmt: skip
-    window_days = int(settings.get("recalibration_window_days", 14))  # type: ignore[call-overload]
+    in_force = DriftPolicy.of(settings)
+    window_days = in_force.recalibration_window_days
     existing = pending(session, user_id)
     if existing is not None:
         if (stale := waiting_of(session, program_id, user_id)) is not None:
@@ -263,7 +265,7 @@ def start(
         )  # fmt: skip
     weights = {f.criterion_id: DRIFT_WEIGHT for f in flags if f.criterion_id is not None}
     attempt = _failed_attempts(session, program_id, user_id) + 1
-    target = max(int(settings.get("min_anchors", 5)), DEFAULT_TARGET)  # type: ignore[call-overload]
+    target = max(in_force.min_anchors, DEFAULT_TARGET)
     plan = plan_anchors(
         session, program_id=program_id, user_id=user_id, rubric_id=rubric_id, target=target, weights=weights,
         seed=user_id * 100 + attempt,
@@ -277,7 +279,7 @@ def start(
         with session.begin_nested():
             rnd = _new_round(
                 session, actor, program_id=program_id, user_id=user_id, rubric_id=rubric_id, anchor_ids=plan,
-                days=int(settings.get("recalibration_round_days", 14)),  # type: ignore[call-overload]
+                days=in_force.recalibration_round_days,
                 attempt=attempt,
             )  # fmt: skip
     except InvalidInput as exc:
@@ -466,7 +468,7 @@ def after_sheet(
     user_id: int,
     round_id: int,
     policy: Policy,
-    settings: dict[str, object],
+    settings: DriftPolicy | Mapping[str, object],
     now: dt.datetime | None = None,
     request_id: str | None = None,
 ) -> Recalibration | None:
@@ -630,9 +632,7 @@ def evaluate_and_act(
     settings = drift.program_drift_settings(session, program_id)
     system = Actor.system(program_id, request_id)
     for flag in result.flags:
-        automatic = flag.rule.value == "expiry" or (
-            bool(settings["auto_recalibrate"]) and flag.user_id is not None
-        )
+        automatic = flag.rule.value == "expiry" or (settings.auto_recalibrate and flag.user_id is not None)
         if automatic:
             why = (
                 "certification expired"

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,7 +35,6 @@ from ..models import (
     AnchorStatus,
     Assignment,
     Membership,
-    Program,
     Role,
     Round,
     RoundAnchor,
@@ -51,7 +50,8 @@ from .context import Actor
 from .errors import InvalidInput, NotFound
 from .exposure import COUNTED_KINDS, fresh_counts, not_fresh
 from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
-from .rules import DEFAULT_PASS_RULE, pass_rule_from_json, program_settings
+from .policy import ProgramSettings
+from .rules import pass_rule_from_json
 from .scoring import ONE_LINE_MESSAGE, is_one_line, rubric_with_levels
 from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
 
@@ -104,9 +104,7 @@ def get_round(session: Session, *, program_id: int, round_id: int, for_update: b
 
 def default_pass_rule(session: Session, program_id: int) -> dict[str, float | int]:
     """The program's pass rule in force (its settings over the defaults)."""
-    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
-    rule = program_settings(settings_json)["pass_rule"]
-    return {name: rule[name] for name in DEFAULT_PASS_RULE}
+    return asdict(ProgramSettings.of_program(session, program_id).pass_rule)
 
 
 @dataclass(frozen=True)
@@ -349,8 +347,7 @@ def create_round(
         raise InvalidInput("Some fields need attention; nothing was saved.", errors)
 
     # Keep any extra keys the program stores with its rule; the edited fields win.
-    settings_json = session.scalar(select(Program.settings_json).where(Program.id == program_id))
-    stored_rule = {**program_settings(settings_json)["pass_rule"], **rule}
+    stored_rule = {**json.loads(ProgramSettings.of_program(session, program_id).pass_rule_json()), **rule}
     rnd = Round(
         program_id=program_id,
         rubric_version_id=rubric_version_id,

@@ -20,9 +20,10 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ..stats.labels import MIN_ANCHORS
 from .errors import DomainError
 
-DEFAULT_TARGET = 5  # DESIGN §6 minimum evidence: no decision from fewer than 5 anchors
+DEFAULT_TARGET = MIN_ANCHORS  # DESIGN §6 minimum evidence: no decision from fewer anchors
 
 C = TypeVar("C", bound=Hashable)  # how the caller names a criterion (an id, a key...)
 Pair = tuple[Any, int]  # (criterion, level)

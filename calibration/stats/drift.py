@@ -62,11 +62,15 @@ from calibration.stats.ewma import (
     ewma_drift,
     pool_sigma,
 )
+from calibration.stats.labels import ALPHA_TENTATIVE, MIN_ANCHORS, MIN_SCORES
 from calibration.stats.passrule import PassDecision
 from calibration.stats.proportions import wilson_interval
 from calibration.stats.results import Proportion
 
 __all__ = [
+    "BASELINE_MIN_DROP",
+    "COHORT_MAX_DROP",
+    "COHORT_MIN_ALPHA",
     "AccuracyDrop",
     "CohortDrift",
     "EwmaDrift",
@@ -82,6 +86,13 @@ __all__ = [
     "pass_rule_drift",
     "pool_sigma",
 ]
+
+#: Rule (c): how far exact agreement must fall below the assessor's own baseline to flag.
+BASELINE_MIN_DROP = 0.15
+#: Rule (d): the lowest acceptable cohort alpha (Krippendorff's tentative bar).
+COHORT_MIN_ALPHA = ALPHA_TENTATIVE
+#: Rule (d): how far a round's alpha may fall below the program's baseline before it flags.
+COHORT_MAX_DROP = 0.15
 
 
 # ------------------------------------------------------------------------------------- rule (c)
@@ -129,10 +140,10 @@ def accuracy_drop(
     levels: Any,
     window: int = 3,
     baseline: int = 6,
-    min_drop: float = 0.15,
+    min_drop: float = BASELINE_MIN_DROP,
     alpha: float = 0.05,
-    min_anchors: int = 5,
-    min_scores: int = 20,
+    min_anchors: int = MIN_ANCHORS,
+    min_scores: int = MIN_SCORES,
 ) -> Mapping[Hashable, AccuracyDrop]:
     """Rule (c): exact agreement in the latest window far below the assessor's own baseline.
 
@@ -425,11 +436,11 @@ def cohort_drift(
     criterion_ids: Any = None,
     criterion_agreement: Any = None,
     lowest: int = 3,
-    min_alpha: float = 0.667,
-    max_drop: float = 0.15,
+    min_alpha: float = COHORT_MIN_ALPHA,
+    max_drop: float = COHORT_MAX_DROP,
     min_baseline_rounds: int = 3,
-    min_anchors: int = 5,
-    min_scores: int = 20,
+    min_anchors: int = MIN_ANCHORS,
+    min_scores: int = MIN_SCORES,
 ) -> CohortDrift:
     """Rule (d): the latest round's alpha below ``min_alpha``, or more than ``max_drop`` below baseline.
 

@@ -27,8 +27,24 @@ from calibration.stats._drift_common import (
     _ToDict,
     drift_sentence,
 )
+from calibration.stats.labels import MIN_ANCHORS, MIN_SCORES
 
-__all__ = ["EwmaDrift", "EwmaDriftTable", "EwmaPath", "PoolSigma", "ewma_chart", "ewma_drift", "pool_sigma"]
+__all__ = [
+    "EWMA_L",
+    "EWMA_LAMBDA",
+    "EwmaDrift",
+    "EwmaDriftTable",
+    "EwmaPath",
+    "PoolSigma",
+    "ewma_chart",
+    "ewma_drift",
+    "pool_sigma",
+]
+
+#: EWMA smoothing weight lambda (DESIGN §6 drift rule (b)); the only place this number is written.
+EWMA_LAMBDA = 0.2
+#: EWMA control-limit width L, in standard deviations of the EWMA (the "EWMA threshold").
+EWMA_L = 3.0
 
 
 # ------------------------------------------------------------------------------------------ sigma
@@ -201,7 +217,9 @@ class EwmaPath:
         return self.target - self.half_width
 
 
-def ewma_chart(x: Any, sigma: Any, *, lam: float = 0.2, L: float = 3.0, target: float = 0.0) -> EwmaPath:
+def ewma_chart(
+    x: Any, sigma: Any, *, lam: float = EWMA_LAMBDA, L: float = EWMA_L, target: float = 0.0
+) -> EwmaPath:
     """Exponentially weighted moving average chart with exact time-varying limits.
 
     ``z_t = lam * x_t + (1 - lam) * z_{t-1}`` from ``z_0 = target``. Its variance is
@@ -448,12 +466,12 @@ def ewma_drift(
     levels: Any,
     criteria: Any = None,
     sigma: PoolSigma | None = None,
-    lam: float = 0.2,
-    L: float = 3.0,
+    lam: float = EWMA_LAMBDA,
+    L: float = EWMA_L,
     criterion_L: float | None = None,
     min_shift: float = 0.0,
-    min_anchors: int = 5,
-    min_scores: int = 20,
+    min_anchors: int = MIN_ANCHORS,
+    min_scores: int = MIN_SCORES,
 ) -> EwmaDriftTable:
     """Rule (b): EWMA of each assessor's signed deviation, overall and per criterion, against its limits.
 

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from typing import Literal
 
 __all__ = [
+    "ALPHA_GOOD",
+    "ALPHA_TENTATIVE",
     "DIGITS",
     "MIN_ANCHORS",
     "MIN_SCORES",
@@ -38,6 +40,10 @@ __all__ = [
 MIN_ANCHORS = 5
 #: Fewest criterion-scores behind a label (DESIGN §6, minimum evidence).
 MIN_SCORES = 20
+#: Krippendorff's lowest alpha for tentative conclusions (and the cohort drift minimum, DESIGN §6).
+ALPHA_TENTATIVE = 0.667
+#: Krippendorff's alpha for good reliability.
+ALPHA_GOOD = 0.800
 TOO_FEW = "too few to judge"
 NO_CLEAR_LEAN = "no clear lean"
 
@@ -59,9 +65,9 @@ def alpha_band(value: float) -> str:
     >>> alpha_band(0.8), alpha_band(0.667), alpha_band(0.5)
     ('good', 'tentative', 'unacceptable')
     """
-    if value >= 0.800:
+    if value >= ALPHA_GOOD:
         return "good"
-    if value >= 0.667:
+    if value >= ALPHA_TENTATIVE:
         return "tentative"
     return "unacceptable"
 

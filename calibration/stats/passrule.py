@@ -7,21 +7,42 @@ from typing import Literal
 
 from calibration.stats._accuracy_results import AccuracyResult
 from calibration.stats._checks import _EPS
+from calibration.stats.labels import MIN_ANCHORS, MIN_SCORES
 from calibration.stats.results import Proportion, _percent
 
-__all__ = ["PassDecision", "PassRule", "RuleCheck", "clearly_below", "evaluate_pass_rule"]
+__all__ = [
+    "MAX_DISCREPANT",
+    "MIN_ADJACENT",
+    "MIN_DECISION",
+    "MIN_EXACT",
+    "PassDecision",
+    "PassRule",
+    "RuleCheck",
+    "clearly_below",
+    "evaluate_pass_rule",
+]
+
+#: Qualification pass rule defaults (DESIGN §6); the only place these numbers are written.
+#: Exact agreement with the key, as a fraction.
+MIN_EXACT = 0.70
+#: Exact-or-adjacent agreement with the key, as a fraction.
+MIN_ADJACENT = 0.95
+#: Most criterion-scores allowed two or more levels off the key.
+MAX_DISCREPANT = 1
+#: Decision agreement at the earn cut, as a fraction.
+MIN_DECISION = 0.90
 
 
 @dataclass(frozen=True)
 class PassRule:
     """The qualification pass rule (DESIGN §6 defaults); shares are fractions, limits are inclusive."""
 
-    min_exact: float = 0.70
-    min_adjacent: float = 0.95
-    max_discrepant: int = 1
-    min_decision: float = 0.90
-    min_anchors: int = 5
-    min_scores: int = 20
+    min_exact: float = MIN_EXACT
+    min_adjacent: float = MIN_ADJACENT
+    max_discrepant: int = MAX_DISCREPANT
+    min_decision: float = MIN_DECISION
+    min_anchors: int = MIN_ANCHORS
+    min_scores: int = MIN_SCORES
 
 
 @dataclass(frozen=True)

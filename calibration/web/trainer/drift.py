@@ -215,7 +215,7 @@ def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
         form=form,
         lines=sessions.session_lines(db_session, program_id),
         waiting=sessions.waiting_assessors(db_session, program_id),
-        window_days=drift.program_drift_settings(db_session, program_id)["recalibration_window_days"],
+        window_days=drift.program_drift_settings(db_session, program_id).recalibration_window_days,
         now=utcnow(),
         local_time=drift_mail.local_time,
         page_error=page_error,
@@ -244,7 +244,7 @@ def sessions_page() -> Page:
                 trainer_id=form.trainer_id.data,
                 capacity=form.capacity.data,
             )
-            window = int(drift.program_drift_settings(db_session, program_id)["recalibration_window_days"])
+            window = int(drift.program_drift_settings(db_session, program_id).recalibration_window_days)
             booked = sessions.book_waiting(db_session, me, program_id=program_id, window_days=window)
             db_session.commit()
         except InvalidInput as exc:

@@ -12,6 +12,7 @@ from flask import Response, abort, render_template, request
 from ... import charts
 from ...db import get_session, write_intent
 from ...services import exports, profiles
+from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from ..guards import actor
 from .blueprint import bp
@@ -79,7 +80,10 @@ def round_charts(o: RoundOverview) -> dict[str, charts.Chart]:
                 [rel.alpha.value for _, rel in scopes],
                 [rel.alpha.ci_low for _, rel in scopes],
                 [rel.alpha.ci_high for _, rel in scopes],
-                refs=(charts.RefLine(0.667, "tentative .667"), charts.RefLine(0.8, "good .800")),
+                refs=(
+                    charts.RefLine(ALPHA_TENTATIVE, "tentative .667"),
+                    charts.RefLine(ALPHA_GOOD, "good .800"),
+                ),
             )
         ],
         title=f"Agreement among assessors ({o.rubric.level_of_measurement} alpha)",
@@ -216,8 +220,8 @@ def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
                     [r.alpha.ci_low for r in scored],  # type: ignore[union-attr]
                     [r.alpha.ci_high for r in scored],  # type: ignore[union-attr]
                     refs=(
-                        charts.RefLine(0.667, "tentative .667"),
-                        charts.RefLine(0.8, "good .800"),
+                        charts.RefLine(ALPHA_TENTATIVE, "tentative .667"),
+                        charts.RefLine(ALPHA_GOOD, "good .800"),
                     ),
                 )
             ],

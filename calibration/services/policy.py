@@ -1,0 +1,277 @@
+"""Every rule of DESIGN §6 and its default numbers, in one place.
+
+Look here for "the qualification pass rule" (:class:`PassRule`, numbers in
+:mod:`calibration.stats.passrule`), "the EWMA threshold" (:attr:`DriftPolicy.ewma_L`, numbers in
+:mod:`calibration.stats.ewma`), minimum evidence (:class:`EvidencePolicy`), expiry and reminders
+(:class:`CertificationPolicy`) and the recalibration booking window (:class:`RecalibrationPolicy`).
+Numbers that the statistics library needs for its own defaults are written there (stats imports
+no services) and imported here; every other default is written here once.
+
+A program stores its own values in ``Program.settings_json``; :meth:`ProgramSettings.from_json`
+reads them over the defaults (unknown keys kept, bad values refused with a plain message) and
+:meth:`ProgramSettings.to_json` writes them back. The values in force are still stored with each
+round (``pass_rule_json``) and flag (``parameters_json``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Program
+from ..stats.drift import BASELINE_MIN_DROP, COHORT_MAX_DROP, COHORT_MIN_ALPHA
+from ..stats.ewma import EWMA_L, EWMA_LAMBDA
+from ..stats.labels import ALPHA_GOOD, ALPHA_TENTATIVE, MIN_ANCHORS, MIN_SCORES
+from ..stats.passrule import PassRule
+from .errors import InvalidInput
+
+__all__ = [
+    "ALPHA_GOOD",
+    "ALPHA_TENTATIVE",
+    "CERTIFICATION_DAYS",
+    "QUALIFICATION_ATTEMPTS",
+    "QUALIFICATION_WINDOW_DAYS",
+    "RECALIBRATION_WINDOW_DAYS",
+    "REMINDER_DAYS",
+    "CertificationPolicy",
+    "DriftPolicy",
+    "EvidencePolicy",
+    "PassRule",
+    "ProgramSettings",
+    "RecalibrationPolicy",
+]
+
+#: Certification lasts this many days (annual recalibration).
+CERTIFICATION_DAYS = 365
+#: Assessors are reminded this many days before their certification expires.
+REMINDER_DAYS = 30
+#: Qualification attempts (with different anchors) before the trainer decides.
+QUALIFICATION_ATTEMPTS = 2
+#: Days an assessor has to finish a qualification round.
+QUALIFICATION_WINDOW_DAYS = 30
+#: A flagged assessor is booked into a recalibration session within this many days.
+RECALIBRATION_WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """Minimum evidence: no pass/fail or drift decision from fewer anchors or criterion-scores."""
+
+    min_anchors: int = MIN_ANCHORS
+    min_scores: int = MIN_SCORES
+
+
+@dataclass(frozen=True)
+class CertificationPolicy:
+    """Expiry, reminder and qualification attempts: program settings win over these defaults."""
+
+    certification_days: int = CERTIFICATION_DAYS
+    reminder_days: int = REMINDER_DAYS
+    attempts: int = QUALIFICATION_ATTEMPTS
+    window: dt.timedelta = dt.timedelta(days=QUALIFICATION_WINDOW_DAYS)
+
+    @classmethod
+    def from_config(cls, config: Any) -> CertificationPolicy:
+        """Defaults from the app configuration mapping (CERTIFICATION_DAYS, REMINDER_DAYS, ...)."""
+        return cls(
+            certification_days=int(config.get("CERTIFICATION_DAYS", CERTIFICATION_DAYS)),
+            reminder_days=int(config.get("REMINDER_DAYS", REMINDER_DAYS)),
+            attempts=int(config.get("QUALIFICATION_ATTEMPTS", QUALIFICATION_ATTEMPTS)),
+            window=dt.timedelta(days=int(config.get("QUALIFICATION_WINDOW_DAYS", QUALIFICATION_WINDOW_DAYS))),
+        )
+
+    def for_program(self, settings_json: str | None) -> CertificationPolicy:
+        """These defaults under the program's own stored values (only the keys it stores)."""
+        stored = _load(settings_json)
+        return CertificationPolicy(
+            certification_days=int(stored.get("certification_days", self.certification_days)),
+            reminder_days=int(stored.get("reminder_days_before_expiry", self.reminder_days)),
+            attempts=int(stored.get("qualification_attempts", self.attempts)),
+            window=self.window,
+        )
+
+
+@dataclass(frozen=True)
+class RecalibrationPolicy:
+    """Booking a flagged assessor: a session with capacity within ``window_days``."""
+
+    window_days: int = RECALIBRATION_WINDOW_DAYS
+
+
+@dataclass(frozen=True)
+class DriftPolicy:
+    """The drift rules (a)-(e) and their numbers; field names are the ``drift`` settings keys and the
+    keys stored with each flag's parameters."""
+
+    min_anchors: int = MIN_ANCHORS
+    min_scores: int = MIN_SCORES
+    ewma_lambda: float = EWMA_LAMBDA
+    ewma_L: float = EWMA_L
+    ewma_min_shift: float = 0.0
+    ewma_per_criterion: bool = True
+    # Rule (a) flags a failed round only when a share's 95% interval lies wholly below its minimum
+    # (stats.passrule.clearly_below); False flags every failed round, as the pass rule decides.
+    pass_rule_clear: bool = True
+    baseline_window_rounds: int = 3
+    baseline_rounds: int = 6
+    baseline_min_drop: float = BASELINE_MIN_DROP
+    baseline_alpha: float = 0.05
+    cohort_min_alpha: float = COHORT_MIN_ALPHA
+    cohort_max_drop: float = COHORT_MAX_DROP
+    cohort_min_baseline_rounds: int = 3
+    cohort_lowest: int = 3
+    auto_recalibrate: bool = False
+    recalibration_round_days: int = RECALIBRATION_WINDOW_DAYS
+    session_reminder_hours: float = 24
+    deadline_reminder_days: float = 3
+    # Not a ``drift`` key: the program's top-level recalibration window, carried along for callers.
+    recalibration_window_days: int = RECALIBRATION_WINDOW_DAYS
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, values: DriftPolicy | Mapping[str, Any]) -> DriftPolicy:
+        """``values`` as a policy: a mapping's known keys over the defaults (others ignored)."""
+        if isinstance(values, DriftPolicy):
+            return values
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+_PASS_RULE_KEYS = tuple(f.name for f in fields(PassRule))
+_DRIFT_KEYS = tuple(f.name for f in fields(DriftPolicy) if f.name != "recalibration_window_days")
+_SHARES = frozenset({"min_exact", "min_adjacent", "min_decision", "baseline_alpha"})
+#: "bool", "int", "float" or "share" (a fraction in [0, 1]) for each pass rule and drift key.
+_KINDS: dict[str, str] = {
+    f.name: "share" if f.name in _SHARES else str(f.type) for f in (*fields(PassRule), *fields(DriftPolicy))
+}
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    """A program's settings: its stored values over the defaults. ``extra`` keeps keys this code does
+    not know (top level), ``pass_rule_extra`` and ``drift_extra`` those inside the two sections."""
+
+    pass_rule: PassRule = field(default_factory=PassRule)
+    certification: CertificationPolicy = field(default_factory=CertificationPolicy)
+    recalibration: RecalibrationPolicy = field(default_factory=RecalibrationPolicy)
+    drift: DriftPolicy = field(default_factory=DriftPolicy)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    pass_rule_extra: Mapping[str, Any] = field(default_factory=dict)
+    drift_extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def evidence(self) -> EvidencePolicy:
+        return EvidencePolicy(self.pass_rule.min_anchors, self.pass_rule.min_scores)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> ProgramSettings:
+        """Parse and check stored settings; a bad value raises :class:`InvalidInput` naming it."""
+        stored = _load(text)
+        rule = _section(stored, "pass_rule")
+        drift = _section(stored, "drift")
+        known = {"pass_rule", "drift", "certification_days", "reminder_days_before_expiry"}
+        known |= {"qualification_attempts", "recalibration_window_days"}
+        errors: dict[str, list[str]] = {}
+        rule_values = {k: _checked(errors, f"pass_rule.{k}", _KINDS[k], rule[k]) for k in rule if k in _KINDS}
+        drift_values = {
+            k: _checked(errors, f"drift.{k}", _KINDS[k], drift[k]) for k in drift if k in _DRIFT_KEYS
+        }
+        defaults = CertificationPolicy()
+        top = {
+            "certification_days": defaults.certification_days,
+            "reminder_days_before_expiry": defaults.reminder_days,
+            "qualification_attempts": defaults.attempts,
+            "recalibration_window_days": RECALIBRATION_WINDOW_DAYS,
+        }
+        values = {k: _checked(errors, k, "int", stored.get(k, v)) for k, v in top.items()}
+        if errors:
+            raise InvalidInput("The program settings have values that cannot be used.", errors)
+        window = int(values["recalibration_window_days"])
+        return cls(
+            pass_rule=PassRule(**rule_values),
+            certification=CertificationPolicy(
+                certification_days=int(values["certification_days"]),
+                reminder_days=int(values["reminder_days_before_expiry"]),
+                attempts=int(values["qualification_attempts"]),
+            ),
+            recalibration=RecalibrationPolicy(window_days=window),
+            drift=replace(DriftPolicy(**drift_values), recalibration_window_days=window),
+            extra={k: v for k, v in stored.items() if k not in known},
+            pass_rule_extra={k: v for k, v in rule.items() if k not in _PASS_RULE_KEYS},
+            drift_extra={k: v for k, v in drift.items() if k not in _DRIFT_KEYS},
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as stored: every default written out, unknown keys kept."""
+        out: dict[str, Any] = dict(self.extra)
+        out["pass_rule"] = {**self.pass_rule_extra, **asdict(self.pass_rule)}
+        out["certification_days"] = self.certification.certification_days
+        out["reminder_days_before_expiry"] = self.certification.reminder_days
+        out["recalibration_window_days"] = self.recalibration.window_days
+        if self.certification.attempts != QUALIFICATION_ATTEMPTS:  # written only when not the default
+            out["qualification_attempts"] = self.certification.attempts
+        if self.drift != replace(DriftPolicy(), recalibration_window_days=self.recalibration.window_days) or (
+            self.drift_extra
+        ):
+            drift = self.drift.as_dict()
+            drift.pop("recalibration_window_days")
+            out["drift"] = {**self.drift_extra, **drift}
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+    @classmethod
+    def of_program(cls, session: Session, program_id: int) -> ProgramSettings:
+        """The settings in force for a program (its stored values over the defaults)."""
+        return cls.from_json(session.scalar(select(Program.settings_json).where(Program.id == program_id)))
+
+    def pass_rule_json(self) -> str:
+        """The pass rule as stored with a round (unknown keys kept)."""
+        return json.dumps(self.as_dict()["pass_rule"], sort_keys=True)
+
+
+def _load(text: str | None) -> dict[str, Any]:
+    try:
+        stored = json.loads(text or "{}")
+    except ValueError as exc:
+        raise InvalidInput("The program settings are not valid JSON.") from exc
+    if not isinstance(stored, dict):
+        raise InvalidInput("The program settings must be a JSON object.")
+    return stored
+
+
+def _section(stored: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = stored.get(name) or {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"The program settings' {name} must be a JSON object.", {name: ["Not an object."]})
+    return value
+
+
+def _checked(errors: dict[str, list[str]], where: str, kind: str, value: Any) -> Any:
+    """``value`` if it is of ``kind``; else an error under ``where`` (and None)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        errors[where] = [f"{where} must be true or false (it is {value!r})."]
+    elif kind == "int":
+        if number and isinstance(value, int) and value >= 0:
+            return value
+        errors[where] = [f"{where} must be a whole number of at least 0 (it is {value!r})."]
+    elif not number or not math.isfinite(value):
+        errors[where] = [f"{where} must be a number (it is {value!r})."]
+    elif kind == "share" and not 0 <= value <= 1:
+        errors[where] = [f"{where} must be a fraction between 0 and 1 (it is {value!r})."]
+    else:
+        return value
+    return None

@@ -29,17 +29,8 @@ from calibration.stats._drift_common import (
 )
 from calibration.stats.labels import MIN_ANCHORS, MIN_SCORES
 
-__all__ = [
-    "EWMA_L",
-    "EWMA_LAMBDA",
-    "EwmaDrift",
-    "EwmaDriftTable",
-    "EwmaPath",
-    "PoolSigma",
-    "ewma_chart",
-    "ewma_drift",
-    "pool_sigma",
-]
+__all__ = ["EWMA_L", "EWMA_LAMBDA", "EwmaDrift", "EwmaDriftTable", "EwmaPath", "PoolSigma"]
+__all__ += ["ewma_chart", "ewma_drift", "pool_sigma"]
 
 #: EWMA smoothing weight lambda (DESIGN §6 drift rule (b)); the only place this number is written.
 EWMA_LAMBDA = 0.2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from calibration.models import AuditEvent, CriterionScore, ScoreSheet
@@ -70,8 +72,14 @@ def test_missing_criterion_is_refused_and_typed_values_kept(client, login, world
     del data[missing]
     page = _assert_rejected(client, world, db, data, "Choose a level for")
     assert "keep these notes" in page
-    first = f'name="criterion_{world.criteria[0]}" value="{world.keys[world.anchors[0]][0]}"'
-    assert first in page.replace("\n", " ").replace("  ", " ") or "checked" in page
+    # Every level typed for the criteria that were sent is checked again, and no other level is.
+    for criterion, typed in zip(world.criteria, world.keys[world.anchors[0]], strict=True):
+        radios = re.findall(rf'<input[^>]*name="criterion_{criterion}"[^>]*>', page)
+        assert radios, criterion
+        checked = [
+            re.search(r'value="(\d+)"', tag).group(1) for tag in radios if re.search(r"\bchecked\b", tag)
+        ]
+        assert checked == ([] if f"criterion_{criterion}" == missing else [str(typed)]), (criterion, checked)
 
 
 def test_level_not_in_rubric_is_refused(client, login, world, db):

@@ -67,6 +67,18 @@ _lock = threading.Lock()
 _cache: weakref.WeakKeyDictionary[Engine, dict[int, RubricSnapshot]] = weakref.WeakKeyDictionary()
 
 
+def load_rubric(session: Session, rubric_version_id: int) -> RubricVersion | None:
+    """A rubric version with its criteria, descriptors and levels (the ORM rows, not cached)."""
+    return session.scalar(
+        select(RubricVersion)
+        .where(RubricVersion.id == rubric_version_id)
+        .options(
+            selectinload(RubricVersion.criteria).selectinload(Criterion.descriptors),
+            selectinload(RubricVersion.levels),
+        )
+    )
+
+
 def rubric_snapshot(session: Session, rubric_version_id: int) -> RubricSnapshot:
     """The rubric version ``rubric_version_id`` as a frozen value; read from the database once."""
     bind = session.get_bind()
@@ -75,14 +87,7 @@ def rubric_snapshot(session: Session, rubric_version_id: int) -> RubricSnapshot:
         found = _cache.get(engine, {}).get(rubric_version_id)
     if found is not None:
         return found
-    rubric = session.scalar(
-        select(RubricVersion)
-        .where(RubricVersion.id == rubric_version_id)
-        .options(
-            selectinload(RubricVersion.criteria).selectinload(Criterion.descriptors),
-            selectinload(RubricVersion.levels),
-        )
-    )
+    rubric = load_rubric(session, rubric_version_id)
     if rubric is None:
         raise LookupError(f"no rubric version {rubric_version_id}")
     snapshot = RubricSnapshot(

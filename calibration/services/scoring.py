@@ -7,14 +7,13 @@ from collections.abc import Mapping
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
     Anchor,
     AnchorKeyVersion,
     CertificationStatus,
-    Criterion,
     CriterionScore,
     Membership,
     Round,
@@ -25,7 +24,7 @@ from . import audit
 from .assignments import assigned_round, round_anchor
 from .context import Actor
 from .errors import AlreadyRecorded, InvalidInput, RoundNotOpen
-from .rubric_cache import RubricSnapshot, rubric_snapshot
+from .rubric_cache import RubricSnapshot, load_rubric, rubric_snapshot
 
 # NUL and C0/C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -46,14 +45,7 @@ def is_one_line(value: str) -> bool:
 
 
 def rubric_with_levels(session: Session, rubric_version_id: int) -> RubricVersion:
-    rubric = session.scalar(
-        select(RubricVersion)
-        .where(RubricVersion.id == rubric_version_id)
-        .options(
-            selectinload(RubricVersion.criteria).selectinload(Criterion.descriptors),
-            selectinload(RubricVersion.levels),
-        )
-    )
+    rubric = load_rubric(session, rubric_version_id)
     assert rubric is not None  # a foreign key guarantees it
     return rubric
 

@@ -63,7 +63,7 @@ from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402 (
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from calibration.migrate import upgrade  # noqa: E402
+from calibration.db.migrate import upgrade  # noqa: E402
 from calibration.models import CriterionScore, Membership, Role, ScoreSheet, User  # noqa: E402
 from calibration.models.people import CertificationStatus  # noqa: E402
 from calibration.services.auth import hash_password, use_cheap_hashing  # noqa: E402

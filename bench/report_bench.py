@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text
 
-from calibration import charts, create_app
+from calibration import create_app
 from calibration.db import get_db, utcnow
-from calibration.migrate import upgrade
+from calibration.db.migrate import upgrade
 from calibration.models import (
     Anchor,
     AnchorKeyEntry,
@@ -60,6 +60,7 @@ from calibration.services import profiles
 from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
+from calibration.web import charts
 
 PASSWORD = "bench-password-1234"
 TRAINER = "trainer@bench.test"

@@ -26,10 +26,11 @@ from sqlalchemy import create_engine, text  # noqa: E402 (after the path set-up)
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from calibration import create_app, mail  # noqa: E402
+from calibration import create_app  # noqa: E402
 from calibration.db import get_db  # noqa: E402
-from calibration.migrate import upgrade  # noqa: E402
+from calibration.db.migrate import upgrade  # noqa: E402
 from calibration.models import User  # noqa: E402
+from calibration.notify import mail  # noqa: E402
 from calibration.services.auth import hash_password  # noqa: E402
 from tests.conftest import csrf_token  # noqa: E402
 from tests.pg import private_postgres_server  # noqa: E402

@@ -62,7 +62,9 @@ def limit_numeric_threads(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from . import db, mail, markdown
+    from . import db
+    from .notify import mail
+    from .web import markdown
 
     db.init_app(app)
     CSRFProtect(app)

@@ -93,7 +93,7 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Assessor Calibration <no-reply@localhost>"),
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 20),
-        # Tries before an outbox mail waits for a trainer's "Try again now" (calibration.outbox).
+        # Tries before an outbox mail waits for a trainer's "Try again now" (calibration.notify.outbox).
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         # Links in mail sent outside a request (the reminder command) start with this.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

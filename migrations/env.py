@@ -1,4 +1,4 @@
-"""Alembic environment. The URL comes from the Alembic config (set by calibration.migrate)."""
+"""Alembic environment. The URL comes from the Alembic config (set by calibration.db.migrate)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from calibration import create_app
 from calibration.db import get_db
-from calibration.migrate import upgrade
+from calibration.db.migrate import upgrade
 from calibration.services.auth import use_cheap_hashing
 
 from .pg import (

@@ -23,8 +23,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from calibration.db_roles import grant_app_role
-from calibration.migrate import upgrade
+from calibration.db.migrate import upgrade
+from calibration.db.roles import grant_app_role
 
 SUPERUSER_PASSWORD = "calib-superuser-test-password"
 OWNER_ROLE, OWNER_PASSWORD = "calib_owner", "calib-owner-test-password"

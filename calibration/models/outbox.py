@@ -1,5 +1,5 @@
 """The mail outbox: every outgoing mail is a row, written in the transaction of the change it
-reports, sent after the commit, and retried until delivered (see :mod:`calibration.outbox`)."""
+reports, sent after the commit, and retried until delivered (see :mod:`calibration.notify.outbox`)."""
 
 from __future__ import annotations
 

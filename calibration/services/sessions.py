@@ -5,7 +5,7 @@ Times are stored in UTC with the IANA time zone they were entered in. Capacity i
 row lock on the session (PostgreSQL) or the write lock (SQLite), so two bookings cannot both take
 the last place. Every booking change that the assessor's calendar must learn about raises the
 booking's ``sequence``; the mail for each (booking, sequence) is sent once (see
-:mod:`calibration.drift_mail`).
+:mod:`calibration.notify.bookings`).
 """
 
 from __future__ import annotations

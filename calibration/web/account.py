@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from .. import outbox
 from ..db import get_session
+from ..notify import outbox
 from ..services import auth as auth_service
 from ..services import onboarding
 from ..services.certification import Policy
@@ -81,7 +81,7 @@ def forgot_password() -> Page:
         db_session = get_session()
         # Every address gets the same work before the reply: one outbox row holding what was
         # typed. The account is looked up, the link issued and the mail sent after the reply
-        # (calibration.outbox), so neither the reply nor its timing tells whether it exists.
+        # (calibration.notify.outbox), so neither the reply nor its timing tells whether it exists.
         outbox.queue_reset_request(
             db_session, form.email.data or "", base_url=request.host_url, request_id=g.request_id
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import drift_mail, outbox, review_mail
 from ..db import end_reading, get_db, get_session, utcnow, write_intent
 from ..models import Role
+from ..notify import bookings as drift_mail
+from ..notify import outbox
+from ..notify import reviews as review_mail
 from ..services import anchors as anchor_service
 from ..services import (
     assignments,

@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ..db import get_session, utcnow
-from ..drift_mail import local_time
 from ..models import FlagRule, Role
+from ..notify.bookings import local_time
 from ..services import flags as flag_service
 from ..services import recalibration, sessions
 from ..services.errors import InvalidInput

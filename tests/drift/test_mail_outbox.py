@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from calibration import outbox
 from calibration.db import utcnow
 from calibration.models import (
     DriftFlag,
@@ -20,6 +19,7 @@ from calibration.models import (
     SessionBooking,
     User,
 )
+from calibration.notify import outbox
 from calibration.services import drift
 
 from ..conftest import post_form
@@ -134,7 +134,7 @@ def test_a_failed_mail_is_kept_shown_and_retried_never_a_500(
     assert runner.invoke(args=["send-mail"]).exit_code == 0
     assert smtp_sink.to(email) == []
     later = utcnow() + outbox.backoff(1) + dt.timedelta(seconds=1)
-    monkeypatch.setattr("calibration.outbox.utcnow", lambda: later)
+    monkeypatch.setattr("calibration.notify.outbox.utcnow", lambda: later)
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0 and "1 mail(s) sent" in result.output, result.output
     [msg] = smtp_sink.to(email)

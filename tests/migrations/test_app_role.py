@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from calibration.db import get_db
-from calibration.db_roles import INSUFFICIENT_PRIVILEGE
-from calibration.migrate import downgrade
+from calibration.db.migrate import downgrade
+from calibration.db.roles import INSUFFICIENT_PRIVILEGE
 from calibration.models import AuditEvent, ScoreSheet
 
 from ..factories import submit

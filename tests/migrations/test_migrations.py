@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from calibration.db import Base, normalise_url
-from calibration.migrate import alembic_config, downgrade, heads, upgrade
+from calibration.db.migrate import alembic_config, downgrade, heads, upgrade
 
 
 def test_single_head():

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from calibration import mail
 from calibration.models import CertificationStatus, Membership, User
+from calibration.notify import mail
 from calibration.services import common_passwords
 
 from ..conftest import post_form

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from calibration.mail import LogMailer, Mail, SMTPMailer, build_message, mailer_from_config
+from calibration.notify.mail import LogMailer, Mail, SMTPMailer, build_message, mailer_from_config
 
 SECRET_LINK = "https://example.test/invitation/SECRET-TOKEN"
 MAIL = Mail(
@@ -52,7 +52,7 @@ def test_outbox_backend_writes_each_mail_as_an_eml_file(tmp_path):
     import email
     import email.policy
 
-    from calibration.mail import Mail, OutboxMailer
+    from calibration.notify.mail import Mail, OutboxMailer
 
     mailer = mailer_from_config(
         {"MAIL_BACKEND": "outbox", "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"), "MAIL_SENDER": "a@b.test"}

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from calibration import mail
 from calibration.models import AccountToken, TokenPurpose
+from calibration.notify import mail
 
 from ..conftest import post_form
 from ..factories import PASSWORD

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from calibration import mail, outbox
 from calibration.db import get_db
 from calibration.models import AuditEvent, MailStatus, OutgoingMail
+from calibration.notify import mail, outbox
 from calibration.services import auth
 
 from ..conftest import csrf_token

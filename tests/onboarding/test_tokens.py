@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from calibration import mail
 from calibration.models import AccountToken, AuthSession, CertificationStatus, Membership, TokenPurpose, User
+from calibration.notify import mail
 
 from ..conftest import post_form
 from ..factories import PASSWORD

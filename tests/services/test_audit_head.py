@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from calibration.db import make_engine, normalise_url, write_intent
-from calibration.migrate import downgrade, upgrade
+from calibration.db.migrate import downgrade, upgrade
 from calibration.models import AuditChainHead, AuditEvent
 from calibration.services import audit
 from calibration.services.context import Actor

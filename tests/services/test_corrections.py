@@ -442,7 +442,7 @@ def test_two_trainers_correcting_one_score_at_once_queue_up(db, world):
 
 
 def test_downgrading_below_0007_recounts_from_the_submitted_scores(db, world, owner_database_url):
-    from calibration.migrate import downgrade, upgrade
+    from calibration.db.migrate import downgrade, upgrade
 
     sheet = submit(db, world, "assessor", 0, levels=off_by_one(world))
     submitted_counts = kept_counts(db)

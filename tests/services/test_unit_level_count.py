@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from calibration.migrate import downgrade, upgrade
+from calibration.db.migrate import downgrade, upgrade
 from calibration.models import CriterionScore, ScoreSheet
 from calibration.models.scoring import UnitLevelCount
 from calibration.services.errors import AlreadyRecorded

@@ -61,8 +61,8 @@ def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) ->
     import datetime as dt
 
     from calibration.db import get_db, utcnow, write_intent
-    from calibration.drift_mail import send_booking_mails
     from calibration.models import Membership
+    from calibration.notify.bookings import send_booking_mails
     from calibration.services import sessions
 
     captured = _Captured()
@@ -72,7 +72,7 @@ def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) ->
         email, user_id = world.emails[who], world.ids[who]
         client = app.test_client()
         assert post_form(client, "/password/forgot", {"email": email}).status_code in (200, 302)
-        from calibration import mail as mail_module
+        from calibration.notify import mail as mail_module
 
         mail_module.drain()
         member = db.scalar(
@@ -128,8 +128,8 @@ def review_mail_to_an_assessor(app: Any, db: Any, world: World, who: str) -> Ite
     """The review notices, through the pages: once ``who`` has a final sheet, a trainer corrects one
     of its scores, ``who`` questions its key and the trainer answers. (Before any final sheet there
     is nothing to review, and no such mail.)"""
-    from calibration import mail as mail_module
     from calibration.models import ScoreSheet
+    from calibration.notify import mail as mail_module
 
     db.rollback()
     sheet = db.scalar(

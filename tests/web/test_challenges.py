@@ -10,8 +10,8 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from calibration import mail
 from calibration.models import AuditEvent, ChallengeStatus, KeyChallenge
+from calibration.notify import mail
 from calibration.services.anchors import change_key
 from calibration.services.context import Actor
 

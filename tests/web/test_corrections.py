@@ -7,8 +7,8 @@ import html
 import pytest
 from sqlalchemy import func, select
 
-from calibration import mail
 from calibration.models import AuditEvent, ScoreCorrection
+from calibration.notify import mail
 
 from ..conftest import post_form
 from ..factories import submit

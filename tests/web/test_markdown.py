@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.markdown import render
+from calibration.web.markdown import render
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from calibration import charts
 from calibration.db import get_db
 from calibration.services import profiles
+from calibration.web import charts
 
 from ..factories_reports import add_assessors, assign, insert_sheets, noisy_scores
 from .test_reports import past_round

@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 
-from calibration import charts
 from calibration.db import utcnow
 from calibration.models import (
     Anchor,
@@ -22,6 +21,7 @@ from calibration.models import (
 )
 from calibration.stats import krippendorff_alpha
 from calibration.stats.accuracy import accuracy_by_rater
+from calibration.web import charts
 
 from ..factories import make_round, submit
 from ..factories_reports import add_assessors, assign, insert_sheets, noisy_scores

@@ -150,7 +150,7 @@ def test_no_password_or_token_in_logs_or_audit(app, world, db, caplog):
     if "account.forgot_password" in app.view_functions:
         # The reset request (its mailed token must stay out of the logs too: the mail test checks it).
         post_form(app.test_client(), "/password/forgot", {"email": world.emails["assessor"]})
-        from calibration import mail
+        from calibration.notify import mail
 
         mail.drain()  # the mail is sent after the reply: its log lines are part of what is checked
     assert len(secrets) >= 5

@@ -9,9 +9,9 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from ... import drift_mail
 from ...db import get_db, get_session
 from ...models.attachments import size_label
+from ...notify import bookings as drift_mail
 from ...services import anchor_waits, challenges, key_views
 from ...services import anchors as service
 from ...services.errors import InvalidInput

@@ -1,7 +1,7 @@
 """Drift flags and recalibration sessions for lead trainers: review flags (confirm starts
 recalibration, dismiss needs a reason), schedule sessions, see attendance and results, move or
 cancel bookings, and reschedule a session (everyone booked gets the updated invitation). Thin views over :mod:`calibration.services.drift`, ``recalibration`` and
-``sessions``; booking mails go out after the commit (:mod:`calibration.drift_mail`)."""
+``sessions``; booking mails go out after the commit (:mod:`calibration.notify.bookings`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ... import drift_mail, outbox
 from ...db import get_db, get_session, utcnow
+from ...notify import bookings as drift_mail
+from ...notify import outbox
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.errors import InvalidInput

@@ -13,8 +13,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ... import mail, outbox
 from ...db import get_session
+from ...notify import mail, outbox
 from ...services import anchor_waits, certification, onboarding
 from ...services.errors import InvalidInput
 from ..forms_anchors import ConfirmForm

@@ -1,5 +1,5 @@
 """Reports beyond the round page: the assessor profile, the program overview, CSV exports, and the
-charts of every report page (drawn by :mod:`calibration.charts` from the services' results)."""
+charts of every report page (drawn by :mod:`calibration.web.charts` from the services' results)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Response, abort, render_template, request
 
-from ... import charts
 from ...db import get_session, write_intent
 from ...services import exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
+from .. import charts
 from ..guards import actor
 from .blueprint import bp
 

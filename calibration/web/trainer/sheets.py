@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ... import outbox, review_mail
 from ...db import get_session
+from ...notify import outbox
+from ...notify import reviews as review_mail
 from ...services import corrections
 from ...services.errors import InvalidInput
 from ..forms_corrections import CorrectionForm

@@ -12,7 +12,7 @@ Backends (``MAIL_BACKEND``):
   follow its link. Not for production: the files hold live links.
 
 Templates live in ``templates/mail/<template>.txt`` and ``<template>.html``; :func:`render_mail` renders both.
-Mail that must not be lost goes through the outbox (:mod:`calibration.outbox`), which uses these
+Mail that must not be lost goes through the outbox (:mod:`calibration.notify.outbox`), which uses these
 backends to send each stored row after the commit.
 """
 

@@ -1,4 +1,4 @@
-"""Notices about reviews of final scores, written to the outbox (:mod:`calibration.outbox`) in the
+"""Notices about reviews of final scores, written to the outbox (:mod:`calibration.notify.outbox`) in the
 transaction of the review and sent after the commit (each function returns the outbox ids for the
 view to send; a mail that fails is recorded and retried, and the page still shows everything):
 
@@ -16,8 +16,8 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..models import KeyChallenge, Membership, Role, Round, ScoreCorrection, ScoreSheet, User
 from . import mail, outbox
-from .models import KeyChallenge, Membership, Role, Round, ScoreCorrection, ScoreSheet, User
 
 
 def _feedback_link(sheet: ScoreSheet, anchor_fragment: str) -> str:

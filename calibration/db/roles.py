@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from .db import is_sqlite, make_engine
+from . import is_sqlite, make_engine
 
 #: The trigger function of migration 0001: a table whose rows it guards is append-only.
 IMMUTABILITY_FUNCTION = "calibration_forbid_change"

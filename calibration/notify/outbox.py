@@ -28,13 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, url_for
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..db import get_db, utcnow, write_intent
+from ..models import MailStatus, OutgoingMail
+from ..services import onboarding
 from . import mail
-from .db import get_db, utcnow, write_intent
-from .models import MailStatus, OutgoingMail
-from .services import onboarding
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ def _load_attachments(text: str) -> tuple[mail.Attachment, ...]:
     )
 
 
+_QUEUED = "calibration.outbox.queued"
+
+
 def queue(
     session: Session,
     message: mail.Mail,
@@ -114,7 +117,20 @@ def queue(
     )
     session.add(row)
     session.flush()
+    session.info.setdefault(_QUEUED, []).append(row.id)
     return row
+
+
+def take_queued(session: Session) -> tuple[int, ...]:
+    """The ids of the mail :func:`queue` wrote in ``session`` since the last take (the boundary
+    delivers them once its commit has succeeded)."""
+    return tuple(session.info.pop(_QUEUED, []))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    """A rolled-back transaction queued nothing (its rows are gone; their ids may be reused)."""
+    session.info.pop(_QUEUED, None)
 
 
 def queue_reset_request(

@@ -12,9 +12,9 @@ import click
 from flask import current_app, url_for
 from flask.cli import with_appcontext
 
-from . import mail, outbox
-from .db import get_db, utcnow, write_intent
-from .services import certification, notices
+from ..db import get_db, utcnow, write_intent
+from ..notify import mail, outbox
+from ..services import certification, notices
 
 SUBJECTS = {
     notices.EXPIRY_REMINDER: "Your assessor certification expires on {date}",

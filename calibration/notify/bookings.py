@@ -4,7 +4,7 @@ reminders before sessions and deadlines. Each is queued once.
 A booking's mail is keyed by ``(booking, sequence)``: a new booking, a move or a cancellation
 raises the sequence, so exactly one mail goes out per change, however many times (or however
 concurrently) this runs. The claim (the sent-notice table of :mod:`calibration.services.notices`)
-and the mail's row in the outbox (:mod:`calibration.outbox`) are written in one transaction; the
+and the mail's row in the outbox (:mod:`calibration.notify.outbox`) are written in one transaction; the
 outbox then sends it, records a failure and retries it (the trainer sees mail that did not go out
 on the session page). A booking whose claim was never written is found again by the next run.
 """
@@ -19,9 +19,8 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import mail, outbox
-from .db import utcnow, write_intent
-from .models import (
+from ..db import utcnow, write_intent
+from ..models import (
     Program,
     Recalibration,
     RecalibrationOutcome,
@@ -31,8 +30,9 @@ from .models import (
     SessionStatus,
     User,
 )
-from .services import calendar, drift, notices
-from .services.sessions import ACTIVE
+from ..services import calendar, drift, notices
+from ..services.sessions import ACTIVE
+from . import mail, outbox
 
 INVITATION = "session-invitation"
 CANCELLATION = "session-cancellation"

@@ -14,11 +14,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import drift_mail, outbox
-from .db import get_db, utcnow, write_intent
-from .models import Program
-from .services import drift, recalibration, sessions
-from .services.context import Actor
+from ..db import get_db, utcnow, write_intent
+from ..models import Program
+from ..notify import bookings as drift_mail
+from ..notify import outbox
+from ..services import drift, recalibration, sessions
+from ..services.context import Actor
 
 
 @click.command("evaluate-drift")

@@ -9,19 +9,19 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import db_roles
-from . import migrate as migrate_module
-from .cli_drift import evaluate_drift
-from .cli_reminders import send_mail, send_reminders
-from .db import get_db, write_intent
-from .models import Membership, Program, Role, User
-from .rubrics import RubricFileError, load_rubric_dir, load_rubric_file
-from .services import audit, demo, onboarding
-from .services.auth import normalise_email, set_password
-from .services.context import Actor
-from .services.rubrics import import_rubrics
-from .services.rules import DEFAULT_PROGRAM_SETTINGS
-from .services.scoring import ONE_LINE_MESSAGE, is_one_line
+from ..db import get_db, write_intent
+from ..db import migrate as migrate_module
+from ..db import roles as db_roles
+from ..models import Membership, Program, Role, User
+from ..rubrics import RubricFileError, load_rubric_dir, load_rubric_file
+from ..services import audit, demo, onboarding
+from ..services.auth import normalise_email, set_password
+from ..services.context import Actor
+from ..services.rubrics import import_rubrics
+from ..services.rules import DEFAULT_PROGRAM_SETTINGS
+from ..services.scoring import ONE_LINE_MESSAGE, is_one_line
+from .drift import evaluate_drift
+from .reminders import send_mail, send_reminders
 
 
 def init_app(app: Flask) -> None:

@@ -252,7 +252,7 @@ def _correct_some(engine: Any, rng: np.random.Generator, *, round_id: int, user_
     from sqlalchemy.orm import Session
 
     from calibration.db import write_intent
-    from calibration.services.context import Actor
+    from calibration.services.context import Member
     from calibration.services.corrections import correct_score
 
     with write_intent(), Session(engine) as session:
@@ -273,7 +273,7 @@ def _correct_some(engine: Any, rng: np.random.Generator, *, round_id: int, user_
             done.add((sheet_id, criterion_id))
             correct_score(
                 session,
-                Actor(1, 1),
+                Member(1, 1),
                 program_id=1,
                 sheet_id=sheet_id,
                 criterion_id=criterion_id,

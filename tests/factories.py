@@ -30,7 +30,7 @@ from calibration.models import (
 )
 from calibration.rubrics import load_rubric_file
 from calibration.services.auth import hash_password
-from calibration.services.context import Actor
+from calibration.services.context import Member, SystemActor
 from calibration.services.rubrics import import_rubric
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 
@@ -57,7 +57,7 @@ def make_user(session: Session, program: Program, email: str, role: Role, name: 
 
 def make_rubric(session: Session, program: Program, slug: str = "analyzing-time") -> RubricVersion:
     outcome = import_rubric(
-        session, Actor.system(program.id), program.id, load_rubric_file(ROOT / "rubrics" / f"{slug}.yaml")
+        session, SystemActor(program.id), program.id, load_rubric_file(ROOT / "rubrics" / f"{slug}.yaml")
     )
     rubric = session.get(RubricVersion, outcome.rubric_version_id)
     assert rubric is not None
@@ -220,7 +220,7 @@ def submit(session: Session, world: World, who: str, anchor_index: int = 0, leve
     anchor = world.anchors[anchor_index]
     sheet = submit_sheet(
         session,
-        Actor(world.ids[who], world.program_a),
+        Member(world.ids[who], world.program_a),
         round_id=world.round_id,
         anchor_id=anchor,
         levels=dict(zip(world.criteria, levels or world.keys[anchor], strict=True)),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from calibration.db import utcnow
 from calibration.models import Program, Role, RoundKind, RoundStatus, RubricVersion, User
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 from .factories import World, make_anchor, make_round
 from .factories_reports import add_assessors, insert_sheets
@@ -149,7 +149,7 @@ def make_session(
 
         local = when.astimezone(ZoneInfo(timezone))
         day, local_time = local.date(), local.time().replace(second=0, microsecond=0)
-    trainer = Actor(world.ids["trainer"], world.program_a, Role.LEAD_TRAINER)
+    trainer = Member(world.ids["trainer"], world.program_a, Role.LEAD_TRAINER)
     row = create_session(
         session, trainer, program_id=world.program_a, title=title, date=day, time=local_time,
         timezone=timezone, duration_minutes=90, location="https://video.example.test/room",

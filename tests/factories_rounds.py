@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from calibration.models import Anchor, AnchorPurpose, AnchorStatus, Program, Role, RubricVersion
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member
 
 from .factories import World, make_anchor
 
 
 def trainer(world: World) -> Actor:
-    return Actor(world.ids["trainer"], world.program_a, Role.LEAD_TRAINER)
+    return Member(world.ids["trainer"], world.program_a, Role.LEAD_TRAINER)
 
 
 def keyed_anchor(

@@ -16,7 +16,7 @@ from ..models import Membership, Program, Role, User
 from ..rubrics import RubricFileError, load_rubric_dir, load_rubric_file
 from ..services import audit, demo, onboarding
 from ..services.auth import normalise_email, set_password
-from ..services.context import Actor
+from ..services.context import SystemActor
 from ..services.rubrics import import_rubrics
 from ..services.rules import DEFAULT_PROGRAM_SETTINGS
 from ..services.scoring import ONE_LINE_MESSAGE, is_one_line
@@ -113,7 +113,7 @@ def import_rubrics_command(program_slug: str, paths: tuple[Path, ...]) -> None:
         program = session.scalar(select(Program).where(Program.slug == program_slug))
         if program is None:
             raise click.ClickException(f"No program with slug {program_slug!r}.")
-        outcomes = import_rubrics(session, Actor.system(program.id), program.id, definitions)
+        outcomes = import_rubrics(session, SystemActor(program.id), program.id, definitions)
         session.commit()
     for o in outcomes:
         click.echo(
@@ -153,7 +153,7 @@ def create_program(slug: str, name: str) -> None:
         session.add(program)
         session.flush()
         audit.record(
-            session, Actor.system(program.id), "program.create", object_type="program", object_id=program.id
+            session, SystemActor(program.id), "program.create", object_type="program", object_id=program.id
         )
         session.commit()
     click.echo(f"Program {slug!r} created.")
@@ -182,7 +182,7 @@ def create_user(program_slug: str, email: str, name: str, role: str, password: s
         session.flush()
         set_password(session, user, password, reason="password_set")
         session.add(Membership(user_id=user.id, program_id=program.id, role=Role(role)))
-        audit.record(session, Actor.system(program.id), "user.create", object_type="user", object_id=user.id)
+        audit.record(session, SystemActor(program.id), "user.create", object_type="user", object_id=user.id)
         session.commit()
     click.echo(f"User {email} created as {role} in {program_slug}.")
 
@@ -206,7 +206,7 @@ def set_password_command(email: str, password: str) -> None:
         if user is None:
             raise click.ClickException(f"No user with email {email!r}.")
         set_password(session, user, password, reason="password_set")
-        audit.record(session, Actor.system(None), "password.set", object_type="user", object_id=user.id)
+        audit.record(session, SystemActor(None), "password.set", object_type="user", object_id=user.id)
         session.commit()
     click.echo(f"Password set for {user.email}; their sessions and reset links have ended.")
 

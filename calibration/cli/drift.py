@@ -19,7 +19,7 @@ from ..models import Program
 from ..notify import bookings as drift_mail
 from ..notify import outbox
 from ..services import drift, recalibration, sessions
-from ..services.context import Actor
+from ..services.context import SystemActor
 
 
 @click.command("evaluate-drift")
@@ -37,7 +37,7 @@ def evaluate_drift() -> None:
             resumed += sum(
                 1
                 for s in recalibration.retry_waiting(
-                    session, Actor.system(program_id), program_id=program_id, now=now
+                    session, SystemActor(program_id), program_id=program_id, now=now
                 )
                 if s.recalibration is not None
             )
@@ -45,7 +45,7 @@ def evaluate_drift() -> None:
             window = int(drift.program_drift_settings(session, program_id).recalibration_window_days)
             booked += len(
                 sessions.book_waiting(
-                    session, Actor.system(program_id), program_id=program_id, window_days=window, now=now
+                    session, SystemActor(program_id), program_id=program_id, window_days=window, now=now
                 )
             )
         session.commit()

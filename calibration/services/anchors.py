@@ -46,7 +46,7 @@ from ..models.attachments import size_label
 from ..stats.anchors import AnchorRow, AnchorSummary, anchor_summary
 from ..stats.labels import MIN_ANCHORS
 from . import audit, recalibration
-from .context import Actor
+from .context import Actor, SystemActor
 from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
 from .policy import ProgramSettings
@@ -273,7 +273,7 @@ def _anchors_changed(session: Session, actor: Actor, anchor: Anchor) -> None:
     """An anchor that may now serve a recalibration round: start what waits for anchors."""
     if anchor.status == AnchorStatus.ACTIVE and anchor.purpose in recalibration.COUNTING_PURPOSES:
         recalibration.retry_waiting(
-            session, Actor.system(anchor.program_id, actor.request_id), program_id=anchor.program_id
+            session, SystemActor(anchor.program_id, actor.request_id), program_id=anchor.program_id
         )
 
 

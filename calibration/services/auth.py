@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..db import utcnow
 from ..models import AuthSession, LoginAttempt, TokenPurpose, User
 from . import audit, tokens
-from .context import Actor
+from .context import Actor, Person, SystemActor
 from .errors import AuthenticationFailed, LoginThrottled
 
 # argon2id with the library's RFC 9106 "low memory" parameters; tests swap in a cheap profile.
@@ -88,7 +88,7 @@ def authenticate(
     if (failures or 0) >= throttle.max_failures:
         audit.record(
             session,
-            Actor(user_id=user.id if user else None, program_id=None, request_id=request_id),
+            (Person(user.id, request_id) if user else SystemActor(request_id=request_id)),
             "login",
             object_type="user",
             object_id=user.id if user else None,
@@ -101,7 +101,7 @@ def authenticate(
         session.add(LoginAttempt(email=address))
         audit.record(
             session,
-            Actor(user_id=user.id if user else None, program_id=None, request_id=request_id),
+            (Person(user.id, request_id) if user else SystemActor(request_id=request_id)),
             "login",
             object_type="user",
             object_id=user.id if user else None,
@@ -113,7 +113,7 @@ def authenticate(
     token = open_session(session, user.id)
     audit.record(
         session,
-        Actor(user_id=user.id, program_id=None, request_id=request_id),
+        Person(user.id, request_id),
         "login",
         object_type="user",
         object_id=user.id,

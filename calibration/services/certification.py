@@ -53,7 +53,7 @@ from ..models import (
 from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
 from . import audit, training
-from .context import Actor
+from .context import Actor, SystemActor
 from .errors import InvalidInput, NotFound
 from .policy import CertificationPolicy
 from .reports import int_columns, keyed_scores
@@ -299,7 +299,7 @@ def after_sheet(
     )
     session.add(row)
     session.flush()
-    system = Actor.system(program_id, request_id)
+    system = SystemActor(program_id, request_id)
     audit.record(
         session,
         system,
@@ -489,7 +489,7 @@ def expire_due(session: Session, *, now: dt.datetime | None = None) -> list[Expi
         assert m.certification_expires_at is not None
         set_status(
             session,
-            Actor.system(m.program_id),
+            SystemActor(m.program_id),
             m,
             S.RECALIBRATION_DUE,
             reason=f"certification expired on {m.certification_expires_at:%Y-%m-%d}",

@@ -45,7 +45,7 @@ from ..rubrics import load_rubric_dir
 from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
-from .context import Actor
+from .context import Actor, Member, SystemActor
 from .reports import keyed_scores
 from .rubrics import import_rubrics
 from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
@@ -114,7 +114,7 @@ def seed_demo(
     )
     session.add(program)
     session.flush()
-    system = Actor.system(program.id)
+    system = SystemActor(program.id)
     password_hash = hash_password(DEMO_PASSWORD)
 
     def person(name: str, email: str, role: Role, status: CertificationStatus | None = None) -> User:
@@ -216,14 +216,14 @@ def seed_demo(
                 )
     # Maya reported a slip in the spring round; the trainer corrected it, with the reason she gives.
     _correct_a_slip(
-        session, Actor(trainer.id, program.id, Role.LEAD_TRAINER), program.id, created[2], assessors[0]
+        session, Member(trainer.id, program.id, Role.LEAD_TRAINER), program.id, created[2], assessors[0]
     )
     # Tom questions a spring key; the challenge waits for the trainer's answer.
-    _question_a_key(session, Actor(assessors[3].id, program.id, Role.ASSESSOR), created[2])
+    _question_a_key(session, Member(assessors[3].id, program.id, Role.ASSESSOR), created[2])
     # A recalibration session next week for confirmed flags to be booked into.
     sessions.create_session(
         session,
-        Actor(trainer.id, program.id, Role.LEAD_TRAINER),
+        Member(trainer.id, program.id, Role.LEAD_TRAINER),
         program_id=program.id,
         title="Recalibration: reading evidence against the rubric",
         date=(now + dt.timedelta(days=7)).date(),
@@ -238,7 +238,7 @@ def seed_demo(
     # Flags for the trainer to review (Samuel's leniency and Helen's severity among them).
     drift_rules.evaluate_program(session, program.id, now=now)
     audit.record(
-        session, Actor(admin.id, program.id), "demo.seed", object_type="program", object_id=program.id
+        session, Member(admin.id, program.id), "demo.seed", object_type="program", object_id=program.id
     )
     session.flush()
     return DemoResult(True, _logins(session, program.id), DEMO_PASSWORD)

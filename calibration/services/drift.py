@@ -58,7 +58,7 @@ from ..stats.accuracy import accuracy_by_rater
 from ..stats.passrule import clearly_below, evaluate_pass_rule
 from ..stats.reliability import krippendorff_alpha
 from . import audit
-from .context import Actor
+from .context import SystemActor
 from .policy import DriftPolicy, ProgramSettings
 from .reports import int_columns, keyed_scores
 from .rules import pass_rule_from_json
@@ -266,7 +266,7 @@ def _record(
         return None
     audit.record(
         session,
-        Actor.system(program_id, request_id),
+        SystemActor(program_id, request_id),
         "drift.flag",
         object_type="drift_flag",
         object_id=flag.id,

@@ -32,7 +32,7 @@ from . import audit, tokens
 from .auth import normalise_email, set_password
 from .certification import set_status
 from .common_passwords import is_common
-from .context import Actor
+from .context import Actor, Member, Person, SystemActor
 from .errors import InvalidInput, NotFound
 from .policy import QUALIFICATION_WINDOW_DAYS
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
@@ -359,10 +359,10 @@ def accept_invitation(
     tokens.consume(session, row, now=now)
     user.name = name
     set_password(session, user, password, reason="invitation_accepted")
-    me = Actor(user.id, row.program_id, Role.ASSESSOR, request_id)
+    me = Member(user.id, row.program_id, Role.ASSESSOR, request_id)
     audit.record(session, me, "invitation.accept", object_type="user", object_id=user.id)
     set_status(session, me, membership, CertificationStatus.IN_TRAINING, reason="accepted the invitation")
-    system = Actor.system(row.program_id, request_id)
+    system = SystemActor(row.program_id, request_id)
     practice = assign_practice_round(
         session, system, program_id=row.program_id, user_id=user.id, window=window
     )
@@ -415,7 +415,7 @@ def request_password_reset(
     if user is None or not user.is_active or user.password_hash is None:
         audit.record(
             session,
-            Actor(None, None, None, request_id),
+            SystemActor(None, request_id),
             "password.reset_request",
             outcome="no_account",
         )
@@ -430,7 +430,7 @@ def request_password_reset(
     if (recent or 0) >= max_per_hour:
         audit.record(
             session,
-            Actor(user.id, None, None, request_id),
+            Person(user.id, request_id),
             "password.reset_request",
             object_type="user",
             object_id=user.id,
@@ -447,7 +447,7 @@ def request_password_reset(
     )
     audit.record(
         session,
-        Actor(user.id, None, None, request_id),
+        Person(user.id, request_id),
         "password.reset_request",
         object_type="user",
         object_id=user.id,
@@ -484,7 +484,7 @@ def reset_password(
     set_password(session, user, password, reason="password_reset")
     audit.record(
         session,
-        Actor(user.id, None, None, request_id),
+        Person(user.id, request_id),
         "password.reset",
         object_type="user",
         object_id=user.id,

@@ -56,7 +56,7 @@ from . import audit, drift, rounds, sessions
 from . import flags as flag_review
 from .anchor_waits import Shortfall, get_wait, shortfall_lines, waiting_of
 from .certification import Policy, accuracy_rows, set_status
-from .context import Actor
+from .context import Actor, SystemActor
 from .errors import InvalidInput
 from .policy import DriftPolicy
 from .rules import pass_rule_from_json
@@ -493,7 +493,7 @@ def after_sheet(
     values, key = accuracy_rows(session, round_id, user_id)
     result = accuracy(values, key, levels=rubric.level_values, earn_cut=rubric.earn_cut)
     decision = evaluate_pass_rule(result, pass_rule_from_json(rnd.pass_rule_json), n_anchors=n_done)
-    system = Actor.system(program_id, request_id)
+    system = SystemActor(program_id, request_id)
     rec.message = decision.message
     rec.decided_at = now
     membership = session.scalar(
@@ -545,7 +545,7 @@ def expire_deadlines(session: Session, *, now: dt.datetime | None = None) -> lis
         rec.outcome = RecalibrationOutcome.MISSED
         rec.decided_at = now
         rec.message = "The round was not completed by its deadline."
-        system = Actor.system(rec.program_id)
+        system = SystemActor(rec.program_id)
         membership = session.scalar(
             select(Membership).where(
                 Membership.user_id == rec.user_id, Membership.program_id == rec.program_id
@@ -630,7 +630,7 @@ def evaluate_and_act(
         request_id=request_id,
     )  # fmt: skip
     settings = drift.program_drift_settings(session, program_id)
-    system = Actor.system(program_id, request_id)
+    system = SystemActor(program_id, request_id)
     for flag in result.flags:
         automatic = flag.rule.value == "expiry" or (settings.auto_recalibrate and flag.user_id is not None)
         if automatic:

@@ -18,7 +18,7 @@ from ..services.certification import Policy
 from ..services.errors import InvalidInput
 from ..services.tokens import TokenInvalid
 from .forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
-from .guards import actor
+from .guards import acting
 from .trainer.anchors import apply_errors
 
 bp = Blueprint("account", __name__)
@@ -142,7 +142,7 @@ def change_password() -> Page:
         try:
             token = onboarding.change_password(
                 db_session,
-                actor(),
+                acting(),
                 current=form.current.data or "",
                 password=form.password.data or "",
                 confirm=form.confirm.data or "",

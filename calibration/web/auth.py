@@ -13,7 +13,7 @@ from ..models import Role
 from ..services import auth as auth_service
 from ..services.errors import AuthenticationFailed
 from .forms import LoginForm, LogoutForm
-from .guards import actor
+from .guards import acting
 
 bp = Blueprint("auth", __name__)
 
@@ -89,7 +89,7 @@ def logout() -> Response:
         token = session.get("sid")
         if token:
             db_session = get_session()
-            auth_service.end_session(db_session, token, actor=actor())
+            auth_service.end_session(db_session, token, actor=acting())
             db_session.commit()
     session.clear()
     return redirect(url_for("auth.login"))

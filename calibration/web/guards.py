@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from ..db import get_session, write_intent
 from ..models import Role
 from ..services import audit
-from ..services.context import Actor
+from ..services.context import Actor, Member, Person, SystemActor
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,28 @@ def require_roles(*roles: Role) -> Callable[[], Response | None]:
     return guard
 
 
-def actor() -> Actor:
-    membership = g.get("membership")
-    return Actor(
-        user_id=g.user.id if g.get("user") else None,
-        program_id=membership.program_id if membership else None,
-        role=membership.role if membership else None,
-        request_id=g.get("request_id"),
-    )
+def actor() -> Member:
+    """The signed-in member behind a role guard: who acts, and the program that scopes the use case.
+
+    A view that can be reached without a membership (signing in or out, the account pages) uses
+    :func:`acting` instead; reaching this without one is a missing guard, answered with 404.
+    """
+    user, membership = g.get("user"), g.get("membership")
+    if user is None or membership is None:
+        abort(404)
+    return Member(user.id, membership.program_id, membership.role, g.get("request_id"))
+
+
+def acting() -> Actor:
+    """Whoever is acting on this request: a member, a signed-in person outside a program, or (for
+    an anonymous request) the service itself."""
+    user, membership = g.get("user"), g.get("membership")
+    request_id = g.get("request_id")
+    if user is None:
+        return SystemActor(request_id=request_id)
+    if membership is None:
+        return Person(user.id, request_id)
+    return Member(user.id, membership.program_id, membership.role, request_id)
 
 
 def audit_denial(reason: str, status: int) -> None:
@@ -53,7 +67,7 @@ def audit_denial(reason: str, status: int) -> None:
     requests are not audited (they are sent to the login page, and would let anyone grow the
     trail). A database failure here is logged and the refusal still happens.
     """
-    me = actor()
+    me = acting()
     if me.user_id is None:
         return
     rule = request.url_rule.rule if request.url_rule is not None else None

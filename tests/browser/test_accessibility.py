@@ -132,7 +132,7 @@ def _draft_manage_path(site) -> str:
     from calibration.db import utcnow, write_intent
     from calibration.models import Membership, Program, Role, Round, RubricVersion, User
     from calibration.services import rounds
-    from calibration.services.context import Actor
+    from calibration.services.context import Member
     from calibration.services.demo import DEMO_SLUG
 
     with write_intent(), site.session() as session:
@@ -153,7 +153,7 @@ def _draft_manage_path(site) -> str:
             now = utcnow()
             found = rounds.create_round(
                 session,
-                Actor(trainer, program_id, Role.LEAD_TRAINER),
+                Member(trainer, program_id, Role.LEAD_TRAINER),
                 program_id=program_id,
                 name=DRAFT_ROUND,
                 kind="calibration",

@@ -26,7 +26,7 @@ from calibration.models import (
 )
 from calibration.services import anchors as anchor_service
 from calibration.services import recalibration
-from calibration.services.context import Actor
+from calibration.services.context import Member
 from calibration.services.demo import DEMO_SLUG, seed_demo
 from calibration.services.scoring import rubric_with_levels
 
@@ -37,7 +37,7 @@ def test_every_demo_flag_confirms_into_a_round_or_a_wait_that_starts_later(db):
     assert seed_demo(db, ROOT / "rubrics").created
     db.commit()
     program_id = db.scalar(select(Program.id).where(Program.slug == DEMO_SLUG))
-    trainer = Actor(
+    trainer = Member(
         db.scalar(select(User.id).where(User.email == "trainer@demo.test")), program_id, Role.LEAD_TRAINER
     )
     flags = list(db.scalars(select(DriftFlag).order_by(DriftFlag.id)))

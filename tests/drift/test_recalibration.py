@@ -16,7 +16,7 @@ from calibration.models import (
     RecalibrationOutcome,
 )
 from calibration.services import recalibration
-from calibration.services.context import Actor
+from calibration.services.context import SystemActor
 
 from ..factories_drift import fresh_anchors
 from ..factories_onboarding import score_round
@@ -26,7 +26,7 @@ SETTINGS = {"recalibration_window_days": 14, "recalibration_round_days": 14, "mi
 
 def _start(db, world):  # type: ignore[no-untyped-def]
     started = recalibration.start(
-        db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
         flags=[], settings=SETTINGS,
     )  # fmt: skip
     db.commit()
@@ -83,7 +83,7 @@ def test_missing_the_deadline_suspends(app, world, db):
 
 def test_no_round_without_unseen_anchors_says_why(app, world, db):
     started = recalibration.start(
-        db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
         flags=[], settings=SETTINGS,
     )  # fmt: skip
     # No round yet: the recalibration waits for anchors, saying what is missing (not a dead end).

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from calibration.db import utcnow
 from calibration.models import AuditEvent, BookingStatus, RecalibrationSession, SessionBooking
 from calibration.services import recalibration
-from calibration.services.context import Actor
+from calibration.services.context import SystemActor
 
 from ..conftest import post_form
 from ..factories_drift import fresh_anchors, make_session
@@ -22,7 +22,7 @@ from ..factories_drift import fresh_anchors, make_session
 
 def _booked(db, world, session_id: int) -> SessionBooking:  # type: ignore[no-untyped-def]
     started = recalibration.start(
-        db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"], flags=[],
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"], flags=[],
         settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
     )  # fmt: skip
     db.commit()

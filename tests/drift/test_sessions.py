@@ -23,7 +23,7 @@ from calibration.models import (
     SessionBooking,
 )
 from calibration.services import recalibration, sessions
-from calibration.services.context import Actor
+from calibration.services.context import SystemActor
 from calibration.services.rounds import seen_anchors
 
 from ..factories_drift import build_history, fresh_anchors, make_session, pool, set_drift_settings
@@ -40,7 +40,7 @@ def _recal(db, user_ids, sessions_ok=True):  # type: ignore[no-untyped-def]
     for uid in user_ids:
         out.append(
             recalibration.start(
-                db, Actor.system(1), program_id=1, user_id=uid, flags=[],
+                db, SystemActor(1), program_id=1, user_id=uid, flags=[],
                 settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
             )
         )  # fmt: skip

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from calibration.db import utcnow
 from calibration.models import CertificationStatus, DriftFlag, FlagRule, Membership
 from calibration.services import certification, recalibration
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 from ..factories_drift import fresh_anchors
 
@@ -44,7 +44,7 @@ def _drift_flag_confirmed(db: Any, world: Any) -> DriftFlag:
     db.add(flag)
     db.commit()
     recalibration.confirm_flag(
-        db, Actor(world.ids["trainer"], world.program_a), program_id=world.program_a, flag_id=flag.id
+        db, Member(world.ids["trainer"], world.program_a), program_id=world.program_a, flag_id=flag.id
     )
     db.commit()
     return flag

@@ -29,7 +29,7 @@ from calibration.models import (
 )
 from calibration.services import anchor_waits, recalibration
 from calibration.services import anchors as anchor_service
-from calibration.services.context import Actor
+from calibration.services.context import Member, SystemActor
 
 from ..conftest import post_form
 from ..factories_rounds import covering_set
@@ -57,7 +57,7 @@ def _flag(db: Any, world: Any, who: str = "assessor", evidence: str = "first") -
 
 
 def _confirm(db: Any, world: Any, flag: DriftFlag) -> list[recalibration.Started]:
-    trainer = Actor(world.ids["trainer"], world.program_a)
+    trainer = Member(world.ids["trainer"], world.program_a)
     started = recalibration.confirm_flag(db, trainer, program_id=world.program_a, flag_id=flag.id)
     db.commit()
     return started
@@ -108,7 +108,7 @@ def test_qualification_anchors_serve_but_practice_anchors_never_do(app, world, d
     assert started.recalibration is None and started.waiting is not None
     qualification = covering_set(db, world, "Qualification", purpose=AnchorPurpose.QUALIFICATION)
     qualification += covering_set(db, world, "Qualification more", purpose=AnchorPurpose.QUALIFICATION)
-    [again] = recalibration.retry_waiting(db, Actor.system(world.program_a), program_id=world.program_a)
+    [again] = recalibration.retry_waiting(db, SystemActor(world.program_a), program_id=world.program_a)
     db.commit()
     assert again.recalibration is not None, again.problem
     chosen = set(
@@ -126,7 +126,7 @@ def test_activating_a_suitable_anchor_starts_the_waiting_recalibration(app, worl
         anchor.status = AnchorStatus.DRAFT
     db.commit()
     _confirm(db, world, flag)
-    trainer = Actor(world.ids["trainer"], world.program_a)
+    trainer = Member(world.ids["trainer"], world.program_a)
     uid = world.ids["assessor"]
     for n, anchor_id in enumerate(ids, start=1):
         anchor = db.get(Anchor, anchor_id)
@@ -249,7 +249,7 @@ def test_suspending_a_waiting_assessor_closes_the_wait(app, world, db, client, l
     covering_set(db, world, "After")
     covering_set(db, world, "After more")
     db.rollback()
-    assert recalibration.retry_waiting(db, Actor.system(world.program_a), program_id=world.program_a) == []
+    assert recalibration.retry_waiting(db, SystemActor(world.program_a), program_id=world.program_a) == []
     assert _recs(db, world.ids["assessor"]) == []
 
 

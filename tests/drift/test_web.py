@@ -124,7 +124,7 @@ def test_trainer_moves_a_booking_and_the_calendar_follows(app, world, db, client
     first = make_session(db, world, days=3, title="First")
     second = make_session(db, world, days=5, title="Second")
     started = recalibration.start(
-        db, __import__("calibration.services.context", fromlist=["Actor"]).Actor.system(world.program_a),
+        db, __import__("calibration.services.context", fromlist=["Actor"]).SystemActor(world.program_a),
         program_id=world.program_a, user_id=world.ids["assessor"], flags=[],
         settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
     )  # fmt: skip

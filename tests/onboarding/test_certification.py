@@ -24,7 +24,7 @@ from calibration.models import (
     User,
 )
 from calibration.services import certification, training
-from calibration.services.context import Actor
+from calibration.services.context import Member, SystemActor
 from calibration.services.errors import InvalidInput
 from calibration.services.rounds import current_keys
 from calibration.services.scoring import submit_sheet
@@ -53,7 +53,7 @@ def score(db: Any, world: Any, uid: int, round_id: int, *, good: bool) -> Any:
         key = keys[anchor_id][1]
         submit_sheet(
             db,
-            Actor(uid, world.program_a, Role.ASSESSOR),
+            Member(uid, world.program_a, Role.ASSESSOR),
             round_id=round_id,
             anchor_id=anchor_id,
             levels={c: key[c] if good else FAR[key[c]] for c in world.criteria},
@@ -106,7 +106,7 @@ def test_extend_gives_another_attempt_and_end_suspends(app, world, db):
     qualification_pool(db, world, sets=4)
     uid = newcomer(db, world)
     first = training.assign_qualification_round(
-        db, Actor.system(world.program_a), program_id=world.program_a, user_id=uid, window=POLICY.window
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=uid, window=POLICY.window
     )
     db.commit()
     assert score(db, world, uid, first.id, good=False).outcome == QualificationOutcome.FAIL
@@ -199,7 +199,7 @@ def test_suspend_and_reinstate_need_a_reason_and_are_audited(app, world, db):
     with pytest.raises(NotFound):
         certification.suspend(
             db,
-            Actor(world.ids["trainer_b"], world.program_b, Role.LEAD_TRAINER),
+            Member(world.ids["trainer_b"], world.program_b, Role.LEAD_TRAINER),
             program_id=world.program_b,
             user_id=uid,
             reason="x",
@@ -207,7 +207,7 @@ def test_suspend_and_reinstate_need_a_reason_and_are_audited(app, world, db):
     with pytest.raises(NotFound):
         certification.suspend(
             db,
-            Actor(uid, world.program_a, Role.ASSESSOR),
+            Member(uid, world.program_a, Role.ASSESSOR),
             program_id=world.program_a,
             user_id=uid,
             reason="x",

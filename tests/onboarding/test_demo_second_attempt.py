@@ -25,7 +25,7 @@ from calibration.models import (
     User,
 )
 from calibration.services import certification, completion, onboarding
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member
 from calibration.services.demo import DEMO_SLUG, seed_demo
 from calibration.services.rounds import current_keys
 from calibration.services.scoring import rubric_with_levels, submit_sheet
@@ -63,7 +63,7 @@ def test_demo_gives_a_second_attempt_of_unseen_anchors(db):
     db.commit()
     program_id = db.scalar(select(Program.id).where(Program.slug == DEMO_SLUG))
     trainer_id = db.scalar(select(User.id).where(User.email == "trainer@demo.test"))
-    trainer = Actor(trainer_id, program_id, Role.LEAD_TRAINER)
+    trainer = Member(trainer_id, program_id, Role.LEAD_TRAINER)
 
     # The lead trainer invites a new assessor, who accepts: practice and a first qualification attempt.
     [invited] = onboarding.invite(
@@ -76,7 +76,7 @@ def test_demo_gives_a_second_attempt_of_unseen_anchors(db):
     db.commit()
     assert accepted.qualification_problem is None and accepted.practice_round_id is not None
     uid = accepted.user.id
-    me = Actor(uid, program_id, Role.ASSESSOR)
+    me = Member(uid, program_id, Role.ASSESSOR)
     [first] = rounds_of(db, uid, RoundKind.QUALIFICATION)
     rubric = rubric_with_levels(db, first.rubric_version_id)
     assert rubric.slug == "implementing-equitable-practices"

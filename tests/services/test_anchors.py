@@ -20,7 +20,7 @@ from calibration.models import (
 )
 from calibration.rubrics import MAX_FILE_BYTES, RubricFileError, load_rubric_file
 from calibration.services import anchors, rubric_admin
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member
 from calibration.services.errors import InvalidInput, NotFound
 from calibration.services.scoring import submit_sheet
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def trainer(world) -> Actor:  # type: ignore[no-untyped-def]
-    return Actor(world.ids["trainer"], world.program_a)
+    return Member(world.ids["trainer"], world.program_a)
 
 
 def change(db, world, anchor_index=0, *, levels=None, rationale="R", reason="why", base=1):  # type: ignore[no-untyped-def]
@@ -105,7 +105,7 @@ def test_change_key_refuses_unchanged_stale_and_other_program(db, world):
     with pytest.raises(NotFound):
         anchors.change_key(
             db,
-            Actor(world.ids["trainer_b"], world.program_b),
+            Member(world.ids["trainer_b"], world.program_b),
             program_id=world.program_b,
             anchor_id=world.anchors[0],
             levels={},
@@ -131,7 +131,7 @@ def test_certified_scores_count_each_assessor_once_with_their_latest_sheet(db, w
     db.commit()
     submit_sheet(
         db,
-        Actor(world.ids["assessor"], world.program_a),
+        Member(world.ids["assessor"], world.program_a),
         round_id=later.id,
         anchor_id=world.anchors[0],
         levels=dict.fromkeys(world.criteria, 4),

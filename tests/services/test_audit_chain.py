@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from calibration.models import AuditEvent
 from calibration.services import audit
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 
 def count(db) -> int:  # type: ignore[no-untyped-def]
@@ -15,14 +15,14 @@ def count(db) -> int:  # type: ignore[no-untyped-def]
 
 def test_a_rolled_back_transaction_leaves_no_audit_row(db, world):
     before = count(db)
-    audit.record(db, Actor(world.ids["trainer"], world.program_a), "test.rolled_back")
+    audit.record(db, Member(world.ids["trainer"], world.program_a), "test.rolled_back")
     db.rollback()
     db.commit()
     assert count(db) == before
 
 
 def test_rows_are_chained_in_commit_order_and_verify(db, world):
-    actor = Actor(world.ids["trainer"], world.program_a, request_id="req-1")
+    actor = Member(world.ids["trainer"], world.program_a, request_id="req-1")
     before = count(db)
     audit.record(db, actor, "test.first", object_type="thing", object_id=1)
     audit.record(db, actor, "test.second", object_type="thing", object_id=2)
@@ -39,7 +39,7 @@ class _Boom(Exception):
 
 
 def test_a_rolled_back_savepoint_keeps_the_rows_recorded_before_it(db, world):
-    actor = Actor(world.ids["trainer"], world.program_a)
+    actor = Member(world.ids["trainer"], world.program_a)
     before = count(db)
     audit.record(db, actor, "test.outer_before")
     try:
@@ -57,7 +57,7 @@ def test_a_rolled_back_savepoint_keeps_the_rows_recorded_before_it(db, world):
 
 
 def test_a_released_savepoint_keeps_its_rows_until_the_outer_rollback(db, world):
-    actor = Actor(world.ids["trainer"], world.program_a)
+    actor = Member(world.ids["trainer"], world.program_a)
     before = count(db)
     with db.begin_nested():
         audit.record(db, actor, "test.inside_released")
@@ -71,7 +71,7 @@ def test_a_released_savepoint_keeps_its_rows_until_the_outer_rollback(db, world)
 
 
 def test_nested_savepoints_drop_only_what_the_rolled_back_one_recorded(db, world):
-    actor = Actor(world.ids["trainer"], world.program_a)
+    actor = Member(world.ids["trainer"], world.program_a)
     before = count(db)
     with db.begin_nested():
         audit.record(db, actor, "test.level1")

@@ -12,7 +12,7 @@ from calibration.db import make_engine, normalise_url, write_intent
 from calibration.db.migrate import downgrade, upgrade
 from calibration.models import AuditChainHead, AuditEvent
 from calibration.services import audit
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 
 def test_concurrent_appends_form_one_chain(database_url, world):
@@ -26,7 +26,7 @@ def test_concurrent_appends_form_one_chain(database_url, world):
                 barrier.wait(timeout=30)
                 for j in range(5):
                     with write_intent():  # as a writing request: SQLite begins with the write lock
-                        actor = Actor(world.ids["trainer"], world.program_a)
+                        actor = Member(world.ids["trainer"], world.program_a)
                         audit.record(session, actor, f"test.append.{i}.{j}")
                         session.commit()
         except Exception as exc:  # reported by the assertion below
@@ -79,7 +79,7 @@ def test_the_head_continues_a_chain_that_predates_it(owner_database_url):
         upgrade(owner_database_url)
         with Session(engine) as session:
             assert session.scalar(select(AuditChainHead.last_hash)) == prev
-            audit.record(session, Actor(None, None), "test.after_the_head")
+            audit.record(session, Member(None, None), "test.after_the_head")
             session.commit()
             row = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
             assert row.prev_hash == prev

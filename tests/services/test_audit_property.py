@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from calibration.models import AnchorKeyVersion, AuditEvent, KeyChallenge, ScoreCorrection, ScoreSheet
 from calibration.services import anchors, audit, challenges, corrections, scoring
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member
 
 ASSESSORS = ("assessor", "assessor2")
 
@@ -52,7 +52,7 @@ def _detail_ids(db: Any, action: str, field: str) -> list[int]:
 )
 @given(requests=st.lists(request, min_size=1, max_size=6))
 def test_every_committed_change_has_its_audit_row_and_no_other(db, world, requests):
-    trainer = Actor(world.ids["trainer"], world.program_a)
+    trainer = Member(world.ids["trainer"], world.program_a)
     clash = {"armed": False}
     real_flush = db.flush
 
@@ -93,7 +93,7 @@ def _run(db: Any, world: Any, trainer: Actor, kind: str, a: Any, b: int) -> None
     if kind == "submit":
         anchor = world.anchors[b]
         scoring.submit_sheet(
-            db, Actor(world.ids[a], world.program_a), round_id=world.round_id, anchor_id=anchor,
+            db, Member(world.ids[a], world.program_a), round_id=world.round_id, anchor_id=anchor,
             levels=dict(zip(world.criteria, world.keys[anchor], strict=True)), notes="",
         )  # fmt: skip
         return
@@ -120,6 +120,6 @@ def _run(db: Any, world: Any, trainer: Actor, kind: str, a: Any, b: int) -> None
         )  # fmt: skip
     else:
         challenges.raise_challenge(
-            db, Actor(sheet.assessor_id, world.program_a), round_id=sheet.round_id, anchor_id=sheet.anchor_id,
+            db, Member(sheet.assessor_id, world.program_a), round_id=sheet.round_id, anchor_id=sheet.anchor_id,
             criterion_id=criterion, argument="The rationale cites evidence that the submission lacks.",
         )  # fmt: skip

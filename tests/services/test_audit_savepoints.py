@@ -31,7 +31,7 @@ from calibration.services import (
     scoring,
     training,
 )
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member, SystemActor
 
 from ..factories import submit
 from ..factories_onboarding import practice_anchors, qualification_pool
@@ -78,7 +78,7 @@ def _last_id(db: Any) -> int:
 def _run_site(db: Any, world: Any, call: Callable[[], Any], injector: Injector | None) -> list[str]:
     """Record the marker, make the site's savepoint roll back, commit; return the actions written."""
     last = _last_id(db)
-    audit.record(db, Actor(world.ids["trainer"], world.program_a), MARKER)
+    audit.record(db, Member(world.ids["trainer"], world.program_a), MARKER)
     if injector is not None:
         injector.arm()
     with contextlib.suppress(Exception):  # the site's answer to the clash: a domain error, or the clash
@@ -90,7 +90,7 @@ def _run_site(db: Any, world: Any, call: Callable[[], Any], injector: Injector |
 
 
 def _assessor(world: Any, who: str = "assessor") -> Actor:
-    return Actor(world.ids[who], world.program_a)
+    return Member(world.ids[who], world.program_a)
 
 
 def test_scoring_savepoint(db, world, savepoint_clash):
@@ -111,7 +111,7 @@ def test_corrections_savepoint(db, world, savepoint_clash):
 
     def call() -> Any:
         return corrections.correct_score(
-            db, Actor(world.ids["trainer"], world.program_a), program_id=world.program_a,
+            db, Member(world.ids["trainer"], world.program_a), program_id=world.program_a,
             sheet_id=sheet.id, criterion_id=world.criteria[0],
             level_value=1 if world.keys[world.anchors[0]][0] != 1 else 2,
             reason="The evidence shows the lower level clearly.",
@@ -129,7 +129,7 @@ def test_anchor_key_savepoint(db, world, savepoint_clash):
 
     def call() -> Any:
         return anchors.change_key(
-            db, Actor(world.ids["trainer"], world.program_a), program_id=world.program_a, anchor_id=anchor,
+            db, Member(world.ids["trainer"], world.program_a), program_id=world.program_a, anchor_id=anchor,
             levels=levels, rationales={c: "Because the evidence says so." for c in world.criteria},
             reason="Reviewed with the panel.", base_version=current.version,
         )  # fmt: skip
@@ -180,7 +180,7 @@ def test_practice_round_savepoint(db, world, savepoint_clash):
 
     def call() -> Any:
         return training.assign_practice_round(
-            db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor2"],
+            db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor2"],
             window=dt.timedelta(days=14),
         )  # fmt: skip
 
@@ -193,7 +193,7 @@ def test_qualification_round_savepoint(db, world, savepoint_clash):
 
     def call() -> Any:
         return training.assign_qualification_round(
-            db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor2"],
+            db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor2"],
             window=dt.timedelta(days=14),
         )  # fmt: skip
 
@@ -207,7 +207,7 @@ def test_recalibration_savepoint_keeps_the_status_change_audited(db, world):
     # The world's five calibration anchors cover no level 1 on the second criterion: no round.
     def call() -> Any:
         started = recalibration.start(
-            db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
+            db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
             flags=[], settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
         )  # fmt: skip
         assert started.recalibration is None or started.recalibration.round_id is None

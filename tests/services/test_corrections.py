@@ -19,7 +19,7 @@ from calibration.models import (
 )
 from calibration.services import anchors, certification, corrections, drift, exports, profiles, reports
 from calibration.services.audit import verify_chain
-from calibration.services.context import Actor
+from calibration.services.context import Actor, Member
 from calibration.services.errors import InvalidInput, NotFound
 from calibration.services.reveal import feedback
 
@@ -30,7 +30,7 @@ REASON = "Assessor reported clicking the wrong level."
 
 
 def trainer(world, request_id: str | None = None) -> Actor:  # type: ignore[no-untyped-def]
-    return Actor(world.ids["trainer"], world.program_a, request_id=request_id)
+    return Member(world.ids["trainer"], world.program_a, request_id=request_id)
 
 
 def off_by_one(world, anchor_index: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
@@ -235,7 +235,7 @@ def test_another_programs_sheet_is_not_found(db, world):
 
     sheet = submit_sheet(
         db,
-        Actor(world.ids["assessor_b"], world.program_b),
+        Member(world.ids["assessor_b"], world.program_b),
         round_id=world.round_b,
         anchor_id=world.anchor_b,
         levels=_levels_b(db, world),
@@ -402,7 +402,7 @@ def test_two_trainers_correcting_one_score_at_once_queue_up(db, world):
             try:
                 results["b"] = corrections.correct_score(
                     s2,
-                    Actor(world.ids["admin"], world.program_a),
+                    Member(world.ids["admin"], world.program_a),
                     program_id=world.program_a,
                     sheet_id=sheet.id,
                     criterion_id=world.criteria[0],

@@ -26,7 +26,7 @@ from calibration.models import (
 from calibration.services import exposure
 from calibration.services import rounds as service
 from calibration.services.anchors import program_anchors
-from calibration.services.context import Actor
+from calibration.services.context import Member
 from calibration.services.scoring import submit_sheet
 
 from ..factories import make_round, make_user, submit
@@ -45,7 +45,7 @@ def _score_in_practice(db: Any, world: Any, who: str, anchor: Anchor) -> None:
     db.commit()
     key = dict(zip(world.criteria, [world.levels[0]] * len(world.criteria), strict=True))
     submit_sheet(
-        db, Actor(user.id, world.program_a), round_id=rnd.id, anchor_id=anchor.id, levels=key, notes=""
+        db, Member(user.id, world.program_a), round_id=rnd.id, anchor_id=anchor.id, levels=key, notes=""
     )
     db.commit()
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from calibration.models import AnchorKeyVersion, AuditEvent
 from calibration.services import key_views
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 from ..factories import submit
 
@@ -18,7 +18,7 @@ from ..factories import submit
 def test_first_feedback_view_is_recorded_once(db, world):
     sheet = submit(db, world, "assessor", 0)
     kv = db.scalar(select(AnchorKeyVersion).where(AnchorKeyVersion.anchor_id == world.anchors[0]))
-    me = Actor(world.ids["assessor"], world.program_a, request_id="req-1")
+    me = Member(world.ids["assessor"], world.program_a, request_id="req-1")
     shown = {
         "anchor_id": world.anchors[0],
         "key_version_id": kv.id,
@@ -34,7 +34,7 @@ def test_first_feedback_view_is_recorded_once(db, world):
     db.commit()
     # Seen by one assessor is not seen by another; an actor with no user is never recorded.
     assert not key_views.has_seen(db, user_id=world.ids["assessor2"], key_version_id=kv.id)
-    assert not key_views.record_first_feedback_view(db, Actor(None, world.program_a), **shown)
+    assert not key_views.record_first_feedback_view(db, Member(None, world.program_a), **shown)
     db.commit()
     rows = list(db.scalars(select(AuditEvent).where(AuditEvent.action == key_views.KEY_VIEW)))
     assert len(rows) == 1

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from calibration.models import AnchorAttachment, Role
 from calibration.services.anchors import change_key
-from calibration.services.context import Actor
+from calibration.services.context import Member, SystemActor
 
 from ..conftest import post_form
 from ..factories import World, score_form, submit
@@ -82,7 +82,7 @@ def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) ->
         db.commit()
         runner = app.test_cli_runner()
         assert runner.invoke(args=["send-reminders"]).exit_code == 0
-        trainer = Actor(world.ids["trainer"], world.program_a)
+        trainer = Member(world.ids["trainer"], world.program_a)
         with write_intent():
             sessions.create_session(
                 db,
@@ -198,7 +198,7 @@ def seed_keys(db: Any, world: World) -> None:
         (world.program_a, "trainer", world.anchors),
         (world.program_b, "trainer_b", [world.anchor_b]),
     ):
-        actor = Actor(world.ids[trainer], program_id, Role.LEAD_TRAINER)
+        actor = Member(world.ids[trainer], program_id, Role.LEAD_TRAINER)
         for anchor_id in anchors:
             levels = world.keys.get(anchor_id, [2] * len(world.criteria))
             criteria = world.criteria if program_id == world.program_a else _criteria_of(db, anchor_id)
@@ -247,7 +247,7 @@ def seed_peer_sheets(db: Any, world: World) -> None:
         sheet = submit(db, world, "assessor2", i, levels=levels, notes=peer_marker(anchor_id))
         correct_score(
             db,
-            Actor(world.ids["trainer"], world.program_a),
+            Member(world.ids["trainer"], world.program_a),
             program_id=world.program_a,
             sheet_id=sheet.id,
             criterion_id=world.criteria[0],
@@ -256,7 +256,7 @@ def seed_peer_sheets(db: Any, world: World) -> None:
         )
         asked = raise_challenge(
             db,
-            Actor(world.ids["assessor2"], world.program_a),
+            Member(world.ids["assessor2"], world.program_a),
             round_id=world.round_id,
             anchor_id=anchor_id,
             criterion_id=world.criteria[1],
@@ -265,7 +265,7 @@ def seed_peer_sheets(db: Any, world: World) -> None:
         if i % 2:  # half of them answered, half still open
             answer(
                 db,
-                Actor(world.ids["trainer"], world.program_a),
+                Member(world.ids["trainer"], world.program_a),
                 program_id=world.program_a,
                 challenge_id=asked.id,
                 outcome="key_stands",
@@ -276,7 +276,7 @@ def seed_peer_sheets(db: Any, world: World) -> None:
 
     submit_sheet(
         db,
-        Actor(world.ids["assessor_b"], world.program_b),
+        Member(world.ids["assessor_b"], world.program_b),
         round_id=world.round_b,
         anchor_id=world.anchor_b,
         levels=dict.fromkeys(_criteria_of(db, world.anchor_b), 2),
@@ -436,7 +436,7 @@ def test_a_recalibration_waiting_for_anchors_reveals_no_key_levels(app, world, d
     seed_keys(db, world)
     seed_peer_sheets(db, world)
     started = recalibration.start(
-        db, Actor.system(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=world.ids["assessor"],
         flags=[], settings={"recalibration_window_days": 14, "recalibration_round_days": 14, "min_anchors": 5},
     )  # fmt: skip
     assert started.waiting is not None

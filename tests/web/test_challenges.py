@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from calibration.models import AuditEvent, ChallengeStatus, KeyChallenge
 from calibration.notify import mail
 from calibration.services.anchors import change_key
-from calibration.services.context import Actor
+from calibration.services.context import Member
 
 from ..conftest import post_form
 from ..factories import submit
@@ -123,7 +123,7 @@ def test_a_changed_key_is_linked_to_the_challenge(app, world, db, client, login)
     changed = [key[0] % 4 + 1, *key[1:]]
     version = change_key(
         db,
-        Actor(world.ids["trainer"], world.program_a),
+        Member(world.ids["trainer"], world.program_a),
         program_id=world.program_a,
         anchor_id=world.anchors[0],
         levels=dict(zip(world.criteria, changed, strict=True)),

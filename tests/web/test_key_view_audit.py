@@ -11,7 +11,7 @@ from calibration.models import Anchor, AnchorKeyVersion, AnchorPurpose, AuditEve
 from calibration.services import anchors as anchor_service
 from calibration.services import challenges
 from calibration.services.audit import verify_chain
-from calibration.services.context import Actor
+from calibration.services.context import Member
 from calibration.services.key_views import KEY_VIEW, OBJECT_TYPE
 
 from ..conftest import post_form
@@ -92,7 +92,7 @@ def test_each_key_version_and_anchor_is_recorded_once_per_assessor(client, login
     client.get(feedback_url(world, 0))
     # The trainer saves key version 2; the assessor's feedback still shows the version the
     # sheet was scored against, which they have already seen.
-    trainer = Actor(world.ids["trainer"], world.program_a)
+    trainer = Member(world.ids["trainer"], world.program_a)
     anchor = world.anchors[0]
     anchor_service.change_key(
         db,
@@ -184,7 +184,7 @@ def test_a_trainer_reading_a_key_challenge_is_a_key_view(client, login, world, d
     submit(db, world, "assessor", 1)
     asked = challenges.raise_challenge(
         db,
-        Actor(world.ids["assessor"], world.program_a),
+        Member(world.ids["assessor"], world.program_a),
         round_id=world.round_id,
         anchor_id=world.anchors[1],
         criterion_id=world.criteria[0],

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from calibration.services.anchors import change_key
-from calibration.services.context import Actor
+from calibration.services.context import Member
 from calibration.stats import pairwise_kappa_matrix, round_report
 from calibration.stats.accuracy import accuracy_by_rater
 
@@ -153,7 +153,7 @@ def test_recompute_under_the_current_key(client, login, world, db):
     new_levels = [k + 1 if k < 4 else k - 1 for k in world.keys[anchor]]
     change_key(
         db,
-        Actor(world.ids["trainer"], world.program_a),
+        Member(world.ids["trainer"], world.program_a),
         program_id=world.program_a,
         anchor_id=anchor,
         levels=dict(zip(world.criteria, new_levels, strict=True)),

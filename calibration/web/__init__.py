@@ -6,12 +6,12 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, admin, assessor, assessor_sessions, auth, calendar, trainer
+    from . import account, admin, assessor, auth, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(assessor.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(assessor_sessions.bp)
-    app.register_blueprint(calendar.bp)
+    app.register_blueprint(assessor.sessions_bp)
+    app.register_blueprint(account.calendar_bp)

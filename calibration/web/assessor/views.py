@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ..db import end_reading, get_db, get_session, utcnow, write_intent
-from ..models import Role
-from ..notify import bookings as drift_mail
-from ..notify import outbox
-from ..notify import reviews as review_mail
-from ..services import anchors as anchor_service
-from ..services import (
+from ...db import end_reading, get_db, get_session, utcnow, write_intent
+from ...models import Role
+from ...notify import bookings as drift_mail
+from ...notify import outbox
+from ...notify import reviews as review_mail
+from ...services import anchors as anchor_service
+from ...services import (
     assignments,
     certification,
     challenges,
@@ -21,12 +21,12 @@ from ..services import (
     rubric_cache,
     scoring,
 )
-from ..services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
-from .forms import CRITERION_PREFIX, score_form_class
-from .forms_challenges import ChallengeForm
-from .guards import actor, audit_after_read, require_roles
-from .hooks import writes_late
-from .trainer.anchors import apply_errors, send_attachment
+from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
+from ..forms import CRITERION_PREFIX, score_form_class
+from ..forms_challenges import ChallengeForm
+from ..guards import actor, audit_after_read, require_roles
+from ..hooks import writes_late
+from ..trainer.anchors import apply_errors, send_attachment
 
 bp = Blueprint("assessor", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))

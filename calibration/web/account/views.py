@@ -10,16 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session
-from ..notify import outbox
-from ..services import auth as auth_service
-from ..services import onboarding
-from ..services.certification import Policy
-from ..services.errors import InvalidInput
-from ..services.tokens import TokenInvalid
-from .forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
-from .guards import acting
-from .trainer.anchors import apply_errors
+from ...db import get_session
+from ...notify import outbox
+from ...services import auth as auth_service
+from ...services import onboarding
+from ...services.certification import Policy
+from ...services.errors import InvalidInput
+from ...services.tokens import TokenInvalid
+from ..forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
+from ..guards import acting
+from ..trainer.anchors import apply_errors
 
 bp = Blueprint("account", __name__)
 

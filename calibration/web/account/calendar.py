@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from ..db import get_session
-from ..services import calendar, sessions
-from .forms_anchors import ConfirmForm
-from .guards import actor
+from ...db import get_session
+from ...services import calendar, sessions
+from ..forms_anchors import ConfirmForm
+from ..guards import actor
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 PUBLIC_ENDPOINTS = {"calendar.feed"}

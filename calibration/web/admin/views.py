@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session
-from ..models import Role
-from ..services import people
-from ..services.errors import InvalidInput
-from .forms_onboarding import AccountSwitchForm
-from .guards import actor, require_roles
-from .trainer.anchors import apply_errors
+from ...db import get_session
+from ...models import Role
+from ...services import people
+from ...services.errors import InvalidInput
+from ..forms_onboarding import AccountSwitchForm
+from ..guards import actor, require_roles
+from ..trainer.anchors import apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles(Role.ADMIN))

@@ -6,15 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session, utcnow
-from ..models import FlagRule, Role
-from ..notify.bookings import local_time
-from ..services import flags as flag_service
-from ..services import recalibration, sessions
-from ..services.errors import InvalidInput
-from .forms_drift import RespondForm
-from .guards import actor, require_roles
-from .trainer.anchors import apply_errors
+from ...db import get_session, utcnow
+from ...models import FlagRule, Role
+from ...notify.bookings import local_time
+from ...services import flags as flag_service
+from ...services import recalibration, sessions
+from ...services.errors import InvalidInput
+from ..forms_drift import RespondForm
+from ..guards import actor, require_roles
+from ..trainer.anchors import apply_errors
 
 bp = Blueprint("assessor_sessions", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session
-from ..models import Role
-from ..services import auth as auth_service
-from ..services.errors import AuthenticationFailed
-from .forms import LoginForm, LogoutForm
-from .guards import acting
+from ...db import get_session
+from ...models import Role
+from ...services import auth as auth_service
+from ...services.errors import AuthenticationFailed
+from ..forms import LoginForm, LogoutForm
+from ..guards import acting
 
 bp = Blueprint("auth", __name__)
 

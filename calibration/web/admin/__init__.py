@@ -1,0 +1,5 @@
+"""Administrators: accounts and the program."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from ...db import get_session
 from ...services import calendar, sessions
-from ..forms_anchors import ConfirmForm
+from ..forms import ConfirmForm
 from ..guards import actor
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")

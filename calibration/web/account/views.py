@@ -17,9 +17,9 @@ from ...services import onboarding
 from ...services.certification import Policy
 from ...services.errors import InvalidInput
 from ...services.tokens import TokenInvalid
-from ..forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
 from ..guards import acting
 from ..trainer.anchors import apply_errors
+from .forms import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
 
 bp = Blueprint("account", __name__)
 

@@ -10,9 +10,9 @@ from ...db import get_session
 from ...models import Role
 from ...services import people
 from ...services.errors import InvalidInput
-from ..forms_onboarding import AccountSwitchForm
 from ..guards import actor, require_roles
 from ..trainer.anchors import apply_errors
+from .forms import AccountSwitchForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles(Role.ADMIN))

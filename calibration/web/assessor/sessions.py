@@ -12,9 +12,9 @@ from ...notify.bookings import local_time
 from ...services import flags as flag_service
 from ...services import recalibration, sessions
 from ...services.errors import InvalidInput
-from ..forms_drift import RespondForm
 from ..guards import actor, require_roles
 from ..trainer.anchors import apply_errors
+from .forms import RespondForm
 
 bp = Blueprint("assessor_sessions", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))

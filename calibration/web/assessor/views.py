@@ -22,11 +22,10 @@ from ...services import (
     scoring,
 )
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
-from ..forms import CRITERION_PREFIX, score_form_class
-from ..forms_challenges import ChallengeForm
 from ..guards import actor, audit_after_read, require_roles
 from ..hooks import writes_late
 from ..trainer.anchors import apply_errors, send_attachment
+from .forms import CRITERION_PREFIX, ChallengeForm, score_form_class
 
 bp = Blueprint("assessor", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))

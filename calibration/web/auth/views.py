@@ -12,8 +12,8 @@ from ...db import get_session
 from ...models import Role
 from ...services import auth as auth_service
 from ...services.errors import AuthenticationFailed
-from ..forms import LoginForm, LogoutForm
 from ..guards import acting
+from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
 

@@ -136,23 +136,26 @@ def _forget_on_rollback(session: Session) -> None:
 def queue_reset_request(
     session: Session, email: str, *, base_url: str, request_id: str | None, now: dt.datetime | None = None
 ) -> None:
-    """Record a "forgot password" request; it is handled after the reply (see the module text)."""
+    """Record a "forgot password" request; it is handled after the reply (see the module text).
+
+    Like :func:`queue`, the row's id is kept in the session for :func:`take_queued`, so the
+    boundary that commits knows there is mail to deliver."""
     now = now or utcnow()
-    session.add(
-        OutgoingMail(
-            kind=RESET_REQUEST,
-            to_address=email.strip()[:254],
-            subject="",
-            body_text=json.dumps({"base_url": base_url, "request_id": request_id}),
-            body_html="",
-            attachments_json="[]",
-            status=MailStatus.PENDING,
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-        )
+    row = OutgoingMail(
+        kind=RESET_REQUEST,
+        to_address=email.strip()[:254],
+        subject="",
+        body_text=json.dumps({"base_url": base_url, "request_id": request_id}),
+        body_html="",
+        attachments_json="[]",
+        status=MailStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
     )
+    session.add(row)
     session.flush()
+    session.info.setdefault(_QUEUED, []).append(row.id)
 
 
 # ------------------------------------------------------------------------------------- delivery

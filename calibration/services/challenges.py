@@ -26,7 +26,7 @@ from ..models import (
     ScoreSheet,
     effective_level,
 )
-from . import audit
+from . import audit, events
 from .assignments import assigned_round, round_anchor
 from .context import Actor
 from .errors import InvalidInput, NotFound
@@ -54,7 +54,8 @@ def raise_challenge(
     """The assessor questions the key on one criterion of an anchor they have finalised.
 
     NotFound unless the round is assigned to them and their sheet on the anchor is final (blindness);
-    InvalidInput (field errors ``criterion``, ``argument``) otherwise, nothing written.
+    InvalidInput (field errors ``criterion``, ``argument``) otherwise, nothing written. Records
+    :class:`.events.ChallengeRaised`: the program's lead trainers are mailed once it is committed.
     """
     assert actor.user_id is not None and actor.program_id is not None
     rnd = assigned_round(session, user_id=actor.user_id, program_id=actor.program_id, round_id=round_id)
@@ -104,6 +105,7 @@ def raise_challenge(
         object_id=challenge.id,
         detail={"anchor_id": anchor.id, "criterion_id": criterion_id, "key_version_id": sheet.key_version_id},
     )
+    events.emit(session, events.ChallengeRaised(challenge.id))  # the lead trainers hear of it
     return challenge
 
 

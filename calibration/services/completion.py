@@ -1,21 +1,24 @@
-"""What a final score sheet sets in motion, in the sheet's own transaction.
+"""Submitting a final score sheet, and what it sets in motion, in one transaction.
 
-One call for the view: the qualification verdict when it was the assessor's last sheet of a
-qualification round (:mod:`.certification`), and the drift hook (:mod:`.recalibration`): a
-recalibration verdict, or the drift rules when it completed a calibration round. Both are cheap
-unless the sheet is the assessor's last of the round.
+One call for the view (:func:`submit_final_sheet`): the sheet itself (:mod:`.scoring`), then the
+qualification verdict when it was the assessor's last sheet of a qualification round
+(:mod:`.certification`), and the drift hook (:mod:`.recalibration`): a recalibration verdict, or
+the drift rules when it completed a calibration round. Both are cheap unless the sheet is the
+assessor's last of the round.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from ..models import QualificationResult, RoundAnchor, ScoreSheet
-from . import certification, recalibration
-from .context import Actor
+from ..models import Anchor, QualificationResult, Round, RoundAnchor, ScoreSheet
+from . import certification, recalibration, scoring
+from .context import Actor, Member
+from .rubric_cache import RubricSnapshot
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,38 @@ _ROUND_PROGRESS = select(
         ),
     ),
 )
+
+
+def submit_final_sheet(
+    session: Session,
+    actor: Member,
+    *,
+    rnd: Round,
+    anchor: Anchor,
+    rubric: RubricSnapshot,
+    levels: Mapping[int, int],
+    notes: str,
+    notes_max_chars: int,
+    defaults: certification.Policy,
+) -> Completion:
+    """Store ``actor``'s final sheet for ``anchor`` in ``rnd`` and run its follow-ups; flush, never
+    commit.
+
+    The round and the anchor are already resolved within the actor's scope, with the round's
+    rubric (:func:`.scoring.submit_scoped_sheet`, whose rules and errors apply: AlreadyRecorded,
+    RoundNotOpen, InvalidInput, all before anything is written). Then :func:`after_final_sheet`.
+    """
+    scoring.submit_scoped_sheet(
+        session,
+        actor,
+        rnd=rnd,
+        anchor=anchor,
+        rubric=rubric,
+        levels=levels,
+        notes=notes,
+        notes_max_chars=notes_max_chars,
+    )
+    return after_final_sheet(session, actor, round_id=rnd.id, defaults=defaults)
 
 
 def after_final_sheet(

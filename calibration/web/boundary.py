@@ -13,9 +13,13 @@ then delivers the mail it queued. On a domain error it rolls everything back (ev
 puts an :class:`InvalidInput`'s field errors next to the form's fields, and returns the refusal for
 the view to show. Any other exception rolls back and propagates (the error pages handle it).
 
+A use case with no refusal to show on its page uses :func:`carry_out` (every error propagates).
+
 The few writes that are not a use case of their own go through the other helpers here:
-:func:`commit_after_read` (an audit row for a page that only reads) and :func:`commit_alone`
-(a write that must be kept whatever the request does next, such as an access denial).
+:func:`commit_after_read` (an audit row for a page that only reads), :func:`commit_alone`
+(a write that must be kept whatever the request does next, such as an access denial) and
+:func:`write_apart` (bookkeeping beside a reading request); :func:`discard` throws a failed
+request's transaction away before its error page.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from typing import Any, Generic, Literal, TypeVar
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
-from ..db import end_reading, get_session, write_intent
+from ..db import end_reading, get_db, get_session, write_intent
 from ..services import events
 from ..services.errors import DomainError, InvalidInput
 
@@ -106,21 +111,27 @@ def attempt(
     *,
     form: FlaskForm | None = None,
     refuse: tuple[type[DomainError], ...] = (InvalidInput,),
+    keep: tuple[type[DomainError], ...] = (),
     late: bool = False,
     deliver: Delivery = "now",
 ) -> Done[T] | Refused:
     """Run ``work`` in the request's transaction and commit once, or roll back on a refusal.
 
     ``refuse``: the domain errors the view shows on its own page (default: bad input); any other
-    error rolls back and propagates. ``late``: the view is ``writes_late`` (end its reading first).
-    ``deliver``: send the mail queued by this transaction now (in the request, so the page can say
-    what failed), in the ``background`` (the reply must not wait or tell anything by its timing),
-    or ``later`` (leave it to the ``send-mail`` command).
+    error rolls back and propagates. ``keep``: refusals whose writes are committed all the same
+    (a failed sign-in is audited and counted). ``late``: the view is ``writes_late`` (end its
+    reading first). ``deliver``: send the mail queued by this transaction now (in the request, so
+    the page can say what failed), in the ``background`` (the reply must not wait or tell anything
+    by its timing), or ``later`` (leave it to the ``send-mail`` command).
     """
     session = get_session()
+    kept: DomainError | None = None
     try:
         with _writing(late):
-            value = work(session)
+            try:
+                value = work(session)
+            except keep as exc:
+                kept = exc
             queued = _queue_mail(session)
             session.commit()
     except refuse as exc:
@@ -130,7 +141,20 @@ def attempt(
     except BaseException:
         session.rollback()
         raise
-    return Done(value, _deliver(queued, deliver))
+    mail = _deliver(queued, deliver)
+    if kept is not None:
+        apply_errors(form, kept)
+        return Refused(kept)
+    return Done(value, mail)
+
+
+def carry_out(work: Callable[[Session], T], *, late: bool = False, deliver: Delivery = "now") -> Done[T]:
+    """:func:`attempt` for a use case with no refusal of its own to show: every error rolls back
+    and propagates (the error pages answer it), so what comes back is always done."""
+    outcome = attempt(work, refuse=(), late=late, deliver=deliver)
+    if isinstance(outcome, Refused):  # not reached: nothing is refused
+        raise outcome.error
+    return outcome
 
 
 def _queue_mail(session: Session) -> tuple[int, ...]:
@@ -183,3 +207,27 @@ def commit_alone(write: Callable[[Session], Any], *, what: str) -> bool:
         log.warning("could not write %s", what)
         return False
     return True
+
+
+def discard() -> bool:
+    """Throw away the request's transaction (an error page is about to be shown).
+
+    A database that cannot even roll back is logged and reported as False: the error page is
+    shown all the same.
+    """
+    try:
+        get_session().rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after a failure failed too", exc_info=True)
+        return False
+    return True
+
+
+def write_apart(statement: Executable) -> None:
+    """Run one statement in a short transaction of its own, beside the request's session.
+
+    For bookkeeping a reading request must not turn into a write (the activity stamp of a login
+    session): the request's own transaction stays a read and is never committed.
+    """
+    with write_intent(), get_db().engine.begin() as conn:
+        conn.execute(statement)

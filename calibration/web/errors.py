@@ -6,12 +6,13 @@ import logging
 
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from ..db import UnstorableText, get_session
+from ..db import UnstorableText
 from ..services.errors import NotFound
+from .boundary import discard
 from .guards import audit_denial
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(UnstorableText)
     def unstorable_text(err: UnstorableText) -> tuple[str, int]:
         # Only reached by a form without its own control-character check: still a clear 400.
-        get_session().rollback()
+        discard()
         message = (
             "What you sent contains a NUL character, which cannot be stored. "
             "Go back, remove it (it often comes from pasting) and try again."
@@ -113,10 +114,7 @@ def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
     connection). The page is rendered without the signed-in nav, which would need the database.
     """
     log.warning("database unavailable: %s", err.__class__.__name__)
-    try:
-        get_session().rollback()
-    except SQLAlchemyError:
-        log.debug("rollback after a database failure failed too", exc_info=True)
+    discard()
     g.user = None
     g.membership = None
     page = render_template("errors/error.html", code=503, title=_TITLES[503], message=_UNAVAILABLE)

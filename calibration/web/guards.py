@@ -1,37 +1,83 @@
-"""Access rules, one per blueprint (deny by default), and the acting user as a service Actor."""
+"""Access rules, one per blueprint (deny by default), and the acting user as a service Actor.
+
+Every blueprint installs exactly one :class:`Guard` with ``bp.before_request(...)``: it lets in
+only the endpoints it declares public, and refuses everything else to a request that does not
+meet its rule (anonymous: the login page; a signed-in user without the role: 404, audited). So a
+view added later is closed until someone declares it public. :func:`check_installed` refuses to
+start an app with a blueprint that has no guard.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from flask import abort, g, redirect, request, url_for
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from flask import Flask, abort, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from ..db import get_session, write_intent
 from ..models import Role
 from ..services import audit
 from ..services.context import Actor, Member, Person, SystemActor
+from .boundary import commit_after_read, commit_alone
 
-log = logging.getLogger(__name__)
 
+@dataclass(frozen=True)
+class Guard:
+    """A blueprint's access rule, run before each of its views.
 
-def require_roles(*roles: Role) -> Callable[[], Response | None]:
-    """A ``before_request`` hook: anonymous users go to the login page, other roles get 404."""
+    ``roles``: the membership roles let in (None: any signed-in person, whatever their role).
+    ``public``: the endpoints anyone may open without signing in (the way in, or a page whose
+    emailed link is the credential), each named in full (``"account.reset_password"``).
+    """
 
-    def guard() -> Response | None:
+    roles: frozenset[Role] | None
+    public: frozenset[str] = frozenset()
+
+    def __call__(self) -> Response | None:
+        if request.endpoint in self.public:
+            return None
         if g.get("user") is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        membership = g.get("membership")
-        if membership is None or membership.role not in roles:
-            audit_denial("role", 404)
-            abort(404)
+        if self.roles is not None:
+            membership = g.get("membership")
+            if membership is None or membership.role not in self.roles:
+                audit_denial("role", 404)
+                abort(404)
         return None
 
-    return guard
+
+def require_roles(*roles: Role, public: Iterable[str] = ()) -> Guard:
+    """A guard: anonymous users go to the login page, other roles get 404."""
+    if not roles:
+        raise ValueError("name at least one role (require_login lets in any signed-in person)")
+    return Guard(frozenset(roles), frozenset(public))
+
+
+def require_login(*, public: Iterable[str] = ()) -> Guard:
+    """A guard for pages about one's own account: any signed-in person, whatever their role."""
+    return Guard(None, frozenset(public))
+
+
+def guard_of(app: Flask, blueprint: str) -> Guard | None:
+    """The guard installed on ``blueprint`` in ``app`` (None if it has none)."""
+    found = [f for f in app.before_request_funcs.get(blueprint, []) if isinstance(f, Guard)]
+    if len(found) > 1:
+        raise RuntimeError(f"blueprint {blueprint!r} has {len(found)} guards; install exactly one")
+    return found[0] if found else None
+
+
+def check_installed(app: Flask) -> None:
+    """Refuse to run an app with a blueprint that has no guard, or a public endpoint that names
+    a view of another blueprint or none at all (a typo there would leave nothing public, or
+    suggest something is that is not)."""
+    endpoints = set(app.view_functions)
+    for name in app.blueprints:
+        rule = guard_of(app, name)
+        if rule is None:
+            raise RuntimeError(f"blueprint {name!r} has no guard: install one with bp.before_request(...)")
+        for endpoint in rule.public:
+            if endpoint.partition(".")[0] != name or endpoint not in endpoints:
+                raise RuntimeError(f"blueprint {name!r} declares an unknown public endpoint {endpoint!r}")
 
 
 def actor() -> Member:
@@ -61,47 +107,26 @@ def acting() -> Actor:
 def audit_denial(reason: str, status: int) -> None:
     """Append an ``access.denied`` row for a signed-in user refused by a guard or a scope check.
 
-    The request's own transaction is rolled back first (nothing it did is kept, and on SQLite
-    it may hold the write lock); the row is committed on its own. Only the route pattern and
-    integer ids are kept, never the raw path or query (they could carry tokens). Anonymous
-    requests are not audited (they are sent to the login page, and would let anyone grow the
-    trail). A database failure here is logged and the refusal still happens.
+    The request's own transaction is thrown away (nothing it did is kept, and on SQLite it may
+    hold the write lock); the row is committed on its own (:func:`.boundary.commit_alone`). Only
+    the route pattern and integer ids are kept, never the raw path or query (they could carry
+    tokens). Anonymous requests are not audited (they are sent to the login page, and would let
+    anyone grow the trail). A database failure here is logged and the refusal still happens.
     """
     me = acting()
     if me.user_id is None:
         return
     rule = request.url_rule.rule if request.url_rule is not None else None
     ids = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)}
-    session = get_session()
-    try:
-        with write_intent():
-            session.rollback()
-            audit.record_denial(
-                session,
-                me,
-                endpoint=request.endpoint,
-                rule=rule,
-                method=request.method,
-                ids=ids,
-                status=status,
-                reason=reason,
-            )
-            session.commit()
-    except SQLAlchemyError:
-        session.rollback()
-        log.warning("could not audit an access denial (%s %s)", request.method, request.endpoint)
+    endpoint, method = request.endpoint, request.method
+    commit_alone(
+        lambda s: audit.record_denial(
+            s, me, endpoint=endpoint, rule=rule, method=method, ids=ids, status=status, reason=reason
+        ),
+        what=f"an access denial ({method} {endpoint})",
+    )
 
 
-def audit_after_read(write: Callable[[Session], Any]) -> None:
-    """Commit an audit row from a page that only reads (a GET that shows a master key).
-
-    Call it once the page is rendered, with plain values captured before: the request's read
-    transaction is ended (nothing was written in it) and ``write`` runs in a short write of its
-    own, as exports do (on SQLite a read transaction upgraded to a write can fail under load).
-    A failure is not swallowed: a page whose showing must be on the trail is not served without it.
-    """
-    session = get_session()
-    session.rollback()
-    with write_intent():
-        write(session)
-        session.commit()
+# Kept for the trainer views until they call :func:`.boundary.commit_after_read` themselves (the
+# lead removes it when both branches are merged).
+audit_after_read = commit_after_read

@@ -11,20 +11,14 @@ from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import select, update
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..db import (
-    get_db,
-    get_session,
-    has_write_intent,
-    reset_write_intent,
-    set_write_intent,
-    utcnow,
-    write_intent,
-)
+from ..db import get_session, has_write_intent, reset_write_intent, set_write_intent, utcnow
 from ..models import AuthSession, Membership
 from ..services import auth as auth_service
+from .boundary import write_apart
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _View = TypeVar("_View", bound=Callable[..., Any])
+_LATE_VIEWS: set[Callable[..., Any]] = set()  # filled at import time by @writes_late, never after
 
 
 def init_app(app: Flask) -> None:
@@ -32,7 +26,7 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         # Behind that many reverse proxies, believe their X-Forwarded-For/-Proto (so HTTPS is
         # recognised and HSTS sent); with none configured the headers are ignored (spoofable).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     # First of all hooks (before CSRFProtect's, which reads the body and may refuse it with 400/413):
     # every response, refusals included, carries a request id and knows who is signed in.
     app.before_request_funcs.setdefault(None, [])[:0] = [_start_request, _load_user]
@@ -45,15 +39,16 @@ def writes_late(view: _View) -> _View:
     """Mark a view that opens its own write transaction, with :func:`..db.write_intent`, once it has
     done its reading: its request starts as a reading one (on SQLite a deferred ``BEGIN``, not
     ``BEGIN IMMEDIATE``), so the write lock is not held while it checks who, what and the form.
-    Such a view ends its reading transaction (a commit that writes nothing) before it writes."""
-    view.writes_late = True  # type: ignore[attr-defined]
+    Such a view ends its reading transaction (a commit that writes nothing) before it writes
+    (``boundary.attempt(..., late=True)``)."""
+    _LATE_VIEWS.add(view)
     return view
 
 
 def _start_request() -> None:
     g.request_id = secrets.token_hex(8)
     view = current_app.view_functions.get(request.endpoint or "")
-    late = getattr(view, "writes_late", False)
+    late = view in _LATE_VIEWS
     g.write_token = set_write_intent(request.method in _WRITE_METHODS and not late)
 
 
@@ -89,8 +84,7 @@ def _load_user() -> None:
             db_session.execute(stamp)
         else:
             # A reading request never commits: a short write of its own.
-            with write_intent(), get_db().engine.begin() as conn:
-                conn.execute(stamp)
+            write_apart(stamp)
     g.user = row.user
     g.auth_session_id = row.id
     g.membership = db_session.scalar(

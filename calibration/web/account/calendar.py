@@ -4,24 +4,18 @@ stops working) or revoke it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...services import calendar, sessions
-from ..forms_anchors import ConfirmForm
-from ..guards import actor
+from ..boundary import carry_out
+from ..forms import ConfirmForm
+from ..guards import actor, require_login
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
-PUBLIC_ENDPOINTS = {"calendar.feed"}
-
-
-@bp.before_request
-def guard() -> Response | None:
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    if g.get("user") is None:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))  # type: ignore[return-value]
-    return None
+PUBLIC_ENDPOINTS = frozenset({"calendar.feed"})  # the link is the credential
+bp.before_request(require_login(public=PUBLIC_ENDPOINTS))
 
 
 @bp.get("/<token>.ics")
@@ -38,7 +32,6 @@ def feed(token: str) -> Response:
 
 def _render(link: str | None = None) -> str:
     me = actor()
-    assert me.user_id is not None
     return render_template(
         "calendar/feed.html",
         since=sessions.has_feed(get_session(), me.user_id),
@@ -55,18 +48,16 @@ def manage() -> str:
 @bp.post("/link")
 def new_link() -> Response | str:
     if not ConfirmForm().validate_on_submit():
-        return redirect(url_for(".manage"))  # type: ignore[return-value]
-    db_session = get_session()
-    token = sessions.new_feed_token(db_session, actor())
-    db_session.commit()
+        return redirect(url_for(".manage"))
+    me = actor()
+    token = carry_out(lambda s: sessions.new_feed_token(s, me)).value
     return _render(url_for(".feed", token=token, _external=True))
 
 
 @bp.post("/revoke")
 def revoke() -> Response:
     if ConfirmForm().validate_on_submit():
-        db_session = get_session()
-        n = sessions.revoke_feed(db_session, actor())
-        db_session.commit()
+        me = actor()
+        n = carry_out(lambda s: sessions.revoke_feed(s, me)).value
         flash("Your calendar link no longer works." if n else "You had no calendar link.", "info")
-    return redirect(url_for(".manage"))  # type: ignore[return-value]
+    return redirect(url_for(".manage"))

@@ -1,13 +1,15 @@
-"""Public account pages reached from emailed links: accept an invitation, reset a password.
+"""One's own account: accept an invitation, reset a forgotten password, change one's password.
 
-No login is needed (the link is the credential), so these views are not behind a role guard. A bad
-link (tampered, expired, used or withdrawn) gets a page that says which and what to do, never a
-500; the reset request answers the same whether or not the address has an account.
+The invitation and reset pages need no login (the emailed link is the credential), so they are
+declared public; every other page here needs a signed-in person. A bad link (tampered, expired,
+used or withdrawn) gets a page that says which and what to do, never a 500; the reset request
+answers the same whether or not the address has an account.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session as DbSession
 from werkzeug.wrappers import Response
 
 from ...db import get_session
@@ -15,78 +17,78 @@ from ...notify import outbox
 from ...services import auth as auth_service
 from ...services import onboarding
 from ...services.certification import Policy
-from ...services.errors import InvalidInput
 from ...services.tokens import TokenInvalid
-from ..forms_onboarding import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
-from ..guards import acting
-from ..trainer.anchors import apply_errors
+from ..boundary import attempt, carry_out, page
+from ..guards import acting, require_login
+from .forms import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
 
 bp = Blueprint("account", __name__)
+# Reached from emailed links (the link is the credential) or by someone who cannot sign in.
+PUBLIC_ENDPOINTS = frozenset(
+    {"account.accept_invitation", "account.forgot_password", "account.reset_password"}
+)
+bp.before_request(require_login(public=PUBLIC_ENDPOINTS))
 
 Page = Response | str | tuple[str, int]
+_LINK_KIND = {"account.accept_invitation": "invitation", "account.reset_password": "reset"}
 
 
-def _link_problem(exc: TokenInvalid, *, kind: str) -> tuple[str, int]:
+@bp.errorhandler(TokenInvalid)
+def link_problem(exc: TokenInvalid) -> tuple[str, int]:
+    """A link that cannot be used, whether found so on opening the page or when it is sent."""
+    kind = _LINK_KIND.get(request.endpoint or "", "reset")
     return render_template("account/link_problem.html", reason=exc.reason, message=str(exc), kind=kind), 400
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> Page:
-    db_session = get_session()
-    try:
-        _, user = onboarding.invitation_for(db_session, token)
-    except TokenInvalid as exc:
-        return _link_problem(exc, kind="invitation")
+    _, user = onboarding.invitation_for(get_session(), token)
     form = AcceptForm(data={"name": user.name})
     page_error = None
     if form.validate_on_submit():
-        password = form.password.data or ""
-        try:
+        name, password, confirm = form.name.data or "", form.password.data or "", form.confirm.data or ""
+        window = Policy.from_config(current_app.config).window
+
+        def accept_and_sign_in(s: DbSession) -> auth_service.LoginResult:
             accepted = onboarding.accept_invitation(
-                db_session,
+                s,
                 token,
-                name=form.name.data or "",
+                name=name,
                 password=password,
-                confirm=form.confirm.data or "",
-                window=Policy.from_config(current_app.config).window,
+                confirm=confirm,
+                window=window,
                 request_id=g.request_id,
             )
-            login = auth_service.authenticate(
-                db_session, accepted.user.email, password, request_id=g.request_id
-            )
-            db_session.commit()
-        except TokenInvalid as exc:
-            db_session.rollback()
-            return _link_problem(exc, kind="invitation")
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
-        else:
+            return auth_service.authenticate(s, accepted.user.email, password, request_id=g.request_id)
+
+        outcome = attempt(accept_and_sign_in, form=form)
+        if outcome.ok:
             session.clear()
-            session["sid"] = login.token
+            session["sid"] = outcome.value.token
             session.permanent = False
             flash("Welcome! Your account is ready. Here is your path to certification.", "info")
             return redirect(url_for("assessor.certification"))
+        page_error = outcome.message
     elif form.is_submitted():
         page_error = "Some fields need attention; what you typed is kept below."
     html = render_template("account/accept.html", form=form, email=user.email, page_error=page_error)
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 def forgot_password() -> Page:
     form = ForgotForm()
     if form.validate_on_submit():
-        db_session = get_session()
+        email = form.email.data or ""
         # Every address gets the same work before the reply: one outbox row holding what was
         # typed. The account is looked up, the link issued and the mail sent after the reply
         # (calibration.notify.outbox), so neither the reply nor its timing tells whether it exists.
-        outbox.queue_reset_request(
-            db_session, form.email.data or "", base_url=request.host_url, request_id=g.request_id
+        carry_out(
+            lambda s: outbox.queue_reset_request(
+                s, email, base_url=request.host_url, request_id=g.request_id
+            ),
+            deliver="background",
         )
-        db_session.commit()
-        outbox.deliver_in_background()
         # The same page for every address: it never tells whether an account exists.
         return render_template("account/forgot_sent.html", hours=current_app.config["PASSWORD_RESET_HOURS"])
     status = 400 if form.is_submitted() else 200
@@ -95,69 +97,50 @@ def forgot_password() -> Page:
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Page:
-    db_session = get_session()
-    try:
-        onboarding.reset_link(db_session, token)
-    except TokenInvalid as exc:
-        return _link_problem(exc, kind="reset")
+    onboarding.reset_link(get_session(), token)
     form = ResetForm()
     page_error = None
     if form.validate_on_submit():
-        try:
-            onboarding.reset_password(
-                db_session,
-                token,
-                password=form.password.data or "",
-                confirm=form.confirm.data or "",
-                request_id=g.request_id,
-            )
-            db_session.commit()
-        except TokenInvalid as exc:
-            db_session.rollback()
-            return _link_problem(exc, kind="reset")
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
-        else:
+        password, confirm = form.password.data or "", form.confirm.data or ""
+        outcome = attempt(
+            lambda s: onboarding.reset_password(
+                s, token, password=password, confirm=confirm, request_id=g.request_id
+            ),
+            form=form,
+        )
+        if outcome.ok:
             session.clear()
             flash("Your password has been changed. Log in with the new password.", "info")
             return redirect(url_for("auth.login"))
+        page_error = outcome.message
     elif form.is_submitted():
         page_error = "Some fields need attention."
-    html = render_template("account/reset.html", form=form, page_error=page_error)
-    return (html, 400) if page_error else html
+    return page(render_template("account/reset.html", form=form, page_error=page_error), page_error)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password() -> Page:
     """Change one's own password (any role): every other login session ends; this browser gets a
     fresh one."""
-    if g.get("user") is None:
-        return redirect(url_for("auth.login", next="/account/password"))
     form = ChangePasswordForm()
     page_error = None
     if form.validate_on_submit():
-        db_session = get_session()
-        try:
-            token = onboarding.change_password(
-                db_session,
-                acting(),
-                current=form.current.data or "",
-                password=form.password.data or "",
-                confirm=form.confirm.data or "",
-            )
-            db_session.commit()
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
-        else:
+        me = acting()
+        current, password, confirm = (
+            form.current.data or "",
+            form.password.data or "",
+            form.confirm.data or "",
+        )
+        outcome = attempt(
+            lambda s: onboarding.change_password(s, me, current=current, password=password, confirm=confirm),
+            form=form,
+        )
+        if outcome.ok:
             session.clear()
-            session["sid"] = token
+            session["sid"] = outcome.value
             flash("Password changed. You stay signed in here; every other session has ended.", "info")
             return redirect(url_for(".change_password"))
+        page_error = outcome.message
     elif form.is_submitted():
         page_error = "Some fields need attention; your password was not changed."
-    html = render_template("account/password.html", form=form, page_error=page_error)
-    return (html, 400) if page_error else html
+    return page(render_template("account/password.html", form=form, page_error=page_error), page_error)

@@ -9,10 +9,9 @@ from werkzeug.wrappers import Response
 from ...db import get_session
 from ...models import Role
 from ...services import people
-from ...services.errors import InvalidInput
-from ..forms_onboarding import AccountSwitchForm
+from ..boundary import attempt, page
 from ..guards import actor, require_roles
-from ..trainer.anchors import apply_errors
+from .forms import AccountSwitchForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles(Role.ADMIN))
@@ -22,7 +21,7 @@ Page = Response | str | tuple[str, int]
 
 def _page(failed: tuple[int, AccountSwitchForm] | None = None, page_error: str | None = None) -> Page:
     me = actor()
-    members = people.program_members(get_session(), me.program_id)  # type: ignore[arg-type]
+    members = people.program_members(get_session(), me.program_id)
     # One form per row, each with its own prefix (field ids and names stay unique on the page).
     forms = {user.id: AccountSwitchForm(formdata=None, prefix=_prefix(user.id)) for user, _ in members}
     if failed is not None:
@@ -36,7 +35,7 @@ def _page(failed: tuple[int, AccountSwitchForm] | None = None, page_error: str |
         failed=failed[0] if failed else None,
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 def _prefix(user_id: int) -> str:
@@ -51,24 +50,19 @@ def index() -> Page:
 @bp.post("/users/<int:user_id>/account")
 def switch_account(user_id: int) -> Page:
     me = actor()
-    db_session = get_session()
     form = AccountSwitchForm(prefix=_prefix(user_id))
     if not form.validate_on_submit():
         return _page((user_id, form), "Give a reason; nothing was changed.")
-    try:
-        user = people.set_active(
-            db_session,
-            me,
-            program_id=me.program_id,  # type: ignore[arg-type]
-            user_id=user_id,
-            active=form.state.data == "on",
-            reason=form.reason.data or "",
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _page((user_id, form), str(exc))
+    active, reason = form.state.data == "on", form.reason.data or ""
+    outcome = attempt(
+        lambda s: people.set_active(
+            s, me, program_id=me.program_id, user_id=user_id, active=active, reason=reason
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _page((user_id, form), outcome.message)
+    user = outcome.value
     flash(
         f"{user.name}'s account is switched on."
         if user.is_active

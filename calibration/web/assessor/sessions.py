@@ -11,10 +11,9 @@ from ...models import FlagRule, Role
 from ...notify.bookings import local_time
 from ...services import flags as flag_service
 from ...services import recalibration, sessions
-from ...services.errors import InvalidInput
-from ..forms_drift import RespondForm
+from ..boundary import attempt, page
 from ..guards import actor, require_roles
-from ..trainer.anchors import apply_errors
+from .forms import RespondForm
 
 bp = Blueprint("assessor_sessions", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))
@@ -24,7 +23,6 @@ Page = Response | str | tuple[str, int]
 
 def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = None) -> Page:
     me = actor()
-    assert me.user_id is not None and me.program_id is not None
     db_session = get_session()
     bookings = sessions.bookings_of(db_session, me.user_id)
     forms = forms or {}
@@ -45,7 +43,7 @@ def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = 
         local_time=local_time,
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.get("/sessions")
@@ -56,21 +54,16 @@ def sessions_page() -> Page:
 @bp.post("/sessions/bookings/<int:booking_id>/respond")
 def respond(booking_id: int) -> Page:
     me = actor()
-    assert me.user_id is not None
-    db_session = get_session()
-    sessions.get_booking(db_session, booking_id=booking_id, user_id=me.user_id)  # 404 if not theirs
+    sessions.get_booking(get_session(), booking_id=booking_id, user_id=me.user_id)  # 404 if not theirs
     form = RespondForm(prefix=f"b{booking_id}")
     if not form.validate_on_submit():
         return _page({booking_id: form}, "Your answer needs attention; what you typed is kept below.")
-    try:
-        sessions.respond(
-            db_session, me, booking_id=booking_id, action=form.action.data or "", note=form.note.data or ""
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _page({booking_id: form}, str(exc))
+    action, note = form.action.data or "", form.note.data or ""
+    outcome = attempt(
+        lambda s: sessions.respond(s, me, booking_id=booking_id, action=action, note=note), form=form
+    )
+    if not outcome.ok:
+        return _page({booking_id: form}, outcome.message)
     flash(
         "Booking accepted."
         if form.action.data == "accept"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ...db import end_reading, get_db, get_session, utcnow, write_intent
-from ...models import Role
+from ...db import get_db, get_session, utcnow
+from ...models import Anchor, Role, Round
 from ...notify import bookings as drift_mail
-from ...notify import outbox
-from ...notify import reviews as review_mail
 from ...services import anchors as anchor_service
 from ...services import (
     assignments,
@@ -21,15 +22,19 @@ from ...services import (
     rubric_cache,
     scoring,
 )
+from ...services.context import Member
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
-from ..forms import CRITERION_PREFIX, score_form_class
-from ..forms_challenges import ChallengeForm
-from ..guards import actor, audit_after_read, require_roles
+from ...services.rubric_cache import RubricSnapshot
+from ..boundary import attempt, commit_after_read, page
+from ..guards import actor, require_roles
 from ..hooks import writes_late
-from ..trainer.anchors import apply_errors, send_attachment
+from ..trainer.anchors import send_attachment
+from .forms import CRITERION_PREFIX, ChallengeForm, ScoreFormBase, score_form_class
 
 bp = Blueprint("assessor", __name__)
 bp.before_request(require_roles(Role.ASSESSOR))
+
+Page = Response | str | tuple[str, int]
 
 
 @bp.get("/dashboard")
@@ -58,79 +63,79 @@ def round_page(round_id: int) -> str:
     return render_template("assessor/round.html", round=rnd, items=items, open_now=rnd.is_open_at(utcnow()))
 
 
-def _score_context(round_id: int, anchor_id: int):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _ScoreContext:
+    """What the score page reads before anything is written: who, which round, anchor and rubric."""
+
+    me: Member
+    session: Session
+    rnd: Round
+    anchor: Anchor
+    rubric: RubricSnapshot
+    form_class: type[ScoreFormBase]
+
+
+def _score_context(round_id: int, anchor_id: int) -> _ScoreContext:
     me = actor()
     db_session = get_session()
-    rnd = assignments.assigned_round(
-        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
-    )
-    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
+    rnd, anchor = _round_and_anchor(round_id, anchor_id)
     rubric = rubric_cache.rubric_snapshot(db_session, rnd.rubric_version_id)
     form_class = score_form_class(rubric, notes_max_chars=current_app.config["NOTES_MAX_CHARS"])
-    return me, db_session, rnd, anchor, rubric, form_class
+    return _ScoreContext(me, db_session, rnd, anchor, rubric, form_class)
 
 
 @bp.route("/rounds/<int:round_id>/anchors/<int:anchor_id>", methods=["GET", "POST"])
 @writes_late
-def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
+def score(round_id: int, anchor_id: int) -> Page:
     """The score page, and the submit of a final sheet.
 
     A submit reads (who, which round, anchor and rubric, the form) in a read-only transaction and
     only then opens its write transaction, which stores the sheet and commits: on SQLite the write
     lock, which every submit waits for in turn, is held for the writing alone.
     """
-    me, db_session, rnd, anchor, rubric, form_class = _score_context(round_id, anchor_id)
+    c = _score_context(round_id, anchor_id)
+    me, rnd, anchor = c.me, c.rnd, c.anchor
     if request.method == "GET" and scoring.existing_sheet(
-        db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
+        c.session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
     ):
         return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
-    form = form_class()
+    form = c.form_class()
     page_error = None
     if form.validate_on_submit():
-        end_reading(db_session)  # nothing has been written yet
-        try:
-            with write_intent():
-                # The service checks, in this transaction, that no sheet is stored yet.
-                scoring.submit_scoped_sheet(
-                    db_session,
-                    me,
-                    rnd=rnd,
-                    anchor=anchor,
-                    rubric=rubric,
-                    levels=form.levels(),
-                    notes=form.notes.data or "",
-                    notes_max_chars=current_app.config["NOTES_MAX_CHARS"],
-                )
-                done = completion.after_final_sheet(
-                    db_session,
-                    me,
-                    round_id=rnd.id,
-                    defaults=certification.Policy.from_config(current_app.config),
-                )
-                db_session.commit()
+        levels, notes = form.levels(), form.notes.data or ""
+        notes_max_chars = current_app.config["NOTES_MAX_CHARS"]
+        defaults = certification.Policy.from_config(current_app.config)
+        # The service checks, in the write transaction, that no sheet is stored yet.
+        outcome = attempt(
+            lambda s: completion.submit_final_sheet(
+                s,
+                me,
+                rnd=rnd,
+                anchor=anchor,
+                rubric=c.rubric,
+                levels=levels,
+                notes=notes,
+                notes_max_chars=notes_max_chars,
+                defaults=defaults,
+            ),
+            form=form,
+            refuse=(InvalidInput, RoundNotOpen, AlreadyRecorded),
+            late=True,
+        )
+        if outcome.ok:
+            done = outcome.value
             if done.finished_round:  # a verdict or a drift flag may have booked a session
+                # until the booking events land (lead removes at merge)
                 drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
             if done.qualification is not None:
                 flash("That was the last anchor of your qualification round: your result is ready.", "info")
                 return redirect(url_for(".certification"))
             return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
-        except AlreadyRecorded:
-            db_session.rollback()
+        if isinstance(outcome.error, AlreadyRecorded):
             return _already_recorded(rnd, anchor)
-        except InvalidInput as exc:
-            db_session.rollback()
-            page_error = str(exc)
-            for name, messages in exc.field_errors.items():
-                field = form._fields.get(name)
-                if field is not None:
-                    field.errors = list(field.errors) + messages
-                else:
-                    form.form_errors.extend(messages)
-        except RoundNotOpen as exc:
-            db_session.rollback()
-            page_error = str(exc)
+        page_error = outcome.message
     elif form.is_submitted() and scoring.existing_sheet(
-        db_session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
+        c.session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
     ):
         return _already_recorded(rnd, anchor)  # whatever the form held: the sheet is final
     elif form.is_submitted():
@@ -141,7 +146,7 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
             "assessor/score.html",
             round=rnd,
             anchor=anchor,
-            rubric=rubric,
+            rubric=c.rubric,
             form=form,
             prefix=CRITERION_PREFIX,
             page_error=page_error,
@@ -151,9 +156,9 @@ def score(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
     )
 
 
-def _feedback_page(  # type: ignore[no-untyped-def]
-    rnd,
-    anchor,
+def _feedback_page(
+    rnd: Round,
+    anchor: Anchor,
     *,
     already_recorded: bool = False,
     form: ChallengeForm | None = None,
@@ -180,24 +185,30 @@ def _feedback_page(  # type: ignore[no-untyped-def]
         challenge_form=form,
         page_error=page_error,
     )
-    shown = {
-        "anchor_id": anchor.id,
-        "key_version_id": fb.sheet.key_version_id,
-        "version": fb.key_version,
-        "round_id": rnd.id,
-        "sheet_id": fb.sheet.id,
-    }
+    anchor_id, round_id, sheet_id = anchor.id, rnd.id, fb.sheet.id
+    key_version_id, version = fb.sheet.key_version_id, fb.key_version
     # The first showing of this key to this assessor goes on the trail; a reload writes nothing.
-    if not key_views.has_seen(db_session, user_id=me.user_id, key_version_id=shown["key_version_id"]):  # type: ignore[arg-type]
-        audit_after_read(lambda s: key_views.record_first_feedback_view(s, me, **shown))
-    return (html, 400) if page_error else html
+    if not key_views.has_seen(db_session, user_id=me.user_id, key_version_id=key_version_id):
+        commit_after_read(
+            lambda s: key_views.record_first_feedback_view(
+                s,
+                me,
+                anchor_id=anchor_id,
+                key_version_id=key_version_id,
+                version=version,
+                round_id=round_id,
+                sheet_id=sheet_id,
+            )
+        )
+    return page(html, page_error)
 
 
-def _already_recorded(rnd, anchor) -> str | tuple[str, int]:  # type: ignore[no-untyped-def]
+def _already_recorded(rnd: Round, anchor: Anchor) -> str | tuple[str, int]:
     return _feedback_page(rnd, anchor, already_recorded=True)
 
 
-def _round_and_anchor(round_id: int, anchor_id: int):  # type: ignore[no-untyped-def]
+def _round_and_anchor(round_id: int, anchor_id: int) -> tuple[Round, Anchor]:
+    """The round (assigned to the assessor, in their program) and one of its anchors; else 404."""
     me = actor()
     db_session = get_session()
     rnd = assignments.assigned_round(
@@ -213,7 +224,7 @@ def feedback(round_id: int, anchor_id: int) -> str | tuple[str, int]:
 
 
 @bp.post("/rounds/<int:round_id>/anchors/<int:anchor_id>/feedback/challenge")
-def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]:
+def challenge(round_id: int, anchor_id: int) -> Page:
     """Question the key on one criterion (only once the sheet is final: feedback's own rule)."""
     me = actor()
     db_session = get_session()
@@ -225,22 +236,17 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
         return _feedback_page(
             rnd, anchor, form=form, page_error="Your question needs attention; nothing was sent."
         )
-    try:
-        asked = challenges.raise_challenge(
-            db_session,
-            me,
-            round_id=rnd.id,
-            anchor_id=anchor.id,
-            criterion_id=form.criterion.data if form.criterion.data is not None else -1,
-            argument=form.argument.data or "",
-        )
-        queued = review_mail.challenge_raised(db_session, asked)
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _feedback_page(rnd, anchor, form=form, page_error=str(exc))
-    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
+    criterion_id = form.criterion.data if form.criterion.data is not None else -1
+    argument = form.argument.data or ""
+    # The service records the question; the boundary mails the lead trainers after the commit.
+    outcome = attempt(
+        lambda s: challenges.raise_challenge(
+            s, me, round_id=rnd.id, anchor_id=anchor.id, criterion_id=criterion_id, argument=argument
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _feedback_page(rnd, anchor, form=form, page_error=outcome.message)
     flash("Your question was sent to your lead trainer. Their answer will appear here.", "info")
     return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id) + "#challenges")
 
@@ -249,11 +255,6 @@ def challenge(round_id: int, anchor_id: int) -> Response | str | tuple[str, int]
 def attachment(round_id: int, anchor_id: int, attachment_id: int) -> Response:
     """An evidence file of an anchor in a round the assessor is assigned to (evidence, not key: no
     blindness rule applies, so it is available before scoring)."""
-    me = actor()
-    db_session = get_session()
-    rnd = assignments.assigned_round(
-        db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
-    )
-    anchor = assignments.round_anchor(db_session, rnd, anchor_id)
-    found = anchor_service.get_attachment(db_session, anchor_id=anchor.id, attachment_id=attachment_id)
+    _, anchor = _round_and_anchor(round_id, anchor_id)
+    found = anchor_service.get_attachment(get_session(), anchor_id=anchor.id, attachment_id=attachment_id)
     return send_attachment(anchor_service.attachment_file(found, current_app.config["ATTACHMENT_DIR"]))

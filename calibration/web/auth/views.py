@@ -12,10 +12,14 @@ from ...db import get_session
 from ...models import Role
 from ...services import auth as auth_service
 from ...services.errors import AuthenticationFailed
-from ..forms import LoginForm, LogoutForm
-from ..guards import acting
+from ..boundary import attempt, carry_out
+from ..guards import acting, require_login
+from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
+# The way in, and the way out (signing out of a session that has already ended is harmless).
+PUBLIC_ENDPOINTS = frozenset({"auth.index", "auth.login", "auth.logout", "auth.healthz"})
+bp.before_request(require_login(public=PUBLIC_ENDPOINTS))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -51,33 +55,33 @@ def index() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | tuple[str, int]:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        db_session = get_session()
-        try:
-            result = auth_service.authenticate(
-                db_session,
+        throttle = auth_service.Throttle(
+            current_app.config["LOGIN_MAX_FAILURES"],
+            dt.timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]),
+        )
+        outcome = attempt(
+            lambda s: auth_service.authenticate(
+                s,
                 form.email.data or "",
                 form.password.data or "",
                 request_id=g.request_id,
-                throttle=auth_service.Throttle(
-                    current_app.config["LOGIN_MAX_FAILURES"],
-                    dt.timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]),
-                ),
-            )
-        except AuthenticationFailed as exc:
-            db_session.commit()  # the failed attempt is audited
-            error = str(exc)
-        else:
-            db_session.commit()
+                throttle=throttle,
+            ),
+            keep=(AuthenticationFailed,),  # the failed attempt is audited and counted
+        )
+        if outcome.ok:
+            result = outcome.value
             session.clear()  # a fresh cookie: nothing from before login survives
             session["sid"] = result.token
             session.permanent = False
             target = safe_next(request.args.get("next"))
             membership = result.user.memberships[0] if result.user.memberships else None
             return redirect(target or home_for(membership.role if membership else None))
+        error = outcome.message
     status = 200 if not (error or form.errors) else 400
     return render_template("auth/login.html", form=form, error=error), status
 
@@ -85,12 +89,9 @@ def login() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response:
     form = LogoutForm()
-    if form.validate_on_submit():
-        token = session.get("sid")
-        if token:
-            db_session = get_session()
-            auth_service.end_session(db_session, token, actor=acting())
-            db_session.commit()
+    token = session.get("sid")
+    if form.validate_on_submit() and token:
+        carry_out(lambda s: auth_service.end_session(s, token, actor=acting()))
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -16,16 +16,16 @@ from ...services import anchor_waits, challenges, key_views
 from ...services import anchors as service
 from ...services.errors import InvalidInput
 from ...services.scoring import rubric_with_levels
-from ..forms_anchors import (
+from ..forms import ConfirmForm
+from ..guards import actor, audit_after_read
+from .blueprint import bp
+from .forms_anchors import (
     AttachmentForm,
-    ConfirmForm,
     EditAnchorForm,
     NewAnchorForm,
     key_form_class,
     key_form_data,
 )
-from ..guards import actor, audit_after_read
-from .blueprint import bp
 
 Page = Response | str | tuple[str, int]
 

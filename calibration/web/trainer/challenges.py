@@ -11,10 +11,10 @@ from ...notify import outbox
 from ...notify import reviews as review_mail
 from ...services import challenges, key_views
 from ...services.errors import InvalidInput
-from ..forms_challenges import AnswerForm
 from ..guards import actor, audit_after_read
 from .anchors import apply_errors
 from .blueprint import bp
+from .forms_challenges import AnswerForm
 
 Page = Response | str | tuple[str, int]
 

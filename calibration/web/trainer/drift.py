@@ -17,7 +17,10 @@ from ...notify import outbox
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.errors import InvalidInput
-from ..forms_drift import (
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+from .forms_drift import (
     AttendanceForm,
     CancelSessionForm,
     ConfirmFlagForm,
@@ -27,9 +30,6 @@ from ..forms_drift import (
     RetryMailForm,
     SessionForm,
 )
-from ..guards import actor
-from .anchors import apply_errors
-from .blueprint import bp
 
 Page = Response | str | tuple[str, int]
 

@@ -17,12 +17,12 @@ from ...db import get_session
 from ...notify import mail, outbox
 from ...services import anchor_waits, certification, onboarding
 from ...services.errors import InvalidInput
-from ..forms_anchors import ConfirmForm
-from ..forms_drift import RetryForm
-from ..forms_onboarding import DecisionForm, InviteForm, ReasonForm
+from ..forms import ConfirmForm
 from ..guards import actor
 from .anchors import apply_errors
 from .blueprint import bp
+from .forms_drift import RetryForm
+from .forms_people import DecisionForm, InviteForm, ReasonForm
 
 Page = Response | str | tuple[str, int]
 

@@ -16,8 +16,11 @@ from ...db import get_session, utcnow
 from ...services import rounds as service
 from ...services.errors import InvalidInput
 from ...services.selection import CoverageImpossible
-from ..forms_anchors import ConfirmForm
-from ..forms_rounds import (
+from ..forms import ConfirmForm
+from ..guards import actor
+from .anchors import apply_errors
+from .blueprint import bp
+from .forms_rounds import (
     AnchorsForm,
     AssessorsForm,
     AutoSelectForm,
@@ -27,9 +30,6 @@ from ..forms_rounds import (
     new_round_data,
     window_data,
 )
-from ..guards import actor
-from .anchors import apply_errors
-from .blueprint import bp
 
 Page = Response | str | tuple[str, int]
 

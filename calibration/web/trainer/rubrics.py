@@ -9,10 +9,10 @@ from werkzeug.wrappers import Response
 from ...db import get_session
 from ...services import rubric_admin
 from ...services.errors import InvalidInput
-from ..forms_anchors import RubricUploadForm
 from ..guards import actor
 from .anchors import apply_errors
 from .blueprint import bp
+from .forms_anchors import RubricUploadForm
 
 
 @bp.get("/rubrics")

@@ -11,10 +11,10 @@ from ...notify import outbox
 from ...notify import reviews as review_mail
 from ...services import corrections
 from ...services.errors import InvalidInput
-from ..forms_corrections import CorrectionForm
 from ..guards import actor
 from .anchors import apply_errors
 from .blueprint import bp
+from .forms_corrections import CorrectionForm
 
 Page = Response | str | tuple[str, int]
 

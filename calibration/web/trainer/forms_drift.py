@@ -17,15 +17,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from ..services.certification import REASON_MAX_CHARS
-from ..services.sessions import (
+from ...services.certification import REASON_MAX_CHARS
+from ...services.sessions import (
     LOCATION_MAX_CHARS,
     MAX_CAPACITY,
     MAX_DURATION_MINUTES,
-    NOTE_MAX_CHARS,
     TITLE_MAX_CHARS,
 )
-from .forms import no_control_characters
+from ..forms import no_control_characters
 
 
 def _reason(label: str, *, required: bool) -> TextAreaField:
@@ -98,22 +97,6 @@ class SessionForm(FlaskForm):
         validators=[
             InputRequired("Enter how many assessors can attend."),
             NumberRange(1, MAX_CAPACITY, f"Enter how many assessors can attend, from 1 to {MAX_CAPACITY}."),
-        ],
-    )
-
-
-class RespondForm(FlaskForm):
-    action = RadioField(
-        "Your answer",
-        choices=[SelectChoice("accept", "Accept this booking"), SelectChoice("move", "Ask to move it")],
-        validators=[InputRequired("Choose accept or ask to move.")],
-    )
-    note = TextAreaField(
-        "If you ask to move: which times suit you?",
-        validators=[
-            Optional(),
-            Length(max=NOTE_MAX_CHARS, message=f"The note can be at most {NOTE_MAX_CHARS} characters."),
-            no_control_characters,
         ],
     )
 

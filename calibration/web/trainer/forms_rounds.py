@@ -24,10 +24,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import Membership, RoundKind, User
-from ..services.rounds import NAME_MAX_CHARS, RubricChoice
-from ..services.selection import DEFAULT_TARGET
-from .forms import no_control_characters
+from ...models import Membership, RoundKind, User
+from ...services.rounds import NAME_MAX_CHARS, RubricChoice
+from ...services.selection import DEFAULT_TARGET
+from ..forms import no_control_characters
 
 KIND_CHOICES = [
     SelectChoice(RoundKind.CALIBRATION.value, "Calibration (periodic, for the cohort)"),

@@ -11,9 +11,9 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from ..models import AnchorPurpose, AnchorStatus, RubricVersion
-from ..services.anchors import EVIDENCE_MAX_CHARS, RATIONALE_MAX_CHARS, REASON_MAX_CHARS, TITLE_MAX_CHARS
-from .forms import no_control_characters
+from ...models import AnchorPurpose, AnchorStatus, RubricVersion
+from ...services.anchors import EVIDENCE_MAX_CHARS, RATIONALE_MAX_CHARS, REASON_MAX_CHARS, TITLE_MAX_CHARS
+from ..forms import no_control_characters
 
 PURPOSE_CHOICES = [
     SelectChoice(AnchorPurpose.PRACTICE.value, "Practice (feedback shown, not counted)"),
@@ -152,7 +152,3 @@ class AttachmentForm(FlaskForm):
 
 class RubricUploadForm(FlaskForm):
     file = FileField("Rubric file (YAML)", validators=[FileRequired("Choose a rubric file to upload.")])
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only carries the CSRF token (e.g. remove an attachment)."""

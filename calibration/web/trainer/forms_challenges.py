@@ -1,16 +1,15 @@
-"""Forms for key challenges: the assessor's question and the trainer's answer (shape only: the rules
-are checked by :mod:`calibration.services.challenges`)."""
+"""The trainer's answer to a key challenge (shape only: the rules are checked by
+:mod:`calibration.services.challenges`). The assessor's question is in ``web/assessor/forms.py``."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from ..services.challenges import TEXT_MAX_CHARS
-from .forms import no_control_characters
-from .forms_corrections import whole_number
+from ...services.challenges import TEXT_MAX_CHARS
+from ..forms import no_control_characters
 
 
 def _text(label: str, required: str) -> TextAreaField:
@@ -21,19 +20,6 @@ def _text(label: str, required: str) -> TextAreaField:
             Length(max=TEXT_MAX_CHARS, message=f"At most {TEXT_MAX_CHARS:,} characters."),
             no_control_characters,
         ],
-    )
-
-
-class ChallengeForm(FlaskForm):
-    criterion = SelectField(
-        "Criterion",
-        coerce=whole_number,
-        validate_choice=False,
-        validators=[InputRequired("Choose the criterion.")],
-    )
-    argument = _text(
-        "Why the key should be different (cite the evidence; your lead trainer reads this)",
-        "Say why you think the key is wrong.",
     )
 
 

@@ -7,17 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from ..services.corrections import REASON_MAX_CHARS
-from .forms import no_control_characters
-
-
-def whole_number(value: object) -> int:
-    """The chosen id or level, or -1 for anything that is not a whole number (the service then
-    names the valid choices, rather than a bare "could not coerce")."""
-    try:
-        return int(str(value))
-    except ValueError:
-        return -1
+from ...services.corrections import REASON_MAX_CHARS
+from ..forms import no_control_characters, whole_number
 
 
 class CorrectionForm(FlaskForm):

@@ -26,7 +26,7 @@ from ..models import (
     ScoreSheet,
     effective_level,
 )
-from . import audit
+from . import audit, events
 from .assignments import assigned_round, round_anchor
 from .context import Actor
 from .errors import InvalidInput, NotFound
@@ -227,4 +227,5 @@ def answer(
         program_id=program_id,
         detail={"outcome": challenge.status.value, "new_key_version_id": challenge.new_key_version_id},
     )
+    events.emit(session, events.ChallengeAnswered(challenge.id))
     return challenge

@@ -108,6 +108,7 @@ def attempt(
     refuse: tuple[type[DomainError], ...] = (InvalidInput,),
     late: bool = False,
     deliver: Delivery = "now",
+    due_for_program: int | None = None,
 ) -> Done[T] | Refused:
     """Run ``work`` in the request's transaction and commit once, or roll back on a refusal.
 
@@ -115,7 +116,9 @@ def attempt(
     error rolls back and propagates. ``late``: the view is ``writes_late`` (end its reading first).
     ``deliver``: send the mail queued by this transaction now (in the request, so the page can say
     what failed), in the ``background`` (the reply must not wait or tell anything by its timing),
-    or ``later`` (leave it to the ``send-mail`` command).
+    or ``later`` (leave it to the ``send-mail`` command). ``due_for_program``: after the mail of
+    this transaction, also send that program's other mail that is due (earlier failures whose wait
+    is over, or mail put back in line by the use case), and count it in ``Done.mail``.
     """
     session = get_session()
     try:
@@ -130,7 +133,7 @@ def attempt(
     except BaseException:
         session.rollback()
         raise
-    return Done(value, _deliver(queued, deliver))
+    return Done(value, _deliver(queued, deliver, due_for_program))
 
 
 def _queue_mail(session: Session) -> tuple[int, ...]:
@@ -139,15 +142,18 @@ def _queue_mail(session: Session) -> tuple[int, ...]:
     return dispatch.queue_for(session, events.take(session))
 
 
-def _deliver(queued: tuple[int, ...], how: Delivery) -> MailOutcome:
-    if not queued or how == "later":
+def _deliver(queued: tuple[int, ...], how: Delivery, due_for_program: int | None) -> MailOutcome:
+    if how == "later" or not (queued or due_for_program is not None):
         return MailOutcome(queued)
     from ..notify import outbox
 
     if how == "background":
         outbox.deliver_in_background()
         return MailOutcome(queued)
-    result = outbox.deliver_due(ids=queued)
+    result = outbox.deliver_due(ids=queued) if queued else outbox.Outcome()
+    if due_for_program is not None:
+        more = outbox.deliver_due(program_id=due_for_program)
+        result = outbox.Outcome(result.sent + more.sent, result.failed + more.failed)
     return MailOutcome(queued, result.sent, result.failed)
 
 

@@ -375,13 +375,13 @@ def session_edit(session_id: int) -> Page:
             location=form.location.data or "",
             trainer_id=form.trainer_id.data,
             capacity=form.capacity.data,
-        )[1],
+        ),
         form=form,
         due_for_program=me.program_id,
     )
     if not outcome.ok:
         return _session_detail(session_id, edit=form, page_error=outcome.message)
-    updated = outcome.value
+    _, updated = outcome.value
     flash(
         f"Session changed; {updated} booked assessor(s) are sent the updated invitation."
         if updated

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
-from ...notify import bookings as drift_mail
+from ...notify import bookings as booking_mail
 from ...notify import outbox
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
@@ -216,7 +216,7 @@ def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
         waiting=sessions.waiting_assessors(db_session, program_id),
         window_days=drift.program_drift_settings(db_session, program_id).recalibration_window_days,
         now=utcnow(),
-        local_time=drift_mail.local_time,
+        local_time=booking_mail.local_time,
         page_error=page_error,
     )
     return page(html, page_error)
@@ -291,7 +291,7 @@ def _session_detail(
     row = sessions.get_session_row(db_session, program_id=program_id, session_id=session_id)
     now = utcnow()
     others = [
-        (line.row.id, f"{line.row.title}, {drift_mail.local_time(line.row)} ({line.room} places left)")
+        (line.row.id, f"{line.row.title}, {booking_mail.local_time(line.row)} ({line.room} places left)")
         for line in sessions.session_lines(db_session, program_id)
         if line.row.id != row.id and line.row.status.value == "scheduled" and line.row.starts_at > now
     ]
@@ -300,7 +300,7 @@ def _session_detail(
     html = render_template(
         "trainer/session.html",
         row=row,
-        when=drift_mail.local_time(row),
+        when=booking_mail.local_time(row),
         people=sessions.attendees(db_session, row.id),
         booked=sessions.booked_count(db_session, row.id),
         move=move,

@@ -4,8 +4,10 @@ invitation and reminder once (safe for cron: a second run finds nothing new to d
 Order: missed deadlines suspend (pending the trainer); recalibrations waiting for anchors start where
 the anchors now allow; every program's rules are evaluated and new
 flags recorded (expiry flags, and with ``auto_recalibrate`` every assessor flag, start
-recalibration); assessors waiting for a session are booked where there is room; then the mails of
-booking changes and the reminders due go out, each claimed against a unique key before sending.
+recalibration); assessors waiting for a session are booked where there is room. The mail of the
+booking changes is queued in the same transaction (the events the services recorded,
+:mod:`calibration.notify.dispatch`) and sent after the commit; then a sweep mails any booking change
+whose mail was never queued, and the reminders due go out, each claimed against a unique key.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sqlalchemy import select
 from ..db import get_db, utcnow, write_intent
 from ..models import Program
 from ..notify import bookings as drift_mail
-from ..notify import outbox
-from ..services import drift, recalibration, sessions
+from ..notify import dispatch, outbox
+from ..services import drift, events, recalibration, sessions
 from ..services.context import SystemActor
 
 
@@ -48,8 +50,11 @@ def evaluate_drift() -> None:
                     session, SystemActor(program_id), program_id=program_id, window_days=window, now=now
                 )
             )
+        queued = dispatch.queue_for(session, events.take(session))
         session.commit()
-    mails = drift_mail.send_booking_mails(maker, now=now)
+    booked_mail = outbox.deliver_due(maker, ids=queued) if queued else outbox.Outcome()
+    swept = drift_mail.send_booking_mails(maker, now=now)
+    mails = outbox.Outcome(booked_mail.sent + swept.sent, booked_mail.failed + swept.failed)
     reminders = drift_mail.send_reminders(maker, now=now)
     retried = outbox.deliver_due(maker, now=now)  # earlier mail that failed and is due again
     failed = mails.failed + reminders.failed + retried.failed

@@ -68,30 +68,37 @@ class _About:
     session_id: int | None
 
 
+_Work = tuple[notices.DueNotice, mail.Mail, _About]
+
+
+def _queue_in(session: Session, notice: notices.DueNotice, message: mail.Mail, about: _About) -> int | None:
+    """Claim the notice (in a savepoint) and write its mail to the outbox, in ``session``'s
+    transaction; the outbox row's id (None if another transaction claimed it first)."""
+    if not notices.claim(session, notice):
+        return None
+    notices.mark_sent(session, notice.key, now=utcnow())
+    row = outbox.queue(
+        session,
+        message,
+        kind=notice.kind,
+        program_id=about.program_id,
+        session_id=about.session_id,
+        user_id=notice.user_id,
+    )
+    return row.id
+
+
 def _queue(
     maker: sessionmaker[Session], notice: notices.DueNotice, message: mail.Mail, about: _About
 ) -> int | None:
-    """Claim the notice and queue its mail in one transaction; the outbox row's id (None if another
-    run claimed it first)."""
+    """Claim the notice and queue its mail in a transaction of its own (committed here)."""
     with write_intent(), maker() as session:
-        if not notices.claim(session, notice):
-            return None
-        notices.mark_sent(session, notice.key, now=utcnow())
-        row = outbox.queue(
-            session,
-            message,
-            kind=notice.kind,
-            program_id=about.program_id,
-            session_id=about.session_id,
-            user_id=notice.user_id,
-        )
+        queued = _queue_in(session, notice, message, about)
         session.commit()
-        return row.id
+        return queued
 
 
-def _deliver(
-    maker: sessionmaker[Session], work: list[tuple[notices.DueNotice, mail.Mail, _About]], out: Outcome
-) -> None:
+def _deliver(maker: sessionmaker[Session], work: list[_Work], out: Outcome) -> None:
     queued = [
         i for notice, message, about in work if (i := _queue(maker, notice, message, about)) is not None
     ]
@@ -105,64 +112,85 @@ def _taken(session: Session, keys: list[str]) -> set[str]:
     return set(session.scalars(select(SentNotice.key).where(SentNotice.key.in_(keys)))) if keys else set()
 
 
+def _booking_mail(session: Session, b: SessionBooking, key: str, link: str) -> _Work | None:
+    """The invitation, update or cancellation for one change of booking ``b`` (None when there is
+    nothing to say: a booking cancelled before it was ever mailed)."""
+    cancelled = b.status not in ACTIVE or b.session.status == SessionStatus.CANCELLED
+    if cancelled and b.sequence == 0:
+        return None  # never invited: nothing to cancel
+    user = session.get(User, b.user_id)
+    if user is None:  # the booking's foreign key makes this impossible
+        raise LookupError(f"user {b.user_id} of booking {b.id} is gone")
+    data, method = calendar.booking_ics(b, user)
+    kind = CANCELLATION if method == "CANCEL" else INVITATION
+    subject = (
+        f"Cancelled: {b.session.title}"
+        if cancelled
+        else (
+            f"Recalibration session: {b.session.title}" if b.sequence == 0 else f"Updated: {b.session.title}"
+        )
+    )
+    message = mail.render_mail(
+        "session_invitation",
+        to=user.email,
+        subject=subject,
+        attachments=(
+            mail.Attachment(
+                "invite.ics", "text", "calendar", data, (("method", method), ("charset", "UTF-8"))
+            ),
+        ),
+        name=user.name,
+        row=b.session,
+        when=local_time(b.session),
+        cancelled=cancelled,
+        link=link,
+    )
+    notice = notices.DueNotice(key, kind, user.id, user.email, user.name, "", b.session.starts_at)
+    return notice, message, _About(b.session.program_id, b.session_id)
+
+
+def _booking_mails(session: Session, *, now: dt.datetime, user_ids: Iterable[int] | None) -> list[_Work]:
+    """The mail of every change of an upcoming booking (of ``user_ids`` if given) not mailed yet."""
+    link = _link("assessor_sessions.sessions_page")
+    stmt = (
+        select(SessionBooking)
+        .join(RecalibrationSession, RecalibrationSession.id == SessionBooking.session_id)
+        .where(RecalibrationSession.starts_at > now)
+        .order_by(SessionBooking.id)
+    )
+    if user_ids is not None:
+        stmt = stmt.where(SessionBooking.user_id.in_(list(user_ids)))
+    bookings = list(session.scalars(stmt))
+    keys = {b.id: f"booking:{b.id}:{b.sequence}" for b in bookings}
+    taken = _taken(session, list(keys.values()))
+    return [
+        work
+        for b in bookings
+        if keys[b.id] not in taken and (work := _booking_mail(session, b, keys[b.id], link)) is not None
+    ]
+
+
+def queue_booking_mails(
+    session: Session, *, user_ids: Iterable[int], now: dt.datetime | None = None
+) -> list[int]:
+    """Queue the mail of the booking changes of ``user_ids`` not mailed yet, in ``session``'s
+    transaction: the claims, the outbox rows and the changes commit (or roll back) together.
+    Returns the outbox ids (the caller delivers them after its commit)."""
+    work = _booking_mails(session, now=now or utcnow(), user_ids=user_ids)
+    return [
+        i for notice, message, about in work if (i := _queue_in(session, notice, message, about)) is not None
+    ]
+
+
 def send_booking_mails(
     maker: sessionmaker[Session], *, now: dt.datetime | None = None, user_ids: Iterable[int] | None = None
 ) -> Outcome:
-    """Send the invitation or cancellation for every booking change not mailed yet (upcoming sessions)."""
-    now = now or utcnow()
+    """The safety-net sweep (``evaluate-drift``): queue, each in its own transaction, and send the
+    mail of every booking change of an upcoming session that was never queued, e.g. a booking made
+    by a command or before its transaction queued its own mail (:func:`queue_booking_mails`)."""
     out = Outcome()
-    link = _link("assessor_sessions.sessions_page")
     with maker() as session:
-        stmt = (
-            select(SessionBooking)
-            .join(RecalibrationSession, RecalibrationSession.id == SessionBooking.session_id)
-            .where(RecalibrationSession.starts_at > now)
-            .order_by(SessionBooking.id)
-        )
-        if user_ids is not None:
-            stmt = stmt.where(SessionBooking.user_id.in_(list(user_ids)))
-        bookings = list(session.scalars(stmt))
-        keys = {b.id: f"booking:{b.id}:{b.sequence}" for b in bookings}
-        taken = _taken(session, list(keys.values()))
-        work = []
-        for b in bookings:
-            if keys[b.id] in taken:
-                continue
-            cancelled = b.status not in ACTIVE or b.session.status == SessionStatus.CANCELLED
-            if cancelled and b.sequence == 0:
-                continue  # never invited: nothing to cancel
-            user = session.get(User, b.user_id)
-            assert user is not None
-            data, method = calendar.booking_ics(b, user)
-            kind = CANCELLATION if method == "CANCEL" else INVITATION
-            subject = (
-                f"Cancelled: {b.session.title}"
-                if cancelled
-                else (
-                    f"Recalibration session: {b.session.title}"
-                    if b.sequence == 0
-                    else f"Updated: {b.session.title}"
-                )
-            )
-            message = mail.render_mail(
-                "session_invitation",
-                to=user.email,
-                subject=subject,
-                attachments=(
-                    mail.Attachment(
-                        "invite.ics", "text", "calendar", data, (("method", method), ("charset", "UTF-8"))
-                    ),
-                ),
-                name=user.name,
-                row=b.session,
-                when=local_time(b.session),
-                cancelled=cancelled,
-                link=link,
-            )
-            notice = notices.DueNotice(
-                keys[b.id], kind, user.id, user.email, user.name, "", b.session.starts_at
-            )
-            work.append((notice, message, _About(b.session.program_id, b.session_id)))
+        work = _booking_mails(session, now=now or utcnow(), user_ids=user_ids)
     _deliver(maker, work, out)
     return out
 
@@ -172,7 +200,7 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
     now = now or utcnow()
     out = Outcome()
     link = _link("assessor_sessions.sessions_page")
-    work = []
+    work: list[_Work] = []
     with maker() as session:
         settings = {
             pid: drift.drift_settings(sj)

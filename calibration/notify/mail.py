@@ -191,7 +191,8 @@ def init_app(app: Flask) -> None:
 
 
 def get_mailer(app: Flask | None = None) -> Mailer:
-    return (app or current_app).extensions["calibration.mailer"]  # type: ignore[no-any-return]
+    mailer: Mailer = (app or current_app).extensions["calibration.mailer"]
+    return mailer
 
 
 def render_mail(

@@ -1,10 +1,11 @@
 """The mail outbox: durable outgoing mail.
 
 A change that should be reported by mail writes the mail as a row (:class:`OutgoingMail`) in its
-own transaction (:func:`queue`), so the mail exists exactly when the change does. After the commit
-the row is sent (:func:`deliver_due`): by the request that made the change (booking mails at once,
-others from a background thread so the reply does not wait), and by ``flask send-mail``,
-``send-reminders`` and ``evaluate-drift``, which also retry what failed earlier.
+own transaction (:func:`queue`, usually from the events the services recorded:
+:mod:`calibration.notify.dispatch`), so the mail exists exactly when the change does. After the
+commit the rows that transaction queued (:func:`take_queued`) are sent (:func:`deliver_due`) by
+whoever committed (a web request's boundary, :mod:`calibration.web.boundary`, or a command), and by
+``flask send-mail``, ``send-reminders`` and ``evaluate-drift``, which also retry what failed earlier.
 
 Each attempt is claimed with one conditional ``UPDATE`` (so two processes never send the same row)
 and recorded: the number of attempts, when, and the last error. A failed row waits longer before
@@ -26,10 +27,12 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import Flask, current_app, url_for
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import CursorResult, Result, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.local import LocalProxy
 
 from ..db import get_db, utcnow, write_intent
 from ..models import MailStatus, OutgoingMail
@@ -50,6 +53,16 @@ SUBJECT_MAX_CHARS = 500
 class Outcome:
     sent: int = 0
     failed: int = 0
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE matched (``Session.execute`` is typed as returning a plain ``Result``)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def _app() -> Flask:
+    """The application itself, not its context-local proxy (a thread outlives the request)."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -183,7 +196,7 @@ def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Cla
             .values(attempts=OutgoingMail.attempts + 1, last_attempt_at=now, next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if _rowcount(result) != 1:
             return None  # sent, given up, or claimed by another process meanwhile
         row = session.get(OutgoingMail, mail_id)
         assert row is not None
@@ -313,7 +326,7 @@ def deliver_due(
 ) -> Outcome:
     """Send every pending row that is due (oldest first; only ``program_id``'s or ``ids`` if given).
     Needs an app context; never raises for a mail that cannot be sent."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
     maker = maker or get_db(app).sessionmaker
     now = now or utcnow()
     stmt = (
@@ -337,7 +350,7 @@ def deliver_due(
 def deliver_in_background() -> None:
     """After the commit: send what is due from a thread, so the reply does not wait for the mail
     server (and its timing tells nothing). Failures are recorded on the rows."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
 
     def run() -> None:
         try:
@@ -363,7 +376,7 @@ def retry_failed(session: Session, *, program_id: int, now: dt.datetime | None =
         .values(status=MailStatus.PENDING, next_attempt_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return _rowcount(result)
 
 
 def unsent_addresses(session: Session, ids: Iterable[int]) -> list[str]:

@@ -1,6 +1,7 @@
 """Notices about reviews of final scores, written to the outbox (:mod:`calibration.notify.outbox`) in the
-transaction of the review and sent after the commit (each function returns the outbox ids for the
-view to send; a mail that fails is recorded and retried, and the page still shows everything):
+transaction of the review, from the event the review recorded (:mod:`calibration.notify.dispatch`),
+and sent after the commit by the transaction boundary (each function returns the outbox ids it
+queued; a mail that fails is recorded and retried, and the page still shows everything):
 
 * the assessor, when a lead trainer corrects one of their scores (with the reason);
 * the program's lead trainers, when an assessor questions a key;

@@ -229,4 +229,5 @@ def answer(
         program_id=program_id,
         detail={"outcome": challenge.status.value, "new_key_version_id": challenge.new_key_version_id},
     )
+    events.emit(session, events.ChallengeAnswered(challenge.id))
     return challenge

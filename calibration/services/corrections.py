@@ -29,7 +29,7 @@ from ..models import (
     ScoreSheet,
     User,
 )
-from . import audit
+from . import audit, events
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .reports import get_round
@@ -266,4 +266,5 @@ def correct_score(
             "correction_id": correction.id,
         },
     )
+    events.emit(session, events.ScoreCorrected(correction.id))
     return correction

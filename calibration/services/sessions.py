@@ -35,7 +35,7 @@ from ..models import (
     SessionStatus,
     User,
 )
-from . import audit
+from . import audit, events
 from .context import Actor
 from .errors import InvalidInput, NotFound
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
@@ -261,6 +261,7 @@ def reschedule_session(
         ):
             accepted_again = moved and booking.status == BookingStatus.ACCEPTED
             _touch(booking, BookingStatus.BOOKED if accepted_again else booking.status, now)
+            _bookings_changed(session, booking)
             updated += 1
     session.flush()
     audit.record(
@@ -389,6 +390,7 @@ def book(
             program_id=program_id,
             detail={"session_id": row.id, "user_id": user_id, "recalibration_id": recalibration_id},
         )
+        _bookings_changed(session, booking)
         return booking
     return None
 
@@ -554,6 +556,7 @@ def move_booking(
         program_id=program_id,
         detail={"from_booking": booking.id, "from_session": booking.session_id, "to_session": target.id},
     )
+    _bookings_changed(session, new)
     return new
 
 
@@ -579,6 +582,7 @@ def cancel_session(
         select(SessionBooking).where(SessionBooking.session_id == row.id, SessionBooking.status.in_(ACTIVE))
     ):
         _touch(booking, BookingStatus.CANCELLED, now)
+        _bookings_changed(session, booking)
     session.flush()
     audit.record(
         session,
@@ -769,3 +773,48 @@ def feed_user(session: Session, token: str) -> User | None:
             User.is_active.is_(True),
         )
     )
+
+
+# ------------------------------------------------------------------ booking events, scheduling
+def _bookings_changed(session: Session, booking: SessionBooking) -> None:
+    """Record that ``booking`` was made, moved, changed or cancelled: its mail (invitation, update
+    or cancellation) is queued by whoever commits (:mod:`calibration.services.events`)."""
+    events.emit(session, events.BookingsChanged((booking.user_id,)))
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A new session and the waiting assessors booked into sessions because of it."""
+
+    row: RecalibrationSession
+    booked: list[SessionBooking]
+
+
+def schedule_session(
+    session: Session,
+    actor: Actor,
+    *,
+    program_id: int,
+    title: str,
+    date: dt.date | None,
+    time: dt.time | None,
+    timezone: str,
+    duration_minutes: int | None,
+    location: str,
+    trainer_id: int | None,
+    capacity: int | None,
+    now: dt.datetime | None = None,
+) -> Scheduled:
+    """Create a session (:func:`create_session`) and book everyone waiting into sessions with room
+    inside the program's window (:func:`book_waiting`), as one use case. Raises InvalidInput with
+    field errors (nothing written)."""
+    from .drift import program_drift_settings
+
+    row = create_session(
+        session, actor, program_id=program_id, title=title, date=date, time=time, timezone=timezone,
+        duration_minutes=duration_minutes, location=location, trainer_id=trainer_id, capacity=capacity,
+        now=now,
+    )  # fmt: skip
+    window = int(program_drift_settings(session, program_id).recalibration_window_days)
+    booked = book_waiting(session, actor, program_id=program_id, window_days=window, now=now)
+    return Scheduled(row, booked)

@@ -114,6 +114,7 @@ def attempt(
     keep: tuple[type[DomainError], ...] = (),
     late: bool = False,
     deliver: Delivery = "now",
+    due_for_program: int | None = None,
 ) -> Done[T] | Refused:
     """Run ``work`` in the request's transaction and commit once, or roll back on a refusal.
 
@@ -122,7 +123,9 @@ def attempt(
     (a failed sign-in is audited and counted). ``late``: the view is ``writes_late`` (end its
     reading first). ``deliver``: send the mail queued by this transaction now (in the request, so
     the page can say what failed), in the ``background`` (the reply must not wait or tell anything
-    by its timing), or ``later`` (leave it to the ``send-mail`` command).
+    by its timing), or ``later`` (leave it to the ``send-mail`` command). ``due_for_program``: after
+    the mail of this transaction, also send that program's other mail that is due (earlier failures
+    whose wait is over, or mail put back in line by the use case), and count it in ``Done.mail``.
     """
     session = get_session()
     kept: DomainError | None = None
@@ -141,7 +144,7 @@ def attempt(
     except BaseException:
         session.rollback()
         raise
-    mail = _deliver(queued, deliver)
+    mail = _deliver(queued, deliver, due_for_program)
     if kept is not None:
         apply_errors(form, kept)
         return Refused(kept)
@@ -163,15 +166,18 @@ def _queue_mail(session: Session) -> tuple[int, ...]:
     return dispatch.queue_for(session, events.take(session))
 
 
-def _deliver(queued: tuple[int, ...], how: Delivery) -> MailOutcome:
-    if not queued or how == "later":
+def _deliver(queued: tuple[int, ...], how: Delivery, due_for_program: int | None) -> MailOutcome:
+    if how == "later" or not (queued or due_for_program is not None):
         return MailOutcome(queued)
     from ..notify import outbox
 
     if how == "background":
         outbox.deliver_in_background()
         return MailOutcome(queued)
-    result = outbox.deliver_due(ids=queued)
+    result = outbox.deliver_due(ids=queued) if queued else outbox.Outcome()
+    if due_for_program is not None:
+        more = outbox.deliver_due(program_id=due_for_program)
+        result = outbox.Outcome(result.sent + more.sent, result.failed + more.failed)
     return MailOutcome(queued, result.sent, result.failed)
 
 

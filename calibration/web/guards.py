@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from ..models import Role
 from ..services import audit
 from ..services.context import Actor, Member, Person, SystemActor
-from .boundary import commit_after_read, commit_alone
+from .boundary import commit_alone
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,3 @@ def audit_denial(reason: str, status: int) -> None:
         ),
         what=f"an access denial ({method} {endpoint})",
     )
-
-
-# Kept for the trainer views until they call :func:`.boundary.commit_after_read` themselves (the
-# lead removes it when both branches are merged).
-audit_after_read = commit_after_read

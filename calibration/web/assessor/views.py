@@ -8,9 +8,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ...db import get_db, get_session, utcnow
+from ...db import get_session, utcnow
 from ...models import Anchor, Role, Round
-from ...notify import bookings as drift_mail
 from ...services import anchors as anchor_service
 from ...services import (
     assignments,
@@ -25,10 +24,10 @@ from ...services import (
 from ...services.context import Member
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
 from ...services.rubric_cache import RubricSnapshot
+from ..attachments import send_attachment
 from ..boundary import attempt, commit_after_read, page
 from ..guards import actor, require_roles
 from ..hooks import writes_late
-from ..trainer.anchors import send_attachment
 from .forms import CRITERION_PREFIX, ChallengeForm, ScoreFormBase, score_form_class
 
 bp = Blueprint("assessor", __name__)
@@ -124,9 +123,6 @@ def score(round_id: int, anchor_id: int) -> Page:
         )
         if outcome.ok:
             done = outcome.value
-            if done.finished_round:  # a verdict or a drift flag may have booked a session
-                # until the booking events land (lead removes at merge)
-                drift_mail.send_booking_mails(get_db().sessionmaker, user_ids=[me.user_id])
             if done.qualification is not None:
                 flash("That was the last anchor of your qualification round: your result is ready.", "info")
                 return redirect(url_for(".certification"))

@@ -7,12 +7,9 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ...db import get_session
-from ...notify import outbox
-from ...notify import reviews as review_mail
 from ...services import challenges, key_views
-from ...services.errors import InvalidInput
-from ..guards import actor, audit_after_read
-from .anchors import apply_errors
+from ..boundary import attempt, commit_after_read, page
+from ..guards import actor
 from .blueprint import bp
 from .forms_challenges import AnswerForm
 
@@ -22,7 +19,7 @@ Page = Response | str | tuple[str, int]
 @bp.get("/challenges")
 def challenges_page() -> str:
     me = actor()
-    rows = challenges.program_challenges(get_session(), me.program_id)  # type: ignore[arg-type]
+    rows = challenges.program_challenges(get_session(), me.program_id)
     return render_template("trainer/challenges.html", rows=rows)
 
 
@@ -34,19 +31,19 @@ def _challenge_page(
     audit_key_view: bool = False,
 ) -> Page:
     me = actor()
-    view = challenges.challenge_view(get_session(), program_id=me.program_id, challenge_id=challenge_id)  # type: ignore[arg-type]
+    view = challenges.challenge_view(get_session(), program_id=me.program_id, challenge_id=challenge_id)
     html = render_template(
         "trainer/challenge.html", v=view, form=form or AnswerForm(formdata=None), page_error=page_error
     )
     if audit_key_view:  # the page shows the questioned key version's level and rationale
         c = view.challenge
-        shown = {
-            "anchor_id": c.anchor_id,
-            "key_version_id": c.key_version_id,
-            "version": c.key_version.version,
-        }
-        audit_after_read(lambda s: key_views.record_key_view(s, me, via="challenge", **shown))
-    return (html, 400) if page_error else html
+        anchor_id, key_version_id, version = c.anchor_id, c.key_version_id, c.key_version.version
+        commit_after_read(
+            lambda s: key_views.record_key_view(
+                s, me, anchor_id=anchor_id, key_version_id=key_version_id, version=version, via="challenge"
+            )
+        )
+    return page(html, page_error)
 
 
 @bp.get("/challenges/<int:challenge_id>")
@@ -57,26 +54,22 @@ def challenge_page(challenge_id: int) -> Page:
 @bp.post("/challenges/<int:challenge_id>/answer")
 def challenge_answer(challenge_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    challenges.challenge_view(db_session, program_id=me.program_id, challenge_id=challenge_id)  # type: ignore[arg-type]  # 404 first
+    challenges.challenge_view(get_session(), program_id=me.program_id, challenge_id=challenge_id)  # 404 first
     form = AnswerForm()
     if not form.validate_on_submit():
         return _challenge_page(challenge_id, form, "The answer needs attention; nothing was saved.")
-    try:
-        answered = challenges.answer(
-            db_session,
+    outcome = attempt(  # the assessor's mail is queued with the answer and sent after the commit
+        lambda s: challenges.answer(
+            s,
             me,
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             challenge_id=challenge_id,
             outcome=form.outcome.data or "",
             response=form.response.data or "",
-        )
-        queued = review_mail.challenge_answered(db_session, answered)
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _challenge_page(challenge_id, form, str(exc))
-    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _challenge_page(challenge_id, form, outcome.message)
     flash("Answer recorded; the assessor sees it with their feedback.", "info")
     return redirect(url_for(".challenge_page", challenge_id=challenge_id))

@@ -1,7 +1,9 @@
 """Drift flags and recalibration sessions for lead trainers: review flags (confirm starts
 recalibration, dismiss needs a reason), schedule sessions, see attendance and results, move or
-cancel bookings, and reschedule a session (everyone booked gets the updated invitation). Thin views over :mod:`calibration.services.drift`, ``recalibration`` and
-``sessions``; booking mails go out after the commit (:mod:`calibration.notify.bookings`)."""
+cancel bookings, and reschedule a session (everyone booked gets the updated invitation). Thin
+views over :mod:`calibration.services.drift`, ``recalibration`` and ``sessions``: the booking
+services record their changes, and the transaction boundary queues the booking mails with them
+and sends them after the commit (:mod:`calibration.notify.bookings`)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ...db import get_db, get_session, utcnow
-from ...notify import bookings as drift_mail
+from ...db import get_session, utcnow
+from ...notify import bookings as booking_mail
 from ...notify import outbox
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
-from ...services.errors import InvalidInput
+from ..boundary import MailOutcome, attempt, page
 from ..guards import actor
-from .anchors import apply_errors
 from .blueprint import bp
 from .forms_drift import (
     AttendanceForm,
@@ -35,18 +37,14 @@ Page = Response | str | tuple[str, int]
 
 
 def _program() -> int:
-    program_id = actor().program_id
-    assert program_id is not None
-    return program_id
+    return actor().program_id
 
 
-def _mail_bookings() -> None:
-    """After the commit: queue and send the booking mails, and retry the program's earlier mail
-    that is due again. A mail that fails is recorded (never an error page) and shown to trainers."""
-    maker = get_db().sessionmaker
-    outcome = drift_mail.send_booking_mails(maker)
-    retried = outbox.deliver_due(maker, program_id=_program())
-    failed = outcome.failed + retried.failed
+def _mail_report(mail: MailOutcome) -> None:
+    """After the commit the boundary sent the booking mails of the change and retried the
+    program's earlier mail that is due again (``due_for_program``). A mail that fails is recorded
+    (never an error page) and shown to trainers."""
+    failed = mail.failed
     if failed:
         flash(
             f"{failed} mail(s) could not be sent yet. They are kept and retried automatically; "
@@ -97,7 +95,7 @@ def _flag_page(
         retry=RetryForm(formdata=None),
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.get("/flags/<int:flag_id>")
@@ -108,20 +106,20 @@ def flag(flag_id: int) -> Page:
 @bp.post("/flags/<int:flag_id>/confirm")
 def flag_confirm(flag_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    flag_service.get_flag(db_session, program_id=_program(), flag_id=flag_id)
+    flag_service.get_flag(get_session(), program_id=me.program_id, flag_id=flag_id)
     form = ConfirmFlagForm(prefix="confirm")
     if not form.validate_on_submit():
         return _flag_page(flag_id, confirm=form, page_error="The note needs attention; nothing was changed.")
-    try:
-        started = recalibration.confirm_flag(
-            db_session, me, program_id=_program(), flag_id=flag_id, reason=form.reason.data or ""
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _flag_page(flag_id, confirm=form, page_error=str(exc))
+    outcome = attempt(
+        lambda s: recalibration.confirm_flag(
+            s, me, program_id=me.program_id, flag_id=flag_id, reason=form.reason.data or ""
+        ),
+        form=form,
+        due_for_program=me.program_id,
+    )
+    if not outcome.ok:
+        return _flag_page(flag_id, confirm=form, page_error=outcome.message)
+    started = outcome.value
     problems = [s.problem for s in started if s.problem and s.waiting is None]
     booked = sum(1 for s in started if s.booking is not None)
     unbooked = sum(1 for s in started if s.recalibration is not None and s.booking is None)
@@ -138,27 +136,25 @@ def flag_confirm(flag_id: int) -> Page:
         )
     for p in problems:
         flash(p, "error")
-    _mail_bookings()
+    _mail_report(outcome.mail)
     return redirect(url_for(".flag", flag_id=flag_id))
 
 
 @bp.post("/flags/<int:flag_id>/dismiss")
 def flag_dismiss(flag_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    flag_service.get_flag(db_session, program_id=_program(), flag_id=flag_id)
+    flag_service.get_flag(get_session(), program_id=me.program_id, flag_id=flag_id)
     form = DismissFlagForm(prefix="dismiss")
     if not form.validate_on_submit():
         return _flag_page(flag_id, dismiss=form, page_error="Give a reason; nothing was changed.")
-    try:
-        flag_service.dismiss(
-            db_session, me, program_id=_program(), flag_id=flag_id, reason=form.reason.data or ""
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _flag_page(flag_id, dismiss=form, page_error=str(exc))
+    outcome = attempt(
+        lambda s: flag_service.dismiss(
+            s, me, program_id=me.program_id, flag_id=flag_id, reason=form.reason.data or ""
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _flag_page(flag_id, dismiss=form, page_error=outcome.message)
     flash("Flag dismissed.", "info")
     return redirect(url_for(".flag", flag_id=flag_id))
 
@@ -167,8 +163,7 @@ def flag_dismiss(flag_id: int) -> Page:
 def wait_retry(wait_id: int) -> Page:
     """Try again now to start a recalibration that waits for anchors."""
     me = actor()
-    db_session = get_session()
-    wait = anchor_waits.get_wait(db_session, program_id=_program(), wait_id=wait_id)  # 404 first
+    wait = anchor_waits.get_wait(get_session(), program_id=me.program_id, wait_id=wait_id)  # 404 first
     form = RetryForm()
     back = {
         "flags": url_for(".flags"),
@@ -177,21 +172,24 @@ def wait_retry(wait_id: int) -> Page:
     if not form.validate_on_submit():
         flash("The form could not be read; nothing was changed. Try again.", "error")
         return redirect(back)
-    try:
-        result = recalibration.trainer_retry(db_session, me, program_id=_program(), wait_id=wait_id)
+
+    def work(s: Session) -> tuple[recalibration.Started, str]:
+        result = recalibration.trainer_retry(s, me, program_id=me.program_id, wait_id=wait_id)
         round_name = result.recalibration.round.name if result.recalibration is not None else ""
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        flash(str(exc), "error")
+        return result, round_name  # the name is read before the commit expires the round
+
+    outcome = attempt(work, due_for_program=me.program_id)
+    if not outcome.ok:
+        flash(outcome.message, "error")
         return redirect(back)
+    result, round_name = outcome.value
     if result.recalibration is not None:
         flash(
             f"Recalibration started: “{round_name}”"
             + (", booked into a session." if result.booking is not None else "; no session with room yet."),
             "info",
         )
-        _mail_bookings()
+        _mail_report(outcome.mail)
     elif result.waiting is not None:
         flash(f"Still waiting for anchors. {result.problem}", "error")
     else:
@@ -218,24 +216,23 @@ def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
         waiting=sessions.waiting_assessors(db_session, program_id),
         window_days=drift.program_drift_settings(db_session, program_id).recalibration_window_days,
         now=utcnow(),
-        local_time=drift_mail.local_time,
+        local_time=booking_mail.local_time,
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.route("/sessions", methods=["GET", "POST"])
 def sessions_page() -> Page:
     me = actor()
-    db_session = get_session()
-    program_id = _program()
     form = _session_form(formdata=True)
     if form.validate_on_submit():
-        try:
-            row = sessions.create_session(
-                db_session,
+
+        def work(s: Session) -> tuple[int, str, int]:
+            done = sessions.schedule_session(
+                s,
                 me,
-                program_id=program_id,
+                program_id=me.program_id,
                 title=form.title.data or "",
                 date=form.date.data,
                 time=form.time.data,
@@ -245,19 +242,15 @@ def sessions_page() -> Page:
                 trainer_id=form.trainer_id.data,
                 capacity=form.capacity.data,
             )
-            window = int(drift.program_drift_settings(db_session, program_id).recalibration_window_days)
-            booked = sessions.book_waiting(db_session, me, program_id=program_id, window_days=window)
-            db_session.commit()
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            return _sessions_page(form, str(exc))
-        flash(
-            f"Session “{row.title}” scheduled; {len(booked)} waiting assessor(s) booked into sessions.",
-            "info",
-        )
-        _mail_bookings()
-        return redirect(url_for(".session_page", session_id=row.id))
+            return done.row.id, done.row.title, len(done.booked)
+
+        outcome = attempt(work, form=form, due_for_program=me.program_id)
+        if not outcome.ok:
+            return _sessions_page(form, outcome.message)
+        session_id, title, booked = outcome.value
+        flash(f"Session “{title}” scheduled; {booked} waiting assessor(s) booked into sessions.", "info")
+        _mail_report(outcome.mail)
+        return redirect(url_for(".session_page", session_id=session_id))
     if form.is_submitted():
         return _sessions_page(form, "Some fields need attention; what you typed is kept below.")
     return _sessions_page(_session_form(formdata=False))
@@ -298,7 +291,7 @@ def _session_detail(
     row = sessions.get_session_row(db_session, program_id=program_id, session_id=session_id)
     now = utcnow()
     others = [
-        (line.row.id, f"{line.row.title}, {drift_mail.local_time(line.row)} ({line.room} places left)")
+        (line.row.id, f"{line.row.title}, {booking_mail.local_time(line.row)} ({line.room} places left)")
         for line in sessions.session_lines(db_session, program_id)
         if line.row.id != row.id and line.row.status.value == "scheduled" and line.row.starts_at > now
     ]
@@ -307,7 +300,7 @@ def _session_detail(
     html = render_template(
         "trainer/session.html",
         row=row,
-        when=drift_mail.local_time(row),
+        when=booking_mail.local_time(row),
         people=sessions.attendees(db_session, row.id),
         booked=sessions.booked_count(db_session, row.id),
         move=move,
@@ -320,7 +313,7 @@ def _session_detail(
         unsent=outbox.undelivered(db_session, program_id=program_id, session_id=row.id),
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 # ------------------------------------------------------------------------------------- mail
@@ -341,15 +334,16 @@ def mail_retry() -> Response:
     if not form.validate_on_submit():
         flash("The form had expired; nothing was sent. Try again.", "error")
         return redirect(url_for(".mail_page"))
-    db_session = get_session()
     program_id = _program()
-    waiting = outbox.retry_failed(db_session, program_id=program_id)
-    db_session.commit()
-    outcome = outbox.deliver_due(get_db().sessionmaker, program_id=program_id)
-    if outcome.failed:
-        flash(f"{outcome.sent} mail(s) sent; {outcome.failed} still could not be sent.", "error")
+    outcome = attempt(
+        lambda s: outbox.retry_failed(s, program_id=program_id), refuse=(), due_for_program=program_id
+    )
+    assert outcome.ok  # refuse=(): nothing is refused here, an error propagates
+    sent, failed = outcome.mail.sent, outcome.mail.failed
+    if failed:
+        flash(f"{sent} mail(s) sent; {failed} still could not be sent.", "error")
     else:
-        flash(f"{outcome.sent} of {waiting} mail(s) sent.", "info")
+        flash(f"{sent} of {outcome.value} mail(s) sent.", "info")
     return redirect(url_for(".mail_page"))
 
 
@@ -361,18 +355,17 @@ def session_page(session_id: int) -> Page:
 @bp.post("/sessions/<int:session_id>/edit")
 def session_edit(session_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)  # 404 first
+    sessions.get_session_row(get_session(), program_id=me.program_id, session_id=session_id)  # 404 first
     form = _edit_form()
     if not form.validate_on_submit():
         return _session_detail(
             session_id, edit=form, page_error="Some fields need attention; nothing was changed."
         )
-    try:
-        _, updated = sessions.reschedule_session(
-            db_session,
+    outcome = attempt(
+        lambda s: sessions.reschedule_session(
+            s,
             me,
-            program_id=_program(),
+            program_id=me.program_id,
             session_id=session_id,
             title=form.title.data or "",
             date=form.date.data,
@@ -382,68 +375,70 @@ def session_edit(session_id: int) -> Page:
             location=form.location.data or "",
             trainer_id=form.trainer_id.data,
             capacity=form.capacity.data,
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _session_detail(session_id, edit=form, page_error=str(exc))
+        ),
+        form=form,
+        due_for_program=me.program_id,
+    )
+    if not outcome.ok:
+        return _session_detail(session_id, edit=form, page_error=outcome.message)
+    _, updated = outcome.value
     flash(
         f"Session changed; {updated} booked assessor(s) are sent the updated invitation."
         if updated
         else "Session changed.",
         "info",
     )
-    _mail_bookings()
+    _mail_report(outcome.mail)
     return redirect(url_for(".session_page", session_id=session_id))
 
 
 @bp.post("/sessions/<int:session_id>/cancel")
 def session_cancel(session_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)
+    sessions.get_session_row(get_session(), program_id=me.program_id, session_id=session_id)
     form = CancelSessionForm(prefix="cancel")
     if not form.validate_on_submit():
         return _session_detail(session_id, cancel=form, page_error="Give a reason; nothing was changed.")
-    try:
-        sessions.cancel_session(
-            db_session, me, program_id=_program(), session_id=session_id, reason=form.reason.data or ""
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _session_detail(session_id, cancel=form, page_error=str(exc))
+    outcome = attempt(
+        lambda s: sessions.cancel_session(
+            s, me, program_id=me.program_id, session_id=session_id, reason=form.reason.data or ""
+        ),
+        form=form,
+        due_for_program=me.program_id,
+    )
+    if not outcome.ok:
+        return _session_detail(session_id, cancel=form, page_error=outcome.message)
     flash("Session cancelled; attendees are sent a cancellation.", "info")
-    _mail_bookings()
+    _mail_report(outcome.mail)
     return redirect(url_for(".session_page", session_id=session_id))
 
 
 @bp.post("/sessions/<int:session_id>/bookings/<int:booking_id>/attendance")
 def booking_attendance(session_id: int, booking_id: int) -> Page:
     me = actor()
-    db_session = get_session()
-    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)  # 404 first
+    sessions.get_session_row(get_session(), program_id=me.program_id, session_id=session_id)  # 404 first
     form = AttendanceForm(prefix="attendance")
     if not form.validate_on_submit():
         return _session_detail(
             session_id, page_error="Choose attended or did not attend; nothing was changed."
         )
-    try:
+
+    def work(s: Session) -> tuple[str, bool | None]:
         booking = sessions.mark_attendance(
-            db_session,
+            s,
             me,
-            program_id=_program(),
+            program_id=me.program_id,
             session_id=session_id,
             booking_id=booking_id,
             attended=form.attended.data == "yes",
         )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        return _session_detail(session_id, page_error=str(exc))
-    flash(f"Recorded: {booking.user.name} {'attended' if booking.attended else 'did not attend'}.", "info")
+        return booking.user.name, booking.attended
+
+    outcome = attempt(work)
+    if not outcome.ok:
+        return _session_detail(session_id, page_error=outcome.message)
+    name, attended = outcome.value
+    flash(f"Recorded: {name} {'attended' if attended else 'did not attend'}.", "info")
     return redirect(url_for(".session_page", session_id=session_id))
 
 
@@ -451,21 +446,23 @@ def booking_attendance(session_id: int, booking_id: int) -> Page:
 def booking_move(session_id: int, booking_id: int) -> Page:
     me = actor()
     db_session = get_session()
-    sessions.get_session_row(db_session, program_id=_program(), session_id=session_id)
+    sessions.get_session_row(db_session, program_id=me.program_id, session_id=session_id)
     form = MoveForm(prefix="move")
     form.target.choices = [
-        (line.row.id, line.row.title) for line in sessions.session_lines(db_session, _program())
+        (line.row.id, line.row.title) for line in sessions.session_lines(db_session, me.program_id)
     ]
     if not form.validate_on_submit():
         return _session_detail(session_id, page_error="Choose a session to move to; nothing was changed.")
-    try:
-        new = sessions.move_booking(
-            db_session, me, program_id=_program(), booking_id=booking_id, target_session_id=form.target.data
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        return _session_detail(session_id, page_error=str(exc))
+    outcome = attempt(
+        lambda s: (
+            sessions.move_booking(
+                s, me, program_id=me.program_id, booking_id=booking_id, target_session_id=form.target.data
+            ).session_id
+        ),
+        due_for_program=me.program_id,
+    )
+    if not outcome.ok:
+        return _session_detail(session_id, page_error=outcome.message)
     flash("Booking moved; the assessor is sent the cancellation and the new invitation.", "info")
-    _mail_bookings()
-    return redirect(url_for(".session_page", session_id=new.session_id))
+    _mail_report(outcome.mail)
+    return redirect(url_for(".session_page", session_id=outcome.value))

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session
-from ...notify import mail, outbox
+from ...notify import outbox
+from ...notify.invitations import queue_invitations
 from ...services import anchor_waits, certification, onboarding
-from ...services.errors import InvalidInput
+from ..boundary import MailOutcome, attempt, page
 from ..forms import ConfirmForm
 from ..guards import actor
-from .anchors import apply_errors
 from .blueprint import bp
 from .forms_drift import RetryForm
 from .forms_people import DecisionForm, InviteForm, ReasonForm
@@ -31,34 +31,17 @@ def _lifetime() -> dt.timedelta:
     return dt.timedelta(days=current_app.config["INVITATION_DAYS"])
 
 
-def queue_invitations(db_session: Session, invited: list[onboarding.Invited], program_id: int) -> list[int]:
-    """Write each invitation's mail to the outbox, in the transaction that creates the links (sent
-    after the commit, so a link works when it arrives); returns the outbox ids."""
-    program_name = onboarding.program_name(db_session, program_id)
-    return [
-        outbox.queue(
-            db_session,
-            mail.render_mail(
-                "invitation",
-                to=i.email,
-                subject=f"You are invited to assess for {program_name}",
-                program_name=program_name,
-                link=url_for("account.accept_invitation", token=i.token, _external=True),
-                days=current_app.config["INVITATION_DAYS"],
-            ),
-            kind="invitation",
-            program_id=program_id,
-            user_id=i.user_id,
-        ).id
-        for i in invited
-    ]
+def _invited(db_session: Session, invited: list[onboarding.Invited], program_id: int) -> list[int]:
+    """Queue the invitations' mail in the transaction that creates the links; the outbox ids."""
+    return queue_invitations(
+        db_session, invited, program_id=program_id, days=current_app.config["INVITATION_DAYS"]
+    )
 
 
-def _report_sending(queued: list[int]) -> None:
-    """After the commit: send the queued invitations and say how it went."""
-    outbox.deliver_due(ids=queued)
-    failed = outbox.unsent_addresses(get_session(), queued)
-    ok = len(queued) - len(failed)
+def _report_sending(mail: MailOutcome) -> None:
+    """After the commit (the boundary has tried to send the invitations): say how it went."""
+    failed = outbox.unsent_addresses(get_session(), mail.queued)
+    ok = len(mail.queued) - len(failed)
     if ok:
         flash(f"Invitation sent to {ok} {'person' if ok == 1 else 'people'}.", "info")
     if failed:
@@ -78,22 +61,23 @@ def invitations() -> Page:
     form = InviteForm()
     page_error = None
     if form.validate_on_submit():
-        try:
-            invited = onboarding.invite(
-                db_session, me, program_id=me.program_id, emails=form.emails.data or "", lifetime=_lifetime()
-            )
-            queued = queue_invitations(db_session, invited, me.program_id)  # type: ignore[arg-type]
-            db_session.commit()
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
-        else:
-            _report_sending(queued)
+        outcome = attempt(
+            lambda s: _invited(
+                s,
+                onboarding.invite(
+                    s, me, program_id=me.program_id, emails=form.emails.data or "", lifetime=_lifetime()
+                ),
+                me.program_id,
+            ),
+            form=form,
+        )
+        if outcome.ok:
+            _report_sending(outcome.mail)
             return redirect(url_for(".invitations"))
+        page_error = outcome.message
     elif form.is_submitted():
         page_error = "The list needs attention; what you typed is kept below."
-    lines = onboarding.invitation_lines(db_session, me.program_id)  # type: ignore[arg-type]
+    lines = onboarding.invitation_lines(db_session, me.program_id)
     html = render_template(
         "trainer/invitations.html",
         form=form,
@@ -102,48 +86,50 @@ def invitations() -> Page:
         days=current_app.config["INVITATION_DAYS"],
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.post("/invitations/<int:user_id>/resend")
 def invitation_resend(user_id: int) -> Response:
     me = actor()
-    db_session = get_session()
     if ConfirmForm().validate_on_submit():
-        try:
-            invited = onboarding.resend_invitation(
-                db_session, me, program_id=me.program_id, user_id=user_id, lifetime=_lifetime()
+        outcome = attempt(
+            lambda s: _invited(
+                s,
+                [
+                    onboarding.resend_invitation(
+                        s, me, program_id=me.program_id, user_id=user_id, lifetime=_lifetime()
+                    )
+                ],
+                me.program_id,
             )
-            queued = queue_invitations(db_session, [invited], me.program_id)  # type: ignore[arg-type]
-            db_session.commit()
-        except InvalidInput as exc:
-            db_session.rollback()
-            flash(str(exc), "error")
+        )
+        if outcome.ok:
+            _report_sending(outcome.mail)
         else:
-            _report_sending(queued)
+            flash(outcome.message, "error")
     return redirect(url_for(".invitations"))
 
 
 @bp.post("/invitations/<int:user_id>/revoke")
 def invitation_revoke(user_id: int) -> Response:
     me = actor()
-    db_session = get_session()
     if ConfirmForm().validate_on_submit():
-        try:
-            user = onboarding.revoke_invitation(db_session, me, program_id=me.program_id, user_id=user_id)
-            db_session.commit()
-            flash(f"The invitation link for {user.email} no longer works.", "info")
-        except InvalidInput as exc:
-            db_session.rollback()
-            flash(str(exc), "error")
+        outcome = attempt(
+            lambda s: onboarding.revoke_invitation(s, me, program_id=me.program_id, user_id=user_id).email
+        )
+        if outcome.ok:
+            flash(f"The invitation link for {outcome.value} no longer works.", "info")
+        else:
+            flash(outcome.message, "error")
     return redirect(url_for(".invitations"))
 
 
 @bp.get("/people")
 def people() -> str:
     me = actor()
-    rows = certification.trainer_people(get_session(), me.program_id)  # type: ignore[arg-type]
-    waits = {w.wait.user_id for w in anchor_waits.waiting_lines(get_session(), me.program_id)}  # type: ignore[arg-type]
+    rows = certification.trainer_people(get_session(), me.program_id)
+    waits = {w.wait.user_id for w in anchor_waits.waiting_lines(get_session(), me.program_id)}
     return render_template("trainer/people.html", rows=rows, waits=waits)
 
 
@@ -151,7 +137,7 @@ def _person_page(
     user_id: int, *, forms: dict[str, FlaskForm] | None = None, page_error: str | None = None
 ) -> Page:
     me = actor()
-    view = certification.certification_view(get_session(), program_id=me.program_id, user_id=user_id)  # type: ignore[arg-type]
+    view = certification.certification_view(get_session(), program_id=me.program_id, user_id=user_id)
     forms = forms or {}
     forms.setdefault("decision", DecisionForm(formdata=None))
     forms.setdefault("suspend", ReasonForm(formdata=None, prefix="suspend"))
@@ -160,11 +146,11 @@ def _person_page(
         "trainer/person.html",
         v=view,
         forms=forms,
-        waits=anchor_waits.waiting_lines(get_session(), me.program_id, user_id=user_id),  # type: ignore[arg-type]
+        waits=anchor_waits.waiting_lines(get_session(), me.program_id, user_id=user_id),
         retry=RetryForm(formdata=None),
         page_error=page_error,
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.get("/people/<int:user_id>")
@@ -176,7 +162,7 @@ def _policy() -> certification.Policy:
     me = actor()
     return certification.program_policy(
         get_session(),
-        me.program_id,  # type: ignore[arg-type]
+        me.program_id,
         certification.Policy.from_config(current_app.config),
     )
 
@@ -185,25 +171,25 @@ def _policy() -> certification.Policy:
 def person_decide(user_id: int) -> Page:
     me = actor()
     db_session = get_session()
-    certification.certification_view(db_session, program_id=me.program_id, user_id=user_id)  # type: ignore[arg-type]  # 404 first
+    certification.certification_view(db_session, program_id=me.program_id, user_id=user_id)  # 404 first
     form = DecisionForm()
     if not form.validate_on_submit():
         return _person_page(user_id, forms={"decision": form}, page_error="The decision needs attention.")
-    try:
-        certification.decide(
-            db_session,
+    policy = _policy()
+    outcome = attempt(
+        lambda s: certification.decide(
+            s,
             me,
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             user_id=user_id,
             decision=form.decision.data or "",
             reason=form.reason.data or "",
-            policy=_policy(),
-        )
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _person_page(user_id, forms={"decision": form}, page_error=str(exc))
+            policy=policy,
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _person_page(user_id, forms={"decision": form}, page_error=outcome.message)
     flash("Decision recorded.", "info")
     return redirect(url_for(".person", user_id=user_id))
 
@@ -211,18 +197,17 @@ def person_decide(user_id: int) -> Page:
 def _status_action(user_id: int, name: str) -> Page:
     me = actor()
     db_session = get_session()
-    certification.certification_view(db_session, program_id=me.program_id, user_id=user_id)  # type: ignore[arg-type]  # 404 first
+    certification.certification_view(db_session, program_id=me.program_id, user_id=user_id)  # 404 first
     form = ReasonForm(prefix=name)
     if not form.validate_on_submit():
         return _person_page(user_id, forms={name: form}, page_error="Give a reason; nothing was changed.")
     action = certification.suspend if name == "suspend" else certification.reinstate
-    try:
-        action(db_session, me, program_id=me.program_id, user_id=user_id, reason=form.reason.data or "")  # type: ignore[arg-type]
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        return _person_page(user_id, forms={name: form}, page_error=str(exc))
+    outcome = attempt(
+        lambda s: action(s, me, program_id=me.program_id, user_id=user_id, reason=form.reason.data or ""),
+        form=form,
+    )
+    if not outcome.ok:
+        return _person_page(user_id, forms={name: form}, page_error=outcome.message)
     flash("Assessor suspended." if name == "suspend" else "Assessor reinstated.", "info")
     return redirect(url_for(".person", user_id=user_id))
 

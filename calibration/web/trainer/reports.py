@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Response, abort, render_template, request
 
-from ...db import get_session, write_intent
+from ...db import get_session
 from ...services import exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
+from ..boundary import commit_after_read
 from ..guards import actor
 from .blueprint import bp
 
@@ -23,8 +24,9 @@ PERCENT_AXIS = "% of criterion-scores"
 def key_mode_arg() -> tuple[KeyMode, str | None]:
     """The ``?key=`` mode and, for a value we do not know, a notice saying what is shown instead."""
     raw = request.args.get("key", "sheet")
-    if raw in KEY_MODES:
-        return raw, None  # type: ignore[return-value]
+    for mode in KEY_MODES:
+        if raw == mode:
+            return mode, None
     shown = raw[:40]
     return "sheet", (
         f"“{shown}” is not a way to compare with the key; showing the key version each sheet was scored against."
@@ -131,6 +133,7 @@ def round_charts(o: RoundOverview) -> dict[str, charts.Chart]:
 def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
     rule = p.rule
     scored = [r for r in p.rounds if r.accuracy is not None]
+    accuracies = [r.accuracy for r in scored if r.accuracy is not None]  # the same rounds, typed
     out: dict[str, Any] = {"sections": {}}
     if scored:
         out["series"] = charts.series_chart(
@@ -138,18 +141,18 @@ def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
             [
                 charts.Panel(
                     "Exact (%)",
-                    [r.accuracy.exact.p for r in scored],  # type: ignore[union-attr]
-                    [r.accuracy.exact.ci_low for r in scored],  # type: ignore[union-attr]
-                    [r.accuracy.exact.ci_high for r in scored],  # type: ignore[union-attr]
+                    [a.exact.p for a in accuracies],
+                    [a.exact.ci_low for a in accuracies],
+                    [a.exact.ci_high for a in accuracies],
                     refs=(charts.RefLine(rule.min_exact, f"pass rule {rule.min_exact:.0%}"),),
                     percent=True,
                     limits=(0.0, 1.0),
                 ),
                 charts.Panel(
                     "Signed deviation",
-                    [r.accuracy.mean_signed_deviation.value for r in scored],  # type: ignore[union-attr]
-                    [r.accuracy.mean_signed_deviation.ci_low for r in scored],  # type: ignore[union-attr]
-                    [r.accuracy.mean_signed_deviation.ci_high for r in scored],  # type: ignore[union-attr]
+                    [a.mean_signed_deviation.value for a in accuracies],
+                    [a.mean_signed_deviation.ci_low for a in accuracies],
+                    [a.mean_signed_deviation.ci_high for a in accuracies],
                     refs=(charts.RefLine(0.0, "the key"),),
                 ),
             ],
@@ -210,15 +213,16 @@ def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
 def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
     out: dict[str, charts.Chart] = {}
     scored = o.scored_rounds
+    alphas = [r.alpha for r in scored if r.alpha is not None]  # the same rounds, typed
     if scored:
         out["alpha"] = charts.series_chart(
             [r.name for r in scored],
             [
                 charts.Panel(
                     "alpha",
-                    [r.alpha.value for r in scored],  # type: ignore[union-attr]
-                    [r.alpha.ci_low for r in scored],  # type: ignore[union-attr]
-                    [r.alpha.ci_high for r in scored],  # type: ignore[union-attr]
+                    [a.value for a in alphas],
+                    [a.ci_low for a in alphas],
+                    [a.ci_high for a in alphas],
                     refs=(
                         charts.RefLine(ALPHA_TENTATIVE, "tentative .667"),
                         charts.RefLine(ALPHA_GOOD, "good .800"),
@@ -249,28 +253,25 @@ def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
 @bp.get("/assessors/<int:user_id>")
 def assessor_profile(user_id: int) -> str:
     me = actor()
-    p = profiles.assessor_profile(get_session(), program_id=me.program_id, user_id=user_id)  # type: ignore[arg-type]
+    p = profiles.assessor_profile(get_session(), program_id=me.program_id, user_id=user_id)
     return render_template("trainer/profile.html", p=p, charts=profile_charts(p))
 
 
 @bp.get("/overview")
 def overview() -> str:
     me = actor()
-    o = profiles.program_overview(get_session(), program_id=me.program_id)  # type: ignore[arg-type]
+    o = profiles.program_overview(get_session(), program_id=me.program_id)
     return render_template("trainer/overview.html", o=o, charts=overview_charts(o))
 
 
 # ----------------------------------------------------------------------------------------- exports
 def _download(build: Callable[[], exports.CsvExport]) -> Response:
     """Build the CSV in the request's read transaction, then audit it in a short write of its own
-    (``BEGIN IMMEDIATE`` on SQLite: a read transaction upgraded to a write can fail under load)."""
+        (:func:`calibration.web.boundary.commit_after_read`: on SQLite a read transaction upgraded to
+    a write can fail under load)."""
     me = actor()
-    db_session = get_session()
     export = build()
-    db_session.rollback()  # ends the read transaction; nothing was written
-    with write_intent():
-        exports.record_export(db_session, me, export)
-        db_session.commit()
+    commit_after_read(lambda s: exports.record_export(s, me, export))
     response = Response(export.text, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
@@ -289,7 +290,7 @@ def round_export(round_id: int) -> Response:
     return _download(
         lambda: exports.round_export(
             get_session(),
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             round_id=round_id,
             table=_table("scores"),
             key_mode=key_mode,
@@ -303,7 +304,7 @@ def profile_export(user_id: int) -> Response:
     return _download(
         lambda: exports.profile_export(
             get_session(),
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             user_id=user_id,
             table=_table("rounds"),
         )
@@ -316,7 +317,7 @@ def overview_export() -> Response:
     return _download(
         lambda: exports.overview_export(
             get_session(),
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             table=_table("rounds"),
         )
     )

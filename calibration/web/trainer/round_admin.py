@@ -6,19 +6,23 @@ URL; a refusal shows the management page again (status 400) with the message and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
+from wtforms import SelectMultipleField
 
 from ...db import get_session, utcnow
 from ...services import rounds as service
+from ...services.context import Member
 from ...services.errors import InvalidInput
 from ...services.selection import CoverageImpossible
+from ..boundary import apply_errors, attempt, page
 from ..forms import ConfirmForm
 from ..guards import actor
-from .anchors import apply_errors
 from .blueprint import bp
 from .forms_rounds import (
     AnchorsForm,
@@ -46,32 +50,33 @@ def round_new() -> Page:
     form.set_choices(rubrics, assessors)
     page_error = None
     if form.validate_on_submit():
-        try:
-            rnd = service.create_round(
-                db_session,
-                me,
-                program_id=me.program_id,
-                name=form.name.data or "",
-                kind=form.kind.data or "",
-                rubric_version_id=form.rubric_version_id.data,
-                opens_at=form.opens_at(),
-                closes_at=form.closes_at(),
-                pass_rule=form.pass_rule(),
-                assessor_ids=form.assessor_ids.data or [],
-            )
-            db_session.commit()
+        outcome = attempt(
+            lambda s: (
+                service.create_round(
+                    s,
+                    me,
+                    program_id=me.program_id,
+                    name=form.name.data or "",
+                    kind=form.kind.data or "",
+                    rubric_version_id=form.rubric_version_id.data,
+                    opens_at=form.opens_at(),
+                    closes_at=form.closes_at(),
+                    pass_rule=form.pass_rule(),
+                    assessor_ids=form.assessor_ids.data or [],
+                ).id
+            ),
+            form=form,
+        )
+        if outcome.ok:
             flash("Round created as a draft. Choose its anchors next, then open it.", "info")
-            return redirect(url_for(".round_manage", round_id=rnd.id))
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
+            return redirect(url_for(".round_manage", round_id=outcome.value))
+        page_error = outcome.message
     elif form.is_submitted():
         page_error = "Some fields need attention; what you typed is kept below."
     html = render_template(
         "trainer/round_new.html", form=form, rubrics=rubrics, assessors=assessors, page_error=page_error
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 def _forms(m: service.RoundManagement, posted: str | None) -> dict[str, FlaskForm]:
@@ -93,9 +98,17 @@ def _forms(m: service.RoundManagement, posted: str | None) -> dict[str, FlaskFor
         ),
         "confirm": make("confirm", ConfirmForm, {}),
     }
-    forms["anchors"].anchor_ids.choices = [(c.anchor.id, c.anchor.title) for c in m.candidates]  # type: ignore[attr-defined]
-    forms["assessors"].assessor_ids.choices = [(u.id, u.name) for u, _ in m.assessor_choices]  # type: ignore[attr-defined]
+    _choices(forms["anchors"], "anchor_ids").choices = [(c.anchor.id, c.anchor.title) for c in m.candidates]
+    _choices(forms["assessors"], "assessor_ids").choices = [(u.id, u.name) for u, _ in m.assessor_choices]
     return forms
+
+
+def _choices(form: FlaskForm, name: str) -> SelectMultipleField:
+    """One of the form's multiple-choice fields (whose choices are set per request)."""
+    field = form._fields[name]
+    if not isinstance(field, SelectMultipleField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a multiple-choice field")
+    return field
 
 
 def _page(
@@ -112,7 +125,7 @@ def _page(
     html = render_template(
         "trainer/round_manage.html", m=m, forms=forms, page_error=page_error, problems=problems or []
     )
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 @bp.get("/rounds/<int:round_id>/manage")
@@ -120,35 +133,35 @@ def round_manage(round_id: int) -> Page:
     return _page(round_id)
 
 
-def _action(round_id: int, posted: str, call: Any, success: str) -> Page:
-    """Validate the posted form, run one service call, commit once; on refusal show the page again."""
+Call = Callable[[Session, Member, Any], str]
+
+
+def _action(round_id: int, posted: str, call: Call, success: str) -> Page:
+    """Validate the posted form, run one service call through the boundary; on refusal show the
+    page again."""
     me = actor()
-    db_session = get_session()
-    m = service.round_management(db_session, program_id=me.program_id, round_id=round_id)
+    m = service.round_management(get_session(), program_id=me.program_id, round_id=round_id)
     forms = _forms(m, posted)
     form = forms[posted]
     if not form.validate_on_submit():
-        db_session.rollback()
         return _page(
             round_id, forms=forms, page_error="Some fields need attention; what you typed is kept below."
         )
-    try:
-        message = call(db_session, me, form) or success
-        db_session.commit()
-    except (InvalidInput, CoverageImpossible) as exc:
-        db_session.rollback()
-        problems: list[str] = []
-        if isinstance(exc, InvalidInput):
-            problems = exc.field_errors.pop("open", [])
-            apply_errors(form, exc)
-        return _page(round_id, forms=forms, page_error=str(exc), problems=problems)
+    outcome = attempt(lambda s: call(s, me, form) or success, refuse=(InvalidInput, CoverageImpossible))
+    if not outcome.ok:
+        # The opening's problems are listed apart; the other field errors go next to the fields.
+        exc = outcome.error
+        problems = exc.field_errors.pop("open", []) if isinstance(exc, InvalidInput) else []
+        apply_errors(form, exc)
+        return _page(round_id, forms=forms, page_error=outcome.message, problems=problems)
+    message = outcome.value
     flash(message, "info")
     return redirect(url_for(".round_manage", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/anchors")
 def round_anchors(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         chosen = service.set_anchors(
             db_session, me, program_id=me.program_id, round_id=round_id, anchor_ids=form.anchor_ids.data or []
         )
@@ -159,7 +172,7 @@ def round_anchors(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/anchors/auto")
 def round_anchors_auto(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         chosen = service.auto_select_anchors(
             db_session, me, program_id=me.program_id, round_id=round_id, target=form.target.data
         )
@@ -170,7 +183,7 @@ def round_anchors_auto(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/assessors")
 def round_assessors(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         people = service.set_assessors(
             db_session, me, program_id=me.program_id, round_id=round_id, user_ids=form.assessor_ids.data or []
         )
@@ -181,7 +194,7 @@ def round_assessors(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/window")
 def round_window(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         rnd = service.reschedule_round(
             db_session,
             me,
@@ -197,7 +210,7 @@ def round_window(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/open")
 def round_open(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         rnd = service.open_round(db_session, me, program_id=me.program_id, round_id=round_id)
         if rnd.opens_at > utcnow():
             return f"Round opened. Assessors will see it from {service.when(rnd.opens_at)}."
@@ -208,7 +221,7 @@ def round_open(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/extend")
 def round_extend(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         rnd = service.extend_round(
             db_session, me, program_id=me.program_id, round_id=round_id, closes_at=form.closes_at()
         )
@@ -219,7 +232,7 @@ def round_extend(round_id: int) -> Page:
 
 @bp.post("/rounds/<int:round_id>/close")
 def round_close(round_id: int) -> Page:
-    def call(db_session: Any, me: Any, form: Any) -> str:
+    def call(db_session: Session, me: Member, form: Any) -> str:
         service.close_round(db_session, me, program_id=me.program_id, round_id=round_id)
         return "Round closed. Assessors can still read their feedback; no more scores are accepted."
 

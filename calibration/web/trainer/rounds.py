@@ -15,7 +15,7 @@ from .reports import key_mode_arg, round_charts
 @bp.get("/")
 def rounds() -> str:
     me = actor()
-    rounds = reports.program_rounds(get_session(), me.program_id)  # type: ignore[arg-type]
+    rounds = reports.program_rounds(get_session(), me.program_id)
     return render_template("trainer/rounds.html", rounds=rounds)
 
 
@@ -24,7 +24,7 @@ def _round_report(round_id: int, *, printable: bool) -> str:
     key_mode, notice = key_mode_arg()
     overview = reports.round_overview(
         get_session(),
-        program_id=me.program_id,  # type: ignore[arg-type]
+        program_id=me.program_id,
         round_id=round_id,
         key_mode=key_mode,
     )

@@ -8,9 +8,8 @@ from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...services import rubric_admin
-from ...services.errors import InvalidInput
+from ..boundary import attempt, page
 from ..guards import actor
-from .anchors import apply_errors
 from .blueprint import bp
 from .forms_anchors import RubricUploadForm
 
@@ -38,18 +37,17 @@ def rubric_upload() -> Response | str | tuple[str, int]:
     form = RubricUploadForm()
     page_error = None
     if form.validate_on_submit():
-        db_session = get_session()
         upload = form.file.data
-        try:
-            outcome = rubric_admin.upload_rubric(
-                db_session, me, program_id=me.program_id, filename=upload.filename or "", stream=upload.stream
-            )
-            db_session.commit()
-        except InvalidInput as exc:
-            db_session.rollback()
-            apply_errors(form, exc)
-            page_error = str(exc)
+        done = attempt(
+            lambda s: rubric_admin.upload_rubric(
+                s, me, program_id=me.program_id, filename=upload.filename or "", stream=upload.stream
+            ),
+            form=form,
+        )
+        if not done.ok:
+            page_error = done.message
         else:
+            outcome = done.value
             if outcome.created:
                 flash(f"{outcome.slug}: version {outcome.version} imported.", "info")
             else:
@@ -62,4 +60,4 @@ def rubric_upload() -> Response | str | tuple[str, int]:
     elif form.is_submitted():
         page_error = "Choose a rubric file to upload."
     html = render_template("trainer/rubrics/upload.html", form=form, page_error=page_error)
-    return (html, 400) if page_error else html
+    return page(html, page_error)

@@ -7,12 +7,9 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ...db import get_session
-from ...notify import outbox
-from ...notify import reviews as review_mail
 from ...services import corrections
-from ...services.errors import InvalidInput
+from ..boundary import attempt, page
 from ..guards import actor
-from .anchors import apply_errors
 from .blueprint import bp
 from .forms_corrections import CorrectionForm
 
@@ -24,7 +21,7 @@ def assessor_sheets(round_id: int, user_id: int) -> str:
     me = actor()
     s = corrections.assessor_sheets(
         get_session(),
-        program_id=me.program_id,  # type: ignore[arg-type]
+        program_id=me.program_id,
         round_id=round_id,
         user_id=user_id,
     )
@@ -35,7 +32,7 @@ def _correction_page(
     view: corrections.SheetView, form: CorrectionForm, page_error: str | None = None
 ) -> Page:
     html = render_template("trainer/sheet_correct.html", v=view, form=form, page_error=page_error)
-    return (html, 400) if page_error else html
+    return page(html, page_error)
 
 
 def _form(view: corrections.SheetView) -> CorrectionForm:
@@ -52,36 +49,34 @@ def _form(view: corrections.SheetView) -> CorrectionForm:
 def sheet_correct(sheet_id: int) -> Page:
     me = actor()
     db_session = get_session()
-    view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # type: ignore[arg-type]  # 404 first
+    view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # 404 first
     form = _form(view)
     if not form.is_submitted():
         return _correction_page(view, form)
     if not form.validate():
         return _correction_page(view, form, "The correction needs attention; nothing was saved.")
-    try:
-        correction = corrections.correct_score(
-            db_session,
+    round_id, assessor_id = view.round.id, view.sheet.assessor_id
+    outcome = attempt(  # the assessor's mail is queued with the correction and sent after the commit
+        lambda s: corrections.correct_score(
+            s,
             me,
-            program_id=me.program_id,  # type: ignore[arg-type]
+            program_id=me.program_id,
             sheet_id=sheet_id,
             criterion_id=form.criterion.data if form.criterion.data is not None else -1,
             level_value=form.level.data if form.level.data is not None else -1,
             reason=form.reason.data or "",
-        )
-        queued = review_mail.score_corrected(db_session, correction)
-        db_session.commit()
-    except InvalidInput as exc:
-        db_session.rollback()
-        apply_errors(form, exc)
-        view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)  # type: ignore[arg-type]
-        return _correction_page(view, form, f"{exc} Nothing was saved.")
-    outbox.deliver_due(ids=queued)  # after the commit; a failure is kept, retried and shown
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        view = corrections.sheet_view(db_session, program_id=me.program_id, sheet_id=sheet_id)
+        return _correction_page(view, form, f"{outcome.message} Nothing was saved.")
+    correction = outcome.value
     flash(
         f"Correction recorded: {correction.previous_level_value} → {correction.level_value}. "
         "Reports and the assessor's feedback now use the corrected level.",
         "info",
     )
     return redirect(
-        url_for(".assessor_sheets", round_id=view.round.id, user_id=view.sheet.assessor_id)
-        + f"#sheet-{view.sheet.id}"
+        url_for(".assessor_sheets", round_id=round_id, user_id=assessor_id) + f"#sheet-{sheet_id}"
     )

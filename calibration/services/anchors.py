@@ -50,7 +50,7 @@ from .context import Actor, SystemActor
 from .errors import InvalidInput, NotFound
 from .exposure import anchor_exposure
 from .policy import ProgramSettings
-from .reports import int_columns
+from .score_rows import int_columns
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line, rubric_with_levels
 
 TITLE_MAX_CHARS = 200

@@ -56,8 +56,8 @@ from . import audit, training
 from .context import Actor, SystemActor
 from .errors import InvalidInput, NotFound
 from .policy import CertificationPolicy
-from .reports import int_columns, keyed_scores
 from .rules import pass_rule_from_json
+from .score_rows import int_columns, keyed_scores
 from .scoring import has_control_characters
 from .selection import CoverageImpossible
 

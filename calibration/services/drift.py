@@ -60,8 +60,8 @@ from ..stats.reliability import krippendorff_alpha
 from . import audit
 from .context import SystemActor
 from .policy import DriftPolicy, ProgramSettings
-from .reports import int_columns, keyed_scores
 from .rules import pass_rule_from_json
+from .score_rows import int_columns, keyed_scores
 
 #: The drift settings keys and their defaults, as stored (numbers in :class:`.policy.DriftPolicy`).
 DEFAULT_DRIFT: dict[str, Any] = {

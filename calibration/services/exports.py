@@ -46,7 +46,8 @@ from . import audit
 from .context import Actor
 from .errors import NotFound
 from .profiles import assessor_profile, program_overview
-from .reports import KeyMode, RoundOverview, get_round, keyed_scores, round_overview
+from .reports import RoundOverview, get_round, round_overview
+from .score_rows import KeyMode, keyed_scores
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Skipped before the check, with whitespace other than tab and carriage return (both dangerous

@@ -49,8 +49,10 @@ from ..stats.results import Estimate
 from .errors import NotFound
 from .flags import FlagLine, flag_lines
 from .policy import ProgramSettings
-from .reports import N_BOOT, ROUND_REPORTS, ReportCache, database_identity, int_columns, keyed_scores
+from .report_cache import ROUND_REPORTS, ReportCache, database_identity
+from .reports import N_BOOT
 from .rules import pass_rule_from_json
+from .score_rows import int_columns, keyed_scores
 
 PROFILES = ReportCache(maxsize=64)
 ROUND_ALPHAS = ReportCache(maxsize=512)

@@ -21,6 +21,8 @@ MAX_LINES = 600
 LAYERS: dict[str, int] = {
     "stats": 0,
     "rubrics": 1,
+    "rubric_yaml": 1,  # part of the rubric loader
+    "rubric_problems": 1,  # part of the rubric loader
     "models": 1,
     "db": 1,
     "services": 2,

@@ -47,7 +47,7 @@ class RubricDirError(RubricFileError):
         self.args = ("\n".join(str(error) for error in self.errors),)
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errors,))

@@ -197,7 +197,8 @@ def update_anchor(
         errors["status"] = ["Set the master key before making this anchor active."]
     if errors:
         raise InvalidInput("Some fields need attention; nothing was saved.", errors)
-    new = {"title": title, "purpose": AnchorPurpose(purpose), "status": AnchorStatus(status)}
+    new_purpose, new_status = AnchorPurpose(purpose), AnchorStatus(status)
+    new = {"title": title, "purpose": new_purpose, "status": new_status}
     changes: dict[str, object] = {
         name: [str(getattr(anchor, name)), str(value)]
         for name, value in new.items()
@@ -207,7 +208,7 @@ def update_anchor(
         changes["evidence"] = "changed"
     if not changes:
         return []
-    anchor.title, anchor.purpose, anchor.status = new["title"], new["purpose"], new["status"]  # type: ignore[assignment]
+    anchor.title, anchor.purpose, anchor.status = title, new_purpose, new_status
     anchor.evidence_md = evidence_md
     session.flush()
     audit.record(
@@ -287,7 +288,11 @@ def change_key(
     if errors:
         raise InvalidInput("The key needs attention; nothing was saved.", errors)
 
-    new = {c.id: (int(levels[c.id]), rationales[c.id].strip()) for c in rubric.criteria}  # type: ignore[arg-type]
+    new = {  # every level is set: a missing one was refused above
+        c.id: (int(level), rationales[c.id].strip())
+        for c in rubric.criteria
+        if (level := levels[c.id]) is not None
+    }
     old = {e.criterion_id: (e.level_value, e.rationale) for e in current.entries} if current else {}
     if new == old:
         raise InvalidInput(f"Nothing changed: the key is the same as version {current_version}.")

@@ -403,8 +403,8 @@ def _trainer_step(
         flag = f" (drift flag #{due.flag.id}: {due.flag.summary})" if due.flag is not None else ""
         if due.kind == "failed":
             why = f"{name} did not pass recalibration attempt {due.failed_attempt}{flag}."
-        elif due.kind == "drift":
-            why = f"{name} is due for recalibration because drift flag #{due.flag.id} was confirmed: {due.flag.summary}."  # type: ignore[union-attr]
+        elif due.kind == "drift" and due.flag is not None:  # a drift reason always has its flag
+            why = f"{name} is due for recalibration because drift flag #{due.flag.id} was confirmed: {due.flag.summary}."
         elif due.kind == "expired":
             why = f"{name}'s certification expired on {_day(due.expired_on)}; recalibration is due."
         else:

@@ -38,7 +38,8 @@ from .drift_series import (
     Series,
 )
 from .policy import DriftPolicy
-from .rules import pass_rule_from_json
+from .rules import level_of_measurement, pass_rule_from_json
+from .score_rows import label_id
 
 ASSESSOR_RULES = (FlagRule.PASS_RULE, FlagRule.EWMA, FlagRule.ACCURACY_DROP)
 
@@ -94,10 +95,10 @@ def ewma_findings(
     )
     out = []
     for d in table.flags:
-        uid = int(d.rater)  # type: ignore[call-overload]
-        crit = None if d.criterion is None else int(d.criterion)  # type: ignore[call-overload]
+        uid = label_id(d.rater)
+        crit = None if d.criterion is None else label_id(d.criterion)
         where = "overall" if crit is None else f"on “{titles.get(crit, crit)}”"
-        first = series.round_ids[int(d.first_round)]  # type: ignore[call-overload]
+        first = series.round_ids[label_id(d.first_round)]
         sheets = _sheets(current, d.evidence_rows)
         recent = d.recent_deviation(3)
         out.append(
@@ -156,11 +157,11 @@ def accuracy_findings(series: Series, current: Series, cfg: DriftPolicy) -> list
     for r in results.values():
         if not r.flagged or r.window is None or r.baseline is None:
             continue
-        uid = int(r.rater)  # type: ignore[call-overload]
+        uid = label_id(r.rater)
         rounds = [*r.baseline_rounds, *r.window_rounds]
         rows = np.flatnonzero((current.assessor == uid) & np.isin(current.pos, np.asarray(rounds)))
         sheets = _sheets(current, rows)
-        first = series.round_ids[int(r.first_round)]  # type: ignore[call-overload]
+        first = series.round_ids[label_id(r.first_round)]
         n = len(r.window_rounds)
         out.append(
             Finding(
@@ -221,7 +222,7 @@ def pass_rule_findings(
         )
         rule = pass_rule_from_json(rules[rid])
         for uid, result in table.by_rater.items():
-            uid = int(uid)  # type: ignore[call-overload]
+            uid = label_id(uid)
             if (uid, rid) not in finished:
                 continue
             mine = in_round & (current.assessor == uid)
@@ -298,7 +299,7 @@ def cohort_findings(
 ) -> list[Finding]:
     """Rule (d) for every round every assigned assessor finished (or closed), judged on the rounds up to it."""
     levels = series.rubric.level_values
-    lom: Any = series.rubric.level_of_measurement
+    lom = series.rubric.level_of_measurement
     assigned = dict(
         session.execute(
             select(Assignment.round_id, func.count())
@@ -331,8 +332,12 @@ def cohort_findings(
             continue
         units = series.anchor[in_round] * 1_000_003 + series.criterion[in_round]
         a = krippendorff_alpha(
-            units, series.assessor[in_round], series.level[in_round], levels=levels, level_of_measurement=lom
-        )  # type: ignore[arg-type]
+            units,
+            series.assessor[in_round],
+            series.level[in_round],
+            levels=levels,
+            level_of_measurement=level_of_measurement(lom),
+        )
         alphas.append(a.value)
         if not complete or (only_round is not None and rid != only_round):
             continue
@@ -346,8 +351,8 @@ def cohort_findings(
                     series.assessor[m],
                     series.level[m],
                     levels=levels,
-                    level_of_measurement=lom,
-                ).value  # type: ignore[arg-type]
+                    level_of_measurement=level_of_measurement(lom),
+                ).value
             )
         anchors = sorted(set(series.anchor[in_round].tolist()))
         exact = [
@@ -376,8 +381,8 @@ def cohort_findings(
         )
         if not r.flagged:
             continue
-        weak_a = [f"“{anchor_titles.get(int(i), i)}” ({v:.0%} exact)" for i, v in r.lowest_anchors]  # type: ignore[call-overload]
-        weak_c = [f"“{titles.get(int(i), i)}” (alpha {v:.2f})" for i, v in r.lowest_criteria]  # type: ignore[call-overload]
+        weak_a = [f"“{anchor_titles.get(label_id(i), i)}” ({v:.0%} exact)" for i, v in r.lowest_anchors]
+        weak_c = [f"“{titles.get(label_id(i), i)}” (alpha {v:.2f})" for i, v in r.lowest_criteria]
         why = []
         if "below_minimum" in r.triggers:
             why.append(f"below the minimum of {float(cfg.cohort_min_alpha):.3f}")
@@ -401,8 +406,8 @@ def cohort_findings(
                     "alphas": alphas[:],
                     "baseline": r.baseline,
                     "triggers": list(r.triggers),
-                    "lowest_anchors": [[int(i), v] for i, v in r.lowest_anchors],  # type: ignore[call-overload]
-                    "lowest_criteria": [[int(i), v] for i, v in r.lowest_criteria],  # type: ignore[call-overload]
+                    "lowest_anchors": [[label_id(i), v] for i, v in r.lowest_anchors],
+                    "lowest_criteria": [[label_id(i), v] for i, v in r.lowest_criteria],
                     "lowest_anchor_titles": weak_a,
                     "lowest_criterion_titles": weak_c,
                 },

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import rows_matched, utcnow
 from ..models import (
     CalendarFeedToken,
     User,
@@ -50,7 +50,7 @@ def revoke_feed(
         .values(revoked_at=now or utcnow())
     )
     session.flush()
-    n = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    n = rows_matched(result)
     if audited:
         audit.record(
             session,

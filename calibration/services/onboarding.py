@@ -269,7 +269,13 @@ def invitation_lines(
             state = "waiting"
         lines.append(
             InvitationLine(
-                p.id, p.name, p.email, p.certification_status, t and t.created_at, t and t.expires_at, state
+                p.id,
+                p.name,
+                p.email,
+                p.certification_status,
+                None if t is None else t.created_at,
+                None if t is None else t.expires_at,
+                state,
             )
         )
     return lines
@@ -382,7 +388,9 @@ def accept_invitation(
             outcome="unavailable",
             detail={"reason": problem},
         )
-    return Accepted(user, row.program_id, practice and practice.id, qualification_id, problem)
+    return Accepted(
+        user, row.program_id, None if practice is None else practice.id, qualification_id, problem
+    )
 
 
 # ------------------------------------------------------------------------------- password reset

@@ -51,8 +51,9 @@ from .flags import FlagLine, flag_lines
 from .policy import ProgramSettings
 from .report_cache import ROUND_REPORTS, ReportCache, database_identity
 from .reports import N_BOOT
+from .rules import level_of_measurement as measurement
 from .rules import pass_rule_from_json
-from .score_rows import int_columns, keyed_scores
+from .score_rows import int_columns, keyed_scores, label_id
 
 PROFILES = ReportCache(maxsize=64)
 ROUND_ALPHAS = ReportCache(maxsize=512)
@@ -300,7 +301,7 @@ def _profile_statistics(
             criteria=part[:, 1],
         )
         for round_id, result in table.by_rater.items():
-            rid_ = int(round_id)  # type: ignore[call-overload]  # the group ids are round ids
+            rid_ = label_id(round_id)  # the group ids are round ids
             # Practice never counts toward a decision (DESIGN §2): its accuracy is shown, no verdict.
             decision = (
                 None
@@ -465,12 +466,12 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
 def _due_line(row: Any, now: dt.datetime) -> DueLine:
     expires = row.certification_expires_at
     days = None if expires is None else int((expires - now).total_seconds() / 86400)  # whole days, toward 0
-    if expires is None:
+    if expires is None or days is None:
         reason = "recalibration due"
     elif expires <= now:
-        reason = "certification expired today" if days == 0 else f"certification expired {_days(-days)} ago"  # type: ignore[operator]
+        reason = "certification expired today" if days == 0 else f"certification expired {_days(-days)} ago"
     else:
-        reason = "certification expires today" if days == 0 else f"certification expires in {_days(days)}"  # type: ignore[arg-type]
+        reason = "certification expires today" if days == 0 else f"certification expires in {_days(days)}"
     if row.certification_status == CertificationStatus.RECALIBRATION_DUE and expires is not None:
         reason = f"recalibration due; {reason}"
     return DueLine(row.id, row.name, row.certification_status, expires, days, reason)
@@ -590,7 +591,7 @@ def _alpha_from_counts(
         raters,
         values,
         levels=levels,
-        level_of_measurement=level_of_measurement,  # type: ignore[arg-type]
+        level_of_measurement=measurement(level_of_measurement),
         n_boot=N_BOOT,
         seed=seed,
     )

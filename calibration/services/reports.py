@@ -40,7 +40,7 @@ from ..stats.passrule import PassDecision, PassRule
 from ..stats.report import CohortReliability, RoundReport, round_report
 from .errors import NotFound
 from .report_cache import ROUND_REPORTS, ReportCache, database_identity
-from .rules import pass_rule_from_json
+from .rules import level_of_measurement, pass_rule_from_json
 from .score_rows import (
     KEY_MODES,
     KeyMode,
@@ -188,7 +188,9 @@ class RoundOverview:
             order = np.argsort(np.where(np.isnan(kappas), np.inf, kappas), kind="stable")[:PAIRWISE_LOWEST]
             a, b, kappas = a[order], b[order], kappas[order]
         common = pm.n_common[a, b]
-        lows, highs = pm.ci_low[a, b], pm.ci_high[a, b]
+        no_interval = np.full(a.size, np.nan)  # a matrix computed without bootstrap intervals
+        lows = no_interval if pm.ci_low is None else pm.ci_low[a, b]
+        highs = no_interval if pm.ci_high is None else pm.ci_high[a, b]
         report = self.report
         return [
             PairLine(
@@ -286,7 +288,7 @@ def compute_round_report(
             rows.key,
             levels=levels,
             earn_cut=rubric.earn_cut,
-            level_of_measurement=rubric.level_of_measurement,  # type: ignore[arg-type]
+            level_of_measurement=level_of_measurement(rubric.level_of_measurement),
             pass_rule=pass_rule_from_json(rnd.pass_rule_json),
             n_boot=n_boot,
             seed=rnd.id,

@@ -10,7 +10,7 @@ version each sheet was scored against; ``"current"`` uses each anchor's latest k
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ __all__ = [
     "ScoreRows",
     "int_columns",
     "keyed_scores",
+    "label_id",
     "latest_key_versions",
     "round_score_rows",
 ]
@@ -112,3 +113,14 @@ def round_score_rows(session: Session, round_id: int, *, key_mode: KeyMode = "sh
     )
     arr = int_columns(session, stmt, 6)
     return ScoreRows(*(arr[:, i] for i in range(6)))
+
+
+def label_id(label: Hashable | None) -> int:
+    """An id (or round position) the statistics hand back as a generic label.
+
+    The labels are values of the int64 columns read here, so they are integers; anything else is a
+    programming error and raises TypeError, as ``int(None)`` would.
+    """
+    if isinstance(label, int | np.integer):
+        return int(label)
+    raise TypeError(f"expected an integer id, got {label!r}")

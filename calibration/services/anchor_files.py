@@ -23,7 +23,7 @@ from ..models import (
 from ..models.attachments import size_label
 from . import audit
 from .anchor_queries import get_anchor
-from .context import Actor
+from .context import Member
 from .errors import InvalidInput, NotFound
 
 FILENAME_MAX_CHARS = 255
@@ -84,7 +84,7 @@ def read_upload(stream: IO[bytes], limit: int) -> tuple[bytes, int]:
 
 def add_attachment(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     anchor_id: int,
@@ -182,7 +182,7 @@ def get_attachment(session: Session, *, anchor_id: int, attachment_id: int) -> A
 
 
 def remove_attachment(
-    session: Session, actor: Actor, *, program_id: int, anchor_id: int, attachment_id: int
+    session: Session, actor: Member, *, program_id: int, anchor_id: int, attachment_id: int
 ) -> str:
     """Delete the row (audited) and return the stored name, for :func:`discard_file` after commit."""
     anchor = get_anchor(session, program_id=program_id, anchor_id=anchor_id)

@@ -50,7 +50,7 @@ from .anchor_queries import (
     program_anchors,
     program_rubric_versions,
 )
-from .context import Actor, SystemActor
+from .context import Actor, Member, SystemActor
 from .errors import InvalidInput
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line, rubric_with_levels
 
@@ -126,7 +126,7 @@ def _check_anchor_fields(title: str, evidence_md: str, purpose: str) -> dict[str
 
 def create_anchor(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     rubric_version_id: int,
@@ -171,7 +171,7 @@ def create_anchor(
 
 def update_anchor(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     anchor_id: int,
@@ -236,7 +236,7 @@ def _anchors_changed(session: Session, actor: Actor, anchor: Anchor) -> None:
 # -------------------------------------------------------------------------------------------- keys
 def change_key(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     anchor_id: int,

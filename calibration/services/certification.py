@@ -59,7 +59,7 @@ from .certification_view import (
     results_of,
     trainer_people,
 )
-from .context import Actor, SystemActor
+from .context import Actor, Member, SystemActor
 from .errors import InvalidInput, NotFound
 from .policy import CertificationPolicy
 from .rules import pass_rule_from_json
@@ -202,14 +202,14 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-def _require_trainer(actor: Actor) -> None:
+def _require_trainer(actor: Member) -> None:
     if actor.role not in TRAINER_ROLES:
         raise NotFound("assessor")
 
 
 def suspend(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     user_id: int,
@@ -227,7 +227,7 @@ def suspend(
 
 def reinstate(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     user_id: int,
@@ -369,7 +369,7 @@ def after_sheet(
 
 def decide(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     user_id: int,

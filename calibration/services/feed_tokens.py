@@ -19,7 +19,7 @@ from ..models import (
     User,
 )
 from . import audit
-from .context import Actor
+from .context import Member, Person
 
 
 # ---------------------------------------------------------------------------------- feed tokens
@@ -27,10 +27,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_feed_token(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> str:
+def new_feed_token(session: Session, actor: Member | Person, *, now: dt.datetime | None = None) -> str:
     """A new private feed link for the actor; any earlier link stops working. Returns the token
     (shown once; only its SHA-256 is stored)."""
-    assert actor.user_id is not None
     now = now or utcnow()
     revoke_feed(session, actor, now=now, audited=False)
     token = secrets.token_urlsafe(32)
@@ -41,9 +40,8 @@ def new_feed_token(session: Session, actor: Actor, *, now: dt.datetime | None = 
 
 
 def revoke_feed(
-    session: Session, actor: Actor, *, now: dt.datetime | None = None, audited: bool = True
+    session: Session, actor: Member | Person, *, now: dt.datetime | None = None, audited: bool = True
 ) -> int:
-    assert actor.user_id is not None
     result = session.execute(
         update(CalendarFeedToken)
         .where(CalendarFeedToken.user_id == actor.user_id, CalendarFeedToken.revoked_at.is_(None))

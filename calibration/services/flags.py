@@ -16,7 +16,7 @@ from ..db import utcnow
 from ..models import Assignment, Criterion, DriftFlag, FlagStatus, Round, User
 from . import audit
 from .certification import check_reason
-from .context import Actor
+from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
 
@@ -55,7 +55,7 @@ def _review(
 
 def dismiss(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     flag_id: int,

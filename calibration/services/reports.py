@@ -52,7 +52,7 @@ from .score_rows import (
 )
 
 __all__ = [
-    # the score-row kernel and the cache, re-exported for callers of their old home
+    # with the score-row kernel and the report cache, re-exported for callers of their old home
     "KEY_MODES",
     "N_BOOT",
     "PAIRWISE_FULL_TABLE",

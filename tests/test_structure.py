@@ -193,9 +193,11 @@ def test_moved_names_are_the_same_objects_in_their_old_home() -> None:
         anchors,
         certification,
         certification_view,
+        cohort_alpha,
         drift,
         drift_rules,
         drift_series,
+        profiles,
         recalibration,
         recalibration_rounds,
         report_cache,
@@ -218,6 +220,7 @@ def test_moved_names_are_the_same_objects_in_their_old_home() -> None:
         (anchors, anchor_queries),
         (anchors, anchor_files),
         (recalibration, recalibration_rounds),
+        (profiles, cohort_alpha),
         (rubrics, rubric_problems),
     ]
     for old, new in pairs:

@@ -18,7 +18,9 @@ ordered like the levels). Its canonical JSON (:meth:`RubricDefinition.to_canonic
 and stored, so reformatting a file, reordering its keys or editing its comments never changes the
 ``content_hash``, while any change of content does (after edx-ora2's content-hashed ``Rubric``).
 
-This module is pure: it imports only the standard library, PyYAML and jsonschema.
+The loader is pure: this module and its two parts, :mod:`calibration.rubric_yaml` (strict YAML
+reading) and :mod:`calibration.rubric_problems` (the error types and their wording), import only the
+standard library, PyYAML, jsonschema and each other.
 """
 
 from __future__ import annotations
@@ -28,14 +30,28 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import jsonschema.validators
-import yaml
+
+from calibration.rubric_problems import (
+    FILE_FIELD,
+    FieldPath,
+    RubricDirError,
+    RubricFileError,
+    _char_name,
+    _describe,
+    _expected,
+    _format_field,
+    _line_of,
+    _one_line,
+)
+from calibration.rubric_yaml import (
+    _read_yaml,
+)
 
 __all__ = [
     "FILE_FIELD",
@@ -54,21 +70,13 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 256 * 1024
-#: The ``field`` of problems with the file as a whole (encoding, size, YAML syntax, not a rubric).
-FILE_FIELD = "(file)"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rubrics" / "schema.json"
 RUBRIC_SUFFIXES = (".yaml", ".yml")
 SNAPSHOT_SOURCE = "(stored rubric)"
 DEFAULT_LEVEL_OF_MEASUREMENT = "ordinal"
 
-_MAX_DEPTH = 16  # a rubric nests four deep; anything far deeper is not a rubric
 # Cc except tab and line feed, plus lone surrogates (not encodable, so not storable).
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-FieldPath = tuple[str | int, ...]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -156,46 +164,6 @@ class RubricDefinition:
     def to_canonical_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, ASCII only (non-ASCII as ``\\u`` escapes)."""
         return json.dumps(self.to_canonical_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-# --------------------------------------------------------------------------------------------------
-# Errors
-
-
-class RubricFileError(ValueError):
-    """A rubric file (or stored snapshot) that cannot be used; ``str()`` is ``"<file>: <field>: <problem>"``.
-
-    ``field`` is a readable path such as ``criteria[2].descriptors.3`` (list positions count from 0), or
-    ``(file)`` for problems with the file as a whole.
-    """
-
-    def __init__(self, file: str, field: str, problem: str) -> None:
-        self.file = file
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{file}: {field}: {problem}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.file, self.field, self.problem))
-
-
-class RubricDirError(RubricFileError):
-    """Several files of a directory failed; ``file``/``field``/``problem`` are the first, ``errors`` all.
-
-    ``str()`` lists every problem, one ``"<file>: <field>: <problem>"`` per line.
-    """
-
-    def __init__(self, errors: Iterable[RubricFileError]) -> None:
-        self.errors = tuple(errors)
-        first = self.errors[0]
-        super().__init__(first.file, first.field, first.problem)
-        self.args = ("\n".join(str(error) for error in self.errors),)
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.errors,))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -314,139 +282,6 @@ def rubric_from_canonical(d: dict[str, Any]) -> RubricDefinition:
     if isinstance(data, dict):
         _descriptor_lists_to_mappings(data)
     return dataclasses.replace(_definition_from_data(data, source=SNAPSHOT_SOURCE, lines={}), source=None)
-
-
-# --------------------------------------------------------------------------------------------------
-# YAML reading
-
-
-class _NestedTooDeep(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__(mark)
-        self.mark = mark
-
-
-class _RubricLoader(yaml.SafeLoader):
-    """SafeLoader that keeps yes/no/on/off/true/false and dates as text (no rubric field is either), and
-    stops at deep nesting while scanning: PyYAML's scanner is quadratic in flow depth ("[[[[..."), and its
-    composer recursive, so 256 KiB of brackets would otherwise take hours."""
-
-    def fetch_flow_collection_start(self, TokenClass: type) -> None:
-        if self.flow_level >= _MAX_DEPTH:
-            raise _NestedTooDeep(self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)
-
-    def add_indent(self, column: int) -> bool:
-        if len(self.indents) >= _MAX_DEPTH:
-            raise _NestedTooDeep(self.get_mark())
-        return super().add_indent(column)
-
-
-_RubricLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith((":bool", ":timestamp"))]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[FieldPath, int]]:
-    """Parse one YAML document into plain data plus the line of every field (for ordering problems)."""
-    lines: dict[FieldPath, int] = {}
-    loader = None
-    try:
-        loader = _RubricLoader(text)
-        root = loader.get_single_node()
-        if root is None:
-            return None, lines
-        return _YamlBuilder(loader, source, lines).build(root, (), 0), lines
-    except yaml.MarkedYAMLError as exc:
-        raise RubricFileError(source, FILE_FIELD, _yaml_syntax_problem(exc)) from None
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise RubricFileError(
-            source,
-            FILE_FIELD,
-            f"contains {_char_name(_reader_char(exc.character))} at line {line}, column {column}; "
-            "only tabs and line breaks are allowed",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise RubricFileError(source, FILE_FIELD, f"is not valid YAML ({exc})") from None
-    except _NestedTooDeep as exc:
-        raise RubricFileError(
-            source,
-            FILE_FIELD,
-            f"is nested too deeply to be a rubric (line {exc.mark.line + 1}, column {exc.mark.column + 1})",
-        ) from None
-    except RecursionError:  # a backstop: the scanner limits above come first
-        raise RubricFileError(source, FILE_FIELD, "is nested too deeply to be a rubric") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _yaml_syntax_problem(exc: yaml.MarkedYAMLError) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    problem = exc.problem or "invalid YAML"
-    context = f" ({exc.context})" if exc.context else ""
-    if isinstance(exc, yaml.constructor.ConstructorError):  # parsed, but e.g. a !!python/... tag
-        return f"uses YAML that rubric files do not support{where}: {problem}{context}"
-    return f"YAML syntax error{where}: {problem}{context}"
-
-
-class _YamlBuilder:
-    """Turn the composed YAML node tree into plain data, refusing what a rubric file never needs."""
-
-    def __init__(self, loader: _RubricLoader, source: str, lines: dict[FieldPath, int]) -> None:
-        self.loader = loader
-        self.source = source
-        self.lines = lines
-        self.seen: set[int] = set()
-
-    def fail(self, path: FieldPath, problem: str) -> RubricFileError:
-        return RubricFileError(self.source, _format_field(path), problem)
-
-    def build(self, node: yaml.Node, path: FieldPath, depth: int) -> Any:
-        if depth > _MAX_DEPTH:
-            raise self.fail(path, "is nested too deeply to be part of a rubric")
-        if id(node) in self.seen:  # the composer hands back the same node for every *alias
-            raise self.fail(path, "uses a YAML alias (*name); write the value out in full instead")
-        self.seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP_TAG:
-                raise self.fail(path, f"uses the YAML tag {node.tag}, which rubric files do not support")
-            return self._mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ_TAG:
-                raise self.fail(path, f"uses the YAML tag {node.tag}, which rubric files do not support")
-            items = []
-            for index, item in enumerate(node.value):
-                self.lines[(*path, index)] = item.start_mark.line + 1
-                items.append(self.build(item, (*path, index), depth + 1))
-            return items
-        return self.loader.construct_object(node)
-
-    def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if key_node.tag == _MERGE_TAG:
-                raise self.fail(
-                    path, f"uses a YAML merge key (<<) at line {line}; write the fields out instead"
-                )
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail(path, f"has a field name at line {line} that is not plain text")
-            key = self.loader.construct_object(key_node)
-            if isinstance(key, int) and not isinstance(key, bool):
-                key = str(key)  # descriptor keys: `3:` and `"3":` are the same level
-            if not isinstance(key, str):
-                raise self.fail(path, f"has a field name at line {line} that is not text ({_describe(key)})")
-            child = (*path, key)
-            if key in result:
-                raise self.fail(child, f"appears twice (lines {self.lines[child]} and {line}); keep one")
-            self.lines[child] = line
-            result[key] = self.build(value_node, child, depth + 1)
-        return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -685,82 +520,5 @@ def _descriptor_lists_to_mappings(data: dict[str, Any]) -> None:
             criterion["descriptors"] = {str(v): text for v, text in zip(values, descriptors, strict=True)}
 
 
-# --------------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def _format_field(path: FieldPath) -> str:
-    """("criteria", 2, "descriptors", "3") -> "criteria[2].descriptors.3"."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or FILE_FIELD
-
-
-def _line_of(path: FieldPath, lines: dict[FieldPath, int]) -> int:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return 0
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _char_name(char: str) -> str:
-    code = f"U+{ord(char):04X}" if len(char) == 1 else repr(char)
-    if char == "\x00":
-        return f"a NUL character ({code})"
-    if len(char) == 1 and unicodedata.category(char) == "Cc":
-        return f"a control character ({code})"
-    return f"a character that is not allowed ({code})"
-
-
-def _reader_char(character: int | str) -> str:
-    """PyYAML's ReaderError gives the offending character as a code point for text input."""
-    return chr(character) if isinstance(character, int) else character
-
-
 def _too_large(size: int) -> str:
     return f"is too large ({size / 1024:,.1f} KiB; at most {MAX_FILE_BYTES // 1024} KiB)"
-
-
-def _expected(types: str | list[str], path: FieldPath) -> str:
-    if path and path[-1] == "descriptors":
-        return 'one descriptor per level, written as "level: text" lines'
-    words = {
-        "string": "text",
-        "integer": "a whole number",
-        "number": "a number",
-        "array": "a list",
-        "object": 'a set of "name: value" fields',
-        "boolean": "true or false",
-    }
-    if isinstance(types, str):
-        types = [types]
-    return " or ".join(words.get(t, t) for t in types)
-
-
-def _describe(value: Any) -> str:
-    """A value as a lead trainer would name it."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:39] + "…"
-        return f'the text "{shown}"'
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    if isinstance(value, dict):
-        return 'a set of "name: value" fields'
-    if isinstance(value, bytes):
-        return "binary data"
-    return f"a {type(value).__name__} value"

@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..db import get_db, write_intent
 from ..db import migrate as migrate_module
@@ -41,7 +42,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(evaluate_drift)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     return get_db().sessionmaker()
 
 

@@ -23,7 +23,7 @@ SUBJECTS = {
 
 
 def _link(endpoint: str) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     with current_app.test_request_context():
         return base + url_for(endpoint)
 

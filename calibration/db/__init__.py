@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -189,6 +189,17 @@ class Database:
         self.engine.dispose()
 
 
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through ``Session.execute`` matched.
+
+    SQLAlchemy types ``Session.execute`` as returning a plain ``Result``; for these statements it
+    is a ``CursorResult``, which carries the driver's ``rowcount``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"expected the result of an UPDATE or DELETE, got {type(result).__name__}")
+    return int(result.rowcount or 0)
+
+
 def init_app(app: Flask) -> None:
     """Create the app's engine and register per-request session clean-up."""
     url = app.config["DATABASE_URL"]
@@ -200,14 +211,16 @@ def init_app(app: Flask) -> None:
 
 
 def get_db(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["calibration.db"]
+    db: Database = (app or current_app).extensions["calibration.db"]
+    return db
 
 
 def get_session() -> Session:
     """The request's (or CLI command's) session; committed once by the caller, closed at teardown."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
-    return g.db_session  # type: ignore[no-any-return]
+    session: Session = g.db_session
+    return session
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -166,9 +166,8 @@ def _grant(conn: Connection, role: str, password: str | None) -> AppRoleGrants:
 
 def _sqlstate(exc: BaseException) -> str | None:
     """PostgreSQL's error code, from the driver's error or SQLAlchemy's wrapper of it."""
-    if isinstance(exc, DBAPIError):
-        exc = exc.orig
-    return getattr(exc, "sqlstate", None)
+    error: BaseException | None = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(error, "sqlstate", None)
 
 
 def _ddl(conn: Connection, statement: str) -> None:

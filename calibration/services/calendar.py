@@ -86,7 +86,8 @@ def calendar_bytes(events: Iterable[EventInfo], *, method: str | None, name: str
     for info in events:
         cal.add_component(_event(info, stamp))
     cal.add_missing_timezones()
-    return cal.to_ical()  # type: ignore[no-any-return]
+    ical: bytes = cal.to_ical()
+    return ical
 
 
 def _session_description(row: RecalibrationSession) -> str:

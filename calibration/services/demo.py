@@ -46,9 +46,9 @@ from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
 from .context import Actor, Member, SystemActor
-from .reports import keyed_scores
 from .rubrics import import_rubrics
 from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
+from .score_rows import keyed_scores
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "calibrate-demo"

@@ -43,10 +43,11 @@ from ..models import (
 from ..stats.accuracy import AccuracyResult, Proportion
 from ..stats.results import Estimate
 from . import audit
-from .context import Actor
+from .context import Member
 from .errors import NotFound
 from .profiles import assessor_profile, program_overview
-from .reports import KeyMode, RoundOverview, get_round, keyed_scores, round_overview
+from .reports import RoundOverview, get_round, round_overview
+from .score_rows import KeyMode, keyed_scores
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Skipped before the check, with whitespace other than tab and carriage return (both dangerous
@@ -135,7 +136,7 @@ def _export(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
     )
 
 
-def record_export(session: Session, actor: Actor, export: CsvExport) -> None:
+def record_export(session: Session, actor: Member, export: CsvExport) -> None:
     """Audit one download (flushed, not committed)."""
     detail: dict[str, Any] = {"table": export.table, "rows": len(export.rows), "filename": export.filename}
     if export.key_mode:

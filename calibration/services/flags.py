@@ -16,7 +16,7 @@ from ..db import utcnow
 from ..models import Assignment, Criterion, DriftFlag, FlagStatus, Round, User
 from . import audit
 from .certification import check_reason
-from .context import Actor
+from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
 
@@ -55,7 +55,7 @@ def _review(
 
 def dismiss(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     flag_id: int,
@@ -96,15 +96,18 @@ class FlagLine:
 
     @property
     def evidence(self) -> dict[str, Any]:
-        return json.loads(self.flag.evidence_json)  # type: ignore[no-any-return]
+        evidence: dict[str, Any] = json.loads(self.flag.evidence_json)
+        return evidence
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return json.loads(self.flag.parameters_json)  # type: ignore[no-any-return]
+        parameters: dict[str, Any] = json.loads(self.flag.parameters_json)
+        return parameters
 
     @property
     def window(self) -> list[int]:
-        return json.loads(self.flag.window_json)  # type: ignore[no-any-return]
+        window: list[int] = json.loads(self.flag.window_json)
+        return window
 
 
 def flag_lines(

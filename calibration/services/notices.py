@@ -62,6 +62,8 @@ def due_notices(session: Session, *, defaults: Policy, now: dt.datetime | None =
     ).all()
     out = []
     for mid, status, expires, settings_json, program_name, uid, email, name in rows:
+        if expires is None:  # excluded by the query; tells the type checker
+            continue
         if status == CertificationStatus.CERTIFIED:
             ahead = dt.timedelta(days=defaults.for_program(settings_json).reminder_days)
             if not now < expires <= now + ahead:

@@ -49,7 +49,7 @@ _EMAIL = re.compile(r"^[^@\s<>\"(),;:\[\]]+@[^@\s<>\"(),;:\[\]]+\.[^@\s<>\"(),;:
 TRAINER_ROLES = (Role.LEAD_TRAINER, Role.ADMIN)
 
 
-def _require_trainer(actor: Actor) -> None:
+def _require_trainer(actor: Member) -> None:
     if actor.role not in TRAINER_ROLES:
         raise NotFound("people")
 
@@ -92,7 +92,7 @@ class Invited:
 
 def invite(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     emails: str,
@@ -167,7 +167,7 @@ def _invited_member(session: Session, program_id: int, user_id: int) -> tuple[Us
 
 def resend_invitation(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     user_id: int,
@@ -198,7 +198,7 @@ def resend_invitation(
 
 
 def revoke_invitation(
-    session: Session, actor: Actor, *, program_id: int, user_id: int, now: dt.datetime | None = None
+    session: Session, actor: Member, *, program_id: int, user_id: int, now: dt.datetime | None = None
 ) -> User:
     """Withdraw the person's invitation link (they can be sent a new one later)."""
     _require_trainer(actor)
@@ -269,7 +269,13 @@ def invitation_lines(
             state = "waiting"
         lines.append(
             InvitationLine(
-                p.id, p.name, p.email, p.certification_status, t and t.created_at, t and t.expires_at, state
+                p.id,
+                p.name,
+                p.email,
+                p.certification_status,
+                None if t is None else t.created_at,
+                None if t is None else t.expires_at,
+                state,
             )
         )
     return lines
@@ -382,7 +388,9 @@ def accept_invitation(
             outcome="unavailable",
             detail={"reason": problem},
         )
-    return Accepted(user, row.program_id, practice and practice.id, qualification_id, problem)
+    return Accepted(
+        user, row.program_id, None if practice is None else practice.id, qualification_id, problem
+    )
 
 
 # ------------------------------------------------------------------------------- password reset

@@ -9,7 +9,7 @@ from ..models import Membership, TokenPurpose, User
 from . import audit, tokens
 from .auth import end_all_sessions
 from .certification import check_reason
-from .context import Actor
+from .context import Member
 from .errors import InvalidInput, NotFound
 
 
@@ -26,7 +26,7 @@ def program_members(session: Session, program_id: int) -> list[tuple[User, Membe
 
 
 def set_active(
-    session: Session, actor: Actor, *, program_id: int, user_id: int, active: bool, reason: str
+    session: Session, actor: Member, *, program_id: int, user_id: int, active: bool, reason: str
 ) -> User:
     """Switch a member's account off (every login session ends at once; logging in is refused) or
     back on, with a reason (audited). NotFound outside the program; an admin cannot switch off their

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,20 +40,35 @@ from ..models import (
     User,
     effective_level,
 )
-from ..models.scoring import UnitLevelCount
-from ..stats import krippendorff_alpha
 from ..stats.accuracy import AccuracyResult, accuracy_by_rater
 from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
+from .cohort_alpha import ROUND_ALPHAS, alpha_label, round_alphas
 from .errors import NotFound
 from .flags import FlagLine, flag_lines
 from .policy import ProgramSettings
-from .reports import N_BOOT, ROUND_REPORTS, ReportCache, database_identity, int_columns, keyed_scores
+from .report_cache import ROUND_REPORTS, ReportCache, database_identity
 from .rules import pass_rule_from_json
+from .score_rows import int_columns, keyed_scores, label_id
+
+__all__ = [
+    "PROFILES",
+    "ROUND_ALPHAS",
+    "STATUS_ORDER",
+    "AssessorProfile",
+    "CriterionLine",
+    "DueLine",
+    "ProfileRound",
+    "ProgramOverview",
+    "RoundAlpha",
+    "RubricSection",
+    "assessor_profile",
+    "clear_caches",
+    "program_overview",
+]
 
 PROFILES = ReportCache(maxsize=64)
-ROUND_ALPHAS = ReportCache(maxsize=512)
 
 
 def clear_caches() -> None:
@@ -298,7 +313,7 @@ def _profile_statistics(
             criteria=part[:, 1],
         )
         for round_id, result in table.by_rater.items():
-            rid_ = int(round_id)  # type: ignore[call-overload]  # the group ids are round ids
+            rid_ = label_id(round_id)  # the group ids are round ids
             # Practice never counts toward a decision (DESIGN §2): its accuracy is shown, no verdict.
             decision = (
                 None
@@ -413,7 +428,7 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             .group_by(ScoreCorrection.round_id)
         ).all()
     )
-    alphas = _round_alphas(session, rounds, counts, corrected)
+    alphas = round_alphas(session, rounds, counts, corrected)
     lines = [
         RoundAlpha(
             r.id,
@@ -424,7 +439,7 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             counts.get(r.id, (0, None, 0))[0],
             counts.get(r.id, (0, None, 0))[2],
             alphas.get(r.id),
-            _alpha_label(alphas.get(r.id), r.pass_rule_json),
+            alpha_label(alphas.get(r.id), r.pass_rule_json),
         )
         for r in rounds
     ]
@@ -463,12 +478,12 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
 def _due_line(row: Any, now: dt.datetime) -> DueLine:
     expires = row.certification_expires_at
     days = None if expires is None else int((expires - now).total_seconds() / 86400)  # whole days, toward 0
-    if expires is None:
+    if expires is None or days is None:
         reason = "recalibration due"
     elif expires <= now:
-        reason = "certification expired today" if days == 0 else f"certification expired {_days(-days)} ago"  # type: ignore[operator]
+        reason = "certification expired today" if days == 0 else f"certification expired {_days(-days)} ago"
     else:
-        reason = "certification expires today" if days == 0 else f"certification expires in {_days(days)}"  # type: ignore[arg-type]
+        reason = "certification expires today" if days == 0 else f"certification expires in {_days(days)}"
     if row.certification_status == CertificationStatus.RECALIBRATION_DUE and expires is not None:
         reason = f"recalibration due; {reason}"
     return DueLine(row.id, row.name, row.certification_status, expires, days, reason)
@@ -476,122 +491,3 @@ def _due_line(row: Any, now: dt.datetime) -> DueLine:
 
 def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
-
-
-def _alpha_label(alpha: Estimate | None, rule_json: Any) -> str | None:
-    """The cohort alpha's label under the round's own minimum evidence (anchors and criterion-scores
-    are recorded in ``alpha.extra`` by :func:`_alpha_from_counts`)."""
-    if alpha is None:
-        return None
-    rule = pass_rule_from_json(rule_json)
-    return alpha.label(min_anchors=rule.min_anchors, min_scores=rule.min_scores)
-
-
-def _round_alphas(
-    session: Session,
-    rounds: Sequence[Any],
-    counts: dict[int, tuple[int, int, int, int]],
-    corrected: dict[int, int],
-) -> dict[int, Estimate]:
-    """Cohort alpha of every round with scores; only rounds not cached are read, in one query.
-
-    ``corrected``: each round's highest score-correction id (a correction moves the level counts).
-    """
-    ident = database_identity(session)
-    keys = {
-        r.id: (
-            ident,
-            r.id,
-            r.rubric_version_id,
-            r.level_of_measurement,
-            *counts[r.id][:2],
-            corrected.get(r.id),
-            N_BOOT,
-        )
-        for r in rounds
-        if r.id in counts
-    }
-    out: dict[int, Estimate] = {}
-    missing = []
-    for rid, key in keys.items():
-        hit = ROUND_ALPHAS.get(key)
-        if hit is None:
-            missing.append(rid)
-        else:
-            out[rid] = hit
-    if not missing:
-        return out
-    info = {r.id: r for r in rounds}
-    rubric_ids = sorted({info[rid].rubric_version_id for rid in missing})
-    levels: dict[int, list[int]] = {rid: [] for rid in rubric_ids}
-    for rid, value in session.execute(
-        select(Level.rubric_version_id, Level.value)
-        .where(Level.rubric_version_id.in_(rubric_ids))
-        .order_by(Level.rubric_version_id, Level.position)
-    ).all():
-        levels[rid].append(value)
-    agg = _level_counts(session, missing)
-    for rid in missing:
-        r = info[rid]
-        part = agg[agg[:, 0] == rid]
-        estimate = _alpha_from_counts(
-            part[:, 1:], levels[r.rubric_version_id], r.level_of_measurement, counts[rid][2], seed=rid
-        )
-        ROUND_ALPHAS.put(keys[rid], estimate)
-        out[rid] = estimate
-    return out
-
-
-def _level_counts(session: Session, round_ids: list[int]) -> np.ndarray:
-    """``(round, anchor, criterion, level, count)`` rows for the given rounds.
-
-    Read from ``unit_level_count``, which a database trigger keeps in step with every criterion-score
-    insert: a few thousand rows per program instead of a ``GROUP BY`` over millions of scores.
-    """
-    stmt = (
-        select(
-            UnitLevelCount.round_id,
-            UnitLevelCount.anchor_id,
-            UnitLevelCount.criterion_id,
-            UnitLevelCount.level_value,
-            UnitLevelCount.n,
-        )
-        .where(UnitLevelCount.round_id.in_(round_ids), UnitLevelCount.n > 0)
-        .order_by(UnitLevelCount.round_id, UnitLevelCount.anchor_id, UnitLevelCount.criterion_id)
-    )
-    return int_columns(session, stmt, 5)
-
-
-def _alpha_from_counts(
-    part: np.ndarray, levels: list[int], level_of_measurement: str, n_assessors: int, *, seed: int
-) -> Estimate:
-    """Alpha over (anchor, criterion) units from ``(anchor, criterion, level, count)`` rows.
-
-    The counts are expanded back into one row per rating. Alpha depends only on each unit's level
-    counts, not on who gave which level; the rater labels are therefore synthetic, distinct within a
-    unit (each assessor scores a unit once, so a unit has at most ``n_assessors`` ratings) and
-    rotated so the number of distinct labels matches the real number of assessors. The round report
-    computes alpha on the same units with the same seed and resamples, so the two agree exactly.
-    """
-    pairs, unit = np.unique(part[:, :2], axis=0, return_inverse=True)
-    unit = unit.reshape(-1)
-    order = np.argsort(unit, kind="stable")
-    unit, value, count = unit[order], part[order, 2], part[order, 3]
-    units = np.repeat(unit, count)
-    values = np.repeat(value, count)
-    per_unit = np.bincount(units, minlength=pairs.shape[0])
-    start = np.concatenate([[0], np.cumsum(per_unit)[:-1]])
-    position = np.arange(units.size) - np.repeat(start, per_unit)
-    raters = (position + units) % max(n_assessors, int(per_unit.max(initial=1)), 1)
-    estimate = krippendorff_alpha(
-        units,
-        raters,
-        values,
-        levels=levels,
-        level_of_measurement=level_of_measurement,  # type: ignore[arg-type]
-        n_boot=N_BOOT,
-        seed=seed,
-    )
-    # The evidence behind the label: units are anchor x criterion, so count the anchors themselves.
-    evidence = {"n_anchors": float(np.unique(pairs[:, 0]).size), "n_scores": float(count.sum())}
-    return replace(estimate, extra={**estimate.extra, **evidence})

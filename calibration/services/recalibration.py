@@ -30,10 +30,6 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
-    Anchor,
-    AnchorKeyVersion,
-    AnchorPurpose,
-    AnchorStatus,
     CertificationStatus,
     DriftFlag,
     Membership,
@@ -59,15 +55,40 @@ from .certification import Policy, accuracy_rows, set_status
 from .context import Actor, SystemActor
 from .errors import InvalidInput
 from .policy import DriftPolicy
+from .recalibration_rounds import (
+    COUNTING_PURPOSES,
+    _failed_attempts,
+    _new_round,
+    _rubric_for,
+    of_user,
+    pending,
+    plan_anchors,
+)
 from .rules import pass_rule_from_json
-from .scoring import rubric_with_levels
-from .selection import DEFAULT_TARGET, Candidate, CoverageImpossible, select_anchors
+from .selection import DEFAULT_TARGET
+
+__all__ = [
+    "COUNTING_PURPOSES",
+    "DRIFT_WEIGHT",
+    "MAX_ATTEMPTS",
+    "S",
+    "Started",
+    "after_final_sheet",
+    "after_sheet",
+    "confirm_flag",
+    "evaluate_and_act",
+    "expire_deadlines",
+    "of_user",
+    "pending",
+    "plan_anchors",
+    "retry_waiting",
+    "start",
+    "trainer_retry",
+]
 
 S = CertificationStatus
 MAX_ATTEMPTS = 2
 DRIFT_WEIGHT = 3.0
-# Purposes whose anchors may serve a recalibration round (never practice: its key is shown).
-COUNTING_PURPOSES = tuple(p for p in AnchorPurpose if p != AnchorPurpose.PRACTICE)
 
 
 @dataclass(frozen=True)
@@ -76,138 +97,6 @@ class Started:
     booking: SessionBooking | None
     problem: str | None = None
     waiting: RecalibrationWait | None = None
-
-
-def _rubric_for(session: Session, program_id: int, flags: Iterable[DriftFlag]) -> int | None:
-    for f in flags:
-        if f.round_id is not None:
-            rid = session.scalar(select(Round.rubric_version_id).where(Round.id == f.round_id))
-            if rid is not None:
-                return int(rid)
-    row = session.execute(
-        select(Anchor.rubric_version_id, func.count())
-        .where(
-            Anchor.program_id == program_id,
-            Anchor.purpose.in_(COUNTING_PURPOSES),
-            Anchor.status == AnchorStatus.ACTIVE,
-            Anchor.id.in_(select(AnchorKeyVersion.anchor_id)),
-        )
-        .group_by(Anchor.rubric_version_id)
-        .order_by(func.count().desc(), Anchor.rubric_version_id.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else int(row[0])
-
-
-def pending(session: Session, user_id: int) -> Recalibration | None:
-    return session.scalar(
-        select(Recalibration)
-        .where(Recalibration.user_id == user_id, Recalibration.outcome == RecalibrationOutcome.PENDING)
-        .order_by(Recalibration.id.desc())
-        .limit(1)
-    )
-
-
-def _failed_attempts(session: Session, program_id: int, user_id: int) -> int:
-    """Failed attempts since the assessor last passed a recalibration."""
-    last_pass = session.scalar(
-        select(func.max(Recalibration.id)).where(
-            Recalibration.user_id == user_id,
-            Recalibration.program_id == program_id,
-            Recalibration.outcome == RecalibrationOutcome.PASSED,
-        )
-    )
-    stmt = select(func.count()).where(
-        Recalibration.user_id == user_id,
-        Recalibration.program_id == program_id,
-        Recalibration.outcome == RecalibrationOutcome.FAILED,
-    )
-    if last_pass is not None:
-        stmt = stmt.where(Recalibration.id > last_pass)
-    return int(session.scalar(stmt) or 0)
-
-
-def _unseen_pool(session: Session, program_id: int, user_id: int, rubric_id: int) -> list[Candidate[int]]:
-    """Active anchors of the rubric version with a key, whose purpose counts, the assessor has never
-    seen (the rounds' own "seen" rule: a sheet, or the anchor in a round assigned to them)."""
-    seen = rounds.seen_anchors(session, [user_id])[user_id]
-    ids = [
-        a
-        for a in session.scalars(
-            select(Anchor.id).where(
-                Anchor.program_id == program_id,
-                Anchor.rubric_version_id == rubric_id,
-                Anchor.status == AnchorStatus.ACTIVE,
-                Anchor.purpose.in_(COUNTING_PURPOSES),
-            )
-        )
-        if a not in seen
-    ]
-    return [Candidate(a, key) for a, (_, key) in sorted(rounds.current_keys(session, ids).items())]
-
-
-def plan_anchors(
-    session: Session,
-    *,
-    program_id: int,
-    user_id: int,
-    rubric_id: int,
-    target: int,
-    weights: dict[int, float],
-    seed: int,
-) -> list[int] | Shortfall:
-    """The anchors of the assessor's recalibration round, or what is missing for one: every level of
-    every criterion covered, at least ``target`` anchors, weighted toward the drifting criteria."""
-    rubric = rubric_with_levels(session, rubric_id)
-    pool = _unseen_pool(session, program_id, user_id, rubric_id)
-    try:
-        chosen = select_anchors(
-            pool,
-            criteria=[c.id for c in rubric.criteria],
-            levels=rubric.level_values,
-            target=target,
-            seed=seed,
-            criterion_weights=weights or None,
-        )
-    except CoverageImpossible as exc:
-        return Shortfall(exc.missing, target, len(pool))
-    if len(chosen) < target:
-        return Shortfall((), target, len(pool))
-    return chosen
-
-
-def _new_round(
-    session: Session,
-    actor: Actor,
-    *,
-    program_id: int,
-    user_id: int,
-    rubric_id: int,
-    anchor_ids: Sequence[int],
-    days: int,
-    attempt: int,
-) -> Round:
-    now = utcnow()  # rounds open on the real clock: scoring checks the window against it
-    user = session.get(User, user_id)
-    assert user is not None
-    rnd = rounds.create_round(
-        session,
-        actor,
-        program_id=program_id,
-        name=f"Recalibration{'' if attempt == 1 else f', attempt {attempt}'}: {user.name}",
-        kind=RoundKind.RECALIBRATION.value,
-        rubric_version_id=rubric_id,
-        opens_at=now - dt.timedelta(minutes=1),
-        closes_at=now + dt.timedelta(days=days),
-        pass_rule=rounds.default_pass_rule(session, program_id),
-        assessor_ids=[user_id],
-        now=now,
-    )
-    rounds.set_anchors(
-        session, actor, program_id=program_id, round_id=rnd.id, anchor_ids=anchor_ids, method="auto"
-    )
-    rounds.open_round(session, actor, program_id=program_id, round_id=rnd.id)
-    return rnd
 
 
 def start(
@@ -567,14 +456,6 @@ def expire_deadlines(session: Session, *, now: dt.datetime | None = None) -> lis
         )  # fmt: skip
         out.append(rec)
     return out
-
-
-def of_user(session: Session, user_id: int) -> list[Recalibration]:
-    return list(
-        session.scalars(
-            select(Recalibration).where(Recalibration.user_id == user_id).order_by(Recalibration.id.desc())
-        )
-    )
 
 
 # ---------------------------------------------------------------------------- flag use cases

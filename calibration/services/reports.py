@@ -1,5 +1,6 @@
-"""Round results for lead trainers: score rows read through Core into numpy, statistics from
-:mod:`calibration.stats`, cached per state of the round.
+"""Round results for lead trainers: score rows read through the query kernel
+(:mod:`calibration.services.score_rows`), statistics from :mod:`calibration.stats`, cached per
+state of the round (:mod:`calibration.services.report_cache`).
 
 Two ways to compare scores with the master key: ``"sheet"`` (default) uses the key version each
 sheet was scored against; ``"current"`` recomputes every sheet against its anchor's latest key.
@@ -13,24 +14,18 @@ the same answer and a stale entry is never used. The cache only saves work; it d
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Executable, Select, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import (
     Anchor,
-    AnchorKeyEntry,
     AnchorKeyVersion,
     Assignment,
     Criterion,
-    CriterionScore,
     Level,
     Round,
     RoundAnchor,
@@ -38,154 +33,55 @@ from ..models import (
     ScoreCorrection,
     ScoreSheet,
     User,
-    effective_level,
 )
 from ..stats.accuracy import AccuracyResult
 from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule
 from ..stats.report import CohortReliability, RoundReport, round_report
 from .errors import NotFound
-from .rules import pass_rule_from_json
+from .report_cache import ROUND_REPORTS, ReportCache, database_identity
+from .rules import level_of_measurement, pass_rule_from_json
+from .score_rows import (
+    KEY_MODES,
+    KeyMode,
+    ScoreRows,
+    int_columns,
+    keyed_scores,
+    latest_key_versions,
+    round_score_rows,
+)
 
-KeyMode = Literal["sheet", "current"]
-KEY_MODES: tuple[KeyMode, ...] = ("sheet", "current")
+__all__ = [
+    # with the score-row kernel and the report cache, re-exported for callers of their old home
+    "KEY_MODES",
+    "N_BOOT",
+    "PAIRWISE_FULL_TABLE",
+    "PAIRWISE_LOWEST",
+    "ROUND_REPORTS",
+    "AssessorLine",
+    "KeyMode",
+    "PairLine",
+    "ReportCache",
+    "RoundOverview",
+    "ScoreRows",
+    "compute_round_report",
+    "database_identity",
+    "get_round",
+    "int_columns",
+    "keyed_scores",
+    "program_rounds",
+    "round_overview",
+    "round_score_rows",
+]
+
 #: Bootstrap resamples behind every interval of alpha and the kappas (DESIGN §5: at least 1,000).
 N_BOOT = 1000
 #: Up to this many assessors the pairwise kappa table lists every pair; above it, the lowest pairs.
 PAIRWISE_FULL_TABLE = 25
 PAIRWISE_LOWEST = 25
 
-T = TypeVar("T")
-
-
-# ------------------------------------------------------------------------------------------ caching
-class ReportCache:
-    """A small thread-safe LRU. Keys must be derived from the database (see module docstring)."""
-
-    def __init__(self, maxsize: int = 64) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]  # type: ignore[no-any-return]
-        value = compute()  # outside the lock: two requests may both compute; both answers are equal
-        self.put(key, value)
-        return value
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            if key not in self._data:
-                return None
-            self._data.move_to_end(key)
-            return self._data[key]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-ROUND_REPORTS = ReportCache(maxsize=32)
-
-
-def database_identity(session: Session) -> str:
-    """Which database a cache entry came from (several apps, e.g. tests, share one process)."""
-    return session.get_bind().engine.url.render_as_string(hide_password=True)
-
 
 # ------------------------------------------------------------------------------------------- reading
-def _latest_versions(anchor_ids: Any) -> Any:
-    """Subquery: each anchor's latest key version number."""
-    return (
-        select(AnchorKeyVersion.anchor_id, func.max(AnchorKeyVersion.version).label("version"))
-        .where(AnchorKeyVersion.anchor_id.in_(anchor_ids))
-        .group_by(AnchorKeyVersion.anchor_id)
-        .subquery("latest_key")
-    )
-
-
-def keyed_scores(round_ids: Any, key_mode: KeyMode, columns: Sequence[Any]) -> tuple[Select[Any], Any]:
-    """A Core select of criterion-scores in ``round_ids`` joined to the key level under ``key_mode``.
-
-    Returns the statement (``columns`` first, then the key level and key version number) and the
-    key-version alias, for callers that add columns. One query, no ORM entities.
-    """
-    kv = aliased(AnchorKeyVersion, name="kv")
-    stmt = (
-        select(*columns, AnchorKeyEntry.level_value.label("key_level"), kv.version.label("key_version"))
-        .select_from(ScoreSheet)
-        .join(CriterionScore, CriterionScore.sheet_id == ScoreSheet.id)
-    )
-    if key_mode == "current":
-        latest = _latest_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id.in_(round_ids)))
-        stmt = stmt.join(latest, latest.c.anchor_id == ScoreSheet.anchor_id).join(
-            kv, (kv.anchor_id == latest.c.anchor_id) & (kv.version == latest.c.version)
-        )
-    else:
-        stmt = stmt.join(kv, kv.id == ScoreSheet.key_version_id)
-    stmt = stmt.join(
-        AnchorKeyEntry,
-        (AnchorKeyEntry.key_version_id == kv.id)
-        & (AnchorKeyEntry.criterion_id == CriterionScore.criterion_id),
-    ).where(ScoreSheet.round_id.in_(round_ids))
-    return stmt, kv
-
-
-def int_columns(session: Session, stmt: Executable, n_columns: int) -> np.ndarray:
-    """Run a Core select of integer columns straight into an ``n x n_columns`` int64 array.
-
-    The rows' values are streamed with ``np.fromiter``: ``np.array`` over Row objects probes each
-    row for the array protocols, which costs far more than the query.
-    """
-    result = session.connection().execute(stmt)
-    flat = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64)
-    return flat.reshape(-1, n_columns)
-
-
-@dataclass(frozen=True)
-class ScoreRows:
-    """Long-form score rows of one round, each with its key level and key version number."""
-
-    assessor: np.ndarray
-    anchor: np.ndarray
-    criterion: np.ndarray
-    level: np.ndarray
-    key: np.ndarray
-    key_version: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.level.size)
-
-
-def round_score_rows(session: Session, round_id: int, *, key_mode: KeyMode = "sheet") -> ScoreRows:
-    """One Core query, plain tuples into numpy columns (no ORM entities)."""
-    stmt, _ = keyed_scores(
-        [round_id],
-        key_mode,
-        [
-            ScoreSheet.assessor_id,
-            ScoreSheet.anchor_id,
-            CriterionScore.criterion_id,
-            effective_level(),
-        ],
-    )
-    arr = int_columns(session, stmt, 6)
-    return ScoreRows(*(arr[:, i] for i in range(6)))
-
-
 def _round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
     """What the cached report depends on, read from the database in one query."""
     in_round = ScoreSheet.round_id == rnd.id
@@ -292,7 +188,9 @@ class RoundOverview:
             order = np.argsort(np.where(np.isnan(kappas), np.inf, kappas), kind="stable")[:PAIRWISE_LOWEST]
             a, b, kappas = a[order], b[order], kappas[order]
         common = pm.n_common[a, b]
-        lows, highs = pm.ci_low[a, b], pm.ci_high[a, b]
+        no_interval = np.full(a.size, np.nan)  # a matrix computed without bootstrap intervals
+        lows = no_interval if pm.ci_low is None else pm.ci_low[a, b]
+        highs = no_interval if pm.ci_high is None else pm.ci_high[a, b]
         report = self.report
         return [
             PairLine(
@@ -390,7 +288,7 @@ def compute_round_report(
             rows.key,
             levels=levels,
             earn_cut=rubric.earn_cut,
-            level_of_measurement=rubric.level_of_measurement,  # type: ignore[arg-type]
+            level_of_measurement=level_of_measurement(rubric.level_of_measurement),
             pass_rule=pass_rule_from_json(rnd.pass_rule_json),
             n_boot=n_boot,
             seed=rnd.id,
@@ -483,7 +381,7 @@ def round_overview(
 def _key_versions(session: Session, round_id: int, key_mode: KeyMode) -> tuple[list[int], int]:
     """Key version numbers the report uses, and how many sheets were scored against an older key."""
     kv = aliased(AnchorKeyVersion, name="kv")
-    latest = _latest_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id == round_id))
+    latest = latest_key_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id == round_id))
     row = (
         select(kv.version.label("stored"), latest.c.version.label("current"))
         .select_from(ScoreSheet)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..models import Anchor, Criterion, RubricVersion
 from ..rubrics import MAX_FILE_BYTES, RubricDefinition, RubricFileError, parse_rubric_bytes
 from .anchors import clean_filename, read_upload
-from .context import Actor
+from .context import Member
 from .errors import InvalidInput, NotFound
 from .rubrics import ImportOutcome, import_rubric
 
@@ -105,7 +105,7 @@ def parse_upload(raw: bytes, size: int, *, filename: str) -> RubricDefinition:
 
 
 def upload_rubric(
-    session: Session, actor: Actor, *, program_id: int, filename: str, stream: IO[bytes]
+    session: Session, actor: Member, *, program_id: int, filename: str, stream: IO[bytes]
 ) -> ImportOutcome:
     """Import an uploaded rubric file: a new version, or the version already storing this content.
 

@@ -10,27 +10,19 @@ booking's ``sequence``; the mail for each (booking, sequence) is sent once (see
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
     BookingStatus,
-    CalendarFeedToken,
-    Membership,
     Recalibration,
     RecalibrationOutcome,
     RecalibrationSession,
-    Role,
-    Round,
     SessionBooking,
     SessionStatus,
     User,
@@ -38,119 +30,70 @@ from ..models import (
 from . import audit, events
 from .context import Actor
 from .errors import InvalidInput, NotFound
-from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
+from .feed_tokens import (
+    feed_user,
+    has_feed,
+    new_feed_token,
+    revoke_feed,
+)
+from .scoring import has_control_characters
+from .session_fields import (
+    LOCATION_MAX_CHARS,
+    MAX_CAPACITY,
+    MAX_DURATION_MINUTES,
+    NOTE_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    SessionFields,
+    _checked_fields,
+    check_timezone,
+)
+from .session_queries import (
+    ACTIVE,
+    Attendee,
+    SessionLine,
+    active_booking,
+    attendees,
+    booked_count,
+    bookings_of,
+    get_session_row,
+    session_lines,
+    trainer_choices,
+)
 
-TITLE_MAX_CHARS = 200
-LOCATION_MAX_CHARS = 500
-NOTE_MAX_CHARS = 1000
-MAX_DURATION_MINUTES = 12 * 60
-MAX_CAPACITY = 500
-ACTIVE = (BookingStatus.BOOKED, BookingStatus.ACCEPTED, BookingStatus.MOVE_REQUESTED)
-
-
-def _text(
-    errors: dict[str, list[str]], name: str, label: str, value: str, limit: int, *, one_line: bool = False
-) -> str:
-    value = value.strip()
-    if not value:
-        errors[name] = [f"Enter the {label}."]
-    elif len(value) > limit:
-        errors[name] = [f"The {label} can be at most {limit} characters (you have {len(value)})."]
-    elif one_line and not is_one_line(value):
-        # The title goes into mail subjects, where a line break would end the header.
-        errors[name] = [f"The {label} {ONE_LINE_MESSAGE}."]
-    elif has_control_characters(value):
-        errors[name] = [f"The {label} contains a control character (such as NUL) that cannot be stored."]
-    return value
-
-
-def check_timezone(name: str) -> ZoneInfo | None:
-    name = name.strip()
-    if not name or name not in available_timezones():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class SessionFields:
-    """A session's fields after the checks: the local start converted to UTC with ``timezone``."""
-
-    title: str
-    starts_at: dt.datetime
-    timezone: str
-    duration_minutes: int
-    location: str
-    trainer_id: int
-    capacity: int
-
-    @classmethod
-    def of(cls, row: RecalibrationSession) -> SessionFields:
-        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
-
-    def apply_to(self, row: RecalibrationSession) -> None:
-        for name, value in dataclasses.asdict(self).items():
-            setattr(row, name, value)
-
-    def detail(self) -> dict[str, object]:
-        """As the audit trail records them (times in ISO 8601)."""
-        return {**dataclasses.asdict(self), "starts_at": self.starts_at.isoformat()}
-
-
-def _checked_fields(
-    session: Session,
-    *,
-    program_id: int,
-    title: str,
-    date: dt.date | None,
-    time: dt.time | None,
-    timezone: str,
-    duration_minutes: int | None,
-    location: str,
-    trainer_id: int | None,
-    capacity: int | None,
-    now: dt.datetime,
-) -> SessionFields:
-    """The checks shared by scheduling and rescheduling. Raises InvalidInput with field errors."""
-    errors: dict[str, list[str]] = {}
-    title = _text(errors, "title", "title", title, TITLE_MAX_CHARS, one_line=True)
-    location = _text(errors, "location", "place or video link", location, LOCATION_MAX_CHARS, one_line=True)
-    zone = check_timezone(timezone)
-    if zone is None:
-        errors["timezone"] = [
-            "Choose a time zone by its IANA name, such as Europe/Berlin or America/New_York."
-        ]
-    if date is None:
-        errors["date"] = ["Enter the date."]
-    if time is None:
-        errors["time"] = ["Enter the start time."]
-    starts_at = None
-    if zone is not None and date is not None and time is not None:
-        local = dt.datetime.combine(date, time, tzinfo=zone)
-        starts_at = local.astimezone(dt.UTC)
-        if starts_at <= now:
-            errors["date"] = ["The session must start in the future."]
-    if duration_minutes is None or not 1 <= duration_minutes <= MAX_DURATION_MINUTES:
-        errors["duration_minutes"] = [f"Enter the duration in minutes, from 1 to {MAX_DURATION_MINUTES}."]
-    if capacity is None or not 1 <= capacity <= MAX_CAPACITY:
-        errors["capacity"] = [f"Enter how many assessors can attend, from 1 to {MAX_CAPACITY}."]
-    trainer = None
-    if trainer_id is not None:
-        trainer = session.scalar(
-            select(Membership).where(
-                Membership.user_id == trainer_id,
-                Membership.program_id == program_id,
-                Membership.role.in_([Role.LEAD_TRAINER, Role.ADMIN]),
-            )
-        )
-    if trainer is None:
-        errors["trainer_id"] = ["Choose a trainer of this program."]
-    if errors:
-        raise InvalidInput("Some fields need attention; nothing was saved.", errors)
-    assert starts_at is not None and trainer_id is not None and duration_minutes and capacity
-    return SessionFields(title, starts_at, timezone.strip(), duration_minutes, location, trainer_id, capacity)
+__all__ = [
+    "ACTIVE",
+    "LOCATION_MAX_CHARS",
+    "MAX_CAPACITY",
+    "MAX_DURATION_MINUTES",
+    "NOTE_MAX_CHARS",
+    "TITLE_MAX_CHARS",
+    "Attendee",
+    "SessionFields",
+    "SessionLine",
+    "Waiting",
+    "active_booking",
+    "attendees",
+    "book",
+    "book_waiting",
+    "booked_count",
+    "bookings_of",
+    "cancel_session",
+    "check_timezone",
+    "create_session",
+    "feed_user",
+    "get_booking",
+    "get_session_row",
+    "has_feed",
+    "mark_attendance",
+    "move_booking",
+    "new_feed_token",
+    "reschedule_session",
+    "respond",
+    "revoke_feed",
+    "session_lines",
+    "trainer_choices",
+    "waiting_assessors",
+]
 
 
 def create_session(
@@ -276,51 +219,10 @@ def reschedule_session(
     return row, updated
 
 
-def get_session_row(
-    session: Session, *, program_id: int, session_id: int, lock: bool = False
-) -> RecalibrationSession:
-    stmt = select(RecalibrationSession).where(
-        RecalibrationSession.id == session_id, RecalibrationSession.program_id == program_id
-    )
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    row = session.scalar(stmt)
-    if row is None:
-        raise NotFound("session")
-    return row
-
-
-def booked_count(session: Session, session_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                SessionBooking.session_id == session_id, SessionBooking.status.in_(ACTIVE)
-            )
-        )
-        or 0
-    )
-
-
 def _touch(booking: SessionBooking, status: BookingStatus, now: dt.datetime) -> None:
     booking.status = status
     booking.sequence += 1
     booking.updated_at = now
-
-
-def active_booking(session: Session, user_id: int, *, now: dt.datetime) -> SessionBooking | None:
-    """The assessor's booking in a scheduled session that has not ended yet."""
-    return session.scalar(
-        select(SessionBooking)
-        .join(RecalibrationSession, RecalibrationSession.id == SessionBooking.session_id)
-        .where(
-            SessionBooking.user_id == user_id,
-            SessionBooking.status.in_(ACTIVE),
-            RecalibrationSession.status == SessionStatus.SCHEDULED,
-            RecalibrationSession.starts_at > now,
-        )
-        .order_by(RecalibrationSession.starts_at)
-        .limit(1)
-    )
 
 
 def book(
@@ -637,142 +539,6 @@ def mark_attendance(
         detail={"session_id": row.id, "user_id": booking.user_id, "attended": attended, "before": before},
     )
     return booking
-
-
-# -------------------------------------------------------------------------------------- views
-@dataclass(frozen=True)
-class SessionLine:
-    row: RecalibrationSession
-    booked: int
-
-    @property
-    def room(self) -> int:
-        return max(self.row.capacity - self.booked, 0)
-
-
-def session_lines(session: Session, program_id: int) -> list[SessionLine]:
-    rows = list(
-        session.scalars(
-            select(RecalibrationSession)
-            .where(RecalibrationSession.program_id == program_id)
-            .order_by(RecalibrationSession.starts_at.desc())
-        )
-    )
-    counts = dict(
-        session.execute(
-            select(SessionBooking.session_id, func.count())
-            .where(SessionBooking.session_id.in_([r.id for r in rows]), SessionBooking.status.in_(ACTIVE))
-            .group_by(SessionBooking.session_id)
-        ).all()
-    )
-    return [SessionLine(r, counts.get(r.id, 0)) for r in rows]
-
-
-@dataclass(frozen=True)
-class Attendee:
-    booking: SessionBooking
-    name: str
-    email: str
-    round: Round | None
-    outcome: RecalibrationOutcome | None
-
-
-def attendees(session: Session, session_id: int) -> list[Attendee]:
-    rows = session.execute(
-        select(SessionBooking, User.name, User.email, Recalibration)
-        .join(User, User.id == SessionBooking.user_id)
-        .outerjoin(Recalibration, Recalibration.id == SessionBooking.recalibration_id)
-        .where(SessionBooking.session_id == session_id)
-        .order_by(User.name, User.id)
-    ).all()
-    return [Attendee(b, n, e, r.round if r else None, r.outcome if r else None) for b, n, e, r in rows]
-
-
-def bookings_of(session: Session, user_id: int) -> list[SessionBooking]:
-    return list(
-        session.scalars(
-            select(SessionBooking)
-            .join(RecalibrationSession, RecalibrationSession.id == SessionBooking.session_id)
-            .where(SessionBooking.user_id == user_id)
-            .order_by(RecalibrationSession.starts_at.desc())
-        )
-    )
-
-
-def trainer_choices(session: Session, program_id: int) -> list[tuple[int, str]]:
-    return [
-        (uid, name)
-        for uid, name in session.execute(
-            select(User.id, User.name)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.program_id == program_id, Membership.role.in_([Role.LEAD_TRAINER, Role.ADMIN]))
-            .order_by(User.name, User.id)
-        ).all()
-    ]
-
-
-# ---------------------------------------------------------------------------------- feed tokens
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_feed_token(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> str:
-    """A new private feed link for the actor; any earlier link stops working. Returns the token
-    (shown once; only its SHA-256 is stored)."""
-    assert actor.user_id is not None
-    now = now or utcnow()
-    revoke_feed(session, actor, now=now, audited=False)
-    token = secrets.token_urlsafe(32)
-    session.add(CalendarFeedToken(user_id=actor.user_id, token_hash=_hash(token), created_at=now))
-    session.flush()
-    audit.record(session, actor, "calendar.feed_link", object_type="user", object_id=actor.user_id)
-    return token
-
-
-def revoke_feed(
-    session: Session, actor: Actor, *, now: dt.datetime | None = None, audited: bool = True
-) -> int:
-    assert actor.user_id is not None
-    result = session.execute(
-        update(CalendarFeedToken)
-        .where(CalendarFeedToken.user_id == actor.user_id, CalendarFeedToken.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
-    )
-    session.flush()
-    n = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if audited:
-        audit.record(
-            session,
-            actor,
-            "calendar.feed_revoke",
-            object_type="user",
-            object_id=actor.user_id,
-            detail={"revoked": n},
-        )
-    return n
-
-
-def has_feed(session: Session, user_id: int) -> dt.datetime | None:
-    return session.scalar(
-        select(CalendarFeedToken.created_at).where(
-            CalendarFeedToken.user_id == user_id, CalendarFeedToken.revoked_at.is_(None)
-        )
-    )
-
-
-def feed_user(session: Session, token: str) -> User | None:
-    """The user of a live feed token (None for an unknown or revoked one)."""
-    if not token or len(token) > 200:
-        return None
-    return session.scalar(
-        select(User)
-        .join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
-        .where(
-            CalendarFeedToken.token_hash == _hash(token),
-            CalendarFeedToken.revoked_at.is_(None),
-            User.is_active.is_(True),
-        )
-    )
 
 
 # ------------------------------------------------------------------ booking events, scheduling

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import rows_matched, utcnow
 from ..models import AccountToken, TokenPurpose
 from .errors import DomainError
 
@@ -93,7 +93,7 @@ def revoke_all(
         .values(revoked_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(result)
 
 
 def check(
@@ -133,7 +133,7 @@ def consume(session: Session, row: AccountToken, *, now: dt.datetime | None = No
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(result) != 1:
         raise TokenInvalid("used")
     session.expire(row)
 

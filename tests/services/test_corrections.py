@@ -147,7 +147,7 @@ def test_every_statistic_reads_the_corrected_level(db, world):
     assessors, crit, levels = anchors.certified_scores(db, db.get(Anchor, world.anchors[0]))
     assert levels[(assessors == world.ids["assessor"]) & (crit == cid)].tolist() == [key_level]
 
-    series = drift._series(db, world.program_a)
+    series = drift.calibration_series(db, world.program_a)
     s = series[0]
     assert s.level[(s.assessor == world.ids["assessor"]) & (s.criterion == cid)].tolist() == [key_level]
 

@@ -49,7 +49,7 @@ class Outcome:
 def _link(endpoint: str) -> str:
     if has_request_context():
         return url_for(endpoint, _external=True)
-    base = current_app.config.get("PUBLIC_BASE_URL", "http://localhost").rstrip("/")
+    base = str(current_app.config.get("PUBLIC_BASE_URL", "http://localhost")).rstrip("/")
     with current_app.test_request_context():
         return base + url_for(endpoint)
 

@@ -182,6 +182,9 @@ def test_each_default_is_assigned_once_and_the_policy_module_uses_it():
     assert policy.PassRule().min_exact == 0.70
 
 
+CHARTS = "web/charts.py"
+
+
 def _numbers(text: str) -> list[tuple[float, int]]:
     """(value, line) of every number in code (not in strings, docstrings or comments)."""
     out = []
@@ -205,7 +208,8 @@ def test_distinctive_default_numbers_appear_in_exactly_one_place_in_the_stats_an
     hits = [
         f"{path}:{line}"
         for path, text in _sources().items()
-        if path.split("/")[0] in ("stats", "services", "web", "config.py", "cli.py", "drift_mail.py")
+        if path.split("/")[0] in ("stats", "services", "web", "config.py", "cli", "notify")
+        if path != CHARTS  # the charts' layout numbers (moved from the package root into web/)
         for number, line in _numbers(text)
         if number == value
     ]
@@ -221,7 +225,7 @@ def test_services_repeat_no_rule_number_outside_the_policy_module(value):
         f"{path}:{line}"
         for path, text in _sources().items()
         if path.startswith(("services/", "web/")) or path == "config.py"
-        if path not in skip
+        if path not in skip and path != CHARTS
         for number, line in _numbers(text)
         if number == value
     ]

@@ -29,7 +29,7 @@ from ..models import (
     User,
 )
 from . import audit, tokens
-from .auth import normalise_email, set_password
+from .auth import LoginResult, authenticate, normalise_email, set_password
 from .certification import set_status
 from .common_passwords import is_common
 from .context import Actor, Member, Person, SystemActor
@@ -530,3 +530,22 @@ def program_name(session: Session, program_id: int) -> str:
 
 def emails_of(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+
+
+def accept_and_sign_in(
+    session: Session,
+    token: str,
+    *,
+    name: str,
+    password: str,
+    confirm: str | None = None,
+    window: dt.timedelta = dt.timedelta(days=QUALIFICATION_WINDOW_DAYS),
+    request_id: str | None = None,
+) -> LoginResult:
+    """Accept the invitation (:func:`accept_invitation`) and sign the new assessor in with the
+    password they just chose, in one transaction: the account is ready and its first session open,
+    or (on any refusal) neither."""
+    accepted = accept_invitation(
+        session, token, name=name, password=password, confirm=confirm, window=window, request_id=request_id
+    )
+    return authenticate(session, accepted.user.email, password, request_id=request_id)

@@ -9,12 +9,10 @@ answers the same whether or not the address has an account.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy.orm import Session as DbSession
 from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...notify import outbox
-from ...services import auth as auth_service
 from ...services import onboarding
 from ...services.certification import Policy
 from ...services.tokens import TokenInvalid
@@ -49,8 +47,8 @@ def accept_invitation(token: str) -> Page:
         name, password, confirm = form.name.data or "", form.password.data or "", form.confirm.data or ""
         window = Policy.from_config(current_app.config).window
 
-        def accept_and_sign_in(s: DbSession) -> auth_service.LoginResult:
-            accepted = onboarding.accept_invitation(
+        outcome = attempt(
+            lambda s: onboarding.accept_and_sign_in(
                 s,
                 token,
                 name=name,
@@ -58,10 +56,9 @@ def accept_invitation(token: str) -> Page:
                 confirm=confirm,
                 window=window,
                 request_id=g.request_id,
-            )
-            return auth_service.authenticate(s, accepted.user.email, password, request_id=g.request_id)
-
-        outcome = attempt(accept_and_sign_in, form=form)
+            ),
+            form=form,
+        )
         if outcome.ok:
             session.clear()
             session["sid"] = outcome.value.token

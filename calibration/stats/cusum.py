@@ -314,7 +314,7 @@ def self_starting_cusum(
             dft = np.where(has, d2[:, t], 1.0)
             if (has & ~(dft > 0)).any():
                 raise ValueError("df must be positive where a round is judged")
-            u = sps.norm.ppf(np.clip(sps.t.cdf(u, dft), 1e-300, 1 - 1e-16))
+            u = np.sign(u) * sps.norm.isf(np.maximum(sps.t.sf(np.abs(u), dft), 1e-300))  # tails kept exact
         inn[:, t] = np.where(has, u, np.nan)
         base[:, t] = np.where(has, mean, np.nan)
         up = np.where(has, np.maximum(0.0, up + u - k), up)

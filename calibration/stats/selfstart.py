@@ -315,12 +315,16 @@ def self_starting_drift(
 
     Per assessor and round, ``x_t`` is the mean signed deviation (positive = above the key). Each judged
     round is compared with the assessor's own earlier judged rounds,
-    ``U_t = (x_t - xbar) / (sigma * sqrt(1/n_t + 1/N))`` with ``n_t`` the round's score sheets, ``N``
-    the earlier rounds' and ``sigma = sigma.per_sheet`` (per criterion: that criterion's scores and
-    ``sigma.by_criterion[c]``), so the limits know each round's sample. For a stable assessor, with or
-    without a constant lean, the ``U_t`` are independent standard normals (Hawkins 1987), and a
+    ``U_t = (x_t - xbar) / (s_t * sqrt(1/n_t + 1/N))`` with ``n_t`` the round's score sheets and ``N``
+    the earlier rounds', so the limits know each round's sample. ``s_t`` is the SD of one sheet's mean
+    deviation: the pool's ``sigma.per_sheet`` (per criterion ``sigma.by_criterion[c]``) counted as
+    ``prior_df`` degrees of freedom, pooled with the assessor's own within-round spread of sheets
+    through round ``t`` (``s_t^2 = (prior_df sigma^2 + SS_own) / (prior_df + df_own)``, a scaled
+    inverse chi-square prior; Gelman et al. 2013, §3.3), and ``U_t`` is read as a Student t on
+    ``prior_df + df_own`` df mapped to the normal scale. For a stable assessor, with or without a
+    constant lean, the ``U_t`` are then (close to) independent standard normals (Hawkins 1987), and a
     two-sided CUSUM (:func:`~calibration.stats.cusum.self_starting_cusum`) on them has a known
-    false-alarm rate.
+    false-alarm rate; an assessor noisier than the pool is judged against their own noise.
 
     The limits spend the budget: the overall chart's ``h`` gives a false-alarm probability of
     ``budget.share("drift_overall")`` over ``budget.rounds - 1`` innovations; each of the ``C``
@@ -347,6 +351,8 @@ def self_starting_drift(
         when omitted.
     k : float
         CUSUM reference value (default 0.5).
+    prior_df : float
+        Weight of the pool's sigma in degrees of freedom (default 20; 0 uses the assessor's own only).
     budget : FalseAlarmBudget
         The shares ``"drift_overall"`` and ``"drift_criterion"`` are used.
     min_anchors, min_scores : int
@@ -360,7 +366,9 @@ def self_starting_drift(
     ----------
     Hawkins, D. M. (1987). Self-starting CUSUM charts for location and scale. *The Statistician* 36,
     299-316. Hawkins, D. M., & Olwell, D. H. (1998). *Cumulative Sum Charts and Charting for Quality
-    Improvement*, Springer, ch. 7. Brook & Evans (1972) for the limits.
+    Improvement*, Springer, ch. 7. Brook & Evans (1972) for the limits. Hinkley, D. V. (1970).
+    Inference about the change-point in a sequence of random variables. *Biometrika* 57, 1-17
+    (``change_round``). Gelman, A., et al. (2013). *Bayesian Data Analysis* (3rd ed.), §3.3.
 
     Examples
     --------
@@ -385,6 +393,8 @@ def self_starting_drift(
     _check_count(min_anchors=min_anchors, min_scores=min_scores)
     if not isinstance(budget, FalseAlarmBudget):
         raise ValueError(f"budget must be a FalseAlarmBudget, got {budget!r}")
+    if not (isinstance(prior_df, int | float) and math.isfinite(prior_df) and prior_df >= 0):
+        raise ValueError(f"prior_df must be a non-negative number, got {prior_df!r}")
     p = _rows(rounds, raters, units, values, key, levels, criteria)
     if sigma is None:
         sigma = _sigma_from_rows(p)

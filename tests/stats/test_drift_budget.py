@@ -119,6 +119,15 @@ def test_cusum_limit_inverts_the_false_alarm_rate_and_grows_with_points() -> Non
         (lambda: cusum_limit(0.5, 0.01, 19, sides=3), "sides must be 1 or 2"),
         (lambda: self_starting_cusum([1.0, 2.0], [1, 0], 1.0, h=4), "weight and sigma must be positive"),
         (lambda: self_starting_cusum(np.zeros((2, 2, 2)), 1, 1.0, h=4), "one- or two-dimensional"),
+        (lambda: drift_of(program(1, n=2, rounds=2), prior_df=-1), "prior_df must be a non-negative number"),
+        (lambda: drift_of(program(1, n=2, rounds=2), budget=0.05), "budget must be a FalseAlarmBudget"),
+        (lambda: drift_of(program(1, n=2, rounds=2), budget=FalseAlarmBudget(0.05, 20)), "no budget share"),
+        (lambda: lean([1], [1], [1], [1], [1], levels=LEVELS, window=0), "window must be at least 1"),
+        (lambda: lean([1], [1], [1], [1], [1], levels=LEVELS, material=-0.1), "material must be"),
+        (lambda: lean([1], [1], [1], [7], [1], levels=LEVELS), "value 7 is not one of the rubric levels"),
+        (lambda: cohort_alpha_drift([0.8], [0.1, 0.1], n_anchors=[8], n_scores=[40]), "one entry per round"),
+        (lambda: cohort_alpha_drift([1.2], [0.1], n_anchors=[8], n_scores=[40]), "alphas at most 1"),
+        (lambda: below_pass_rule([1], [1], [1], [1], [1], levels=LEVELS, budget=None), "FalseAlarmBudget"),
     ],
 )
 def test_bad_input_is_a_plain_value_error(call, message: str) -> None:
@@ -218,6 +227,14 @@ def test_a_small_round_inside_a_series_is_left_out() -> None:
     d = drift_of(q).overall[0]
     assert 6 in d.too_few_rounds and 6 not in d.signal_rounds
     assert d.innovations[d.rounds.index(6)] is None
+
+
+def test_no_variation_in_the_pool_is_undefined_never_a_flag() -> None:
+    t = np.repeat(np.arange(1, 6), 32)
+    table = self_starting_drift(t, np.zeros(160), t * 100 + np.tile(np.repeat(np.arange(8), 4), 5),
+                                np.full(160, 2), np.full(160, 2), levels=LEVELS)  # fmt: skip
+    d = table.overall[0.0]
+    assert d.status == "undefined" and not d.flagged and "Undefined" in d.reason
 
 
 def test_change_sentence_words() -> None:

@@ -273,7 +273,7 @@ def run(sc: Scenario, n_programs: int, seed: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument(
-        "--programs", type=int, default=150, help="mixed programs per scenario, and as many all-stable"
+        "--programs", type=int, default=200, help="mixed programs per scenario, and as many all-stable"
     )
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--only", action="append", help="run only this scenario (repeatable)")

@@ -74,10 +74,13 @@ class FalseAlarmBudget:
         return 1.0 - 2.0 * self.per_round(rule, tests_per_round)
 
 
-#: The shares add up to 3.5% of the 5%: the remaining 1.5 points absorb what the nominal rates do not
-#: model (sigma estimated from a pool and from few rounds, discrete scores, assessors whose level sits
-#: right at the pass rule); ``bench/drift_sim.py`` (seed 20261206) measured 2-5% in every scenario with
-#: a 4.5% split, and this split keeps every detection target (docs/statistics.md, "Drift (issue 15)").
+#: The assessor shares add up to 3.5% of the 5%, the cohort shares to 2.5%: the rest absorbs what the
+#: nominal rates do not model (sigma estimated from a pool and from few rounds, discrete scores,
+#: assessors whose level sits right at the pass rule, anchor means that are not quite normal).
+#: ``bench/drift_sim.py`` (seed 20261206, 150 programs per scenario) measured the assessor rules at
+#: 2.5-3.9% with this split, and the cohort rules at up to 6% with a 3.5% split (the cohort-level
+#: CUSUM ran at about 1.6 times its nominal rate), hence the smaller cohort shares; every detection
+#: target still holds (docs/statistics.md, "Drift, lean and one false-alarm budget").
 #: Per assessor: drift of the overall signed deviation (self-starting CUSUM), drift on any one
 #: criterion (one CUSUM per criterion, this share split equally among them) and a round clearly below
 #: the pass rule (each of its checked shares tested at this share / (rounds x shares)).
@@ -91,5 +94,5 @@ ASSESSOR_BUDGET = FalseAlarmBudget(
 COHORT_BUDGET = FalseAlarmBudget(
     FALSE_ALARM_BUDGET,
     BUDGET_ROUNDS,
-    {"cohort_level": 0.015, "alpha_minimum": 0.01, "alpha_baseline": 0.01},
+    {"cohort_level": 0.01, "alpha_minimum": 0.005, "alpha_baseline": 0.01},
 )

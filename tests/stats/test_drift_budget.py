@@ -297,6 +297,20 @@ def test_cohort_level_ignores_a_constant_cohort_lean_and_flags_a_whole_cohort_st
     assert d.parameters["nominal_false_alarm"] == COHORT_BUDGET.share("cohort_level")
 
 
+def test_cohort_level_on_small_rounds_is_too_few_to_judge() -> None:
+    small = program(23, n=6, anchors=4, rounds=6, cohort=(3, 2.0))
+    d = cohort_level_drift(small["t"], small["a"], small["u"], small["score"], small["key"], levels=LEVELS)
+    assert d.status == "too_few" and not d.flagged and d.too_few_rounds == tuple(range(1, 7))
+
+
+def test_lean_per_criterion_finds_the_one_leaning_criterion() -> None:
+    p = program(24, n=1, rounds=5)
+    p["score"] = np.where(p["c"] == 1, np.clip(p["key"] + 1, 1, 4), p["score"])
+    found = lean(p["t"], p["a"], p["u"], p["score"], p["key"], levels=LEVELS, criteria=p["c"], window=5)
+    assert found[(0, 1)].verdict == "lenient"
+    assert all(found[(0, k)].verdict != "lenient" for k in (0, 2, 3))
+
+
 def test_cohort_alpha_decides_on_the_interval_against_the_minimum() -> None:
     # 0.62 is below .667 as a point, but its interval is not: no flag.
     wide = cohort_alpha_drift([0.62], [0.05], n_anchors=[8], n_scores=[240], dfs=[7])

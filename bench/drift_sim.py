@@ -291,7 +291,7 @@ def main() -> None:
     if args.old:
         from drift_sim_old import main as old_main
 
-        old_main([])
+        old_main(["--programs", str(args.programs), "--other-programs", str(max(1, args.programs // 3))])
     print()
     for line in lines:
         print(line)

@@ -1,6 +1,7 @@
 """Simulation check of the drift rules (issues 6 and 15): false alarms of the whole system, and detection.
 
-Run: ``nice -n 10 .venv/bin/python bench/drift_sim.py`` (``--programs N`` per scenario, ``--seed S``,
+Run: ``nice -n 10 .venv/bin/python bench/drift_sim.py`` (about ten minutes on two shared cores;
+``--programs N`` mixed and N all-stable programs per scenario, default 200, ``--seed S``,
 ``--only NAME``, ``--old`` to add the issue-6 rules' table). Not a test: it prints a table per scenario
 and ends with one ``summary <scenario>: ...`` line per scenario, for scripts.
 

@@ -42,6 +42,16 @@ from .accuracy import (
 )
 from .anchors import AnchorRow, AnchorSummary, anchor_summary
 from .bootstrap import bootstrap_units, normal_interval, percentile_interval, t_interval, wilson_bounds
+from .budget import ASSESSOR_BUDGET, BUDGET_ROUNDS, COHORT_BUDGET, FALSE_ALARM_BUDGET, FalseAlarmBudget
+from .cohort import (
+    CohortAlphaDrift,
+    CohortLevelDrift,
+    RoundAlpha,
+    cohort_alpha_drift,
+    cohort_level_drift,
+    round_alpha,
+)
+from .cusum import CUSUM_K, SelfStartPath, cusum_arl, cusum_false_alarm, cusum_limit, self_starting_cusum
 from .drift import (
     AccuracyDrop,
     CohortDrift,
@@ -60,6 +70,8 @@ from .drift import (
 )
 from .icc import icc
 from .labels import MIN_ANCHORS, MIN_SCORES, NO_CLEAR_LEAN, TOO_FEW, interpret
+from .lean import LEAN_MATERIAL, LEAN_WINDOW, Lean, lean
+from .passcheck import BelowPassRule, below_pass_rule
 from .passrule import PassDecision, PassRule, RuleCheck, clearly_below, evaluate_pass_rule
 from .reliability import (
     brennan_prediger,
@@ -77,13 +89,22 @@ from .reliability import (
 )
 from .report import CohortReliability, RoundReport, cohort_reliability, round_report
 from .results import Estimate, ICCResult, PairwiseMatrix, alpha_label, icc_label
+from .selfstart import PRIOR_DF, OwnDrift, OwnDriftTable, change_sentence, self_starting_drift
 
 __all__ = [
+    "ASSESSOR_BUDGET",
+    "BUDGET_ROUNDS",
     "CENTRAL_TENDENCY_EXCESS",
     "CENTRAL_TENDENCY_MIN_SCORES",
+    "COHORT_BUDGET",
+    "CUSUM_K",
+    "FALSE_ALARM_BUDGET",
+    "LEAN_MATERIAL",
+    "LEAN_WINDOW",
     "MIN_ANCHORS",
     "MIN_SCORES",
     "NO_CLEAR_LEAN",
+    "PRIOR_DF",
     "TOO_FEW",
     "AccuracyArrays",
     "AccuracyDrop",
@@ -91,15 +112,22 @@ __all__ = [
     "AccuracyTable",
     "AnchorRow",
     "AnchorSummary",
+    "BelowPassRule",
     "CategoryUse",
+    "CohortAlphaDrift",
     "CohortDrift",
+    "CohortLevelDrift",
     "CohortReliability",
     "DecisionAgreement",
     "Estimate",
     "EwmaDrift",
     "EwmaDriftTable",
     "EwmaPath",
+    "FalseAlarmBudget",
     "ICCResult",
+    "Lean",
+    "OwnDrift",
+    "OwnDriftTable",
     "PairwiseMatrix",
     "PassDecision",
     "PassRule",
@@ -107,8 +135,10 @@ __all__ = [
     "PoolSigma",
     "Proportion",
     "RatingMatrix",
+    "RoundAlpha",
     "RoundReport",
     "RuleCheck",
+    "SelfStartPath",
     "ValuePatterns",
     "accuracy",
     "accuracy_arrays",
@@ -116,17 +146,24 @@ __all__ = [
     "accuracy_drop",
     "alpha_label",
     "anchor_summary",
+    "below_pass_rule",
     "bootstrap_units",
     "brennan_prediger",
     "category_counts",
+    "change_sentence",
     "clearly_below",
     "cohen_kappa",
     "cohen_kappa_from_table",
+    "cohort_alpha_drift",
     "cohort_drift",
+    "cohort_level_drift",
     "cohort_reliability",
     "confusion_by_group",
     "conger_kappa",
     "contingency_table",
+    "cusum_arl",
+    "cusum_false_alarm",
+    "cusum_limit",
     "drift_sentence",
     "evaluate_pass_rule",
     "ewma_chart",
@@ -138,6 +175,7 @@ __all__ = [
     "icc_label",
     "interpret",
     "krippendorff_alpha",
+    "lean",
     "light_kappa",
     "normal_interval",
     "pairwise_kappa_matrix",
@@ -145,8 +183,11 @@ __all__ = [
     "percent_agreement",
     "percentile_interval",
     "pool_sigma",
+    "round_alpha",
     "round_report",
     "scotts_pi",
+    "self_starting_cusum",
+    "self_starting_drift",
     "t_interval",
     "to_index",
     "units_by_raters_matrix",

@@ -25,6 +25,12 @@ MODULES = [
     "calibration.stats._drift_common",
     "calibration.stats.anchors",
     "calibration.stats.drift",
+    "calibration.stats.budget",
+    "calibration.stats.cusum",
+    "calibration.stats.selfstart",
+    "calibration.stats.lean",
+    "calibration.stats.passcheck",
+    "calibration.stats.cohort",
 ]
 
 

@@ -28,7 +28,7 @@ from ..models import (
 )
 from . import audit, events
 from .assignments import assigned_round, round_anchor
-from .context import Actor
+from .context import Actor, Member
 from .errors import InvalidInput, NotFound
 from .reveal import may_reveal
 from .scoring import current_key_version, has_control_characters, rubric_with_levels
@@ -49,7 +49,7 @@ def _text(errors: dict[str, list[str]], name: str, value: str, what: str) -> str
 
 
 def raise_challenge(
-    session: Session, actor: Actor, *, round_id: int, anchor_id: int, criterion_id: int, argument: str
+    session: Session, actor: Member, *, round_id: int, anchor_id: int, criterion_id: int, argument: str
 ) -> KeyChallenge:
     """The assessor questions the key on one criterion of an anchor they have finalised.
 
@@ -57,7 +57,6 @@ def raise_challenge(
     InvalidInput (field errors ``criterion``, ``argument``) otherwise, nothing written. Records
     :class:`.events.ChallengeRaised`: the program's lead trainers are mailed once it is committed.
     """
-    assert actor.user_id is not None and actor.program_id is not None
     rnd = assigned_round(session, user_id=actor.user_id, program_id=actor.program_id, round_id=round_id)
     anchor = round_anchor(session, rnd, anchor_id)
     sheet = may_reveal(session, assessor_id=actor.user_id, round_id=rnd.id, anchor_id=anchor.id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Anchor, QualificationResult, Round, RoundAnchor, ScoreSheet
 from . import certification, recalibration, scoring
-from .context import Actor, Member
+from .context import Member
 from .rubric_cache import RubricSnapshot
 
 
@@ -76,7 +76,7 @@ def submit_final_sheet(
 
 
 def after_final_sheet(
-    session: Session, actor: Actor, *, round_id: int, defaults: certification.Policy
+    session: Session, actor: Member, *, round_id: int, defaults: certification.Policy
 ) -> Completion:
     """Run the follow-ups of ``actor``'s new final sheet in ``round_id``; flush, never commit.
 
@@ -85,7 +85,6 @@ def after_final_sheet(
     the round the assessor has no sheet for (a look-up in the sheets' unique index per anchor),
     rather than counting the sheets of the round.
     """
-    assert actor.user_id is not None and actor.program_id is not None
     has_anchors, has_unscored = session.execute(
         _ROUND_PROGRESS, {"round_id": round_id, "user_id": actor.user_id}
     ).one()

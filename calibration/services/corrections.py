@@ -30,7 +30,7 @@ from ..models import (
     User,
 )
 from . import audit, events
-from .context import Actor
+from .context import Member
 from .errors import InvalidInput, NotFound
 from .reports import get_round
 from .scoring import has_control_characters, rubric_with_levels
@@ -161,7 +161,7 @@ def assessor_sheets(session: Session, *, program_id: int, round_id: int, user_id
 
 def correct_score(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     program_id: int,
     sheet_id: int,
@@ -175,7 +175,6 @@ def correct_score(
     ``criterion``, ``level`` or ``reason``; also when another trainer corrected the same score at the
     same moment). Nothing is written unless every check passes.
     """
-    assert actor.user_id is not None
     sheet, rnd = _sheet_in_program(session, program_id, sheet_id)
     rubric = rubric_with_levels(session, rnd.rubric_version_id)
     titles = {c.id: c.title for c in rubric.criteria}

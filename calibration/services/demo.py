@@ -45,7 +45,7 @@ from ..rubrics import load_rubric_dir
 from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
-from .context import Actor, Member, SystemActor
+from .context import Member, SystemActor
 from .rubrics import import_rubrics
 from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from .score_rows import keyed_scores
@@ -295,7 +295,7 @@ def _create_anchors(
     return out
 
 
-def _correct_a_slip(session: Session, actor: Actor, program_id: int, rnd: Round, assessor: User) -> None:
+def _correct_a_slip(session: Session, actor: Member, program_id: int, rnd: Round, assessor: User) -> None:
     """Correct the assessor's first score that differs from the key, to the key's level."""
     session.flush()
     stmt, _ = keyed_scores([rnd.id], "sheet", [ScoreSheet.id, CriterionScore.criterion_id])
@@ -323,7 +323,7 @@ def _correct_a_slip(session: Session, actor: Actor, program_id: int, rnd: Round,
     )
 
 
-def _question_a_key(session: Session, actor: Actor, rnd: Round) -> None:
+def _question_a_key(session: Session, actor: Member, rnd: Round) -> None:
     """The assessor questions the key on the first criterion of their first sheet in the round."""
     session.flush()
     first = session.scalar(

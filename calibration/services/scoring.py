@@ -22,7 +22,7 @@ from ..models import (
 )
 from . import audit
 from .assignments import assigned_round, round_anchor
-from .context import Actor
+from .context import Member
 from .errors import AlreadyRecorded, InvalidInput, RoundNotOpen
 from .rubric_cache import RubricSnapshot, load_rubric, rubric_snapshot
 
@@ -93,7 +93,7 @@ _SUBMIT_CHECKS = select(
 
 def submit_sheet(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     round_id: int,
     anchor_id: int,
@@ -106,7 +106,6 @@ def submit_sheet(
     Raises NotFound (out of scope), RoundNotOpen (also for a suspended assessor), InvalidInput (field errors keyed by
     ``criterion_<id>`` or ``notes``) or AlreadyRecorded (a sheet exists; nothing new stored).
     """
-    assert actor.user_id is not None and actor.program_id is not None
     rnd = assigned_round(session, user_id=actor.user_id, program_id=actor.program_id, round_id=round_id)
     anchor = round_anchor(session, rnd, anchor_id)
     return submit_scoped_sheet(
@@ -123,7 +122,7 @@ def submit_sheet(
 
 def submit_scoped_sheet(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     rnd: Round,
     anchor: Anchor,
@@ -139,7 +138,6 @@ def submit_scoped_sheet(
     The rules that can change while the page was open (a sheet stored meanwhile, the assessor's
     status, the anchor's current key) are read in one statement, in this transaction.
     """
-    assert actor.user_id is not None and actor.program_id is not None
     if rubric.id != rnd.rubric_version_id or anchor.program_id != rnd.program_id:
         raise ValueError("the rubric and the anchor must be the round's")
     prior_id, status, key_version_id = session.execute(

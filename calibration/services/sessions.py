@@ -28,7 +28,7 @@ from ..models import (
     User,
 )
 from . import audit, events
-from .context import Actor
+from .context import Actor, Member
 from .errors import InvalidInput, NotFound
 from .feed_tokens import (
     feed_user,
@@ -347,7 +347,7 @@ def get_booking(session: Session, *, booking_id: int, user_id: int) -> SessionBo
 
 def respond(
     session: Session,
-    actor: Actor,
+    actor: Member,
     *,
     booking_id: int,
     action: str,
@@ -355,7 +355,6 @@ def respond(
     now: dt.datetime | None = None,
 ) -> SessionBooking:
     """The assessor accepts their booking or asks to move it (with a note for the trainer)."""
-    assert actor.user_id is not None
     now = now or utcnow()
     booking = get_booking(session, booking_id=booking_id, user_id=actor.user_id)
     if booking.status not in ACTIVE or booking.session.status != SessionStatus.SCHEDULED:

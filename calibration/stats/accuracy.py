@@ -114,7 +114,7 @@ def weight_matrix(q: int, weights: Weights = "quadratic") -> np.ndarray:
     """
     if q < 2:
         raise ValueError(f"weights need at least two levels, got q={q}")
-    if weights == "identity":  # the reliability coefficients' spelling of None; not offered here
+    if isinstance(weights, str) and weights == "identity":  # the reliability coefficients' None
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
     return _weight_matrix(q, weights)
 

@@ -16,6 +16,7 @@ from ._checks import (
     _check_confidence,
     _check_levels,
     _check_n_boot,
+    _method_name,
     _undefined_reason,
     _weight_matrix,
 )
@@ -93,7 +94,7 @@ def conger_kappa(
     lv = _check_levels(levels)
     q = lv.size
     w = _weight_matrix(q, weights)
-    name = "conger_kappa" if weights in (None, "identity") else f"conger_kappa_{weights}"
+    name = _method_name("conger_kappa", weights)
     rows = _long_rows(units, raters, values, lv, check_duplicates=True)
     uc, rc, code = rows.unit, rows.rater, rows.code
     m_all = np.bincount(uc, minlength=rows.unit_ids.size)
@@ -194,7 +195,7 @@ def scotts_pi(
     lv = _check_levels(levels)
     q = lv.size
     rows = _long_rows(units, raters, values, lv, check_duplicates=True)
-    name = "scotts_pi" if weights in (None, "identity") else f"scotts_pi_{weights}"
+    name = _method_name("scotts_pi", weights)
     n_r = rows.rater_ids.size
     if n_r > 2:
         reason = f"Scott's pi compares exactly two raters; these rows have {n_r} (use fleiss_kappa)"

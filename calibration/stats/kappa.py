@@ -15,7 +15,16 @@ import numpy as np
 from scipy import special
 from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
 
-from ._checks import _check_confidence, _check_levels, _check_n_boot, _fmt, _undefined_reason, _weight_matrix
+from ._checks import (
+    _check_confidence,
+    _check_levels,
+    _check_n_boot,
+    _fmt,
+    _is_unweighted,
+    _method_name,
+    _undefined_reason,
+    _weight_matrix,
+)
 from ._data import _Long, _long_rows, contingency_table
 from ._types import Weights
 from .bootstrap import bootstrap_units, normal_interval, percentile_interval
@@ -29,7 +38,7 @@ _DENSE_LIMIT = 1 << 22
 
 
 def _method(base: str, weights: Weights) -> str:
-    return base if weights in (None, "identity") else f"{base}_{weights}"
+    return _method_name(base, weights)
 
 
 def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: float = 0.95) -> Estimate:
@@ -95,10 +104,14 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
             extra={"pa": pa, "pe": pe},
             **common,
         )
-    wt = None if weights in (None, "identity") else weights
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = _sm_cohens_kappa(t, wt=wt)
+        if _is_unweighted(weights):
+            res = _sm_cohens_kappa(t)
+        elif isinstance(weights, str) and weights in ("linear", "quadratic"):
+            res = _sm_cohens_kappa(t, wt=weights)
+        else:  # statsmodels takes a matrix of disagreement weights
+            res = _sm_cohens_kappa(t, weights=1.0 - w)
     value = float(res.kappa)
     se = float(res.std_kappa) if np.isfinite(res.std_kappa) else None
     se0 = float(res.std_kappa0) if np.isfinite(res.std_kappa0) else None
@@ -363,7 +376,7 @@ def pairwise_kappa_matrix(
     lv = _check_levels(levels)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
-    w = _weight_matrix(lv.size, weights)
+    w = _weight_matrix(lv.size, weights, symmetric=True)
     rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
@@ -450,7 +463,7 @@ def light_kappa(
             levels=levels, weights=weights,
         )  # fmt: skip
     lv = _check_levels(levels)
-    w = _weight_matrix(lv.size, weights)
+    w = _weight_matrix(lv.size, weights, symmetric=True)
     rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {

@@ -28,8 +28,11 @@ from scipy import special
 from ._checks import (
     _check_confidence,
     _check_n_boot,
+    _is_unweighted,
+    _method_name,
     _undefined_reason,
     _weight_matrix,
+    _weights_label,
 )
 from ._data import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._gwet_core import Missing, _check_missing, _gwet
@@ -93,12 +96,12 @@ def _fleiss_core(
     q = patterns.counts.shape[1]
     w = _weight_matrix(q, weights)
     if method == "randolph":
-        name = "randolph_kappa" if weights in (None, "identity") else f"randolph_kappa_{weights}"
+        name = _method_name("randolph_kappa", weights)
         est, _ = _gwet(
             patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
         )
         return est
-    name = "fleiss_kappa" if weights in (None, "identity") else f"fleiss_kappa_{weights}"
+    name = _method_name("fleiss_kappa", weights)
     est, parts = _gwet(
         patterns, w, "fleiss", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
     )
@@ -107,7 +110,7 @@ def _fleiss_core(
     extra = dict(est.extra)
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
     detail: dict[str, tuple[float, ...]] = {}
-    if weights in (None, "identity"):
+    if _is_unweighted(weights):
         more, detail = _fleiss_details(parts["patterns"], est.value)
         extra.update(more)
     return replace(est, extra=extra, detail=detail)
@@ -312,7 +315,7 @@ def gwet_ac1(
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
-    name = "gwet_ac1" if weights in (None, "identity") else f"gwet_ac2_{weights}"
+    name = "gwet_ac1" if _is_unweighted(weights) else f"gwet_ac2_{_weights_label(weights)}"
     est, _ = _gwet(patterns, w, "ac1", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
     return est
 
@@ -363,7 +366,7 @@ def brennan_prediger(
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
-    name = "brennan_prediger" if weights in (None, "identity") else f"brennan_prediger_{weights}"
+    name = _method_name("brennan_prediger", weights)
     est, _ = _gwet(patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
     return est
 
@@ -441,14 +444,14 @@ def percent_agreement(
     if isinstance(tolerance, bool) or int(tolerance) != tolerance or tolerance < 0:
         raise ValueError(f"tolerance must be a non-negative whole number of levels, got {tolerance!r}")
     tolerance = int(tolerance)
-    if weights not in (None, "identity") and (tolerance or definition == "all"):
+    if not _is_unweighted(weights) and (tolerance or definition == "all"):
         raise ValueError("weights apply to pairwise exact agreement only; drop weights or tolerance")
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     q = patterns.counts.shape[1]
-    suffix = f"_within_{tolerance}" if tolerance else ("" if weights in (None, "identity") else f"_{weights}")
+    suffix = f"_within_{tolerance}" if tolerance else _method_name("", weights)
     if definition == "pairwise":
         if tolerance:
             idx = np.arange(q)

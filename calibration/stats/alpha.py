@@ -16,6 +16,7 @@ import numpy as np
 
 from ._checks import NO_VARIATION, _check_confidence, _check_n_boot, _undefined_reason
 from ._data import ValuePatterns, value_count_patterns
+from ._gwet_core import _z_p
 from ._types import LevelOfMeasurement
 from .bootstrap import pattern_resamples, percentile_interval, t_interval
 from .results import Estimate
@@ -188,6 +189,7 @@ def _alpha_from_patterns(
         "n_units_rated": float(patterns.n_units),
         "df": float(n_pairable - 1),
     }
+    extra.update(_z_p(value, se, n_pairable - 1.0))
     low = high = None
     ci_method = None
     if n_boot:

@@ -21,7 +21,7 @@ from ._checks import (
     _weight_matrix,
 )
 from ._data import ValuePatterns, _long_rows, _patterns_from_counts
-from ._gwet_core import _TINY, Missing, _check_missing, _gwet
+from ._gwet_core import _TINY, Missing, _check_missing, _gwet, _z_p
 from ._types import Weights
 from .bootstrap import bootstrap_units, t_interval
 from .results import Estimate
@@ -145,6 +145,7 @@ def conger_kappa(
         low, high = t_interval(value, se, n - 1.0, confidence=confidence)
         ci_method = "t"
     extra = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
+    extra.update(_z_p(value, se, n - 1.0))
     return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
 
 

@@ -110,6 +110,9 @@ def _fleiss_core(
     extra = dict(est.extra)
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
     detail: dict[str, tuple[float, ...]] = {}
+    for key in ("z", "p_value"):
+        if key in extra:
+            extra[f"{key}_gwet"] = extra[key]
     if _is_unweighted(weights):
         more, detail = _fleiss_details(parts["patterns"], est.value)
         extra.update(more)

@@ -116,6 +116,7 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     se = float(res.std_kappa) if np.isfinite(res.std_kappa) else None
     se0 = float(res.std_kappa0) if np.isfinite(res.std_kappa0) else None
     extra: dict[str, float] = {"pa": pa, "pe": pe}
+    detail = {"category_kappas": _category_kappas(t)}
     low = high = None
     ci_method = None
     if se is not None:
@@ -126,7 +127,30 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
         extra.update(
             se0=se0, z=z, p_one_sided=float(special.ndtr(-z)), p_two_sided=float(2 * special.ndtr(-abs(z)))
         )
-    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+    return Estimate(
+        value=value,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        ci_method=ci_method,
+        extra=extra,
+        detail=detail,
+        **common,
+    )
+
+
+def _category_kappas(t: np.ndarray) -> tuple[float, ...]:
+    """Agresti's category-specific kappas: Cohen's kappa of the 2 x 2 table "level k or not".
+
+    ``kappa_k = (p_kk - p_k. p_.k) / ((p_k. + p_.k)/2 - p_k. p_.k)``; NaN for a level neither rater
+    used, or one both raters used for every unit.
+    """
+    p = t / t.sum()
+    row, col, diag = p.sum(axis=1), p.sum(axis=0), np.diag(p)
+    den = (row + col) / 2.0 - row * col
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den > _TINY, (diag - row * col) / np.where(den > _TINY, den, 1.0), np.nan)
+    return tuple(float(x) for x in out)
 
 
 def cohen_kappa(
@@ -480,4 +504,32 @@ def light_kappa(
     if not ok.any():
         reason = "no pair of raters has a defined kappa (each pair used a single level)"
         return Estimate(value=None, reason=reason, extra=extra, **common)
-    return Estimate(value=float(kappa[ok].mean()), extra=extra, **common)
+    value = float(kappa[ok].mean())
+    if ok.all() and rows.unit.size == n_units * n_r:
+        extra.update(_light_test(rows, lv.size, value))
+    return Estimate(value=value, extra=extra, **common)
+
+
+def _light_test(rows: _Long, q: int, value: float) -> dict[str, float]:
+    """R irr's ``kappam.light`` test of ``kappa = 0``, for complete data (every rater rated every unit).
+
+    With ``n`` units, ``P`` rater pairs and ``D_ab = n^2 - sum_k c_ak c_bk`` the number of
+    disagreeing (unit, unit) combinations of raters ``a`` and ``b`` (``c_ak``: rater ``a``'s count at
+    level ``k``), irr takes ``P_c = 1 - P prod(D_ab) / n^(2P)``, ``var0 = P_c / (n (1 - P_c))``,
+    ``z = kappa / sqrt(var0)`` and a two-sided normal p-value. Computed in logs (the product is huge).
+    Empty when the chance term is degenerate.
+    """
+    n = float(rows.unit_ids.size)
+    r = rows.rater_ids.size
+    c = np.bincount(rows.rater * q + rows.code, minlength=r * q).reshape(r, q).astype(np.float64)
+    a, b = np.triu_indices(r, 1)
+    dis = n * n - (c[a] * c[b]).sum(axis=1)
+    if np.any(dis <= 0):
+        return {}
+    log_ratio = np.log(a.size) + np.log(dis).sum() - 2.0 * a.size * np.log(n)
+    ratio = float(np.exp(log_ratio))
+    if not 0.0 < ratio < 1.0:
+        return {}
+    se0 = float(np.sqrt((1.0 - ratio) / (n * ratio)))
+    z = value / se0
+    return {"se0": se0, "z": z, "p_value": float(2.0 * special.ndtr(-abs(z)))}

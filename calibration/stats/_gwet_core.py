@@ -29,13 +29,18 @@ def _z_p(value: float, se: float | None, df: float) -> dict[str, float]:
 
     Null hypothesis: the coefficient is 0. ``se`` is the coefficient's own (Gwet 2014) standard error,
     not a variance under the null, and the p-value is ``2 P(T > |z|)`` with Student's ``T`` on ``df``
-    degrees of freedom (units - 1), as irrCAC and Gwet's *Handbook* print them. Empty when there is no
-    positive standard error.
+    degrees of freedom (units - 1), as irrCAC and Gwet's *Handbook* print them; ``p_one_sided`` is
+    ``P(T > z)`` against "agreement beyond chance" (irrCAC prints this one for raw Brennan-Prediger).
+    Empty when there is no positive standard error.
     """
     if se is None or not se > 0 or not df > 0:
         return {}
     z = value / se
-    return {"z": float(z), "p_value": float(2.0 * stats.t.sf(abs(z), df))}
+    return {
+        "z": float(z),
+        "p_value": float(2.0 * stats.t.sf(abs(z), df)),
+        "p_one_sided": float(stats.t.sf(z, df)),
+    }
 
 
 def _check_missing(missing: str) -> None:

@@ -110,7 +110,7 @@ def _fleiss_core(
     extra = dict(est.extra)
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
     detail: dict[str, tuple[float, ...]] = {}
-    for key in ("z", "p_value"):
+    for key in ("z", "p_value", "p_one_sided"):
         if key in extra:
             extra[f"{key}_gwet"] = extra[key]
     if _is_unweighted(weights):

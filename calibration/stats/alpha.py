@@ -311,7 +311,8 @@ def krippendorff_alpha(
     Estimate
         ``method`` ``"krippendorff_alpha_<level>"`` (``_<scheme>_weights`` or ``_custom`` for a distance); ``se`` is Gwet's (2014) standard error (also with
         a bootstrap interval); ``n_units`` counts pairable units; ``extra`` has ``pa`` and ``pe``
-        (Gwet's form of alpha, ``alpha = (pa - pe)/(1 - pe)``), ``d_o``, ``d_e``, ``n_values`` and, with
+        (Gwet's form of alpha, ``alpha = (pa - pe)/(1 - pe)``), ``z``, ``p_value`` and ``p_one_sided``
+        (null: alpha = 0; Gwet's SE, Student t on pairable units - 1 df), ``d_o``, ``d_e``, ``n_values`` and, with
         a bootstrap, ``boot_se`` and ``n_boot_defined``. ``label()`` gives Krippendorff's reading.
         Undefined (value None, with a reason) for no ratings, a single rater, no pairable values or
         no variation.

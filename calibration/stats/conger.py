@@ -54,7 +54,10 @@ def conger_kappa(
         Long rows; a repeated (unit, rater) pair is a ``ValueError``.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -67,7 +70,8 @@ def conger_kappa(
     Returns
     -------
     Estimate
-        ``se`` from Gwet (2014, linearised, conditional on raters); ``extra`` has ``pa`` and ``pe``.
+        ``se`` from Gwet (2014, linearised, conditional on raters); ``extra`` has ``pa``, ``pe`` and
+        ``z``, ``p_value``, ``p_one_sided`` (null: kappa = 0; Student t on units - 1 df).
 
     References
     ----------
@@ -171,7 +175,10 @@ def scotts_pi(
         Long rows of two raters; one row per unit and rater.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot, seed, confidence
         Percentile bootstrap over units when ``n_boot`` is positive; otherwise Gwet's t interval.
@@ -179,7 +186,8 @@ def scotts_pi(
     Returns
     -------
     Estimate
-        ``method`` ``"scotts_pi"``; ``extra`` has ``pa`` and ``pe``.
+        ``method`` ``"scotts_pi"``; ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided``
+        (null: pi = 0; Student t on units - 1 df).
 
     References
     ----------

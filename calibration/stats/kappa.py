@@ -53,7 +53,10 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     ----------
     table : array_like
         ``q x q`` counts, rater 1 in rows, rater 2 in columns, over all levels in order.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     confidence : float
         Two-sided coverage of the normal interval.
@@ -62,7 +65,10 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     -------
     Estimate
         ``ci_method="normal"``; ``extra``: ``pa``, ``pe``, ``se0``, ``z``, ``p_one_sided``,
-        ``p_two_sided``. Undefined when the table is empty or both raters used a single level.
+        ``p_two_sided`` (null: kappa = 0). ``detail["category_kappas"]``: Agresti's category-specific
+        kappas, one per level, the kappa of the 2 x 2 table "this level or not" (NaN for a level
+        nobody used; Agresti 2013, sec. 11.5). Undefined when the table is empty or both raters used a
+        single level.
 
     References
     ----------
@@ -164,7 +170,10 @@ def cohen_kappa(
         Rater 1's and rater 2's level values, paired by position; a pair with a NaN is dropped.
     levels : sequence
         The rubric's ordered levels (all of them: the table is ``q x q``).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index over all levels.
     confidence : float
         Two-sided coverage of the normal interval.
@@ -362,7 +371,10 @@ def pairwise_kappa_matrix(
         Long rows, one per unit and rater (a repeated pair is a ``ValueError``).
     levels : sequence
         The rubric's ordered levels.
-    weights : {"quadratic", "linear", None}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default "quadratic".
         Agreement weights on the level index (quadratic by default).
     n_boot : int
         0 (default): each pair's interval is the Fleiss-Cohen-Everitt large-sample normal interval, as
@@ -453,7 +465,10 @@ def light_kappa(
         Long rows, one per unit and rater.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot : int
         When positive, a percentile bootstrap interval over units (loop over resamples).
@@ -463,7 +478,10 @@ def light_kappa(
     Returns
     -------
     Estimate
-        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``.
+        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``; with complete
+        data (every rater rated every unit) also R irr's ``kappam.light`` test of kappa = 0: ``se0``,
+        ``z`` and the two-sided normal ``p_value`` (see :func:`_light_test`; irr's approximation, not a
+        variance from Light 1971).
 
     References
     ----------

@@ -111,8 +111,8 @@ def _fleiss_core(
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
     detail: dict[str, tuple[float, ...]] = {}
     for key in ("z", "p_value", "p_one_sided"):
-        if key in extra:
-            extra[f"{key}_gwet"] = extra[key]
+        if key in extra:  # Gwet's test under its own name; z/p_value may become Fleiss-Nee-Landis below
+            extra[f"{key}_gwet"] = extra.pop(key) if key == "p_one_sided" else extra[key]
     if _is_unweighted(weights):
         more, detail = _fleiss_details(parts["patterns"], est.value)
         extra.update(more)
@@ -146,7 +146,10 @@ def fleiss_kappa(
         The rubric's ordered levels (all of them).
     method : {"fleiss", "randolph"}
         Chance model.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index over all levels (Gwet's weighted generalisation).
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -162,7 +165,9 @@ def fleiss_kappa(
     Estimate
         ``se`` is Gwet's (2014) standard error (conditional on raters). ``extra``: ``pa``/``p_bar``,
         ``pe``/``pe_bar`` and, when every unit has the same number of ratings, ``se0``, ``z`` and
-        ``p_value`` (two-sided) from the Fleiss, Nee & Landis (1979) null variance. ``detail``:
+        ``p_value`` (two-sided) from the Fleiss, Nee & Landis (1979) null variance; otherwise ``z`` and
+        ``p_value`` are Gwet's (SE-based, Student t), which are always also in ``z_gwet``,
+        ``p_value_gwet`` and ``p_one_sided_gwet``. ``detail``:
         ``category_kappas`` (unweighted Fleiss only; NaN for a level nobody used).
 
     References
@@ -278,7 +283,10 @@ def gwet_ac1(
         Long rows; NaN values are missing.
     levels : sequence
         The rubric's ordered levels (all of them).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         None gives AC1; weights (on the level index over all levels) give AC2.
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -293,7 +301,8 @@ def gwet_ac1(
     -------
     Estimate
         ``method`` ``"gwet_ac1"`` or ``"gwet_ac2_<weights>"``; ``se`` from Gwet (2008, 2014);
-        ``extra`` has ``pa`` and ``pe``.
+        ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided`` (null: AC = 0; Student t on
+        units - 1 df, as Gwet and irrCAC).
 
     References
     ----------
@@ -343,7 +352,10 @@ def brennan_prediger(
         Long rows; NaN values are missing.
     levels : sequence
         The rubric's ordered levels; ``q`` counts all of them, so unused levels matter here.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     missing, n_boot, seed, confidence
         As in :func:`gwet_ac1`.
@@ -351,7 +363,8 @@ def brennan_prediger(
     Returns
     -------
     Estimate
-        ``se`` from Gwet (2014); ``extra`` has ``pa`` and ``pe``.
+        ``se`` from Gwet (2014); ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided``
+        (null: the coefficient is 0; Student t on units - 1 df).
 
     References
     ----------
@@ -410,7 +423,10 @@ def percent_agreement(
         See above.
     tolerance : int
         Largest index difference that still counts as agreement (0: exact).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Weighted pairwise agreement (not with ``tolerance`` or ``definition="all"``).
     missing : {"gwet", "pairable"}
         For the pairwise SE: keep units rated once (Gwet 2014) or drop them.

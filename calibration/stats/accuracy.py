@@ -124,7 +124,7 @@ def weight_matrix(q: int, weights: Weights = "quadratic") -> np.ndarray:
     if q < 2:
         raise ValueError(f"weights need at least two levels, got q={q}")
     if isinstance(weights, str) and weights == "identity":  # the reliability coefficients' None
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+        raise ValueError(f"weights must be None for unweighted kappa against the key here, got {weights!r}")
     return _weight_matrix(q, weights)
 
 

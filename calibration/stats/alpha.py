@@ -75,8 +75,8 @@ def _custom_distance(distance: Any, lv: np.ndarray) -> tuple[np.ndarray, str]:
         vals = lv.tolist()
         try:
             d = np.array([[float(distance(a, b)) for b in vals] for a in vals])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"distance must return a number for two level values: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f"distance must return a number for two level values: {exc!r}") from None
     else:
         try:
             d = np.asarray(distance, dtype=np.float64)

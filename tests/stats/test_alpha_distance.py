@@ -67,6 +67,7 @@ def test_a_custom_distance_has_an_se_z_and_a_bootstrap() -> None:
         (np.zeros((5, 5)), "positive somewhere"),
         (np.where(np.eye(5) > 0, 0.0, np.inf), "finite"),
         (lambda a, b: "far", "return a number"),
+        (lambda a, b: 1.0 / (a - b), "return a number"),
         (lambda a, b: a - b, "negative"),
     ],
 )

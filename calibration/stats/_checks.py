@@ -313,21 +313,110 @@ def _count_distinct(ids: np.ndarray) -> int:
 
 
 # ------------------------------------------------------------------------------------------ weights
-def _weight_matrix(q: int, weights: Weights) -> np.ndarray:
-    """Agreement weights on the level index over all ``q`` levels (identity for None or "identity")."""
-    if weights is None or weights == "identity":
+WEIGHT_SCHEMES = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar")
+
+
+def _scheme_matrix(q: int, scheme: str) -> np.ndarray:
+    """The named scheme over the level positions ``k, l = 1..q`` (see :func:`_weight_matrix`)."""
+    k = np.arange(1, q + 1, dtype=np.float64)
+    a, b = k[:, None], k[None, :]
+    span = float(q - 1)
+    if scheme == "identity":
         return np.eye(q)
-    if weights not in ("linear", "quadratic"):
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
-    i = np.arange(q, dtype=np.float64)
-    dist = np.abs(i[:, None] - i[None, :]) / (q - 1)
-    if weights == "linear":
-        return 1.0 - dist
-    return 1.0 - dist**2
+    if scheme == "linear":
+        return np.asarray(1.0 - np.abs(a - b) / span)
+    if scheme == "quadratic":
+        return np.asarray(1.0 - ((a - b) / span) ** 2)
+    if scheme == "radical":
+        return np.asarray(1.0 - np.sqrt(np.abs(a - b)) / np.sqrt(span))
+    if scheme == "ratio":
+        return np.asarray(1.0 - ((a - b) / (a + b)) ** 2 / ((q - 1.0) / (q + 1.0)) ** 2)
+    if scheme == "ordinal":
+        d = np.abs(a - b) + 1.0
+        raw = d * (d - 1.0) / 2.0
+    elif scheme == "circular":
+        raw = np.sin(np.pi * (a - b) / q) ** 2
+    else:  # bipolar
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.where(a == b, 0.0, (a - b) ** 2 / ((a + b - 2.0) * (2.0 * q - a - b)))
+    top = raw.max()
+    return np.asarray(1.0 - raw / top) if top > 0 else np.ones((q, q))
 
 
-def _weights_name(weights: Weights) -> str:
-    return "unweighted" if weights in (None, "identity") else str(weights)
+def _weight_matrix(q: int, weights: Weights, *, symmetric: bool = False) -> np.ndarray:
+    """Agreement weights ``w_kl`` over all ``q`` levels: a named scheme or a custom matrix.
+
+    The schemes are those of Gwet's *Handbook of Inter-Rater Reliability* (4th ed., 2014, ch. 3) and
+    his R package irrCAC, on the level positions ``k, l = 1..q`` (so unequally spaced level values are
+    treated as equally spaced, as for the existing linear and quadratic weights):
+
+    * ``"identity"`` (or None): ``w_kl = [k == l]``, unweighted agreement.
+    * ``"linear"``: ``1 - |k - l| / (q - 1)`` (Cicchetti & Allison 1971).
+    * ``"quadratic"``: ``1 - (k - l)^2 / (q - 1)^2`` (Fleiss & Cohen 1973).
+    * ``"ordinal"``: ``1 - M_kl / max M`` with ``M_kl = C(|k - l| + 1, 2)``, the number of pairs of
+      positions between ``k`` and ``l`` (Gwet 2014).
+    * ``"radical"``: ``1 - sqrt(|k - l|) / sqrt(q - 1)`` (Gwet 2014).
+    * ``"ratio"``: ``1 - ((k - l)/(k + l))^2 / ((q - 1)/(q + 1))^2`` (Gwet 2014; Krippendorff's ratio metric).
+    * ``"circular"``: ``1 - sin^2(pi (k - l) / q) / max`` (Gwet 2014; Krippendorff's circular metric
+      with ``U = q``).
+    * ``"bipolar"``: ``1 - B_kl / max B`` with ``B_kl = (k - l)^2 / ((k + l - 2)(2q - k - l))`` for
+      ``k != l`` and 0 on the diagonal (Gwet 2014; Krippendorff's bipolar metric).
+
+    A custom matrix must be ``q x q``, finite, with entries in [0, 1] and ones on the diagonal; rows
+    are the first rating (rater 1), columns the second. ``symmetric=True`` also requires ``w == w.T``,
+    for statistics where the order of the two ratings of a pair carries no meaning.
+    """
+    if weights is None:
+        return np.eye(q)
+    if isinstance(weights, str):
+        if weights not in WEIGHT_SCHEMES:
+            raise ValueError(
+                f"weights must be None, one of {', '.join(repr(x) for x in WEIGHT_SCHEMES)} or a "
+                f"{q} x {q} matrix; got the unknown scheme {weights!r}"
+            )
+        return _scheme_matrix(q, weights)
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"weights must be a scheme name or a {q} x {q} matrix of numbers, got {weights!r}"
+        ) from None
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(f"weights must be a square {q} x {q} matrix, got shape {w.shape}")
+    if w.shape[0] != q:
+        raise ValueError(f"weights must be a {q} x {q} matrix (one row and column per level), got {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weights must be finite numbers, got NaN or infinity")
+    if w.min() < 0.0 or w.max() > 1.0:
+        bad = w[(w < 0.0) | (w > 1.0)][0]
+        raise ValueError(f"weights must lie between 0 and 1, got {_fmt(bad)}")
+    if not np.all(np.diag(w) == 1.0):
+        bad = np.diag(w)[np.diag(w) != 1.0][0]
+        raise ValueError(
+            f"weights must have ones on the diagonal (a level agrees with itself), got {_fmt(bad)}"
+        )
+    if symmetric and not np.allclose(w, w.T, rtol=0.0, atol=1e-12):
+        raise ValueError(
+            "weights must be symmetric here (w[k, l] == w[l, k]): the two ratings of a pair are unordered"
+        )
+    return w
+
+
+def _is_unweighted(weights: Weights) -> bool:
+    """True for the unweighted spellings (None, ``"identity"``); a custom matrix is never unweighted."""
+    return weights is None or (isinstance(weights, str) and weights == "identity")
+
+
+def _weights_label(weights: Weights) -> str:
+    """The name used in method names: the scheme, ``"custom"`` for a matrix, or ``"unweighted"``."""
+    if _is_unweighted(weights):
+        return "unweighted"
+    return str(weights) if isinstance(weights, str) else "custom"
+
+
+def _method_name(base: str, weights: Weights) -> str:
+    """``base`` for unweighted statistics, ``base_<scheme>`` (or ``base_custom``) for weighted ones."""
+    return base if _is_unweighted(weights) else f"{base}_{_weights_label(weights)}"
 
 
 # ------------------------------------------------------------------------------------------ reasons

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy import stats
 
 from ._checks import (
     NO_VARIATION,
@@ -21,6 +22,25 @@ from .results import Estimate
 Missing = Literal["gwet", "pairable"]
 _Coef = Literal["fleiss", "ac1", "bp", "pa"]
 _TINY = 1e-12
+
+
+def _z_p(value: float, se: float | None, df: float) -> dict[str, float]:
+    """Gwet's test of "no agreement beyond chance": ``z = value / se`` and its two-sided p-value.
+
+    Null hypothesis: the coefficient is 0. ``se`` is the coefficient's own (Gwet 2014) standard error,
+    not a variance under the null, and the p-value is ``2 P(T > |z|)`` with Student's ``T`` on ``df``
+    degrees of freedom (units - 1), as irrCAC and Gwet's *Handbook* print them; ``p_one_sided`` is
+    ``P(T > z)`` against "agreement beyond chance" (irrCAC prints this one for raw Brennan-Prediger).
+    Empty when there is no positive standard error.
+    """
+    if se is None or not se > 0 or not df > 0:
+        return {}
+    z = value / se
+    return {
+        "z": float(z),
+        "p_value": float(2.0 * stats.t.sf(abs(z), df)),
+        "p_one_sided": float(stats.t.sf(z, df)),
+    }
 
 
 def _check_missing(missing: str) -> None:
@@ -92,6 +112,7 @@ def _gwet(
             x = x - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
         se = float(np.sqrt(max((f * (x - value) ** 2).sum() / (n * (n - 1.0)), 0.0)))
     extra: dict[str, float] = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
+    extra.update(_z_p(value, se, n - 1.0))
     low = high = None
     ci_method = None
     if n_boot:

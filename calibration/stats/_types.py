@@ -6,13 +6,22 @@ Private: the public functions spell these out in their docstrings; import them f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["LevelOfMeasurement", "Weights"]
+import numpy as np
 
-#: Agreement weights on the level index: ``"linear"`` ``1 - |i-j|/(q-1)``, ``"quadratic"``
-#: ``1 - (i-j)^2/(q-1)^2``; ``None`` (or ``"identity"`` for the reliability coefficients) is unweighted.
-Weights = Literal["linear", "quadratic", "identity"] | None
+__all__ = ["LevelOfMeasurement", "WeightScheme", "Weights"]
+
+#: Names of the agreement-weight schemes on the level positions ``1..q`` (defined, with sources, in
+#: ``_checks._weight_matrix``); ``"identity"`` is unweighted.
+WeightScheme = Literal[
+    "identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar"
+]
+
+#: Agreement weights: a scheme name, ``None`` (unweighted) or a custom ``q x q`` matrix (array_like)
+#: with entries in [0, 1] and ones on the diagonal.
+Weights = WeightScheme | None | np.ndarray | Sequence[Sequence[float]]
 
 #: Krippendorff's levels of measurement (the distance used between values).
 LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]

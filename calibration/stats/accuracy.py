@@ -95,13 +95,22 @@ def weight_matrix(q: int, weights: Weights = "quadratic") -> np.ndarray:
     ----------
     q : int
         Number of rubric levels (at least 2).
-    weights : {"quadratic", "linear", None}
-        ``1 - (i-j)^2/(q-1)^2``, ``1 - |i-j|/(q-1)`` (Cicchetti & Allison 1971), or identity.
+    weights : str, array_like or None
+        ``"quadratic"`` ``1 - (i-j)^2/(q-1)^2``, ``"linear"`` ``1 - |i-j|/(q-1)`` (Cicchetti &
+        Allison 1971), None (identity), one of Gwet's schemes ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"`` (defined in ``docs/statistics.md``), or a custom
+        ``q x q`` matrix, which is validated and returned as floats.
 
     Returns
     -------
     numpy.ndarray
         ``q x q`` float matrix with ones on the diagonal.
+
+    Raises
+    ------
+    ValueError
+        For an unknown scheme or a custom matrix that is not ``q x q``, has entries outside [0, 1]
+        or a diagonal other than 1.
 
     References
     ----------
@@ -114,8 +123,8 @@ def weight_matrix(q: int, weights: Weights = "quadratic") -> np.ndarray:
     """
     if q < 2:
         raise ValueError(f"weights need at least two levels, got q={q}")
-    if weights == "identity":  # the reliability coefficients' spelling of None; not offered here
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    if isinstance(weights, str) and weights == "identity":  # the reliability coefficients' None
+        raise ValueError(f"weights must be None for unweighted kappa against the key here, got {weights!r}")
     return _weight_matrix(q, weights)
 
 

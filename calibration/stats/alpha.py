@@ -10,13 +10,22 @@ distinct patterns. The result equals ``krippendorff.alpha(value_counts=..., valu
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 
-from ._checks import NO_VARIATION, _check_confidence, _check_n_boot, _undefined_reason
+from ._checks import (
+    NO_VARIATION,
+    _check_confidence,
+    _check_n_boot,
+    _is_unweighted,
+    _undefined_reason,
+    _weight_matrix,
+)
 from ._data import ValuePatterns, value_count_patterns
-from ._types import LevelOfMeasurement
+from ._gwet_core import _z_p
+from ._types import LevelOfMeasurement, Weights
 from .bootstrap import pattern_resamples, percentile_interval, t_interval
 from .results import Estimate
 
@@ -54,6 +63,42 @@ def _metric(level: str, lv: np.ndarray, n_v: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(total != 0, diff / np.where(total != 0, total, 1.0), 0.0)
     return ratio**2
+
+
+def _custom_distance(distance: Any, lv: np.ndarray) -> tuple[np.ndarray, str]:
+    """``delta^2`` over all levels from a scheme name, a matrix or a function, and its method label."""
+    q = lv.size
+    if isinstance(distance, str) or distance is None:
+        scheme = cast(Weights, distance)
+        return 1.0 - _weight_matrix(q, scheme), "nominal" if _is_unweighted(scheme) else f"{distance}_weights"
+    if callable(distance):
+        vals = lv.tolist()
+        try:
+            d = np.array([[float(distance(a, b)) for b in vals] for a in vals])
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f"distance must return a number for two level values: {exc!r}") from None
+    else:
+        try:
+            d = np.asarray(distance, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"distance must be a scheme name, a {q} x {q} matrix or a function") from None
+        if d.ndim != 2 or d.shape[0] != d.shape[1]:
+            raise ValueError(f"distance must be a square {q} x {q} matrix, got shape {d.shape}")
+        if d.shape[0] != q:
+            raise ValueError(
+                f"distance must be a {q} x {q} matrix (one row and column per level), got {d.shape}"
+            )
+    if not np.all(np.isfinite(d)):
+        raise ValueError("distance must be finite numbers, got NaN or infinity")
+    if d.min() < 0.0:
+        raise ValueError(f"distance must not be negative, got {d.min()!r}")
+    if not np.all(np.diag(d) == 0.0):
+        raise ValueError("distance must be zero on the diagonal (a level is at distance 0 from itself)")
+    if not np.allclose(d, d.T, rtol=0.0, atol=1e-12):
+        raise ValueError("distance must be symmetric (d[k, l] == d[l, k])")
+    if not d.max() > 0.0:
+        raise ValueError("distance must be positive somewhere: an all-zero distance makes alpha 0/0")
+    return d, "custom"
 
 
 @functools.lru_cache(maxsize=32)
@@ -115,7 +160,13 @@ def _gwet_alpha_se(
 
 
 def _alpha_boot(
-    per_pattern: np.ndarray, mult: np.ndarray, level: str, lv: np.ndarray, n_boot: int, seed: Any
+    per_pattern: np.ndarray,
+    mult: np.ndarray,
+    level: str,
+    lv: np.ndarray,
+    n_boot: int,
+    seed: Any,
+    dist: np.ndarray | None = None,
 ) -> np.ndarray:
     """Alpha on ``n_boot`` unit resamples at once (NaN where a resample has no variation).
 
@@ -129,13 +180,13 @@ def _alpha_boot(
     o = draws @ flat
     n_v = draws @ per_pattern.sum(axis=1)
     total = n_v.sum(axis=1)
-    if level == "ordinal":
+    if level == "ordinal" and dist is None:
         d = _batched_ordinal_metric(n_v)
         d_o = (o * d).sum(axis=1)
         c, k, _, _ = _pair_index(q)
         d_e = (n_v[:, c] * n_v[:, k] * d).sum(axis=1)
     else:
-        dm = _metric(level, lv, n_v[0])
+        dm = dist if dist is not None else _metric(level, lv, n_v[0])
         d_o = o @ dm.ravel()
         d_e = ((n_v @ dm) * n_v).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -151,6 +202,7 @@ def _alpha_from_patterns(
     n_boot: int,
     seed: Any,
     confidence: float,
+    dist: np.ndarray | None = None,
 ) -> Estimate:
     lv = patterns.levels
     method = f"krippendorff_alpha_{level}"
@@ -171,7 +223,7 @@ def _alpha_from_patterns(
     n_v = o.sum(axis=0)
     if np.count_nonzero(n_v) < 2:
         return Estimate(value=None, reason=NO_VARIATION, **common)
-    d = _metric(level, lv, n_v)
+    d = dist if dist is not None else _metric(level, lv, n_v)
     e = np.divide(np.outer(n_v, n_v) - np.diagflat(n_v), n_v.sum() - 1.0)
     d_o = float((o * d).sum())
     d_e = float((e * d).sum())
@@ -188,10 +240,11 @@ def _alpha_from_patterns(
         "n_units_rated": float(patterns.n_units),
         "df": float(n_pairable - 1),
     }
+    extra.update(_z_p(value, se, n_pairable - 1.0))
     low = high = None
     ci_method = None
     if n_boot:
-        reps = _alpha_boot(per_pattern, pp.multiplicity, level, lv, n_boot, seed)
+        reps = _alpha_boot(per_pattern, pp.multiplicity, level, lv, n_boot, seed, dist)
         low, high = percentile_interval(reps, value, confidence=confidence)
         defined = reps[np.isfinite(reps)]
         extra["n_boot"] = float(n_boot)
@@ -211,7 +264,8 @@ def krippendorff_alpha(
     values: Any,
     *,
     levels: Any,
-    level_of_measurement: LevelOfMeasurement = "ordinal",
+    level_of_measurement: LevelOfMeasurement | None = None,
+    distance: Weights | Callable[[Any, Any], float] = None,
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
@@ -233,8 +287,16 @@ def krippendorff_alpha(
         depend on which rater gave which value.
     levels : sequence
         The rubric's ordered levels (all of them).
-    level_of_measurement : {"ordinal", "nominal", "interval", "ratio"}
-        From the rubric; ordinal by default.
+    level_of_measurement : {"ordinal", "nominal", "interval", "ratio"} or None
+        From the rubric; ordinal when neither this nor ``distance`` is given.
+    distance : str, array_like or callable, optional
+        A custom ``delta^2`` instead of a level of measurement (not both): a weight scheme name
+        (``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``, ``"ratio"``, ``"circular"``,
+        ``"bipolar"``, ``"identity"``; see ``docs/statistics.md``), giving ``delta^2 = 1 - w`` on the
+        level positions as in Gwet's weighted alpha (irrCAC); a ``q x q`` matrix of distances (finite,
+        non-negative, symmetric, zero on the diagonal); or a function ``f(a, b)`` of two level values
+        returning their distance (checked the same way). Alpha does not change when the distance is
+        multiplied by a constant.
     n_boot : int
         When positive, a percentile bootstrap interval over pairable units from ``n_boot`` resamples
         (one multinomial draw over value-count patterns per resample). When 0 (default), Gwet's
@@ -247,9 +309,10 @@ def krippendorff_alpha(
     Returns
     -------
     Estimate
-        ``method`` ``"krippendorff_alpha_<level>"``; ``se`` is Gwet's (2014) standard error (also with
+        ``method`` ``"krippendorff_alpha_<level>"`` (``_<scheme>_weights`` or ``_custom`` for a distance); ``se`` is Gwet's (2014) standard error (also with
         a bootstrap interval); ``n_units`` counts pairable units; ``extra`` has ``pa`` and ``pe``
-        (Gwet's form of alpha, ``alpha = (pa - pe)/(1 - pe)``), ``d_o``, ``d_e``, ``n_values`` and, with
+        (Gwet's form of alpha, ``alpha = (pa - pe)/(1 - pe)``), ``z``, ``p_value`` and ``p_one_sided``
+        (null: alpha = 0; Gwet's SE, Student t on pairable units - 1 df), ``d_o``, ``d_e``, ``n_values`` and, with
         a bootstrap, ``boot_se`` and ``n_boot_defined``. ``label()`` gives Krippendorff's reading.
         Undefined (value None, with a reason) for no ratings, a single rater, no pairable values or
         no variation.
@@ -286,11 +349,23 @@ def krippendorff_alpha(
     >>> krippendorff_alpha([1, 1], [1, 2], [3, 3], levels=[1, 2, 3]).reason[:12]
     'no variation'
     """
-    if level_of_measurement not in _LEVELS:
+    if distance is not None and level_of_measurement is not None:
+        raise ValueError(
+            "give either level_of_measurement or distance, not both: a distance replaces the level's"
+        )
+    if distance is None and level_of_measurement is None:
+        level_of_measurement = "ordinal"
+    if level_of_measurement is not None and level_of_measurement not in _LEVELS:
         raise ValueError(f"level_of_measurement must be one of {_LEVELS}, got {level_of_measurement!r}")
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
+    if distance is not None:
+        dist, label = _custom_distance(distance, patterns.levels)
+        return _alpha_from_patterns(
+            patterns, level=label, n_boot=n_boot, seed=seed, confidence=confidence, dist=dist
+        )
+    assert level_of_measurement is not None
     if level_of_measurement == "ratio" and patterns.levels.min() < 0:
         raise ValueError(
             f"ratio alpha needs levels of zero or more: a ratio scale has a true zero and no negative "

@@ -16,11 +16,12 @@ from ._checks import (
     _check_confidence,
     _check_levels,
     _check_n_boot,
+    _method_name,
     _undefined_reason,
     _weight_matrix,
 )
 from ._data import ValuePatterns, _long_rows, _patterns_from_counts
-from ._gwet_core import _TINY, Missing, _check_missing, _gwet
+from ._gwet_core import _TINY, Missing, _check_missing, _gwet, _z_p
 from ._types import Weights
 from .bootstrap import bootstrap_units, t_interval
 from .results import Estimate
@@ -53,7 +54,10 @@ def conger_kappa(
         Long rows; a repeated (unit, rater) pair is a ``ValueError``.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -66,7 +70,8 @@ def conger_kappa(
     Returns
     -------
     Estimate
-        ``se`` from Gwet (2014, linearised, conditional on raters); ``extra`` has ``pa`` and ``pe``.
+        ``se`` from Gwet (2014, linearised, conditional on raters); ``extra`` has ``pa``, ``pe`` and
+        ``z``, ``p_value``, ``p_one_sided`` (null: kappa = 0; Student t on units - 1 df).
 
     References
     ----------
@@ -93,7 +98,7 @@ def conger_kappa(
     lv = _check_levels(levels)
     q = lv.size
     w = _weight_matrix(q, weights)
-    name = "conger_kappa" if weights in (None, "identity") else f"conger_kappa_{weights}"
+    name = _method_name("conger_kappa", weights)
     rows = _long_rows(units, raters, values, lv, check_duplicates=True)
     uc, rc, code = rows.unit, rows.rater, rows.code
     m_all = np.bincount(uc, minlength=rows.unit_ids.size)
@@ -144,6 +149,7 @@ def conger_kappa(
         low, high = t_interval(value, se, n - 1.0, confidence=confidence)
         ci_method = "t"
     extra = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
+    extra.update(_z_p(value, se, n - 1.0))
     return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
 
 
@@ -169,7 +175,10 @@ def scotts_pi(
         Long rows of two raters; one row per unit and rater.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot, seed, confidence
         Percentile bootstrap over units when ``n_boot`` is positive; otherwise Gwet's t interval.
@@ -177,7 +186,8 @@ def scotts_pi(
     Returns
     -------
     Estimate
-        ``method`` ``"scotts_pi"``; ``extra`` has ``pa`` and ``pe``.
+        ``method`` ``"scotts_pi"``; ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided``
+        (null: pi = 0; Student t on units - 1 df).
 
     References
     ----------
@@ -194,7 +204,7 @@ def scotts_pi(
     lv = _check_levels(levels)
     q = lv.size
     rows = _long_rows(units, raters, values, lv, check_duplicates=True)
-    name = "scotts_pi" if weights in (None, "identity") else f"scotts_pi_{weights}"
+    name = _method_name("scotts_pi", weights)
     n_r = rows.rater_ids.size
     if n_r > 2:
         reason = f"Scott's pi compares exactly two raters; these rows have {n_r} (use fleiss_kappa)"

@@ -15,7 +15,16 @@ import numpy as np
 from scipy import special
 from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
 
-from ._checks import _check_confidence, _check_levels, _check_n_boot, _fmt, _undefined_reason, _weight_matrix
+from ._checks import (
+    _check_confidence,
+    _check_levels,
+    _check_n_boot,
+    _fmt,
+    _is_unweighted,
+    _method_name,
+    _undefined_reason,
+    _weight_matrix,
+)
 from ._data import _Long, _long_rows, contingency_table
 from ._types import Weights
 from .bootstrap import bootstrap_units, normal_interval, percentile_interval
@@ -29,7 +38,7 @@ _DENSE_LIMIT = 1 << 22
 
 
 def _method(base: str, weights: Weights) -> str:
-    return base if weights in (None, "identity") else f"{base}_{weights}"
+    return _method_name(base, weights)
 
 
 def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: float = 0.95) -> Estimate:
@@ -44,7 +53,10 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     ----------
     table : array_like
         ``q x q`` counts, rater 1 in rows, rater 2 in columns, over all levels in order.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     confidence : float
         Two-sided coverage of the normal interval.
@@ -53,7 +65,10 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     -------
     Estimate
         ``ci_method="normal"``; ``extra``: ``pa``, ``pe``, ``se0``, ``z``, ``p_one_sided``,
-        ``p_two_sided``. Undefined when the table is empty or both raters used a single level.
+        ``p_two_sided`` (null: kappa = 0). ``detail["category_kappas"]``: Agresti's category-specific
+        kappas, one per level, the kappa of the 2 x 2 table "this level or not" (NaN for a level
+        nobody used; Agresti 2013, sec. 11.5). Undefined when the table is empty or both raters used a
+        single level.
 
     References
     ----------
@@ -95,14 +110,19 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
             extra={"pa": pa, "pe": pe},
             **common,
         )
-    wt = None if weights in (None, "identity") else weights
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = _sm_cohens_kappa(t, wt=wt)
+        if _is_unweighted(weights):
+            res = _sm_cohens_kappa(t)
+        elif isinstance(weights, str) and weights in ("linear", "quadratic"):
+            res = _sm_cohens_kappa(t, wt=weights)
+        else:  # statsmodels takes a matrix of disagreement weights
+            res = _sm_cohens_kappa(t, weights=1.0 - w)
     value = float(res.kappa)
     se = float(res.std_kappa) if np.isfinite(res.std_kappa) else None
     se0 = float(res.std_kappa0) if np.isfinite(res.std_kappa0) else None
     extra: dict[str, float] = {"pa": pa, "pe": pe}
+    detail = {"category_kappas": _category_kappas(t)}
     low = high = None
     ci_method = None
     if se is not None:
@@ -113,7 +133,30 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
         extra.update(
             se0=se0, z=z, p_one_sided=float(special.ndtr(-z)), p_two_sided=float(2 * special.ndtr(-abs(z)))
         )
-    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+    return Estimate(
+        value=value,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        ci_method=ci_method,
+        extra=extra,
+        detail=detail,
+        **common,
+    )
+
+
+def _category_kappas(t: np.ndarray) -> tuple[float, ...]:
+    """Agresti's category-specific kappas: Cohen's kappa of the 2 x 2 table "level k or not".
+
+    ``kappa_k = (p_kk - p_k. p_.k) / ((p_k. + p_.k)/2 - p_k. p_.k)``; NaN for a level neither rater
+    used, or one both raters used for every unit.
+    """
+    p = t / t.sum()
+    row, col, diag = p.sum(axis=1), p.sum(axis=0), np.diag(p)
+    den = (row + col) / 2.0 - row * col
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den > _TINY, (diag - row * col) / np.where(den > _TINY, den, 1.0), np.nan)
+    return tuple(float(x) for x in out)
 
 
 def cohen_kappa(
@@ -127,7 +170,10 @@ def cohen_kappa(
         Rater 1's and rater 2's level values, paired by position; a pair with a NaN is dropped.
     levels : sequence
         The rubric's ordered levels (all of them: the table is ``q x q``).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index over all levels.
     confidence : float
         Two-sided coverage of the normal interval.
@@ -325,7 +371,10 @@ def pairwise_kappa_matrix(
         Long rows, one per unit and rater (a repeated pair is a ``ValueError``).
     levels : sequence
         The rubric's ordered levels.
-    weights : {"quadratic", "linear", None}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default "quadratic".
         Agreement weights on the level index (quadratic by default).
     n_boot : int
         0 (default): each pair's interval is the Fleiss-Cohen-Everitt large-sample normal interval, as
@@ -363,7 +412,7 @@ def pairwise_kappa_matrix(
     lv = _check_levels(levels)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
-    w = _weight_matrix(lv.size, weights)
+    w = _weight_matrix(lv.size, weights, symmetric=True)
     rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
     vals = np.full((r, r), np.nan)
@@ -416,7 +465,10 @@ def light_kappa(
         Long rows, one per unit and rater.
     levels : sequence
         The rubric's ordered levels.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot : int
         When positive, a percentile bootstrap interval over units (loop over resamples).
@@ -426,7 +478,10 @@ def light_kappa(
     Returns
     -------
     Estimate
-        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``.
+        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``; with complete
+        data (every rater rated every unit) also R irr's ``kappam.light`` test of kappa = 0: ``se0``,
+        ``z`` and the two-sided normal ``p_value`` (see :func:`_light_test`; irr's approximation, not a
+        variance from Light 1971).
 
     References
     ----------
@@ -450,7 +505,7 @@ def light_kappa(
             levels=levels, weights=weights,
         )  # fmt: skip
     lv = _check_levels(levels)
-    w = _weight_matrix(lv.size, weights)
+    w = _weight_matrix(lv.size, weights, symmetric=True)
     rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
@@ -467,4 +522,32 @@ def light_kappa(
     if not ok.any():
         reason = "no pair of raters has a defined kappa (each pair used a single level)"
         return Estimate(value=None, reason=reason, extra=extra, **common)
-    return Estimate(value=float(kappa[ok].mean()), extra=extra, **common)
+    value = float(kappa[ok].mean())
+    if ok.all() and rows.unit.size == n_units * n_r:
+        extra.update(_light_test(rows, lv.size, value))
+    return Estimate(value=value, extra=extra, **common)
+
+
+def _light_test(rows: _Long, q: int, value: float) -> dict[str, float]:
+    """R irr's ``kappam.light`` test of ``kappa = 0``, for complete data (every rater rated every unit).
+
+    With ``n`` units, ``P`` rater pairs and ``D_ab = n^2 - sum_k c_ak c_bk`` the number of
+    disagreeing (unit, unit) combinations of raters ``a`` and ``b`` (``c_ak``: rater ``a``'s count at
+    level ``k``), irr takes ``P_c = 1 - P prod(D_ab) / n^(2P)``, ``var0 = P_c / (n (1 - P_c))``,
+    ``z = kappa / sqrt(var0)`` and a two-sided normal p-value. Computed in logs (the product is huge).
+    Empty when the chance term is degenerate.
+    """
+    n = float(rows.unit_ids.size)
+    r = rows.rater_ids.size
+    c = np.bincount(rows.rater * q + rows.code, minlength=r * q).reshape(r, q).astype(np.float64)
+    a, b = np.triu_indices(r, 1)
+    dis = n * n - (c[a] * c[b]).sum(axis=1)
+    if np.any(dis <= 0):
+        return {}
+    log_ratio = np.log(a.size) + np.log(dis).sum() - 2.0 * a.size * np.log(n)
+    ratio = float(np.exp(log_ratio))
+    if not 0.0 < ratio < 1.0:
+        return {}
+    se0 = float(np.sqrt((1.0 - ratio) / (n * ratio)))
+    z = value / se0
+    return {"se0": se0, "z": z, "p_value": float(2.0 * special.ndtr(-abs(z)))}

@@ -28,8 +28,11 @@ from scipy import special
 from ._checks import (
     _check_confidence,
     _check_n_boot,
+    _is_unweighted,
+    _method_name,
     _undefined_reason,
     _weight_matrix,
+    _weights_label,
 )
 from ._data import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._gwet_core import Missing, _check_missing, _gwet
@@ -93,12 +96,12 @@ def _fleiss_core(
     q = patterns.counts.shape[1]
     w = _weight_matrix(q, weights)
     if method == "randolph":
-        name = "randolph_kappa" if weights in (None, "identity") else f"randolph_kappa_{weights}"
+        name = _method_name("randolph_kappa", weights)
         est, _ = _gwet(
             patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
         )
         return est
-    name = "fleiss_kappa" if weights in (None, "identity") else f"fleiss_kappa_{weights}"
+    name = _method_name("fleiss_kappa", weights)
     est, parts = _gwet(
         patterns, w, "fleiss", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
     )
@@ -107,7 +110,10 @@ def _fleiss_core(
     extra = dict(est.extra)
     extra.update(p_bar=extra["pa"], pe_bar=extra["pe"])
     detail: dict[str, tuple[float, ...]] = {}
-    if weights in (None, "identity"):
+    for key in ("z", "p_value", "p_one_sided"):
+        if key in extra:  # Gwet's test under its own name; z/p_value may become Fleiss-Nee-Landis below
+            extra[f"{key}_gwet"] = extra.pop(key) if key == "p_one_sided" else extra[key]
+    if _is_unweighted(weights):
         more, detail = _fleiss_details(parts["patterns"], est.value)
         extra.update(more)
     return replace(est, extra=extra, detail=detail)
@@ -140,7 +146,10 @@ def fleiss_kappa(
         The rubric's ordered levels (all of them).
     method : {"fleiss", "randolph"}
         Chance model.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index over all levels (Gwet's weighted generalisation).
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -156,7 +165,9 @@ def fleiss_kappa(
     Estimate
         ``se`` is Gwet's (2014) standard error (conditional on raters). ``extra``: ``pa``/``p_bar``,
         ``pe``/``pe_bar`` and, when every unit has the same number of ratings, ``se0``, ``z`` and
-        ``p_value`` (two-sided) from the Fleiss, Nee & Landis (1979) null variance. ``detail``:
+        ``p_value`` (two-sided) from the Fleiss, Nee & Landis (1979) null variance; otherwise ``z`` and
+        ``p_value`` are Gwet's (SE-based, Student t), which are always also in ``z_gwet``,
+        ``p_value_gwet`` and ``p_one_sided_gwet``. ``detail``:
         ``category_kappas`` (unweighted Fleiss only; NaN for a level nobody used).
 
     References
@@ -272,7 +283,10 @@ def gwet_ac1(
         Long rows; NaN values are missing.
     levels : sequence
         The rubric's ordered levels (all of them).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         None gives AC1; weights (on the level index over all levels) give AC2.
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
@@ -287,7 +301,8 @@ def gwet_ac1(
     -------
     Estimate
         ``method`` ``"gwet_ac1"`` or ``"gwet_ac2_<weights>"``; ``se`` from Gwet (2008, 2014);
-        ``extra`` has ``pa`` and ``pe``.
+        ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided`` (null: AC = 0; Student t on
+        units - 1 df, as Gwet and irrCAC).
 
     References
     ----------
@@ -312,7 +327,7 @@ def gwet_ac1(
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
-    name = "gwet_ac1" if weights in (None, "identity") else f"gwet_ac2_{weights}"
+    name = "gwet_ac1" if _is_unweighted(weights) else f"gwet_ac2_{_weights_label(weights)}"
     est, _ = _gwet(patterns, w, "ac1", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
     return est
 
@@ -337,7 +352,10 @@ def brennan_prediger(
         Long rows; NaN values are missing.
     levels : sequence
         The rubric's ordered levels; ``q`` counts all of them, so unused levels matter here.
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     missing, n_boot, seed, confidence
         As in :func:`gwet_ac1`.
@@ -345,7 +363,8 @@ def brennan_prediger(
     Returns
     -------
     Estimate
-        ``se`` from Gwet (2014); ``extra`` has ``pa`` and ``pe``.
+        ``se`` from Gwet (2014); ``extra`` has ``pa``, ``pe`` and ``z``, ``p_value``, ``p_one_sided``
+        (null: the coefficient is 0; Student t on units - 1 df).
 
     References
     ----------
@@ -363,7 +382,7 @@ def brennan_prediger(
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
-    name = "brennan_prediger" if weights in (None, "identity") else f"brennan_prediger_{weights}"
+    name = _method_name("brennan_prediger", weights)
     est, _ = _gwet(patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
     return est
 
@@ -404,7 +423,10 @@ def percent_agreement(
         See above.
     tolerance : int
         Largest index difference that still counts as agreement (0: exact).
-    weights : {None, "linear", "quadratic"}
+    weights : str, array_like or None
+        A weight scheme (``"identity"``, ``"linear"``, ``"quadratic"``, ``"ordinal"``, ``"radical"``,
+        ``"ratio"``, ``"circular"``, ``"bipolar"``) or a custom ``q x q`` matrix; see
+        ``docs/statistics.md``. Default None.
         Weighted pairwise agreement (not with ``tolerance`` or ``definition="all"``).
     missing : {"gwet", "pairable"}
         For the pairwise SE: keep units rated once (Gwet 2014) or drop them.
@@ -441,14 +463,14 @@ def percent_agreement(
     if isinstance(tolerance, bool) or int(tolerance) != tolerance or tolerance < 0:
         raise ValueError(f"tolerance must be a non-negative whole number of levels, got {tolerance!r}")
     tolerance = int(tolerance)
-    if weights not in (None, "identity") and (tolerance or definition == "all"):
+    if not _is_unweighted(weights) and (tolerance or definition == "all"):
         raise ValueError("weights apply to pairwise exact agreement only; drop weights or tolerance")
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     q = patterns.counts.shape[1]
-    suffix = f"_within_{tolerance}" if tolerance else ("" if weights in (None, "identity") else f"_{weights}")
+    suffix = f"_within_{tolerance}" if tolerance else _method_name("", weights)
     if definition == "pairwise":
         if tolerance:
             idx = np.arange(q)

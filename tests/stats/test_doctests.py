@@ -17,6 +17,7 @@ MODULES = [
     "calibration.stats.multirater",
     "calibration.stats.conger",
     "calibration.stats.kappa",
+    "calibration.stats.tables",
     "calibration.stats.icc",
     "calibration.stats.labels",
     "calibration.stats.reliability",

@@ -129,3 +129,33 @@ def test_sparse_and_dense_pair_paths_agree(r: Ratings, weights) -> None:
         kappa_module._DENSE_LIMIT = original
     assert np.array_equal(dense.n_common, sparse.n_common)
     assert np.allclose(dense.values, sparse.values, atol=1e-12, equal_nan=True)
+
+
+# --- issue 20: Agresti's category-specific kappas and Light's z ---------------------------------
+def test_category_kappas_are_the_kappas_of_the_collapsed_tables() -> None:
+    """Agresti (2013), sec. 11.5: kappa for level k is Cohen's kappa of "k or not" for both raters."""
+    table = np.array([[40, 4, 4, 17], [6, 25, 2, 13], [4, 1, 21, 12], [15, 5, 9, 45]])
+    got = cohen_kappa_from_table(table).detail["category_kappas"]
+    for k in range(4):
+        other = [i for i in range(4) if i != k]
+        two = [
+            [table[k, k], table[k, other].sum()],
+            [table[other, k].sum(), table[np.ix_(other, other)].sum()],
+        ]
+        assert got[k] == pytest.approx(cohen_kappa_from_table(two).value, abs=1e-12)
+
+
+def test_category_kappa_of_a_level_nobody_used_is_nan() -> None:
+    kappas = cohen_kappa_from_table([[3, 1, 0], [1, 4, 0], [0, 0, 0]]).detail["category_kappas"]
+    assert np.isnan(kappas[2]) and kappas[0] == pytest.approx(kappas[1])
+
+
+def test_light_kappa_test_needs_complete_data() -> None:
+    units = [u for u in range(6) for _ in range(3)]
+    raters = [1, 2, 3] * 6
+    values = [1, 1, 2, 2, 2, 2, 3, 3, 3, 1, 2, 1, 3, 3, 2, 2, 2, 2]
+    full = light_kappa(units, raters, values, levels=[1, 2, 3])
+    assert full.extra["z"] == pytest.approx(full.value / full.extra["se0"])
+    assert 0.0 < full.extra["p_value"] < 1.0
+    part = light_kappa(units[:-1], raters[:-1], values[:-1], levels=[1, 2, 3])
+    assert part.value is not None and "z" not in part.extra

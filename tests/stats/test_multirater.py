@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats as sps
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
+from calibration import stats
 from calibration.stats import (
     brennan_prediger,
     conger_kappa,
@@ -223,3 +225,21 @@ def test_conger_bootstrap_uses_generic_unit_bootstrap() -> None:
     again = conger_kappa(units, raters, values, levels=[1, 2, 3, 4], n_boot=100, seed=3)
     assert est.ci_method == "bootstrap" and est.interval == again.interval
     assert est.ci_low <= est.value <= est.ci_high
+
+
+def test_gwet_family_z_and_p_follow_student_t() -> None:
+    """Issue 20 item 4: z = value / SE and p from Student t on units - 1 df, null 'coefficient = 0'."""
+    units = [u for u in range(10) for _ in range(3)]
+    raters = [1, 2, 3] * 10
+    values = [1, 1, 2, 2, 2, 2, 3, 3, 3, 1, 2, 1, 3, 3, 2, 2, 2, 2, 1, 1, 1, 3, 3, 3, 2, 1, 2, 1, 1, 1]
+    for fn in (stats.gwet_ac1, stats.brennan_prediger, stats.conger_kappa, stats.percent_agreement):
+        est = fn(units, raters, values, levels=[1, 2, 3])
+        z = est.value / est.se
+        assert est.extra["z"] == pytest.approx(z)
+        assert est.extra["p_value"] == pytest.approx(2 * sps.t.sf(abs(z), 9))
+        assert est.extra["p_one_sided"] == pytest.approx(sps.t.sf(z, 9))
+    fleiss = stats.fleiss_kappa(units, raters, values, levels=[1, 2, 3])
+    # Balanced data: z/p are Fleiss-Nee-Landis (null variance); Gwet's are kept under _gwet.
+    assert fleiss.extra["z"] == pytest.approx(fleiss.value / fleiss.extra["se0"])
+    assert fleiss.extra["z_gwet"] == pytest.approx(fleiss.value / fleiss.se)
+    assert "p_one_sided" not in fleiss.extra and "p_one_sided_gwet" in fleiss.extra

@@ -3,7 +3,7 @@ with its citation, within the tolerance the source's printed decimals allow.
 
 Rule (per field): ``abs(computed - expected) <= 0.5 * 10**-decimals + 1e-9``, or ``tolerance.abs`` for
 the fields listed there. A field whose convention we do not offer is listed in ``NOT_OFFERED`` with the
-reason; there are none for alpha, Fleiss, Cohen, AC1/AC2 or the ICC.
+reason; there are none (Light's kappa gives R irr's z and p since issue 20).
 """
 
 from __future__ import annotations
@@ -21,14 +21,7 @@ CASES_FILE = Path(__file__).with_name("reference_cases.json")
 CASES = json.loads(CASES_FILE.read_text())["cases"]
 
 #: (case id, field) -> why we do not compute it.
-NOT_OFFERED: dict[tuple[str, str], str] = {
-    ("fleiss1971_30x6_light", "z"): (
-        "R irr's kappam.light z uses an ad-hoc chance term, 1 - pairs * prod(disagreement counts) / "
-        "n^(2 * pairs), not a variance from Light (1971); we give Light's kappa with a unit-bootstrap "
-        "interval instead (light_kappa(n_boot=...))"
-    ),
-    ("fleiss1971_30x6_light", "p_value"): "p-value of the irr z above; not offered for the same reason",
-}
+NOT_OFFERED: dict[tuple[str, str], str] = {}
 
 NEVER_UNOFFERED = {"krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "gwet_ac1", "icc"}
 

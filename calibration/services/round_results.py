@@ -144,6 +144,7 @@ class RoundResult:
     checks: tuple[ResultCheck, ...]
     criteria: tuple[CriterionResult, ...]
     clearly_below: bool
+    raised_for_review: bool  # a failed calibration round the calibration checks bring to the trainer
     next_steps: tuple[NextStep, ...]
     status: CertificationStatus | None
 
@@ -256,8 +257,9 @@ def round_result(
         if cid in table.by_criterion
     )
     below = decision.outcome == "fail" and clearly_below(table.overall, rule)
+    every_fail = not ProgramSettings.of_program(session, program_id).drift.pass_rule_clear
+    raised = rnd.kind == RoundKind.CALIBRATION and decision.outcome == "fail" and (below or every_fail)
     view = certification_view(session, program_id=program_id, user_id=user_id, now=now)
-    settings = ProgramSettings.of_program(session, program_id)
     return RoundResult(
         round_id=rnd.id,
         round_name=rnd.name,
@@ -273,9 +275,8 @@ def round_result(
         checks=tuple(_check(c, table.overall) for c in decision.checks),
         criteria=by_criterion,
         clearly_below=below,
-        next_steps=_next_steps(
-            rnd, decision.outcome, below, view, flags_every_fail=not settings.drift.pass_rule_clear
-        ),
+        raised_for_review=raised,
+        next_steps=_next_steps(rnd, decision.outcome, below, view, flags_every_fail=every_fail),
         status=view.status,
     )
 

@@ -165,3 +165,26 @@ def test_my_progress_shows_only_my_own_revealed_scores(client, login, world, db)
     assert sum(mine) == sum(keys) == n_criteria
     assert keys == [world.keys[world.anchors[0]].count(v) for v in world.levels]
     assert f'href="/rounds/{world.round_id}/result"' not in html
+
+
+def test_weak_spots_are_judged_against_the_scales_own_minimum(db, world):
+    """The profile (the trainer's and My progress) judges each rubric's criteria against the exact
+    agreement its scale asks for: 90% on two levels, 70% on four."""
+    from calibration.services.profiles import assessor_profile
+
+    round_id, anchors, keys, criteria = _binary_round(db, world)
+    me = Member(world.ids["assessor"], world.program_a)
+    for anchor, key in zip(anchors, keys, strict=True):
+        submit_sheet(
+            db,
+            me,
+            round_id=round_id,
+            anchor_id=anchor,
+            levels=dict(zip(criteria, key, strict=True)),
+            notes="",
+        )
+    db.commit()
+    submit(db, world, "assessor", 0)
+    profile = assessor_profile(db, program_id=world.program_a, user_id=world.ids["assessor"])
+    by_title = {s.title: s.min_exact for s in profile.sections}
+    assert by_title == {"Implementing Equitable Practices": 0.9, "Analyzing Time": 0.7}

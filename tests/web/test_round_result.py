@@ -188,3 +188,28 @@ def test_weak_spots_are_judged_against_the_scales_own_minimum(db, world):
     profile = assessor_profile(db, program_id=world.program_a, user_id=world.ids["assessor"])
     by_title = {s.title: s.min_exact for s in profile.sections}
     assert by_title == {"Implementing Equitable Practices": 0.9, "Analyzing Time": 0.7}
+
+
+def test_a_two_level_qualification_shows_checks_that_cannot_fail_as_not_applicable(client, login, world, db):
+    from calibration.models import CertificationStatus, Membership
+
+    from ..conftest import post_form
+
+    membership = db.scalar(
+        select(Membership).where(
+            Membership.user_id == world.ids["assessor"], Membership.program_id == world.program_a
+        )
+    )
+    membership.certification_status = CertificationStatus.IN_TRAINING
+    round_id, anchors, keys, criteria = _binary_round(db, world, kind=RoundKind.QUALIFICATION)
+    login(world.emails["assessor"])
+    for anchor, key in zip(anchors, keys, strict=True):
+        data = {f"criterion_{c}": str(v) for c, v in zip(criteria, key, strict=True)} | {"notes": ""}
+        assert post_form(client, f"/rounds/{round_id}/anchors/{anchor}", data).status_code == 302
+    text = _text(client.get("/certification").get_data(as_text=True))
+    assert "Attempt 1: Passed" in text
+    assert re.search(r"Within one level: on a two-level scale [^.]*? Not applicable", text)
+    assert re.search(r"Two or more levels off: on a two-level scale [^.]*? Not applicable", text)
+    assert "adjacent" not in text.lower()
+    result = _text(client.get(f"/rounds/{round_id}/result").get_data(as_text=True))
+    assert "Passed" in result and "Not applicable" in result

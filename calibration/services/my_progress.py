@@ -69,6 +69,11 @@ class MyProgress:
         return tuple(r for r in self.rounds if r.line.n_done > 0)
 
     @property
+    def any_judged(self) -> bool:
+        """Whether any criterion has enough scores to be judged (else no weak spot can be named)."""
+        return any(not c.too_few for s in self.sections for c in s.criteria)
+
+    @property
     def weak_spots(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(rubric, criterion, findings) for every criterion with a finding."""
         return [(s.title, c.title, c.findings) for s in self.sections for c in s.criteria if c.findings]

@@ -153,6 +153,7 @@ def test_my_progress_shows_only_my_own_revealed_scores(client, login, world, db)
     text = _text(html)
     assert "My progress" in text and "Open round" in text
     assert "1 of 5" in text and "In progress" in text
+    assert "Too few scores yet to judge any criterion" in text and "No weak spot" not in text
     n_criteria = len(world.criteria)
     # Only the one final sheet counts: exact on every criterion of that anchor, nothing of the others.
     assert f"100% ({n_criteria}/{n_criteria};" in text

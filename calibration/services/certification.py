@@ -315,7 +315,10 @@ def after_sheet(
         outcome=QualificationOutcome(decision.outcome),
         message=decision.message,
         checks_json=json.dumps(
-            [{"name": c.name, "passed": c.passed, "message": c.message} for c in decision.checks]
+            [
+                {"name": c.name, "passed": c.passed, "message": c.message, "applicable": c.applicable}
+                for c in decision.checks
+            ]
         ),
         decided_at=now,
     )

@@ -103,9 +103,12 @@ def awaiting_trainer(session: Session, program_id: int, user_id: int) -> Qualifi
 class CheckLine:
     passed: bool | None
     message: str
+    applicable: bool = True  # False: the check cannot fail on the rubric's scale
 
     @property
     def verdict(self) -> str:
+        if not self.applicable:
+            return "Not applicable"
         return {True: "Met", False: "Not met", None: "Not checked"}[self.passed]
 
 
@@ -264,7 +267,10 @@ def certification_view(
             r.outcome,
             r.message,
             r.decided_at,
-            [CheckLine(c["passed"], c["message"]) for c in json.loads(r.checks_json)],
+            [
+                CheckLine(c["passed"], c["message"], c.get("applicable", True))
+                for c in json.loads(r.checks_json)
+            ],
             r.trainer_decision,
             r.trainer_reason,
         )

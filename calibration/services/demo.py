@@ -185,7 +185,7 @@ def seed_demo(
             status=RoundStatus.OPEN if is_open else RoundStatus.CLOSED,
             opens_at=now - dt.timedelta(days=days_ago),
             closes_at=now + dt.timedelta(days=21) if is_open else now - dt.timedelta(days=days_ago - 14),
-            pass_rule_json=pass_rule_json(program.settings_json),
+            pass_rule_json=pass_rule_json(program.settings_json, len(rubric.level_values)),
             created_by_id=trainer.id,
             created_at=now - dt.timedelta(days=days_ago + 3),
         )

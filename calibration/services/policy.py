@@ -29,7 +29,7 @@ from ..models import Program
 from ..stats.drift import BASELINE_MIN_DROP, COHORT_MAX_DROP, COHORT_MIN_ALPHA
 from ..stats.ewma import EWMA_L, EWMA_LAMBDA
 from ..stats.labels import ALPHA_GOOD, ALPHA_TENTATIVE, MIN_ANCHORS, MIN_SCORES
-from ..stats.passrule import PassRule
+from ..stats.passrule import MIN_EXACT_2_LEVELS, MIN_EXACT_3_LEVELS, PassRule, min_exact_for_scale
 from .errors import InvalidInput
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "PassRule",
     "ProgramSettings",
     "RecalibrationPolicy",
+    "ScaleExact",
 ]
 
 #: Certification lasts this many days (annual recalibration).
@@ -146,12 +147,25 @@ class DriftPolicy:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
+@dataclass(frozen=True)
+class ScaleExact:
+    """Exact agreement asked for on short scales; ``PassRule.min_exact`` is for four levels or more.
+
+    Stored in the program's ``pass_rule`` settings as ``min_exact_3_levels`` and ``min_exact_2_levels``.
+    """
+
+    min_exact_3_levels: float = MIN_EXACT_3_LEVELS
+    min_exact_2_levels: float = MIN_EXACT_2_LEVELS
+
+
 _PASS_RULE_KEYS = tuple(f.name for f in fields(PassRule))
+_SCALE_KEYS = tuple(f.name for f in fields(ScaleExact))
 _DRIFT_KEYS = tuple(f.name for f in fields(DriftPolicy) if f.name != "recalibration_window_days")
-_SHARES = frozenset({"min_exact", "min_adjacent", "min_decision", "baseline_alpha"})
+_SHARES = frozenset({"min_exact", "min_adjacent", "min_decision", "baseline_alpha", *_SCALE_KEYS})
 #: "bool", "int", "float" or "share" (a fraction in [0, 1]) for each pass rule and drift key.
 _KINDS: dict[str, str] = {
-    f.name: "share" if f.name in _SHARES else str(f.type) for f in (*fields(PassRule), *fields(DriftPolicy))
+    f.name: "share" if f.name in _SHARES else str(f.type)
+    for f in (*fields(PassRule), *fields(ScaleExact), *fields(DriftPolicy))
 }
 
 
@@ -161,6 +175,7 @@ class ProgramSettings:
     not know (top level), ``pass_rule_extra`` and ``drift_extra`` those inside the two sections."""
 
     pass_rule: PassRule = field(default_factory=PassRule)
+    exact_by_scale: ScaleExact = field(default_factory=ScaleExact)
     certification: CertificationPolicy = field(default_factory=CertificationPolicy)
     recalibration: RecalibrationPolicy = field(default_factory=RecalibrationPolicy)
     drift: DriftPolicy = field(default_factory=DriftPolicy)
@@ -172,6 +187,19 @@ class ProgramSettings:
     def evidence(self) -> EvidencePolicy:
         return EvidencePolicy(self.pass_rule.min_anchors, self.pass_rule.min_scores)
 
+    def pass_rule_for(self, n_levels: int | None) -> PassRule:
+        """The pass rule for a rubric of ``n_levels`` levels: exact agreement follows the scale
+        (DESIGN §6); None or four levels or more give :attr:`pass_rule` itself."""
+        if n_levels is None:
+            return self.pass_rule
+        exact = min_exact_for_scale(
+            n_levels,
+            four_or_more=self.pass_rule.min_exact,
+            three=self.exact_by_scale.min_exact_3_levels,
+            two=self.exact_by_scale.min_exact_2_levels,
+        )
+        return replace(self.pass_rule, min_exact=exact)
+
     @classmethod
     def from_json(cls, text: str | None) -> ProgramSettings:
         """Parse and check stored settings; a bad value raises :class:`InvalidInput` naming it."""
@@ -181,7 +209,12 @@ class ProgramSettings:
         known = {"pass_rule", "drift", "certification_days", "reminder_days_before_expiry"}
         known |= {"qualification_attempts", "recalibration_window_days"}
         errors: dict[str, list[str]] = {}
-        rule_values = {k: _checked(errors, f"pass_rule.{k}", _KINDS[k], rule[k]) for k in rule if k in _KINDS}
+        rule_values = {
+            k: _checked(errors, f"pass_rule.{k}", _KINDS[k], rule[k]) for k in rule if k in _PASS_RULE_KEYS
+        }
+        scale_values = {
+            k: _checked(errors, f"pass_rule.{k}", _KINDS[k], rule[k]) for k in rule if k in _SCALE_KEYS
+        }
         drift_values = {
             k: _checked(errors, f"drift.{k}", _KINDS[k], drift[k]) for k in drift if k in _DRIFT_KEYS
         }
@@ -198,6 +231,7 @@ class ProgramSettings:
         window = int(values["recalibration_window_days"])
         return cls(
             pass_rule=PassRule(**rule_values),
+            exact_by_scale=ScaleExact(**scale_values),
             certification=CertificationPolicy(
                 certification_days=int(values["certification_days"]),
                 reminder_days=int(values["reminder_days_before_expiry"]),
@@ -206,7 +240,7 @@ class ProgramSettings:
             recalibration=RecalibrationPolicy(window_days=window),
             drift=replace(DriftPolicy(**drift_values), recalibration_window_days=window),
             extra={k: v for k, v in stored.items() if k not in known},
-            pass_rule_extra={k: v for k, v in rule.items() if k not in _PASS_RULE_KEYS},
+            pass_rule_extra={k: v for k, v in rule.items() if k not in (*_PASS_RULE_KEYS, *_SCALE_KEYS)},
             drift_extra={k: v for k, v in drift.items() if k not in _DRIFT_KEYS},
         )
 
@@ -214,6 +248,8 @@ class ProgramSettings:
         """The settings as stored: every default written out, unknown keys kept."""
         out: dict[str, Any] = dict(self.extra)
         out["pass_rule"] = {**self.pass_rule_extra, **asdict(self.pass_rule)}
+        if self.exact_by_scale != ScaleExact():  # written only when not the default
+            out["pass_rule"].update(asdict(self.exact_by_scale))
         out["certification_days"] = self.certification.certification_days
         out["reminder_days_before_expiry"] = self.certification.reminder_days
         out["recalibration_window_days"] = self.recalibration.window_days
@@ -235,9 +271,10 @@ class ProgramSettings:
         """The settings in force for a program (its stored values over the defaults)."""
         return cls.from_json(session.scalar(select(Program.settings_json).where(Program.id == program_id)))
 
-    def pass_rule_json(self) -> str:
-        """The pass rule as stored with a round (unknown keys kept)."""
-        return json.dumps(self.as_dict()["pass_rule"], sort_keys=True)
+    def pass_rule_json(self, n_levels: int | None = None) -> str:
+        """The pass rule as stored with a round of a rubric of ``n_levels`` levels (unknown keys kept;
+        the short-scale settings are resolved into ``min_exact``)."""
+        return json.dumps({**self.pass_rule_extra, **asdict(self.pass_rule_for(n_levels))}, sort_keys=True)
 
 
 def _load(text: str | None) -> dict[str, Any]:

@@ -120,6 +120,7 @@ class RubricSection:
     level_labels: dict[int, str]
     overall: AccuracyResult
     criteria: list[CriterionLine]
+    min_exact: float | None = None  # exact agreement the weak spots are judged against (by scale)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
     ).one_or_none()
     if person is None:
         raise NotFound("assessor")
-    rule = ProgramSettings.of_program(session, program_id).pass_rule
+    settings = ProgramSettings.of_program(session, program_id)
+    rule = settings.pass_rule
     mine = or_(
         Round.id.in_(select(Assignment.round_id).where(Assignment.user_id == user_id)),
         Round.id.in_(select(ScoreSheet.round_id).where(ScoreSheet.assessor_id == user_id)),
@@ -223,9 +225,10 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
         tuple(sorted(corrected)),
         tuple((r.id, r.rubric_version_id, r.pass_rule_json) for r in rounds),
         rule,
+        settings.exact_by_scale,
     )
     results, sections = PROFILES.get_or_compute(
-        state, lambda: _profile_statistics(session, user_id, rounds, round_ids, done, rule)
+        state, lambda: _profile_statistics(session, user_id, rounds, round_ids, done, settings)
     )
     lines = [
         ProfileRound(
@@ -262,7 +265,7 @@ def _profile_statistics(
     rounds: Sequence[Any],
     round_ids: Any,
     done: dict[int, int],
-    rule: PassRule,
+    settings: ProgramSettings,
 ) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision | None]], list[RubricSection]]:
     """Accuracy per round and per criterion, one call per rubric version (the round is the group)."""
     stmt, _ = keyed_scores(
@@ -304,6 +307,7 @@ def _profile_statistics(
     for rid in rubric_ids:
         part = arr[row_rubric == rid]
         info = rubrics[rid]
+        rule = settings.pass_rule_for(len(levels[rid]))  # weak spots against the scale's own minimum
         table = accuracy_by_rater(
             part[:, 0],
             part[:, 2],
@@ -334,7 +338,9 @@ def _profile_statistics(
             for cid, title in criteria[rid]
             if cid in table.by_criterion
         ]
-        sections.append(RubricSection(rid, info.title, info.version, levels[rid], table.overall, lines))
+        sections.append(
+            RubricSection(rid, info.title, info.version, levels[rid], table.overall, lines, rule.min_exact)
+        )
     return results, sections
 
 

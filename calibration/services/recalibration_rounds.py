@@ -158,7 +158,7 @@ def _new_round(
         rubric_version_id=rubric_id,
         opens_at=now - dt.timedelta(minutes=1),
         closes_at=now + dt.timedelta(days=days),
-        pass_rule=rounds.default_pass_rule(session, program_id),
+        pass_rule=rounds.default_pass_rule(session, program_id, rubric_id),
         assessor_ids=[user_id],
         now=now,
     )

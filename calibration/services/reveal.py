@@ -47,6 +47,7 @@ class CriterionFeedback:
     rationale: str
     difference: int  # your level index minus the key's (positive = more lenient than the key)
     corrections: tuple[CorrectionNote, ...] = ()
+    n_levels: int = 0  # levels of the rubric's scale: on two levels a miss is a miss, never "adjacent"
 
     @property
     def submitted_level(self) -> int:
@@ -56,7 +57,7 @@ class CriterionFeedback:
     def verdict(self) -> str:
         if self.difference == 0:
             return "exact"
-        if abs(self.difference) == 1:
+        if abs(self.difference) == 1 and self.n_levels != 2:
             return "adjacent"
         return "off"
 
@@ -65,6 +66,8 @@ class CriterionFeedback:
         if self.difference == 0:
             return "Exact match with the key"
         direction = "above" if self.difference > 0 else "below"
+        if self.n_levels == 2:
+            return f"Does not match: the key is {self.key_label}"
         steps = abs(self.difference)
         if steps == 1:
             return f"Adjacent: one level {direction} the key"
@@ -76,6 +79,12 @@ class Feedback:
     sheet: ScoreSheet
     key_version: int
     criteria: tuple[CriterionFeedback, ...]
+    n_levels: int = 0
+
+    @property
+    def within_one_level_applies(self) -> bool:
+        """Whether "within one level" says anything: on a two-level scale it always holds."""
+        return self.n_levels != 2
 
     @property
     def n_exact(self) -> int:
@@ -141,6 +150,7 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
                 rationale=entry.rationale,
                 difference=position[mine] - position[entry.level_value],
                 corrections=tuple(notes.get(criterion.id, ())),
+                n_levels=len(rubric.levels),
             )
         )
-    return Feedback(sheet=sheet, key_version=key.version, criteria=tuple(items))
+    return Feedback(sheet=sheet, key_version=key.version, criteria=tuple(items), n_levels=len(rubric.levels))

@@ -22,6 +22,7 @@ from ..models import (
     AnchorPurpose,
     AnchorStatus,
     Assignment,
+    Level,
     Membership,
     Role,
     Round,
@@ -70,9 +71,17 @@ def get_round(session: Session, *, program_id: int, round_id: int, for_update: b
     return rnd
 
 
-def default_pass_rule(session: Session, program_id: int) -> dict[str, float | int]:
-    """The program's pass rule in force (its settings over the defaults)."""
-    return asdict(ProgramSettings.of_program(session, program_id).pass_rule)
+def default_pass_rule(
+    session: Session, program_id: int, rubric_version_id: int | None = None
+) -> dict[str, float | int]:
+    """The program's pass rule in force (its settings over the defaults), for the scale of the
+    rubric version when one is given (DESIGN §6: exact agreement follows the number of levels)."""
+    n_levels = None
+    if rubric_version_id is not None:
+        n_levels = session.scalar(
+            select(func.count()).select_from(Level).where(Level.rubric_version_id == rubric_version_id)
+        )
+    return asdict(ProgramSettings.of_program(session, program_id).pass_rule_for(n_levels or None))
 
 
 @dataclass(frozen=True)

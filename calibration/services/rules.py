@@ -27,8 +27,9 @@ def program_settings(settings_json: str | None) -> dict[str, Any]:
     return ProgramSettings.from_json(settings_json).as_dict()
 
 
-def pass_rule_json(settings_json: str | None) -> str:
-    return ProgramSettings.from_json(settings_json).pass_rule_json()
+def pass_rule_json(settings_json: str | None, n_levels: int | None = None) -> str:
+    """The program's rule as stored with a round of a rubric of ``n_levels`` levels."""
+    return ProgramSettings.from_json(settings_json).pass_rule_json(n_levels)
 
 
 def pass_rule_from_json(rule_json: str) -> PassRule:

@@ -72,7 +72,7 @@ def _new_round(
         rubric_version_id=rubric_version_id,
         opens_at=now - dt.timedelta(minutes=1),
         closes_at=now + window,
-        pass_rule=rounds.default_pass_rule(session, program_id),
+        pass_rule=rounds.default_pass_rule(session, program_id, rubric_version_id),
         assessor_ids=[user_id],
         now=now,
     )

@@ -15,16 +15,23 @@ __all__ = [
     "MIN_ADJACENT",
     "MIN_DECISION",
     "MIN_EXACT",
+    "MIN_EXACT_2_LEVELS",
+    "MIN_EXACT_3_LEVELS",
     "PassDecision",
     "PassRule",
     "RuleCheck",
     "clearly_below",
     "evaluate_pass_rule",
+    "min_exact_for_scale",
 ]
 
 #: Qualification pass rule defaults (DESIGN §6); the only place these numbers are written.
 #: Exact agreement with the key, as a fraction.
 MIN_EXACT = 0.70
+#: Exact agreement on a three-level scale (80%) and on a two-level scale (90%): a shorter scale
+#: matches by chance more often, so it asks for more (NAEP's bars by number of score points).
+MIN_EXACT_3_LEVELS = 0.80
+MIN_EXACT_2_LEVELS = 0.90
 #: Exact-or-adjacent agreement with the key, as a fraction.
 MIN_ADJACENT = 0.95
 #: Most criterion-scores allowed two or more levels off the key.
@@ -45,15 +52,55 @@ class PassRule:
     min_scores: int = MIN_SCORES
 
 
+def min_exact_for_scale(
+    n_levels: int,
+    *,
+    four_or_more: float = MIN_EXACT,
+    three: float = MIN_EXACT_3_LEVELS,
+    two: float = MIN_EXACT_2_LEVELS,
+) -> float:
+    """The exact-agreement minimum for a scale of ``n_levels`` levels (DESIGN §6).
+
+    Parameters
+    ----------
+    n_levels : int
+        Number of levels of the rubric's scale (at least 2).
+    four_or_more, three, two : float
+        The minimum for scales of four or more levels, of three levels and of two levels.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    NAEP scoring practice: exact >= 70% for 4-6 point items, 80% for 3-point and 90% for 2-point items.
+
+    Examples
+    --------
+    >>> min_exact_for_scale(4), min_exact_for_scale(3), min_exact_for_scale(2)
+    (0.7, 0.8, 0.9)
+    """
+    if n_levels < 2:
+        raise ValueError(f"a scale needs at least 2 levels, got {n_levels}")
+    return two if n_levels == 2 else three if n_levels == 3 else four_or_more
+
+
 @dataclass(frozen=True)
 class RuleCheck:
-    """One line of a pass decision; ``passed`` is None when the check could not be made."""
+    """One line of a pass decision; ``passed`` is None when the check could not be made.
+
+    ``applicable`` is False for a check that cannot fail on the rubric's scale (on two levels no
+    score is one level off without being a full miss, and none is two levels off): ``passed`` is
+    None then, and the check is shown "not applicable", never "met".
+    """
 
     name: str
     observed: float | int | None
     threshold: float | int
     passed: bool | None
     message: str
+    applicable: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,23 +183,31 @@ def evaluate_pass_rule(
             short.append(f"{n} criterion-score{'' if n == 1 else 's'} ({rule.min_scores} needed)")
         text = " and ".join(short)
     evidence = RuleCheck("evidence", n, rule.min_scores, enough, text)
-    checks = [
-        evidence,
-        _share_check("exact", "Exact agreement", result.exact, rule.min_exact),
-        _share_check("adjacent", "Exact-or-adjacent agreement", result.adjacent, rule.min_adjacent),
-    ]
+    checks = [evidence, _share_check("exact", "Exact agreement", result.exact, rule.min_exact)]
     d = result.discrepant.count
-    ok = d <= rule.max_discrepant
-    checks.append(
-        RuleCheck(
-            "discrepant",
-            d,
-            rule.max_discrepant,
-            ok if n else None,
-            f"{d} criterion-score{' is' if d == 1 else 's are'} two or more levels off the key "
-            f"({rule.max_discrepant} allowed)",
+    if len(result.levels) <= 2:
+        # On two levels a miss is a full miss: "within one level" always holds and nothing is two off.
+        why = "on a two-level scale every score either matches the key or misses it"
+        checks += [
+            RuleCheck(
+                "adjacent", result.adjacent.p, rule.min_adjacent, None, f"Within one level: {why}", False
+            ),
+            RuleCheck("discrepant", d, rule.max_discrepant, None, f"Two or more levels off: {why}", False),
+        ]
+    else:
+        checks.append(
+            _share_check("adjacent", "Exact-or-adjacent agreement", result.adjacent, rule.min_adjacent)
         )
-    )
+        checks.append(
+            RuleCheck(
+                "discrepant",
+                d,
+                rule.max_discrepant,
+                d <= rule.max_discrepant if n else None,
+                f"{d} criterion-score{' is' if d == 1 else 's are'} two or more levels off the key "
+                f"({rule.max_discrepant} allowed)",
+            )
+        )
     if result.decision is None:
         checks.append(
             RuleCheck(

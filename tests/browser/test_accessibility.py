@@ -167,6 +167,17 @@ def _draft_manage_path(site) -> str:
     return f"/trainer/rounds/{found}/manage"
 
 
+def _result_path(site, name: str = "") -> str:  # tom's finished rounds: read only by these tests
+    from sqlalchemy import select
+
+    from calibration.models import Round
+
+    if not name:
+        return f"/rounds/{site.past_round.id}/result"
+    with site.session() as session:
+        return f"/rounds/{session.scalar(select(Round.id).where(Round.name == name))}/result"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -202,6 +213,15 @@ KEY_PAGES = [
     KeyPage("change-password", "grace@demo.test", lambda site: "/account/password"),
     KeyPage("admin-people", "admin@demo.test", lambda site: "/admin/"),
     KeyPage("forgot-password", None, lambda site: "/password/forgot"),
+    KeyPage("round-result", "tom@demo.test", _result_path),
+    KeyPage(
+        "round-result-binary",
+        "tom@demo.test",
+        lambda site: _result_path(site, "Winter calibration: Implementing Equitable Practices"),
+    ),
+    KeyPage("my-progress", "tom@demo.test", lambda site: "/progress"),
+    KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),
+    KeyPage("round-finished", "daniel@demo.test", lambda site: f"/rounds/{site.open_round.id}"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
 ]
 

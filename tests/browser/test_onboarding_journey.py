@@ -128,7 +128,9 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
             row = rows.nth(row_index)
             expect(row.get_by_role("rowheader")).to_have_text(criterion.title)
             expect(row).to_contain_text(criterion.rationale)
-            verdict = "Adjacent" if criterion is missed else "Exact match with the key"
+            # Issue 16: on a two-level scale a miss is a miss, never "adjacent".
+            miss = "Adjacent" if len(practice.levels) > 2 else "Does not match: the key is"
+            verdict = miss if criterion is missed else "Exact match with the key"
             expect(row.locator(".verdict")).to_contain_text(verdict)
         if index == 0:
             screenshot(page, "practice-feedback-1280")

@@ -245,3 +245,36 @@ def test_keyword_defaults_of_the_statistics_library_use_the_named_constants():
         for m in pattern.finditer(text)
     ]
     assert hits == []
+
+
+def test_default_exact_minimum_follows_the_scale_length():
+    """DESIGN §6: 70% exact for 4-6 levels, 80% for 3 and 90% for 2; the rest of the rule is shared."""
+    settings = ProgramSettings()
+    assert settings.pass_rule_for(None) == settings.pass_rule
+    assert settings.pass_rule_for(4).min_exact == 0.70
+    assert settings.pass_rule_for(6).min_exact == 0.70
+    assert settings.pass_rule_for(3).min_exact == 0.80
+    assert settings.pass_rule_for(2).min_exact == 0.90
+    assert settings.pass_rule_for(2).min_adjacent == settings.pass_rule.min_adjacent
+    assert json.loads(settings.pass_rule_json(2))["min_exact"] == 0.90
+    assert "min_exact_2_levels" not in json.loads(settings.pass_rule_json(2))
+
+
+def test_a_program_sets_its_own_short_scale_minimums_and_they_round_trip():
+    stored = {"pass_rule": {"min_exact": 0.75, "min_exact_2_levels": 0.95, "min_exact_3_levels": 0.85}}
+    settings = ProgramSettings.from_json(json.dumps(stored))
+    assert settings.pass_rule_for(5).min_exact == 0.75
+    assert settings.pass_rule_for(3).min_exact == 0.85
+    assert settings.pass_rule_for(2).min_exact == 0.95
+    assert settings.pass_rule_extra == {}
+    assert ProgramSettings.from_json(settings.to_json()) == settings
+    with pytest.raises(InvalidInput) as caught:
+        ProgramSettings.from_json(json.dumps({"pass_rule": {"min_exact_2_levels": 2}}))
+    assert "between 0 and 1" in caught.value.field_errors["pass_rule.min_exact_2_levels"][0]
+
+
+def test_the_short_scale_defaults_are_written_once_in_the_statistics_library():
+    sources = _sources()
+    for name, literal in (("MIN_EXACT_3_LEVELS", "0.80"), ("MIN_EXACT_2_LEVELS", "0.90")):
+        assigned = [p for p, t in sources.items() if re.search(rf"^{name} = {re.escape(literal)}$", t, re.M)]
+        assert assigned == ["stats/passrule.py"], (name, assigned)

@@ -449,3 +449,27 @@ def test_a_recalibration_waiting_for_anchors_reveals_no_key_levels(app, world, d
     assert status == 200 and "waiting for anchors" in page
     markers = [*forbidden_markers(world), *shortfall, "never seen are available", "Try again now"]
     assert leaks(pages, reachable_mail(app, db, world, "assessor"), markers) == []
+
+
+def test_result_and_progress_pages_open_only_what_own_final_sheets_revealed(app, world, db):
+    """Issue 16: My progress and the round result are crawled with the rest. Part-way through the
+    round, progress counts only the scored anchor and no result exists; once every sheet is final the
+    result opens, and still no colleague's data, and no key the assessor has not scored against."""
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    assessor = _client_as(app, world.emails["assessor"])
+    first = world.anchors[0]
+    post_form(assessor, f"/rounds/{world.round_id}/anchors/{first}", score_form(world, world.keys[first]))
+    result = f"/rounds/{world.round_id}/result"
+    pages = crawl(assessor, seeds(app, world, attachment_id=1))
+    assert pages["/progress"][0] == 200 and "Open round" in pages["/progress"][1]
+    assert pages[result][0] == 404
+    assert leaks(pages, {}, forbidden_markers(world, revealed=[first])) == []
+    for anchor in world.anchors[1:]:
+        post_form(
+            assessor, f"/rounds/{world.round_id}/anchors/{anchor}", score_form(world, world.keys[anchor])
+        )
+    pages = crawl(assessor, seeds(app, world, attachment_id=1))
+    assert pages[result][0] == 200 and "Outcome:" in pages[result][1]
+    markers = forbidden_markers(world, revealed=world.anchors)
+    assert markers and leaks(pages, {}, markers) == []

@@ -18,6 +18,7 @@ from ...services import (
     completion,
     key_views,
     reveal,
+    round_results,
     rubric_cache,
     scoring,
 )
@@ -39,16 +40,26 @@ Page = Response | str | tuple[str, int]
 @bp.get("/dashboard")
 def dashboard() -> str:
     me = actor()
-    rounds = assignments.dashboard(get_session(), user_id=me.user_id, program_id=me.program_id)
-    return render_template("assessor/dashboard.html", rounds=rounds, membership=g.membership)
+    db_session = get_session()
+    rounds = assignments.dashboard(db_session, user_id=me.user_id, program_id=me.program_id)
+    latest = round_results.latest_result(db_session, program_id=me.program_id, user_id=me.user_id)
+    return render_template(
+        "assessor/dashboard.html",
+        rounds=rounds,
+        membership=g.membership,
+        latest=latest,
+        counted=round_results.COUNTED_KINDS,
+    )
 
 
 @bp.get("/certification", endpoint="certification")
 def certification_page() -> str:
     """The assessor's certification: status, qualification results with reasons, what happens next."""
     me = actor()
-    view = certification.certification_view(get_session(), program_id=me.program_id, user_id=me.user_id)
-    return render_template("assessor/certification.html", v=view)
+    db_session = get_session()
+    view = certification.certification_view(db_session, program_id=me.program_id, user_id=me.user_id)
+    finished = round_results.finished_rounds(db_session, program_id=me.program_id, user_id=me.user_id)
+    return render_template("assessor/certification.html", v=view, finished=finished)
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -59,7 +70,13 @@ def round_page(round_id: int) -> str:
         db_session, user_id=me.user_id, program_id=me.program_id, round_id=round_id
     )
     items = assignments.round_items(db_session, rnd, user_id=me.user_id)
-    return render_template("assessor/round.html", round=rnd, items=items, open_now=rnd.is_open_at(utcnow()))
+    return render_template(
+        "assessor/round.html",
+        round=rnd,
+        items=items,
+        open_now=rnd.is_open_at(utcnow()),
+        counted=rnd.kind in round_results.COUNTED_KINDS,
+    )
 
 
 @dataclass(frozen=True)

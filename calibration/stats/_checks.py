@@ -124,6 +124,13 @@ def _check_n_boot(n_boot: int) -> int:
     return int(n_boot)
 
 
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError naming the argument ``name``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
 def _fmt(x: Any) -> str:
     """A value for an error message: 7 not 7.0, numpy scalars as plain numbers."""
     x = x.item() if hasattr(x, "item") else x

@@ -158,6 +158,43 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
     return lo
 
 
+#: Rows per block of the key accumulation: each block's intermediates stay in cache.
+_KEY_BLOCK = 1 << 17
+
+
+def _accumulate_keys(
+    ux: np.ndarray,
+    v: np.ndarray,
+    ix: Any,
+    start: int | None,
+    wtab: np.ndarray | None,
+    bits: int,
+    q: int,
+    dtype: type[np.unsignedinteger],
+    n_bins: int,
+) -> tuple[np.ndarray, int]:
+    """Per-unit keys (``np.add.at`` of each row's digit) and the sum of all rows' digits, block by block.
+
+    Blocks keep the row digits and the ``intp`` unit indices (``np.add.at``'s fast path needs them) in
+    cache instead of writing whole-length temporaries, which is most of the memory traffic.
+    """
+    acc = np.zeros(n_bins, dtype)
+    top = dtype(1 << (bits * q))
+    total = 0
+    for lo in range(0, ux.size, _KEY_BLOCK):
+        hi = lo + _KEY_BLOCK
+        if wtab is None:
+            shift = v[lo:hi] - v.dtype.type(start) if start else v[lo:hi].copy()
+            shift *= bits
+            w = np.left_shift(dtype(1), shift.astype(dtype))
+        else:
+            w = wtab[ix[lo:hi]]
+        w += top
+        np.add.at(acc, ux[lo:hi].astype(np.intp), w)
+        total += int(w.sum(dtype=np.uint64))
+    return acc, total
+
+
 def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = None) -> ValuePatterns:
     """Collapse long rows to the distinct per-unit value-count patterns and their multiplicities.
 
@@ -211,6 +248,7 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     if v.dtype.kind == "b":
         v = v.view(np.uint8)
     start = _consecutive_start(v, lv)
+    ix: Any = None
     if start is None:
         # General levels: a per-row lookup table (and NaN = missing rows dropped).
         ix, table = _lookup(v, lv)
@@ -233,21 +271,14 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
         dtype = _key_dtype(bits * (q + 1), u.size)
         if dtype is None:
             break
-        if start is not None:
-            shift = v - v.dtype.type(start) if start else v.copy()
-            shift *= bits
-            w = np.left_shift(dtype(1), shift.astype(dtype))
-            del shift
-        else:
-            w = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)[ix]
-        w += dtype(1 << (bits * q))
-        acc = np.zeros(n_bins, dtype)
-        np.add.at(acc, ux, w)
-        if dtype is not np.uint64 and acc.sum(dtype=np.uint64) != w.sum(dtype=np.uint64):
-            del w, acc
+        wtab = None
+        if start is None:
+            wtab = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)
+        acc, wsum = _accumulate_keys(ux, v, ix, start, wtab, bits, q, dtype, n_bins)
+        if dtype is not np.uint64 and int(acc.sum(dtype=np.uint64)) != wsum:
+            del acc
             bits = 16 // (q + 1) + 1 if bits * (q + 1) <= 16 else 32 // (q + 1) + 1  # a key wrapped
             continue
-        del w
         uniq, mult = _count_keys(acc, 1 << (bits * (q + 1)))
         del acc
         keep = uniq > 0

@@ -159,7 +159,7 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
 
 
 #: Rows per block of the key accumulation: each block's intermediates stay in cache.
-_KEY_BLOCK = 1 << 17
+_KEY_BLOCK = 1 << 16
 
 
 def _accumulate_keys(

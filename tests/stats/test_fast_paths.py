@@ -89,3 +89,20 @@ def test_blocked_keys_still_detect_a_wrapped_key(monkeypatch: pytest.MonkeyPatch
 def test_count_distinct_with_early_stop(monkeypatch: pytest.MonkeyPatch, ids: np.ndarray) -> None:
     monkeypatch.setattr(_checks, "_DISTINCT_BLOCK", 1000)
     assert _checks._count_distinct(ids.astype(np.int32)) == np.unique(ids).size
+
+
+@pytest.mark.parametrize("levels", [[1, 2, 3], [1, 2, 3, 4, 5], [1.0, 2.0, 3.0]])
+def test_a_carry_past_the_last_digit_is_caught(levels) -> None:
+    # Mostly double scoring (one-byte keys), plus one unit with nine ratings at the top level: its digit
+    # carries past the last one and is dropped by the mask, so the digit sum falls short and the keys are
+    # rebuilt wider.
+    rng = np.random.default_rng(5)
+    units = np.r_[np.repeat(np.arange(200), 2), np.full(9, 200)]
+    values = np.r_[rng.choice(levels, 400), np.full(9, levels[-1])]
+    p = value_count_patterns(units, values, levels=levels)
+    table = np.zeros((201, len(levels)), np.int64)
+    np.add.at(table, (units, np.searchsorted(levels, values)), 1)
+    expected, mult = np.unique(table, axis=0, return_counts=True)
+    order = np.lexsort(p.counts.T[::-1])
+    np.testing.assert_array_equal(p.counts[order], expected)
+    np.testing.assert_array_equal(p.multiplicity[order], mult)

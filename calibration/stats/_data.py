@@ -127,6 +127,20 @@ class ValuePatterns:
 def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     if keys.dtype == np.uint64:
         keys = keys.astype(np.int64)  # keys < 2**63 by construction; bincount takes no uint64
+    if keys.dtype == np.uint8 and keys.flags.c_contiguous:
+        # One-byte keys two at a time: a 65,536-bin tally of byte pairs over half as many elements,
+        # then each byte's count is a row sum plus a column sum (the order of the two bytes is moot).
+        even = keys.size - keys.size % 2
+        pairs = np.zeros(1 << 16, np.int64)
+        halves = keys[:even].view(np.uint16)
+        for lo in range(0, halves.size, _KEY_BLOCK):
+            pairs += np.bincount(halves[lo : lo + _KEY_BLOCK], minlength=1 << 16)
+        grid = pairs.reshape(256, 256)
+        tally = grid.sum(axis=0) + grid.sum(axis=1)
+        if even < keys.size:
+            tally[int(keys[-1])] += 1
+        uniq = np.flatnonzero(tally)
+        return uniq.astype(np.int64), tally[uniq].astype(np.int64)
     if space <= 1 << 16:  # small key space: a tally per cached block (no whole-length intp copy)
         tally = np.zeros(space, np.int64)
         for lo in range(0, keys.size, _KEY_BLOCK):

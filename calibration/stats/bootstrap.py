@@ -11,6 +11,7 @@ statistics (alpha, Fleiss, AC1/AC2, Brennan-Prediger, percent agreement) one mul
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -366,7 +367,8 @@ def bootstrap_units(
     method : {"percentile", "bca"}
         See :func:`bootstrap_interval`.
     **options
-        Passed to ``statistic`` (e.g. ``levels=...``, ``weights=...``).
+        Passed to ``statistic`` (e.g. ``levels=...``, ``weights=...``). A statistic that takes
+        ``n_boot`` itself gets ``n_boot=0`` unless given: its own interval is replaced anyway.
 
     Returns
     -------
@@ -393,6 +395,9 @@ def bootstrap_units(
     n_boot = _check_n_boot(n_boot)
     conf = _check_confidence(confidence)
     method = _check_choice("method", method, ("percentile", "bca"))
+    # A statistic with its own bootstrap (e.g. light_kappa) is recomputed without it on every resample.
+    if "n_boot" not in options and "n_boot" in inspect.signature(statistic).parameters:
+        options = {**options, "n_boot": 0}
     point = statistic(units, raters, values, confidence=conf, **options)
     if point.value is None or n_boot == 0:
         return point

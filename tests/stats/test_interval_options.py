@@ -196,3 +196,17 @@ def test_light_kappa_resamples_equal_recomputing_on_each_resample() -> None:
     b = bootstrap_interval([np.nan if r is None else r for r in reps], lk.value)
     assert (lk.ci_low, lk.ci_high) == pytest.approx((b.low, b.high), abs=1e-6)
     assert lk.extra["n_boot_undefined"] == b.n_undefined
+
+
+def test_generic_bootstrap_of_light_kappa_does_not_nest_bootstraps() -> None:
+    units, raters, values = _alpha_rows(seed=6, n_units=12)
+    seen: list[int] = []
+
+    def light(u, r, v, *, n_boot: int = 1000, **kw) -> stats.Estimate:
+        seen.append(n_boot)
+        return stats.light_kappa(u, r, v, n_boot=n_boot, **kw)
+
+    e = stats.bootstrap_units(light, units, raters, values, levels=[1, 2, 3, 4], n_boot=50, seed=2)
+    assert e.ci_method == "bootstrap" and e.extra["n_boot"] == 50
+    assert len(seen) == 51 and set(seen) == {0}  # the point estimate and 50 resamples, none bootstrapped
+    assert e.value == stats.light_kappa(units, raters, values, levels=[1, 2, 3, 4], n_boot=0).value

@@ -106,3 +106,17 @@ def test_a_carry_past_the_last_digit_is_caught(levels) -> None:
     order = np.lexsort(p.counts.T[::-1])
     np.testing.assert_array_equal(p.counts[order], expected)
     np.testing.assert_array_equal(p.multiplicity[order], mult)
+
+
+@pytest.mark.parametrize("levels", [[-2, -1, 0, 1], [0, 1, 2], [3, 4, 5, 6, 7]])
+def test_unit_keys_for_consecutive_levels_anywhere_on_the_line(
+    monkeypatch: pytest.MonkeyPatch, levels
+) -> None:
+    monkeypatch.setattr(_data, "_KEY_BLOCK", 100)
+    rng = np.random.default_rng(7)
+    units = np.repeat(np.arange(300), 3)
+    values = rng.choice(levels, units.size).astype(np.int8)
+    fast = value_count_patterns(units, values, levels=levels)
+    general = value_count_patterns(units, values.astype(float), levels=[float(x) for x in levels])
+    np.testing.assert_array_equal(fast.counts, general.counts)
+    np.testing.assert_array_equal(fast.multiplicity, general.multiplicity)

@@ -41,7 +41,16 @@ from .accuracy import (
     wilson_intervals,
 )
 from .anchors import AnchorRow, AnchorSummary, anchor_summary
-from .bootstrap import bootstrap_units, normal_interval, percentile_interval, t_interval, wilson_bounds
+from .bootstrap import (
+    BootstrapInterval,
+    bootstrap_interval,
+    bootstrap_units,
+    kappa_interval,
+    normal_interval,
+    percentile_interval,
+    t_interval,
+    wilson_bounds,
+)
 from .budget import ASSESSOR_BUDGET, BUDGET_ROUNDS, COHORT_BUDGET, FALSE_ALARM_BUDGET, FalseAlarmBudget
 from .cohort import (
     CohortAlphaDrift,
@@ -118,6 +127,7 @@ __all__ = [
     "AnchorRow",
     "AnchorSummary",
     "BelowPassRule",
+    "BootstrapInterval",
     "CategoryUse",
     "CohortAlphaDrift",
     "CohortDrift",
@@ -152,6 +162,7 @@ __all__ = [
     "alpha_label",
     "anchor_summary",
     "below_pass_rule",
+    "bootstrap_interval",
     "bootstrap_units",
     "brennan_prediger",
     "brennan_prediger_from_table",
@@ -181,6 +192,7 @@ __all__ = [
     "icc",
     "icc_label",
     "interpret",
+    "kappa_interval",
     "krippendorff_alpha",
     "krippendorff_alpha_from_table",
     "lean",

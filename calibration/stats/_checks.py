@@ -124,6 +124,13 @@ def _check_n_boot(n_boot: int) -> int:
     return int(n_boot)
 
 
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError naming the argument ``name``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
 def _fmt(x: Any) -> str:
     """A value for an error message: 7 not 7.0, numpy scalars as plain numbers."""
     x = x.item() if hasattr(x, "item") else x
@@ -299,14 +306,32 @@ def _bincount_ready(ids: np.ndarray, what: str) -> tuple[np.ndarray, int]:
     return codes, int(uniq.size)
 
 
+#: Rows per block when counting distinct integer ids (small enough to stop early, large enough to be cheap).
+_DISTINCT_BLOCK = 1 << 16
+
+
 def _count_distinct(ids: np.ndarray) -> int:
+    """Number of distinct ids.
+
+    Integer ids in a compact range are tallied block by block, stopping as soon as every id of the
+    range ``min..max`` has been seen (no more can appear): with many rows per id, as in a season of
+    ratings, that is after the first block or two instead of a pass over all rows.
+    """
     if ids.size == 0:
         return 0
     if ids.dtype.kind in "iu":
         lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo < 4 * ids.size + (1 << 16):
+        span = hi - lo + 1
+        if span <= 4 * ids.size + (1 << 16):
             x = ids if lo >= 0 else (ids - lo).astype(np.intp)
-            return int(np.count_nonzero(np.bincount(x)))
+            if span > ids.size // 4:
+                return int(np.count_nonzero(np.bincount(x, minlength=span)))
+            seen = np.zeros(span + (lo if lo >= 0 else 0), np.int64)
+            for start in range(0, x.size, _DISTINCT_BLOCK):
+                seen += np.bincount(x[start : start + _DISTINCT_BLOCK], minlength=seen.size)
+                if np.count_nonzero(seen) == span:
+                    break
+            return int(np.count_nonzero(seen))
     if ids.dtype.kind == "f" and np.isnan(ids).any():
         raise ValueError("raters must not be missing (NaN)")
     return int(np.unique(ids).size)

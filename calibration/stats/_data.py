@@ -127,7 +127,27 @@ class ValuePatterns:
 def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     if keys.dtype == np.uint64:
         keys = keys.astype(np.int64)  # keys < 2**63 by construction; bincount takes no uint64
-    if space <= max(1 << 16, keys.size):
+    if keys.dtype == np.uint8 and keys.flags.c_contiguous:
+        # One-byte keys two at a time: a 65,536-bin tally of byte pairs over half as many elements,
+        # then each byte's count is a row sum plus a column sum (the order of the two bytes is moot).
+        even = keys.size - keys.size % 2
+        pairs = np.zeros(1 << 16, np.int64)
+        halves = keys[:even].view(np.uint16)
+        for lo in range(0, halves.size, _KEY_BLOCK):
+            pairs += np.bincount(halves[lo : lo + _KEY_BLOCK], minlength=1 << 16)
+        grid = pairs.reshape(256, 256)
+        tally = grid.sum(axis=0) + grid.sum(axis=1)
+        if even < keys.size:
+            tally[int(keys[-1])] += 1
+        uniq = np.flatnonzero(tally)
+        return uniq.astype(np.int64), tally[uniq].astype(np.int64)
+    if space <= 1 << 16:  # small key space: a tally per cached block (no whole-length intp copy)
+        tally = np.zeros(space, np.int64)
+        for lo in range(0, keys.size, _KEY_BLOCK):
+            tally += np.bincount(keys[lo : lo + _KEY_BLOCK], minlength=space)
+        uniq = np.flatnonzero(tally)
+        return uniq.astype(np.int64), tally[uniq].astype(np.int64)
+    if space <= keys.size:
         tally = np.bincount(keys, minlength=1)
         uniq = np.flatnonzero(tally)
         return uniq.astype(np.int64), tally[uniq].astype(np.int64)
@@ -135,13 +155,15 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return uniq.astype(np.int64), mult.astype(np.int64)
 
 
-def _key_dtype(bits: int, n_rows: int) -> type[np.unsignedinteger] | None:
-    """Smallest unsigned accumulator that holds every key without wrapping (or whose wrap is detectable)."""
+def _key_dtype(bits: int) -> type[np.unsignedinteger] | None:
+    """Smallest unsigned accumulator with room for ``bits`` of key (keys stay below 2**63)."""
+    if bits <= 8:
+        return np.uint8
     if bits <= 16:
         return np.uint16
     if bits <= 32:
         return np.uint32
-    if bits + max(n_rows, 1).bit_length() <= 63:
+    if bits <= 63:
         return np.uint64
     return None
 
@@ -156,6 +178,38 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
     if v.size and (int(v.min()) < lo or int(v.max()) > lo + lv.size - 1):
         return None  # out of the domain: the general lookup raises the ValueError
     return lo
+
+
+#: Rows per block of the key accumulation: each block's intermediates stay in cache.
+_KEY_BLOCK = 1 << 16
+
+
+def _accumulate_keys(
+    ux: np.ndarray,
+    v: np.ndarray,
+    ix: Any,
+    start: int | None,
+    wtab: np.ndarray | None,
+    bits: int,
+    dtype: type[np.unsignedinteger],
+    n_bins: int,
+) -> np.ndarray:
+    """Per-unit keys (``np.add.at`` of each row's digit), block by block.
+
+    Blocks keep the row digits and the ``intp`` unit indices (``np.add.at``'s fast path needs them) in
+    cache instead of writing whole-length temporaries, which is most of the memory traffic.
+    """
+    acc = np.zeros(n_bins, dtype)
+    for lo in range(0, ux.size, _KEY_BLOCK):
+        hi = lo + _KEY_BLOCK
+        if wtab is None:
+            shift = v[lo:hi] - v.dtype.type(start) if start else v[lo:hi].copy()
+            shift *= bits
+            w = np.left_shift(dtype(1), shift.astype(dtype))
+        else:
+            w = wtab[ix[lo:hi]]
+        np.add.at(acc, ux[lo:hi].astype(np.intp), w)
+    return acc
 
 
 def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = None) -> ValuePatterns:
@@ -179,12 +233,12 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
 
     Notes
     -----
-    Each row adds ``2**(s * level_index) + 2**(s * q)`` to its unit's key (``np.add.at`` into a small
-    unsigned array, cache-friendly); the key then spells the unit's counts in base ``2**s`` with the
-    number of ratings on top, and one ``np.bincount`` of the keys gives the multiplicities. A count
-    too large for its digit shows up as a digit sum that differs from the top digit, and an
-    accumulator that wrapped shows up as a total that differs from the rows' total; either triggers a
-    retry with wider digits or a wider accumulator.
+    Each row adds ``2**(s * level_index)`` to its unit's key (``np.add.at`` into a small unsigned
+    array, block by block, cache-friendly); the key then spells the unit's counts in base ``2**s``, and
+    one ``np.bincount`` of the keys gives the multiplicities. A count too large for its digit carries
+    into the next digit (or out of the accumulator), and every carry lowers the sum of the decoded
+    digits, so the decoded counts are exact if and only if they add up to the number of rows;
+    otherwise the keys are rebuilt with wider digits in a wider accumulator.
 
     References
     ----------
@@ -211,6 +265,7 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     if v.dtype.kind == "b":
         v = v.view(np.uint8)
     start = _consecutive_start(v, lv)
+    ix: Any = None
     if start is None:
         # General levels: a per-row lookup table (and NaN = missing rows dropped).
         ix, table = _lookup(v, lv)
@@ -224,39 +279,32 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     if u.size == 0:
         return ValuePatterns(np.zeros((0, q), np.int64), np.zeros(0, np.int64), 0, n_raters, lv)
     ux, n_bins = _bincount_ready(u, "units")
-    # Digit width guess: room for twice the mean number of ratings per unit, capped by the rater count.
-    guess = max(3, 2 * -(-u.size // n_bins) + 1)
+    # Digit width guess: room for the mean number of ratings per unit at one level (at least 3), capped
+    # by the rater count; double scoring on four levels fits one byte per unit.
+    guess = max(3, -(-u.size // n_bins))
     if n_raters:
-        guess = min(guess, n_raters)
-    bits = max(guess, 1).bit_length()
+        guess = min(guess, max(n_raters, 3))
+    bits = guess.bit_length()
     for _ in range(4):
-        dtype = _key_dtype(bits * (q + 1), u.size)
+        dtype = _key_dtype(bits * q)
         if dtype is None:
             break
-        if start is not None:
-            shift = v - v.dtype.type(start) if start else v.copy()
-            shift *= bits
-            w = np.left_shift(dtype(1), shift.astype(dtype))
-            del shift
-        else:
-            w = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)[ix]
-        w += dtype(1 << (bits * q))
-        acc = np.zeros(n_bins, dtype)
-        np.add.at(acc, ux, w)
-        if dtype is not np.uint64 and acc.sum(dtype=np.uint64) != w.sum(dtype=np.uint64):
-            del w, acc
-            bits = 16 // (q + 1) + 1 if bits * (q + 1) <= 16 else 32 // (q + 1) + 1  # a key wrapped
-            continue
-        del w
-        uniq, mult = _count_keys(acc, 1 << (bits * (q + 1)))
+        wtab = None
+        if start is None:
+            wtab = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)
+        acc = _accumulate_keys(ux, v, ix, start, wtab, bits, dtype, n_bins)
+        width = np.dtype(dtype).itemsize * 8
+        if bits * q < width:  # drop anything carried past the last digit (it fails the check below)
+            np.bitwise_and(acc, dtype((1 << (bits * q)) - 1), out=acc)
+        uniq, mult = _count_keys(acc, 1 << (bits * q))
         del acc
         keep = uniq > 0
         uniq, mult = uniq[keep], mult[keep]
         counts = (uniq[:, None] >> (bits * np.arange(q, dtype=np.int64))[None, :]) & ((1 << bits) - 1)
-        top = uniq >> (bits * q)
-        if np.array_equal(counts.sum(axis=1), top):
+        if int(counts.sum(axis=1) @ mult) == u.size:
             return ValuePatterns(counts, mult, int(mult.sum()), n_raters, lv)
-        bits = int(top.max()).bit_length()  # a digit overflowed: the top digit bounds every count
+        # A digit carried: widen the digits to fill the next accumulator size.
+        bits = max(bits + 1, min(2 * width, 63) // q)
     if start is not None:
         ix, table = _lookup(v, lv)
     return _patterns_by_matrix(ux, ix, table, n_bins, q, n_raters, lv)

@@ -16,7 +16,7 @@ from ._checks import (
     _undefined_reason,
 )
 from ._data import ValuePatterns
-from .bootstrap import pattern_resamples, percentile_interval, t_interval
+from .bootstrap import bootstrap_interval, pattern_resamples, t_interval
 from .results import Estimate
 
 Missing = Literal["gwet", "pairable"]
@@ -114,7 +114,7 @@ def _gwet(
     extra: dict[str, float] = {"pa": pa, "pe": pe, "df": n - 1.0, "n_pairable_units": n2}
     extra.update(_z_p(value, se, n - 1.0))
     low = high = None
-    ci_method = None
+    ci_method = note = None
     if n_boot:
         draws = pattern_resamples(f, n_boot, seed)
         n2_b = draws @ two.astype(np.float64)
@@ -123,14 +123,14 @@ def _gwet(
             pe_b = _chance(coef, (draws @ share) / n, w)
             reps = (pa_b - pe_b) / (1.0 - pe_b)
         reps[(n2_b == 0) | (1.0 - pe_b <= _TINY)] = np.nan
-        low, high = percentile_interval(reps, value, confidence=confidence)
-        defined = reps[np.isfinite(reps)]
-        extra.update(n_boot=float(n_boot), n_boot_defined=float(defined.size))
-        if defined.size > 1:
-            extra["boot_se"] = float(np.std(defined, ddof=1))
+        bi = bootstrap_interval(reps, value, confidence=confidence)
+        low, high, note = bi.low, bi.high, bi.note
+        extra.update(bi.extra())
         ci_method = "bootstrap"
     elif se is not None:
         low, high = t_interval(value, se, n - 1.0, confidence=confidence)
         ci_method = "t"
-    est = Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+    est = Estimate(
+        value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, ci_note=note, **common
+    )
     return est, {"patterns": patterns, "pi": pi}

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["LevelOfMeasurement", "WeightScheme", "Weights"]
+__all__ = ["BootInterval", "Interval", "LevelOfMeasurement", "WeightScheme", "Weights"]
 
 #: Names of the agreement-weight schemes on the level positions ``1..q`` (defined, with sources, in
 #: ``_checks._weight_matrix``); ``"identity"`` is unweighted.
@@ -25,3 +25,11 @@ Weights = WeightScheme | None | np.ndarray | Sequence[Sequence[float]]
 
 #: Krippendorff's levels of measurement (the distance used between values).
 LevelOfMeasurement = Literal["nominal", "ordinal", "interval", "ratio"]
+
+#: Analytic interval of a kappa-type statistic: ``"normal"`` (``value +/- z * se``; SAS PROC FREQ,
+#: statsmodels) or ``"t"`` (``value +/- t(n - 1) * se``; R irr and Gwet's irrCAC).
+Interval = Literal["normal", "t"]
+
+#: Bootstrap interval: ``"percentile"`` (Efron & Tibshirani 1993, ch. 13) or ``"bca"`` (bias-corrected
+#: and accelerated; Efron 1987).
+BootInterval = Literal["percentile", "bca"]

@@ -481,8 +481,64 @@ def weighted_kappa_by_rater(
     lv = _check_levels(levels, labels=True)
     _check_lengths(raters=raters, values=values, key=key)
     q = lv.size
-    aq = _level_index(values, lv, what="value", scale=q)
-    k = _level_index(key, lv, what="key level")
-    ids, confusion = _group_confusion(raters, aq, k, q, what="raters")
+    fast = _blocked_confusion(raters, values, key, lv)
+    if fast is not None:
+        ids, confusion = fast
+    else:
+        aq = _level_index(values, lv, what="value", scale=q)
+        k = _level_index(key, lv, what="key level")
+        ids, confusion = _group_confusion(raters, aq, k, q, what="raters")
     kappa, _ = _kappa_arrays(confusion, weights, with_se=False)
     return ids, kappa
+
+
+#: Rows per block of :func:`_blocked_confusion` (its intp temporaries stay in cache).
+_CONFUSION_BLOCK = 1 << 16
+
+
+def _blocked_confusion(
+    raters: Any, values: Any, key: Any, lv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every rater's confusion matrix for the common case, or None to take the general path.
+
+    The common case: levels are consecutive integers, values and key are integers within them (so
+    the level index is ``value - levels[0]`` and the range check is a min and a max), and rater ids
+    are compact non-negative integers (their own slots). Rows go block by block through
+    ``((rater * q + value) * q + key - offset)`` and one ``np.bincount`` per block, so no
+    whole-length temporary is written. Anything else (including values outside the levels, whose
+    error message the general path gives) returns None.
+    """
+    r, v, k = np.asarray(raters), np.asarray(values), np.asarray(key)
+    if r.ndim != 1 or v.ndim != 1 or k.ndim != 1 or not r.size:
+        return None
+    if (
+        r.dtype.kind not in "iu"
+        or v.dtype.kind not in "iu"
+        or k.dtype.kind not in "iu"
+        or lv.dtype.kind not in "iu"
+    ):
+        return None
+    q = lv.size
+    lo_level = int(lv[0])
+    if not np.array_equal(lv, np.arange(lo_level, lo_level + q)):
+        return None
+    top = lo_level + q - 1
+    if int(v.min()) < lo_level or int(v.max()) > top or int(k.min()) < lo_level or int(k.max()) > top:
+        return None
+    lo, hi = int(r.min()), int(r.max())
+    if lo < 0 or hi > max(4 * r.size, 1024):
+        return None
+    size = (hi + 1) * q * q
+    offset = lo_level * q + lo_level
+    counts = np.zeros(size, np.int64)
+    for start in range(0, r.size, _CONFUSION_BLOCK):
+        end = start + _CONFUSION_BLOCK
+        flat = np.multiply(r[start:end], q, dtype=np.intp)
+        flat += v[start:end]
+        flat *= q
+        flat += k[start:end]
+        flat -= offset
+        counts += np.bincount(flat, minlength=size)
+    confusion = counts.reshape(hi + 1, q, q)
+    present = np.flatnonzero(counts.reshape(hi + 1, q * q).any(axis=1))
+    return present.astype(r.dtype), confusion[present]

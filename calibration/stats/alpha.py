@@ -17,6 +17,7 @@ import numpy as np
 
 from ._checks import (
     NO_VARIATION,
+    _check_choice,
     _check_confidence,
     _check_n_boot,
     _is_unweighted,
@@ -25,8 +26,8 @@ from ._checks import (
 )
 from ._data import ValuePatterns, value_count_patterns
 from ._gwet_core import _z_p
-from ._types import LevelOfMeasurement, Weights
-from .bootstrap import pattern_resamples, percentile_interval, t_interval
+from ._types import BootInterval, LevelOfMeasurement, Weights
+from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, t_interval
 from .results import Estimate
 
 __all__ = ["krippendorff_alpha"]
@@ -168,14 +169,23 @@ def _alpha_boot(
     seed: Any,
     dist: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Alpha on ``n_boot`` unit resamples at once (NaN where a resample has no variation).
+    """Alpha on ``n_boot`` unit resamples at once (NaN where a resample has no variation)."""
+    return _alpha_on_draws(per_pattern, pattern_resamples(mult, n_boot, seed), level, lv, dist)
+
+
+def _alpha_on_draws(
+    per_pattern: np.ndarray, draws: np.ndarray, level: str, lv: np.ndarray, dist: np.ndarray | None = None
+) -> np.ndarray:
+    """Alpha on many resamples at once (NaN where a resample has no variation).
+
+    ``draws`` is ``B x P``: how many units of each pattern each resample holds (bootstrap draws, or
+    the jackknife's ``multiplicity - 1`` for one pattern at a time).
 
     Works on flattened ``q * q`` matrices so that every step is one matrix product or one
     elementwise pass over ``n_boot`` rows. ``delta^2`` is zero on the diagonal for every metric, so
     ``sum(e * delta^2) = n_v' D n_v / (n - 1)``.
     """
     q = lv.size
-    draws = pattern_resamples(mult, n_boot, seed)
     flat = per_pattern.reshape(per_pattern.shape[0], q * q)
     o = draws @ flat
     n_v = draws @ per_pattern.sum(axis=1)
@@ -203,6 +213,7 @@ def _alpha_from_patterns(
     seed: Any,
     confidence: float,
     dist: np.ndarray | None = None,
+    boot_interval: str = "percentile",
 ) -> Estimate:
     lv = patterns.levels
     method = f"krippendorff_alpha_{level}"
@@ -242,20 +253,25 @@ def _alpha_from_patterns(
     }
     extra.update(_z_p(value, se, n_pairable - 1.0))
     low = high = None
-    ci_method = None
+    ci_method = note = None
     if n_boot:
-        reps = _alpha_boot(per_pattern, pp.multiplicity, level, lv, n_boot, seed, dist)
-        low, high = percentile_interval(reps, value, confidence=confidence)
-        defined = reps[np.isfinite(reps)]
-        extra["n_boot"] = float(n_boot)
-        extra["n_boot_defined"] = float(defined.size)
-        if defined.size > 1:
-            extra["boot_se"] = float(np.std(defined, ddof=1))
-        ci_method = "bootstrap"
+        mult = pp.multiplicity
+        reps = _alpha_boot(per_pattern, mult, level, lv, n_boot, seed, dist)
+        jack = None
+        if boot_interval == "bca":  # leave one unit of each pattern out: one jackknife value per pattern
+            jack = _alpha_on_draws(per_pattern, mult[None, :] - np.eye(mult.size), level, lv, dist)
+        bi = bootstrap_interval(
+            reps, value, method=boot_interval, jackknife=jack, jackknife_weights=mult, confidence=confidence
+        )
+        low, high, note = bi.low, bi.high, bi.note
+        extra.update(bi.extra())
+        ci_method = boot_ci_method(boot_interval)
     elif se is not None:
         low, high = t_interval(value, se, n_pairable - 1, confidence=confidence)
         ci_method = "t"
-    return Estimate(value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, **common)
+    return Estimate(
+        value=value, se=se, ci_low=low, ci_high=high, ci_method=ci_method, extra=extra, ci_note=note, **common
+    )
 
 
 def krippendorff_alpha(
@@ -269,6 +285,7 @@ def krippendorff_alpha(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Krippendorff's alpha for any number of raters and missing ratings.
 
@@ -298,13 +315,17 @@ def krippendorff_alpha(
         returning their distance (checked the same way). Alpha does not change when the distance is
         multiplied by a constant.
     n_boot : int
-        When positive, a percentile bootstrap interval over pairable units from ``n_boot`` resamples
-        (one multinomial draw over value-count patterns per resample). When 0 (default), Gwet's
-        t interval (df = pairable units - 1), truncated to [-1, 1].
+        When positive, a bootstrap interval over pairable units from ``n_boot`` resamples (one
+        multinomial draw over value-count patterns per resample); undefined (``ci_note`` says why)
+        when more than ``(1 - confidence) / 2`` of the resamples have no variation. When 0
+        (default), Gwet's t interval (df = pairable units - 1), truncated to [-1, 1].
     seed : int or numpy.random.Generator
         Bootstrap seed (reproducible intervals).
     confidence : float
         Two-sided coverage, default 0.95.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -313,7 +334,7 @@ def krippendorff_alpha(
         a bootstrap interval); ``n_units`` counts pairable units; ``extra`` has ``pa`` and ``pe``
         (Gwet's form of alpha, ``alpha = (pa - pe)/(1 - pe)``), ``z``, ``p_value`` and ``p_one_sided``
         (null: alpha = 0; Gwet's SE, Student t on pairable units - 1 df), ``d_o``, ``d_e``, ``n_values`` and, with
-        a bootstrap, ``boot_se`` and ``n_boot_defined``. ``label()`` gives Krippendorff's reading.
+        a bootstrap, ``boot_se``, ``n_boot_defined`` and ``n_boot_undefined``. ``label()`` gives Krippendorff's reading.
         Undefined (value None, with a reason) for no ratings, a single rater, no pairable values or
         no variation.
 
@@ -359,11 +380,18 @@ def krippendorff_alpha(
         raise ValueError(f"level_of_measurement must be one of {_LEVELS}, got {level_of_measurement!r}")
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     if distance is not None:
         dist, label = _custom_distance(distance, patterns.levels)
         return _alpha_from_patterns(
-            patterns, level=label, n_boot=n_boot, seed=seed, confidence=confidence, dist=dist
+            patterns,
+            level=label,
+            n_boot=n_boot,
+            seed=seed,
+            confidence=confidence,
+            dist=dist,
+            boot_interval=boot_interval,
         )
     assert level_of_measurement is not None
     if level_of_measurement == "ratio" and patterns.levels.min() < 0:
@@ -372,5 +400,10 @@ def krippendorff_alpha(
             f"levels, got {patterns.levels.tolist()!r}; use level_of_measurement='interval' for these levels"
         )
     return _alpha_from_patterns(
-        patterns, level=level_of_measurement, n_boot=n_boot, seed=seed, confidence=confidence
+        patterns,
+        level=level_of_measurement,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+        boot_interval=boot_interval,
     )

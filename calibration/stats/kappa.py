@@ -3,7 +3,9 @@ pairwise kappa, and the matrix of kappas between every pair of raters.
 
 Weights are agreement weights on the level index over all levels: linear ``1 - |i-j|/(q-1)``
 (Cicchetti & Allison), quadratic ``1 - (i-j)^2/(q-1)^2`` (Fleiss & Cohen). Intervals are normal-based
-(``kappa +/- z * ASE``), as SAS PROC FREQ and statsmodels print them.
+(``kappa +/- z * ASE``) by default, as SAS PROC FREQ and statsmodels print them, or Student t on
+``n - 1`` df (``interval="t"``, as R irr and Gwet's irrCAC), clipped to [-1, 1]. Light's kappa carries
+a unit bootstrap interval by default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scipy import special
 from statsmodels.stats.inter_rater import cohens_kappa as _sm_cohens_kappa
 
 from ._checks import (
+    _check_choice,
     _check_confidence,
     _check_levels,
     _check_n_boot,
@@ -26,8 +29,9 @@ from ._checks import (
     _weight_matrix,
 )
 from ._data import _Long, _long_rows, contingency_table
-from ._types import Weights
-from .bootstrap import bootstrap_units, normal_interval, percentile_interval
+from ._pair_boot import light_interval, pair_intervals
+from ._types import BootInterval, Interval, Weights
+from .bootstrap import boot_ci_method, kappa_interval
 from .results import Estimate, PairwiseMatrix
 
 __all__ = ["cohen_kappa", "cohen_kappa_from_table", "light_kappa", "pairwise_kappa_matrix"]
@@ -41,7 +45,9 @@ def _method(base: str, weights: Weights) -> str:
     return _method_name(base, weights)
 
 
-def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: float = 0.95) -> Estimate:
+def cohen_kappa_from_table(
+    table: Any, *, weights: Weights = None, confidence: float = 0.95, interval: Interval = "normal"
+) -> Estimate:
     """Cohen's kappa (weighted or not) from a two-rater contingency table.
 
     ``kappa = (po - pe) / (1 - pe)`` with ``po = sum w_ij p_ij`` and ``pe = sum w_ij p_i. p_.j``;
@@ -59,15 +65,19 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
         ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     confidence : float
-        Two-sided coverage of the normal interval.
+        Two-sided coverage of the interval.
+    interval : {"normal", "t"}
+        ``"normal"`` (default): ``kappa +/- z * se`` (SAS PROC FREQ, statsmodels); ``"t"``:
+        ``kappa +/- t(n - 1) * se`` (R irr, Gwet's irrCAC). Either is clipped to [-1, 1], and then
+        ``ci_note`` says so and gives the unclipped end.
 
     Returns
     -------
     Estimate
-        ``ci_method="normal"``; ``extra``: ``pa``, ``pe``, ``se0``, ``z``, ``p_one_sided``,
-        ``p_two_sided`` (null: kappa = 0). ``detail["category_kappas"]``: Agresti's category-specific
-        kappas, one per level, the kappa of the 2 x 2 table "this level or not" (NaN for a level
-        nobody used; Agresti 2013, sec. 11.5). Undefined when the table is empty or both raters used a
+        ``ci_method`` is ``interval``; ``extra``: ``pa``, ``pe``, ``se0``, ``z``, ``p_one_sided``,
+        ``p_two_sided`` (null: kappa = 0; and ``df`` for t). ``detail["category_kappas"]``: Agresti's
+        category-specific kappas, one per level, the kappa of the 2 x 2 table "this level or not" (NaN
+        for a level nobody used; Agresti 2013, sec. 11.5). Undefined when the table is empty or both raters used a
         single level.
 
     References
@@ -86,6 +96,7 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     (0.4842, 0.138, [0.2137, 0.7547])
     """
     conf = _check_confidence(confidence)
+    _check_choice("interval", interval, ("normal", "t"))
     t = np.asarray(table, dtype=np.float64)
     if t.ndim != 2 or t.shape[0] != t.shape[1] or t.shape[0] < 2:
         raise ValueError(f"table must be a square q x q table with q >= 2, got shape {t.shape}")
@@ -124,10 +135,12 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
     extra: dict[str, float] = {"pa": pa, "pe": pe}
     detail = {"category_kappas": _category_kappas(t)}
     low = high = None
-    ci_method = None
-    if se is not None:
-        low, high = normal_interval(value, se, confidence=conf)
-        ci_method = "normal"
+    ci_method = note = None
+    if interval == "t":
+        extra["df"] = n - 1.0
+    if se is not None and (interval == "normal" or n >= 2):
+        low, high, note = kappa_interval(value, se, interval=interval, df=n - 1.0, confidence=conf)
+        ci_method = interval
     if se0:
         z = value / se0
         extra.update(
@@ -141,6 +154,7 @@ def cohen_kappa_from_table(table: Any, *, weights: Weights = None, confidence: f
         ci_method=ci_method,
         extra=extra,
         detail=detail,
+        ci_note=note,
         **common,
     )
 
@@ -160,7 +174,13 @@ def _category_kappas(t: np.ndarray) -> tuple[float, ...]:
 
 
 def cohen_kappa(
-    a: Any, b: Any, *, levels: Any, weights: Weights = None, confidence: float = 0.95
+    a: Any,
+    b: Any,
+    *,
+    levels: Any,
+    weights: Weights = None,
+    confidence: float = 0.95,
+    interval: Interval = "normal",
 ) -> Estimate:
     """Cohen's kappa between two raters' paired ratings of the same units.
 
@@ -176,7 +196,9 @@ def cohen_kappa(
         ``docs/statistics.md``. Default None.
         Agreement weights on the level index over all levels.
     confidence : float
-        Two-sided coverage of the normal interval.
+        Two-sided coverage of the interval.
+    interval : {"normal", "t"}
+        Normal (default) or t on units - 1 df, clipped to [-1, 1]; see :func:`cohen_kappa_from_table`.
 
     Returns
     -------
@@ -195,7 +217,7 @@ def cohen_kappa(
     0.8333
     """
     return cohen_kappa_from_table(
-        contingency_table(a, b, levels=levels), weights=weights, confidence=confidence
+        contingency_table(a, b, levels=levels), weights=weights, confidence=confidence, interval=interval
     )
 
 
@@ -294,63 +316,6 @@ def _kappa_pairs(
     return rows, a, b, n, kappa, tab
 
 
-def _pair_intervals(
-    rows: Any,
-    a: np.ndarray,
-    b: np.ndarray,
-    kappa: np.ndarray,
-    w: np.ndarray,
-    n_boot: int,
-    seed: Any,
-    confidence: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval of every pair's kappa, resampling units (the same draws for all pairs).
-
-    Each resample is a vector of unit multiplicities (one multinomial draw). A pair's kappa needs only
-    its weighted agreement and its two marginals over the units both raters scored, and each of those is
-    a sum over units, so one matrix product of the multiplicities with per-unit indicators gives them
-    for every pair and resample at once; a unit a pair did not share contributes nothing to that pair.
-    """
-    rng = np.random.default_rng(seed)
-    n_u, n_r, q = rows.unit_ids.size, rows.rater_ids.size, w.shape[0]
-    # float32 is exact for the counts (sums of whole numbers below 2**24) and plenty for the weighted
-    # agreement of a resample; it halves the cost of the one large matrix product.
-    mult = rng.multinomial(n_u, np.full(n_u, 1.0 / n_u), size=n_boot).astype(np.float32)
-    level = np.full((n_u, n_r), -1, dtype=np.intp)
-    level[rows.unit, rows.rater] = rows.code
-    low = np.full(kappa.size, np.nan)
-    high = np.full(kappa.size, np.nan)
-    eye = np.eye(q)
-    step = max(1, _DENSE_LIMIT // max(n_boot * (2 * q + 1), n_u * (2 * q + 1), 1))
-    for start in range(0, kappa.size, step):
-        sl = slice(start, start + step)
-        la, lb = level[:, a[sl]], level[:, b[sl]]
-        both = (la >= 0) & (lb >= 0)
-        ia, ib = np.where(both, la, 0), np.where(both, lb, 0)
-        agree = w[ia, ib] * both  # units x pairs
-        row = eye[ia] * both[..., None]  # units x pairs x q
-        col = eye[ib] * both[..., None]
-        p = agree.shape[1]
-        feats = np.concatenate([agree[..., None], row, col], axis=2).reshape(n_u, -1).astype(np.float32)
-        sums = (mult @ feats).astype(np.float64).reshape(n_boot, p, 2 * q + 1)
-        n = sums[..., 1 : q + 1].sum(axis=-1)
-        safe = np.maximum(n, 1.0)
-        po = sums[..., 0] / safe
-        pr = sums[..., 1 : q + 1] / safe[..., None]
-        pc = sums[..., q + 1 :] / safe[..., None]
-        pe = ((pr @ w) * pc).sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = np.where((1.0 - pe > _TINY) & (n > 0), (po - pe) / (1.0 - pe), np.nan)
-        for j in range(p):
-            i = start + j
-            if np.isnan(kappa[i]):
-                continue
-            lo, hi = percentile_interval(reps[:, j], kappa[i], confidence=confidence)
-            if lo is not None and hi is not None:
-                low[i], high[i] = lo, hi
-    return low, high
-
-
 def pairwise_kappa_matrix(
     units: Any,
     raters: Any,
@@ -361,6 +326,8 @@ def pairwise_kappa_matrix(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    interval: Interval = "normal",
+    boot_interval: BootInterval = "percentile",
 ) -> PairwiseMatrix:
     """Cohen's kappa between every pair of raters, on the units each pair rated in common, with a
     bootstrap interval over those units.
@@ -385,6 +352,13 @@ def pairwise_kappa_matrix(
         Seed of the bootstrap, so a report is reproducible.
     confidence : float
         Two-sided coverage of the intervals.
+    interval : {"normal", "t"}
+        Without a bootstrap: each pair's analytic interval as :func:`cohen_kappa` gives it (normal by
+        default, or t on common units - 1 df), clipped to [-1, 1].
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: percentile (default) or BCa intervals (see
+        :func:`~calibration.stats.bootstrap.bootstrap_interval`); a pair whose kappa is undefined on
+        more than ``(1 - confidence) / 2`` of the resamples gets no interval.
 
     Returns
     -------
@@ -412,6 +386,8 @@ def pairwise_kappa_matrix(
     lv = _check_levels(levels)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("interval", interval, ("normal", "t"))
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     w = _weight_matrix(lv.size, weights, symmetric=True)
     rows, a, b, n, kappa, tables = _kappa_pairs(units, raters, values, lv, w)
     r = rows.rater_ids.size
@@ -422,10 +398,17 @@ def pairwise_kappa_matrix(
     vals[a, b] = vals[b, a] = kappa
     common[a, b] = common[b, a] = n
     if n_boot and a.size:
-        pair_low, pair_high = _pair_intervals(rows, a, b, kappa, w, n_boot, seed, confidence)
+        pair_low, pair_high = pair_intervals(rows, a, b, kappa, w, n_boot, seed, confidence, boot_interval)
     else:
-        half = float(special.ndtri(0.5 + confidence / 2.0)) * _fce_se(tables, kappa, w)
-        pair_low, pair_high = kappa - half, kappa + half
+        se = _fce_se(tables, kappa, w)
+        with np.errstate(invalid="ignore"):
+            crit = (
+                special.stdtrit(n - 1.0, 0.5 + confidence / 2.0)
+                if interval == "t"
+                else special.ndtri(0.5 + confidence / 2.0)
+            )
+        half = np.where(n >= 2, crit, np.nan) * se if interval == "t" else crit * se
+        pair_low, pair_high = np.maximum(kappa - half, -1.0), np.minimum(kappa + half, 1.0)
     low[a, b] = low[b, a] = pair_low
     high[a, b] = high[b, a] = pair_high
     idx = np.arange(r)
@@ -439,7 +422,7 @@ def pairwise_kappa_matrix(
         ci_high=high,
         n_boot=n_boot,
         confidence=confidence,
-        ci_method="bootstrap" if n_boot else "normal",
+        ci_method=boot_ci_method(boot_interval) if n_boot else interval,
     )
 
 
@@ -450,11 +433,12 @@ def light_kappa(
     *,
     levels: Any,
     weights: Weights = None,
-    n_boot: int = 0,
+    n_boot: int = 1000,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
-    """Light's kappa: the mean of Cohen's kappas over all pairs of raters.
+    """Light's kappa: the mean of Cohen's kappas over all pairs of raters, with a bootstrap interval.
 
     Each pair uses the units both raters rated (pairwise deletion; with complete data this is R irr's
     ``kappam.light``); pairs whose kappa is undefined are left out of the mean.
@@ -471,17 +455,25 @@ def light_kappa(
         ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot : int
-        When positive, a percentile bootstrap interval over units (loop over resamples).
+        Resamples of the unit bootstrap interval (default 1,000; there is no analytic standard error
+        for Light's kappa). Units are resampled with replacement, the same draws for every pair, and
+        each resample's Light's kappa is the mean of its pairs' defined kappas; all resamples are one
+        matrix product per block of pairs (cost grows with resamples x units x pairs). 0: no interval.
     seed, confidence
         Bootstrap seed and two-sided coverage.
+    boot_interval : {"percentile", "bca"}
+        Percentile (default) or BCa interval (Efron 1987; acceleration from the jackknife over units).
 
     Returns
     -------
     Estimate
-        ``extra``: ``n_pairs`` (rater pairs sharing a unit) and ``n_pairs_defined``; with complete
-        data (every rater rated every unit) also R irr's ``kappam.light`` test of kappa = 0: ``se0``,
-        ``z`` and the two-sided normal ``p_value`` (see :func:`_light_test`; irr's approximation, not a
-        variance from Light 1971).
+        ``ci_method`` ``"bootstrap"`` (or ``"bca"``); ``extra``: ``n_pairs`` (rater pairs sharing a
+        unit), ``n_pairs_defined`` and the bootstrap counts (``n_boot``, ``n_boot_defined``,
+        ``n_boot_undefined``, ``boot_se``); with complete data (every rater rated every unit) also R
+        irr's ``kappam.light`` test of kappa = 0: ``se0``, ``z`` and the two-sided normal ``p_value``
+        (see :func:`_light_test`; irr's approximation, not a variance from Light 1971). No interval
+        (``ci_note`` says why) when more than ``(1 - confidence) / 2`` of the resamples have no
+        defined pair.
 
     References
     ----------
@@ -499,14 +491,10 @@ def light_kappa(
     """
     n_boot = _check_n_boot(n_boot)
     conf = _check_confidence(confidence)
-    if n_boot:
-        return bootstrap_units(
-            light_kappa, units, raters, values, n_boot=n_boot, seed=seed, confidence=conf,
-            levels=levels, weights=weights,
-        )  # fmt: skip
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     lv = _check_levels(levels)
     w = _weight_matrix(lv.size, weights, symmetric=True)
-    rows, _, _, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
+    rows, a, b, n_common, kappa, _ = _kappa_pairs(units, raters, values, lv, w)
     n_units, n_r = rows.unit_ids.size, rows.rater_ids.size
     common: dict[str, Any] = {
         "method": _method("light_kappa", weights),
@@ -525,7 +513,19 @@ def light_kappa(
     value = float(kappa[ok].mean())
     if ok.all() and rows.unit.size == n_units * n_r:
         extra.update(_light_test(rows, lv.size, value))
-    return Estimate(value=value, extra=extra, **common)
+    if not n_boot:
+        return Estimate(value=value, extra=extra, **common)
+    bi = light_interval(rows, a, b, value, w, n_boot, seed, conf, boot_interval)
+    extra.update(bi.extra())
+    return Estimate(
+        value=value,
+        ci_low=bi.low,
+        ci_high=bi.high,
+        ci_method=boot_ci_method(boot_interval),
+        ci_note=bi.note,
+        extra=extra,
+        **common,
+    )
 
 
 def _light_test(rows: _Long, q: int, value: float) -> dict[str, float]:

@@ -37,7 +37,7 @@ from ._checks import (
 from ._data import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._gwet_core import Missing, _check_missing, _gwet
 from ._types import Weights
-from .bootstrap import pattern_resamples, percentile_interval, wilson_bounds
+from .bootstrap import bootstrap_interval, pattern_resamples, wilson_bounds
 from .conger import conger_kappa, scotts_pi
 from .results import Estimate
 
@@ -510,8 +510,9 @@ def _all_agree(
     if n_boot:
         draws = pattern_resamples(pp.multiplicity, n_boot, seed)
         reps = (draws @ agree.astype(np.float64)) / n
-        low, high = percentile_interval(reps, value, confidence=confidence)
-        extra.update(n_boot=float(n_boot), n_boot_defined=float(n_boot), boot_se=float(np.std(reps, ddof=1)))
+        bi = bootstrap_interval(reps, value, confidence=confidence)
+        low, high = bi.low, bi.high
+        extra.update(bi.extra())
         ci_method = "bootstrap"
     else:
         low, high = wilson_bounds(k, n, confidence=confidence)

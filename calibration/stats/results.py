@@ -116,6 +116,9 @@ class Estimate:
         Read-only named by-products (``pa``, ``pe``, ``z``, ``p_value``, ...).
     detail : Mapping[str, tuple[float, ...]]
         Read-only named vectors (e.g. Fleiss' per-category kappas); NaN marks an undefined entry.
+    ci_note : str or None
+        Plain-English note on the interval: that it was clipped to the statistic's range, or why a
+        bootstrap interval is undefined (too many undefined resamples); None when there is nothing to say.
     """
 
     method: str
@@ -130,6 +133,7 @@ class Estimate:
     confidence: float = 0.95
     extra: Mapping[str, float] = field(default_factory=_empty, hash=False)
     detail: Mapping[str, tuple[float, ...]] = field(default_factory=_empty, hash=False)
+    ci_note: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -209,6 +213,7 @@ class Estimate:
             "n_units": self.n_units,
             "n_raters": self.n_raters,
             "reason": self.reason,
+            "ci_note": self.ci_note,
             "label": self.label(),
             "extra": {k: (None if math.isnan(v) else v) for k, v in self.extra.items()},
             "detail": {k: [None if math.isnan(x) else x for x in v] for k, v in self.detail.items()},

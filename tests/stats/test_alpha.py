@@ -146,13 +146,25 @@ def test_bootstrap_is_reproducible_and_brackets_the_estimate() -> None:
     level=st.sampled_from(LEVELS_OF_MEASUREMENT),
     seed=st.integers(0, 2**16),
 )
-def test_bootstrap_interval_contains_point_estimate(r: Ratings, level: str, seed: int) -> None:
+def test_bootstrap_interval_is_the_plain_percentile_interval(r: Ratings, level: str, seed: int) -> None:
+    # Issue 20: the interval is no longer stretched to include the estimate; it is the percentile
+    # interval of the defined resamples, and undefined (with a note) when too many are undefined.
     assume(level != "ratio" or min(r.levels) >= 0)  # ratio alpha refuses negative levels
     a = krippendorff_alpha(
         r.units, r.raters, r.values, levels=r.levels, level_of_measurement=level, n_boot=40, seed=seed
     )
-    if a.value is not None and a.interval is not None:
-        assert a.ci_low <= a.value <= a.ci_high
+    if a.value is None:
+        return
+    p = value_count_patterns(r.units, r.values, levels=r.levels, raters=r.raters)
+    pp = p.select(p.m >= 2)
+    reps = _alpha_boot(_coincidence_per_pattern(pp.counts), pp.multiplicity, level, pp.levels, 40, seed)
+    ok = reps[np.isfinite(reps)]
+    assert a.extra["n_boot_defined"] == ok.size and a.extra["n_boot_undefined"] == 40 - ok.size
+    if 40 - ok.size > 1:  # more than 2.5% of 40 resamples undefined
+        assert a.interval is None and a.ci_note.startswith("undefined:")
+    else:
+        assert a.interval == pytest.approx(tuple(np.quantile(ok, [0.025, 0.975])), abs=1e-12)
+        assert a.ci_note is None
 
 
 @pytest.mark.parametrize("level", LEVELS_OF_MEASUREMENT)

@@ -160,8 +160,14 @@
       panel.focus();
       say("Check your scores: " + (missing ? missing + " not chosen." : "all criteria chosen."));
     }
+    function complete() {
+      return fieldsets.every(function (fieldset) { return chosen(fieldset) !== null; }) &&
+        !(notes && notes.value.length > max);
+    }
     form.addEventListener("submit", function (event) {
-      if (event.submitter && event.submitter.value === "review") {
+      /* A complete form is reviewed in the page; anything missing goes to the server, whose
+         answer names and links each problem (the error summary). */
+      if (event.submitter && event.submitter.value === "review" && complete()) {
         event.preventDefault();
         review();
       }
@@ -209,7 +215,8 @@
       } else if (key === "k" || key === "p") {
         event.preventDefault(); goTo(current - 1);
       } else if (key === "r") {
-        event.preventDefault(); review();
+        event.preventDefault();
+        if (complete()) { review(); } else { $("#review-button").click(); }
       } else if (key === "s") {
         event.preventDefault(); dirty = true; save();
       }

@@ -99,12 +99,13 @@ def _levels(html: str, criteria: list[int], keys: list[int]) -> dict[str, str]:
 
 def walk(flow: str, anchors: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT if flow != "before-tree" else Path(os.environ["BEFORE_TREE"])))
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
     from calibration import create_app
     from calibration.db import get_db
     from calibration.db.migrate import upgrade
     from calibration.models import Role
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
     from tests.factories import PASSWORD, make_anchor, make_program, make_round, make_rubric, make_user
 
     with tempfile.TemporaryDirectory(prefix="calib-flow-") as folder:

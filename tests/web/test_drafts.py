@@ -281,3 +281,24 @@ def test_drafts_reveal_nothing_and_appear_in_no_statistic_export_or_trainer_page
         and "final, cannot be changed" in responses["review"]
     )
     assert [f"{name}: {m}" for name, text in responses.items() for m in markers if m in text] == []
+
+
+def test_notes_too_long_to_carry_through_the_login_are_named_not_dropped_silently(
+    client, login, world, db, app
+):
+    from calibration.web.assessor.flow import CARRY_NOTES_MAX_BYTES
+
+    login(world.emails["assessor"])
+    assert _draft(client, world, 0, {"notes": "the saved draft's notes"}, headers=JSON).status_code == 200
+    token = csrf_token(client, _score_url(world, 0))
+    db.execute(update(AuthSession).values(last_seen_at=utcnow() - dt.timedelta(days=1)))
+    db.commit()
+    typed = {f"criterion_{world.criteria[0]}": "3", "notes": "y" * (CARRY_NOTES_MAX_BYTES + 1)}
+    resp = client.post(_score_url(world, 0), data={**typed, "csrf_token": token})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert len(resp.headers.get("Set-Cookie", "")) < 4000  # the cookie stays within what browsers keep
+    login(world.emails["assessor"])
+    page = client.get(_score_url(world, 0)).get_data(as_text=True)
+    assert _checked(page, world.criteria[0], 3)
+    assert f"longer than {CARRY_NOTES_MAX_BYTES:,} bytes and could not be kept" in page
+    assert "the saved draft&#39;s notes" in page or "the saved draft's notes" in page

@@ -29,6 +29,11 @@ scheduled arrival, so time a request waited for a free client thread counts too.
 step it waits for the replies, counts the rows, and judges the step; it stops at the first
 step that fails and prints the highest rate that held, per database.
 
+Draft mode (``--drafts``, issue 16): assessors autosave a draft every 10 s and submit a sheet every
+60 s; see ``bench/load_drafts.py``::
+
+    .venv/bin/python bench/load.py --drafts --db sqlite --duration 120
+
 Targets (DESIGN.md §8): 0 failures, 0 lost or duplicated rows, submit p99 < 500 ms on 2 cores;
 capacity at least 100 submits/s on PostgreSQL and 80 on SQLite.
 This is a benchmark, not a test: it is not collected by pytest.
@@ -533,12 +538,23 @@ def main() -> int:
     parser.add_argument(
         "--keep-going", action="store_true", help="capacity: run every step, even after one failed (costs)"
     )
+    parser.add_argument(
+        "--drafts", action="store_true", help="draft mode: autosave and submit (bench/load_drafts.py)"
+    )
+    parser.add_argument("--draft-every", type=float, default=10.0, help="drafts: seconds between saves")
+    parser.add_argument("--submit-every", type=float, default=60.0, help="drafts: seconds between submits")
     args = parser.parse_args()
     if not (1 <= args.assessors <= 1000 and 0 < args.duration <= 600 and 1 <= args.instances <= 4):
         parser.error("bounded: 1-1000 assessors, up to 600 s, 1-4 instances")
     if args.instances > 1 and args.db == "sqlite":
         parser.error("several instances share a PostgreSQL database: use --db postgresql")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if args.drafts:
+        if not (1 <= args.draft_every <= 600 and 1 <= args.submit_every <= 600 and args.instances == 1):
+            parser.error("drafts: saves and submits every 1-600 s, one instance")
+        from load_drafts import run_drafts
+
+        return 0 if all([run_drafts(args, kind) for kind in kinds]) else 1
     if args.capacity:
         rates = args.rates.split(",")
         if not (

@@ -4,6 +4,7 @@ from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, An
 from .attachments import AnchorAttachment
 from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
+from .drafts import ScoreDraft
 from .drift import (
     BookingStatus,
     CalendarFeedToken,
@@ -74,6 +75,7 @@ __all__ = [
     "RoundStatus",
     "RubricVersion",
     "ScoreCorrection",
+    "ScoreDraft",
     "ScoreSheet",
     "SentNotice",
     "SessionBooking",

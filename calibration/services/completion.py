@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from ..models import Anchor, QualificationResult, Round, RoundAnchor, ScoreSheet
-from . import certification, recalibration, scoring
+from . import certification, drafts, recalibration, scoring
 from .context import Member
 from .rubric_cache import RubricSnapshot
 
@@ -60,7 +60,8 @@ def submit_final_sheet(
 
     The round and the anchor are already resolved within the actor's scope, with the round's
     rubric (:func:`.scoring.submit_scoped_sheet`, whose rules and errors apply: AlreadyRecorded,
-    RoundNotOpen, InvalidInput, all before anything is written). Then :func:`after_final_sheet`.
+    RoundNotOpen, InvalidInput, all before anything is written). The sheet replaces the actor's
+    draft of it, deleted in the same transaction. Then :func:`after_final_sheet`.
     """
     scoring.submit_scoped_sheet(
         session,
@@ -72,6 +73,8 @@ def submit_final_sheet(
         notes=notes,
         notes_max_chars=notes_max_chars,
     )
+    assert actor.user_id is not None
+    drafts.discard_draft(session, assessor_id=actor.user_id, round_id=rnd.id, anchor_id=anchor.id)
     return after_final_sheet(session, actor, round_id=rnd.id, defaults=defaults)
 
 

@@ -304,7 +304,7 @@ def test_focus_is_visible_on_links_radios_and_buttons(new_page: Callable[..., Pa
         ("link", lambda el: el.get("tag") == "a"),
         ("radio", lambda el: el.get("type") == "radio"),
         ("textarea", lambda el: el.get("tag") == "textarea"),
-        ("button", lambda el: el.get("tag") == "button" and el.get("text") == "Submit final scores"),
+        ("button", lambda el: el.get("tag") == "button" and el.get("text") == "Review my scores"),
     ):
         tab_until(page, predicate)
         ring = focus_ring(page)

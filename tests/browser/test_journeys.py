@@ -73,6 +73,13 @@ def test_assessor_scores_an_anchor_with_the_keyboard_and_sees_feedback(page: Pag
     page.keyboard.type("Scored from the keyboard.")
     page.keyboard.press("Tab")
     focused = active_element(page)
+    # Issue 16: a review step comes before the final submit (in the page, with JavaScript).
+    assert (focused["tag"], focused["text"]) == ("button", "Review my scores")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-panel")).to_be_focused()
+    expect(page.locator("#review-panel")).to_contain_text("final, cannot be changed")
+    page.keyboard.press("Tab")
+    focused = active_element(page)
     assert (focused["tag"], focused["text"]) == ("button", "Submit final scores")
     page.keyboard.press("Enter")
 
@@ -116,11 +123,11 @@ def test_invalid_submission_keeps_the_chosen_levels_and_explains(page: Page, sit
         "() => document.querySelectorAll('[required]').forEach(el => el.removeAttribute('required'))"
     )
     with page.expect_navigation() as navigation:
-        page.get_by_role("button", name="Submit final scores").click()
+        page.get_by_role("button", name="Review my scores").click()
     assert navigation.value.status == 400
 
     expect(page).to_have_url(score_url)
-    expect(page.get_by_role("alert")).to_contain_text("Some scores need attention")
+    expect(page.get_by_role("alert")).to_contain_text(f"Choose a level for “{missing.title}”.")
     group = page.get_by_role("group", name=re.compile(re.escape(missing.title)))
     expect(group).to_contain_text(f"Choose a level for “{missing.title}”.")
     error_id = group.get_attribute("aria-describedby")
@@ -132,6 +139,7 @@ def test_invalid_submission_keeps_the_chosen_levels_and_explains(page: Page, sit
 
     # Completing the missing criterion now submits.
     page.locator(f'input[name="criterion_{missing.id}"][value="{missing.key_level}"]').check()
+    page.get_by_role("button", name="Review my scores").click()
     page.get_by_role("button", name="Submit final scores").click()
     expect(page).to_have_url(score_url + "/feedback")
 

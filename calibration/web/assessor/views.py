@@ -16,6 +16,7 @@ from ...services import (
     certification,
     challenges,
     completion,
+    drafts,
     key_views,
     reveal,
     round_results,
@@ -29,9 +30,12 @@ from ..attachments import send_attachment
 from ..boundary import attempt, commit_after_read, page
 from ..guards import actor, require_roles
 from ..hooks import writes_late
+from . import flow
 from .forms import CRITERION_PREFIX, ChallengeForm, ScoreFormBase, score_form_class
 
 bp = Blueprint("assessor", __name__)
+# Before the guard: a score page POST after the login session ran out keeps what was typed.
+bp.before_request(flow.keep_what_was_typed)
 bp.before_request(require_roles(Role.ASSESSOR))
 
 Page = Response | str | tuple[str, int]
@@ -103,11 +107,11 @@ def _score_context(round_id: int, anchor_id: int) -> _ScoreContext:
 @bp.route("/rounds/<int:round_id>/anchors/<int:anchor_id>", methods=["GET", "POST"])
 @writes_late
 def score(round_id: int, anchor_id: int) -> Page:
-    """The score page, and the submit of a final sheet.
+    """The score page; its review step (``action=review``); the submit of a final sheet.
 
     A submit reads (who, which round, anchor and rubric, the form) in a read-only transaction and
-    only then opens its write transaction, which stores the sheet and commits: on SQLite the write
-    lock, which every submit waits for in turn, is held for the writing alone.
+    only then opens its write transaction, which stores the sheet, deletes the draft and commits:
+    on SQLite the write lock, which every submit waits for in turn, is held for the writing alone.
     """
     c = _score_context(round_id, anchor_id)
     me, rnd, anchor = c.me, c.rnd, c.anchor
@@ -115,7 +119,11 @@ def score(round_id: int, anchor_id: int) -> Page:
         c.session, round_id=rnd.id, anchor_id=anchor.id, assessor_id=me.user_id
     ):
         return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
+    if request.method == "GET":
+        return _score_page(c, _restored_form(c))
     form = c.form_class()
+    if request.form.get("action") == "review":
+        return _review(c, form)
     page_error = None
     if form.validate_on_submit():
         levels, notes = form.levels(), form.notes.data or ""
@@ -153,19 +161,90 @@ def score(round_id: int, anchor_id: int) -> Page:
         return _already_recorded(rnd, anchor)  # whatever the form held: the sheet is final
     elif form.is_submitted():
         page_error = "Some scores need attention; what you entered is kept below."
-    status = 200 if page_error is None else 400
-    return (
-        render_template(
-            "assessor/score.html",
-            round=rnd,
-            anchor=anchor,
+    return _score_page(c, form, page_error=page_error)
+
+
+def _restored_form(c: _ScoreContext) -> ScoreFormBase:
+    """A fresh score form, refilled with what was typed before the session ran out, else with the
+    assessor's own draft (either only ever refills the form)."""
+    typed = flow.carried(c.rnd.id, c.anchor.id)
+    draft = drafts.draft_for(c.session, assessor_id=c.me.user_id, round_id=c.rnd.id, anchor_id=c.anchor.id)
+    if typed is not None:
+        levels, notes = typed
+        flow.restore_message(notes_lost=notes is None)
+        if notes is None:
+            notes = draft.notes if draft else ""
+    elif draft is not None:
+        levels, notes = draft.levels, draft.notes
+    else:
+        return c.form_class(formdata=None)
+    data: dict[str, object] = {
+        f"{CRITERION_PREFIX}{cid}": str(value) for cid, value in drafts.clean_levels(c.rubric, levels).items()
+    }
+    return c.form_class(formdata=None, data={**data, "notes": notes})
+
+
+def _score_page(
+    c: _ScoreContext, form: ScoreFormBase, *, page_error: str | None = None, draft_note: str | None = None
+) -> Page:
+    draft = drafts.draft_for(c.session, assessor_id=c.me.user_id, round_id=c.rnd.id, anchor_id=c.anchor.id)
+    html = render_template(
+        "assessor/score.html",
+        round=c.rnd,
+        anchor=c.anchor,
+        rubric=c.rubric,
+        form=form,
+        prefix=CRITERION_PREFIX,
+        page_error=page_error,
+        open_now=c.rnd.is_open_at(utcnow()),
+        progress=flow.progress(c.session, c.rnd, user_id=c.me.user_id, anchor_id=c.anchor.id),
+        draft=draft,
+        draft_note=draft_note,
+    )
+    return page(html, page_error)
+
+
+def _review(c: _ScoreContext, form: ScoreFormBase) -> Page:
+    """The review step: every chosen level, before the final submit. What was typed is kept as
+    the draft on the way (so going back to change it restores it)."""
+    if scoring.existing_sheet(c.session, round_id=c.rnd.id, anchor_id=c.anchor.id, assessor_id=c.me.user_id):
+        return _already_recorded(c.rnd, c.anchor)
+    if not form.validate_on_submit():
+        return _score_page(c, form, page_error="Some scores need attention; what you entered is kept below.")
+    levels, notes = form.levels(), form.notes.data or ""
+    notes_max_chars = current_app.config["NOTES_MAX_CHARS"]
+    outcome = attempt(
+        lambda s: drafts.save_draft(
+            s,
+            c.me,
+            rnd=c.rnd,
+            anchor=c.anchor,
             rubric=c.rubric,
-            form=form,
-            prefix=CRITERION_PREFIX,
-            page_error=page_error,
-            open_now=rnd.is_open_at(utcnow()),
+            levels=levels,
+            notes=notes,
+            notes_max_chars=notes_max_chars,
         ),
-        status,
+        form=form,
+        refuse=(InvalidInput, RoundNotOpen, AlreadyRecorded),
+        late=True,
+    )
+    if not outcome.ok:
+        if isinstance(outcome.error, AlreadyRecorded):
+            return _already_recorded(c.rnd, c.anchor)
+        return _score_page(c, form, page_error=outcome.message)
+    labels = {level.value: level.label for level in c.rubric.levels}
+    chosen = [(criterion, levels.get(criterion.id)) for criterion in c.rubric.criteria]
+    return render_template(
+        "assessor/review.html",
+        round=c.rnd,
+        anchor=c.anchor,
+        rubric=c.rubric,
+        form=form,
+        prefix=CRITERION_PREFIX,
+        chosen=chosen,
+        labels=labels,
+        notes=notes,
+        progress=flow.progress(c.session, c.rnd, user_id=c.me.user_id, anchor_id=c.anchor.id),
     )
 
 
@@ -197,6 +276,8 @@ def _feedback_page(
         challenges=asked,
         challenge_form=form,
         page_error=page_error,
+        progress=flow.progress(db_session, rnd, user_id=me.user_id, anchor_id=anchor.id),
+        open_now=rnd.is_open_at(utcnow()),
     )
     anchor_id, round_id, sheet_id = anchor.id, rnd.id, fb.sheet.id
     key_version_id, version = fb.sheet.key_version_id, fb.key_version

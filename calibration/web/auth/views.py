@@ -16,6 +16,10 @@ from ..boundary import attempt, carry_out
 from ..guards import acting, require_login
 from .forms import LoginForm, LogoutForm
 
+# The session key under which a score page keeps what was typed when the session ran out
+# (``web/assessor/flow.py``); the login keeps it across its fresh cookie.
+TYPED_KEY = "typed"
+
 bp = Blueprint("auth", __name__)
 # The way in, and the way out (signing out of a session that has already ended is harmless).
 PUBLIC_ENDPOINTS = frozenset({"auth.index", "auth.login", "auth.logout", "auth.healthz"})
@@ -75,7 +79,12 @@ def login() -> Response | tuple[str, int]:
         )
         if outcome.ok:
             result = outcome.value
-            session.clear()  # a fresh cookie: nothing from before login survives
+            # A fresh cookie: nothing from before login survives, except what was typed on a score
+            # page after the last session ran out (checked again before it refills that form).
+            typed = session.get(TYPED_KEY)
+            session.clear()
+            if typed is not None:
+                session[TYPED_KEY] = typed
             session["sid"] = result.token
             session.permanent = False
             target = safe_next(request.args.get("next"))
@@ -83,7 +92,8 @@ def login() -> Response | tuple[str, int]:
             return redirect(target or home_for(membership.role if membership else None))
         error = outcome.message
     status = 200 if not (error or form.errors) else 400
-    return render_template("auth/login.html", form=form, error=error), status
+    kept = request.args.get("kept") == "1" and session.get(TYPED_KEY) is not None
+    return render_template("auth/login.html", form=form, error=error, kept=kept), status
 
 
 @bp.post("/logout")

@@ -5,6 +5,7 @@ from .attachments import AnchorAttachment
 from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
 from .drift import (
+    COHORT_RULES,
     BookingStatus,
     CalendarFeedToken,
     DriftFlag,
@@ -33,6 +34,7 @@ from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
 
 __all__ = [
+    "COHORT_RULES",
     "AccountToken",
     "Anchor",
     "AnchorAttachment",

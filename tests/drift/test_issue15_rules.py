@@ -166,7 +166,7 @@ def test_program_settings_change_the_rule_and_are_stored_with_the_flag(app, worl
 def test_budget_shares_beyond_the_budget_are_refused():
     with pytest.raises(InvalidInput) as caught:
         ProgramSettings.from_json(json.dumps({"drift": {"budget_drift_overall": 0.04}}))
-    assert "drift.budget_total" in caught.value.errors
+    assert "more than drift.budget_total" in caught.value.field_errors["drift.budget_total"][0]
     with pytest.raises(InvalidInput):
         ProgramSettings.from_json(json.dumps({"drift": {"budget_alpha_minimum": 1.5}}))
     settings = ProgramSettings.from_json(

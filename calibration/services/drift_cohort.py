@@ -118,6 +118,10 @@ def cohort_findings(
     positions = complete_rounds(session, series)
     if not positions:
         return []
+    if only_round is not None and (
+        only_round not in series.round_ids or series.round_ids.index(only_round) not in positions
+    ):
+        return []  # a sheet of a round not yet complete: nothing to judge (and no jackknife to run)
     budget = cfg.cohort_budget
     levels = series.rubric.level_values
     lom = level_of_measurement(series.rubric.level_of_measurement)

@@ -116,6 +116,8 @@ class DriftPolicy:
 
     min_anchors: int = MIN_ANCHORS
     min_scores: int = MIN_SCORES
+    # Issue 6's EWMA and accuracy-drop rules raise no new flags since issue 15; their keys stay so
+    # stored settings still parse. ``ewma_per_criterion`` still switches the per-criterion drift charts.
     ewma_lambda: float = EWMA_LAMBDA
     ewma_L: float = EWMA_L
     ewma_min_shift: float = 0.0

@@ -110,7 +110,8 @@ def test_the_assessor_reads_a_lean_as_feedback(app, world, db, runner, client, l
     html = client.get("/sessions").get_data(as_text=True)
     assert "Feedback on your scoring level" in html and "not a flag" in html
     assert "lower than the key" in html and "a steady lean worth discussing" in html
-    assert "Nothing: your recent scores are in line with the key." in html  # no drift flag
+    assert "No drift: your scores have not moved from your own earlier level" in html  # no drift flag
+    assert "in line with the key" not in html  # the page never contradicts the lean
 
 
 def test_a_step_change_is_a_drift_flag_with_its_rule_and_false_alarm_rate(

@@ -152,18 +152,20 @@ def cohort_findings(
         min_anchors=int(cfg.min_anchors),
         min_scores=int(cfg.min_scores),
     )
-    level = cohort_level_drift(
-        series.pos[rows],
-        series.assessor[rows],
-        series.anchor[rows],
-        series.level[rows],
-        series.key[rows],
-        levels=levels,
-        k=float(cfg.drift_k),
-        budget=budget,
-        min_anchors=int(cfg.min_anchors),
-        min_scores=int(cfg.min_scores),
-    )
+    level = None  # a share of 0 turns the rule off (its limit would be infinite)
+    if budget.share("cohort_level") > 0:
+        level = cohort_level_drift(
+            series.pos[rows],
+            series.assessor[rows],
+            series.anchor[rows],
+            series.level[rows],
+            series.key[rows],
+            levels=levels,
+            k=float(cfg.drift_k),
+            budget=budget,
+            min_anchors=int(cfg.min_anchors),
+            min_scores=int(cfg.min_scores),
+        )
     anchor_titles = dict(
         session.execute(
             select(Anchor.id, Anchor.title).where(Anchor.program_id == series.rubric.program_id)
@@ -180,7 +182,7 @@ def cohort_findings(
         i = index[p]
         weak = _weak_spots(series, series.pos == p, lowest, anchor_titles, titles)
         out.append(_alpha_finding(series, cfg, alpha, i, p, list(triggers), weak))
-    if level.flagged and level.first_round is not None:
+    if level is not None and level.flagged and level.first_round is not None:
         p = label_id(level.first_round)
         rid = series.round_ids[p]
         if only_round is None or rid == only_round:

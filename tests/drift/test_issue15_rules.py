@@ -286,3 +286,17 @@ def test_whole_cohort_drift_is_a_cohort_finding_with_its_rounds_flags_under_it(
     assert "Cohort drift against the key" in listing and ">cohort<" in listing
     if nested:
         assert "shown under this cohort finding" in listing
+
+
+def test_a_share_of_zero_turns_a_rule_off(app, world, db, runner):
+    people = pool(db, world, 7)
+    set_drift_settings(
+        db, world.program_a, budget_drift_overall=0.0, budget_below_pass_rule=0.0, budget_cohort_level=0.0
+    )
+    build_history(
+        db, world, n_rounds=10, assessors=people, seed=13, bias={people[4]: lambda t, c: -1 if t >= 6 else 0}
+    )
+    _evaluate(runner)
+    db.rollback()
+    off = {FlagRule.OWN_DRIFT, FlagRule.PASS_RULE, FlagRule.COHORT_LEVEL}
+    assert not [f for f in _flags(db) if f.rule in off]

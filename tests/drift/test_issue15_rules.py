@@ -38,9 +38,10 @@ def _flags(db, rule=None, user_id=None):  # type: ignore[no-untyped-def]
     return list(db.scalars(stmt))
 
 
-def _evaluate(runner) -> None:  # type: ignore[no-untyped-def]
+def _evaluate(runner) -> str:  # type: ignore[no-untyped-def]
     result = runner.invoke(args=["evaluate-drift"])
     assert result.exit_code == 0, result.output
+    return str(result.output)
 
 
 def test_a_stable_lean_is_a_lean_finding_and_never_a_drift_flag(app, world, db, runner, client, login):
@@ -56,7 +57,8 @@ def test_a_stable_lean_is_a_lean_finding_and_never_a_drift_flag(app, world, db, 
         seed=11,
         bias={leaner: lambda t, c: 1 if c in (0, 2) else 0},
     )
-    _evaluate(runner)
+    output = _evaluate(runner)
+    assert "0 new flag(s)" in output and "1 new lean finding(s): feedback for the assessor" in output
     db.rollback()
     mine = _flags(db, user_id=leaner)
     assert [f.rule for f in mine] == [FlagRule.LEAN], [(f.rule, f.summary) for f in mine]

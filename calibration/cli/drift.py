@@ -3,8 +3,8 @@ invitation and reminder once (safe for cron: a second run finds nothing new to d
 
 Order: missed deadlines suspend (pending the trainer); recalibrations waiting for anchors start where
 the anchors now allow; every program's rules are evaluated and new
-flags recorded (expiry flags, and with ``auto_recalibrate`` every assessor flag, start
-recalibration); assessors waiting for a session are booked where there is room. The mail of the
+flags recorded (expiry flags, and with ``auto_recalibrate`` every assessor flag but a lean, start
+recalibration; a lean is feedback and is counted apart); assessors waiting for a session are booked where there is room. The mail of the
 booking changes is queued in the same transaction (the events the services recorded,
 :mod:`calibration.notify.dispatch`) and sent after the commit; then a sweep mails any booking change
 whose mail was never queued, and the reminders due go out, each claimed against a unique key.
@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..db import get_db, utcnow, write_intent
-from ..models import Program
+from ..models import FlagRule, Program
 from ..notify import bookings as drift_mail
 from ..notify import dispatch, outbox
 from ..services import drift, events, recalibration, sessions
@@ -33,6 +33,7 @@ def evaluate_drift() -> None:
     with write_intent(), maker() as session:
         missed = recalibration.expire_deadlines(session, now=now)
         flags = 0
+        leans = 0
         booked = 0
         resumed = 0
         for program_id in list(session.scalars(select(Program.id).order_by(Program.id))):
@@ -43,7 +44,9 @@ def evaluate_drift() -> None:
                 )
                 if s.recalibration is not None
             )
-            flags += len(recalibration.evaluate_and_act(session, program_id, now=now))
+            new = recalibration.evaluate_and_act(session, program_id, now=now)
+            leans += sum(1 for f in new if f.rule == FlagRule.LEAN)
+            flags += len(new) - sum(1 for f in new if f.rule == FlagRule.LEAN)
             window = int(drift.program_drift_settings(session, program_id).recalibration_window_days)
             booked += len(
                 sessions.book_waiting(
@@ -64,6 +67,7 @@ def evaluate_drift() -> None:
         f"{mails.sent} invitation mail(s) and {reminders.sent} reminder(s) sent"
         + (f", {failed} failed (will be retried)" if failed else "")
         + "."
+        + (f" {leans} new lean finding(s): feedback for the assessor, no recalibration." if leans else "")
     )
     if failed:
         raise click.ClickException(f"{failed} mail(s) could not be sent.")

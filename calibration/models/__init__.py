@@ -6,6 +6,7 @@ from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
 from .drafts import ScoreDraft
 from .drift import (
+    COHORT_RULES,
     BookingStatus,
     CalendarFeedToken,
     DriftFlag,
@@ -34,6 +35,7 @@ from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
 
 __all__ = [
+    "COHORT_RULES",
     "AccountToken",
     "Anchor",
     "AnchorAttachment",

@@ -16,10 +16,17 @@ from .rounds import Round
 
 class FlagRule(enum.StrEnum):
     PASS_RULE = "pass_rule"  # (a) a calibration round below the pass rule
-    EWMA = "ewma"  # (b) EWMA of signed deviation outside its limits
-    ACCURACY_DROP = "accuracy_drop"  # (c) accuracy far below the assessor's own baseline
+    EWMA = "ewma"  # (b) EWMA of signed deviation outside its limits (issue 6; kept for old flags)
+    ACCURACY_DROP = "accuracy_drop"  # (c) accuracy far below own baseline (issue 6; old flags)
     COHORT = "cohort"  # (d) cohort alpha low or well below the program's baseline
     EXPIRY = "expiry"  # (e) certification expired
+    OWN_DRIFT = "own_drift"  # a change from the assessor's own level (self-starting CUSUM, issue 15)
+    LEAN = "lean"  # a stable, material lean against the key: feedback, never a drift flag
+    COHORT_LEVEL = "cohort_level"  # the whole cohort's level moving against the key (issue 15)
+
+
+#: Rules about the whole cohort (no assessor).
+COHORT_RULES = frozenset({FlagRule.COHORT, FlagRule.COHORT_LEVEL})
 
 
 class FlagStatus(enum.StrEnum):

@@ -3,8 +3,9 @@ practice and qualification anchors no demo assessor has seen, so an invited pers
 round serves an assessor an anchor whose key they read in an earlier one.
 
 Past scores come from a seeded model: each assessor scores the key level plus their own
-severity plus noise, rounded to a level. One assessor drifts lenient across rounds and one
-is consistently severe, so reports and drift views have something real to show.
+severity plus noise, rounded to a level. One assessor drifts lenient across rounds (a round clearly
+below the pass rule), one slips in one round, and one is consistently severe (a lean: feedback, not
+drift), so reports and drift views have something real to show.
 """
 
 from __future__ import annotations
@@ -66,9 +67,12 @@ ASSESSORS = [
     ("Priya Nair", "priya@demo.test", 0.05, 0.0),
     ("Tom Becker", "tom@demo.test", -0.05, 0.0),
     ("Grace Lin", "grace@demo.test", 0.0, 0.0),
-    ("Samuel Ortiz", "samuel@demo.test", 0.0, 0.45),  # drifts lenient
+    ("Samuel Ortiz", "samuel@demo.test", 0.0, 1.0),  # drifts lenient
     ("Helen Walsh", "helen@demo.test", -0.75, 0.0),  # consistently severe
 ]
+# One-off slips: (assessor's email, round index) -> extra shift in levels. Daniel misreads the winter
+# rubric's descriptors, a round clearly below the pass rule (the drift rules' rule (a)).
+ROUND_SLIPS = {("daniel@demo.test", 1): -1.2}
 NOISE_SD = 0.45
 # A demo round: (name, rubric slug, anchors with their keys, opened days ago, still open).
 _PlannedRound = tuple[str, str, list[tuple[Anchor, AnchorKeyVersion]], int, bool]
@@ -199,9 +203,9 @@ def seed_demo(
         session.flush()
         # In the open round the first assessor (the one the README suggests) has scored nothing yet;
         # a few colleagues are part-way through.
-        for a_index, (user, (_, _, severity, drift)) in enumerate(zip(assessors, ASSESSORS, strict=True)):
+        for a_index, (user, (_, email, severity, drift)) in enumerate(zip(assessors, ASSESSORS, strict=True)):
             n_done = [0, 5, 3, 5, 2, 4, 0][a_index] if is_open else len(anchors)
-            shift = severity + drift * index
+            shift = severity + drift * index + ROUND_SLIPS.get((email, index), 0.0)
             for position, (anchor, key) in enumerate(anchors[:n_done]):
                 _score(
                     session,
@@ -235,7 +239,8 @@ def seed_demo(
         capacity=6,
         now=now,
     )
-    # Flags for the trainer to review (Samuel's leniency and Helen's severity among them).
+    # Flags for the trainer to review: Samuel's drift and Daniel's slip (rounds clearly below the pass
+    # rule) and Helen's severity (a lean, feedback rather than a drift flag).
     drift_rules.evaluate_program(session, program.id, now=now)
     audit.record(
         session, Member(admin.id, program.id), "demo.seed", object_type="program", object_id=program.id

@@ -1,22 +1,26 @@
 """Drift flags: evaluate the rules of DESIGN §6 on stored scores, record each finding once with its
 evidence, and let trainers confirm (starting recalibration) or dismiss it with a reason.
 
-Rules, all computed by :mod:`calibration.stats.drift` from the calibration rounds of the program:
+Rules (issue 15), the assessor's and the cohort's each sharing one false-alarm budget
+(:class:`.policy.DriftPolicy` ``budget_*``, :mod:`calibration.stats.budget`):
 
-* (a) ``pass_rule``: a calibration round the assessor finished below the round's pass rule;
-* (b) ``ewma``: the EWMA of their signed deviation outside its control limits, overall and per
-  criterion, with sigma from the certified pool (:func:`~calibration.stats.drift.pool_sigma`);
-* (c) ``accuracy_drop``: exact agreement in the latest window far below their own baseline;
-* (d) ``cohort``: a round's alpha below the minimum or well below the program's baseline, naming the
-  anchors and criteria of lowest agreement;
-* (e) ``expiry``: certification expired (recalibration starts without review).
+* ``own_drift``: a change from the assessor's own level over time, overall and per criterion
+  (self-starting CUSUM, sigma from the certified pool as a prior; :mod:`.drift_own`);
+* ``pass_rule``: a calibration round clearly below the round's pass rule (:mod:`.drift_rules`);
+* ``lean``: a stable lean against the key beyond a material size, on its interval. Feedback and a
+  certification matter, never a drift flag: confirming it starts no recalibration;
+* ``cohort``: a round's alpha whose interval is below .667 or below the program's baseline, and
+  ``cohort_level``: the whole cohort's level moving against the key (:mod:`.drift_cohort`), naming
+  the anchors and criteria of lowest agreement;
+* ``expiry``: certification expired (recalibration starts without review).
 
-Thresholds come from the program's settings (:class:`.policy.DriftPolicy`, ``drift`` section)
-and are stored with each flag. "Too few to judge" never flags. Idempotent: a flag's
-``evidence_hash`` (rule, program, assessor, criterion and the score sheets or round it rests on) is
-unique, and while a flag of a rule is open for an assessor and criterion no second one is raised.
-After a flag is reviewed, that assessor's series for rules (a)-(c) restarts after the flagged round,
-so the same history never flags again.
+The issue-6 rules ``ewma`` and ``accuracy_drop`` raise no new flags; their stored flags keep their
+parameters. Thresholds come from the program's settings (``drift`` section) and are stored with
+each flag, with the rule's nominal false-alarm rate. "Too few to judge" never flags. Idempotent: a
+flag's ``evidence_hash`` (rule, program, assessor, criterion and the score sheets or round it rests
+on) is unique, and while a flag of a rule is open for an assessor and criterion no second one is
+raised. After a flag is reviewed, that assessor's drift series restart after the flagged round (a
+lean's after the reviewed lean's round), so the same history never flags again.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
+    COHORT_RULES,
     CertificationStatus,
     Criterion,
     DriftFlag,
@@ -43,11 +48,10 @@ from ..models import (
 )
 from . import audit
 from .context import SystemActor
+from .drift_cohort import cohort_findings
+from .drift_own import lean_findings, own_drift_findings
 from .drift_rules import (
     ASSESSOR_RULES,
-    accuracy_findings,
-    cohort_findings,
-    ewma_findings,
     expiry_findings,
     finished_sheets,
     pass_rule_findings,
@@ -68,16 +72,16 @@ __all__ = [
     "Evaluation",
     "Finding",
     "Series",
-    "accuracy_findings",
     "assessor_statuses",
     "calibration_series",
     "cohort_findings",
     "drift_settings",
     "evaluate_program",
     "evidence_hash",
-    "ewma_findings",
     "expiry_findings",
     "finished_sheets",
+    "lean_findings",
+    "own_drift_findings",
     "pass_rule_findings",
     "program_drift_settings",
     "restart_positions",
@@ -89,10 +93,13 @@ DEFAULT_DRIFT: dict[str, Any] = {
 }
 RULE_NAMES = {
     FlagRule.PASS_RULE: "Calibration round below the pass rule",
-    FlagRule.EWMA: "Systematic leniency or severity (EWMA)",
-    FlagRule.ACCURACY_DROP: "Accuracy below own baseline",
+    FlagRule.EWMA: "Systematic leniency or severity (EWMA, before issue 15)",
+    FlagRule.ACCURACY_DROP: "Accuracy below own baseline (before issue 15)",
     FlagRule.COHORT: "Cohort agreement",
     FlagRule.EXPIRY: "Certification expired",
+    FlagRule.OWN_DRIFT: "Drift from own earlier level",
+    FlagRule.LEAN: "Lean against the key (feedback, not drift)",
+    FlagRule.COHORT_LEVEL: "Cohort drift against the key",
 }
 
 
@@ -132,7 +139,7 @@ def _record(
     digest = evidence_hash(f.rule, program_id, f.user_id, f.criterion_id, f.key_evidence)
     if session.scalar(select(DriftFlag.id).where(DriftFlag.evidence_hash == digest)) is not None:
         return None
-    if f.rule != FlagRule.COHORT:
+    if f.rule not in COHORT_RULES:
         open_one = session.scalar(
             select(DriftFlag.id).where(
                 DriftFlag.program_id == program_id,
@@ -190,6 +197,11 @@ def _record(
 
 
 # ------------------------------------------------------------------------------------- evaluate
+def _since(restart: dict[int, int], series: Series) -> np.ndarray:
+    """Per row, the position of the assessor's last reviewed round (-1: none)."""
+    return np.array([restart.get(int(u), -1) for u in series.assessor.tolist()], dtype=np.int64)
+
+
 @dataclass
 class Evaluation:
     flags: list[DriftFlag]
@@ -230,17 +242,19 @@ def evaluate_program(
             ).all()
         )
         pool = series.mask(np.isin(series.assessor, np.asarray(pool_ids, dtype=np.int64)))
-        restart = restart_positions(session, program_id, series)
-        since = np.array([restart.get(int(u), -1) for u in series.assessor.tolist()], dtype=np.int64)
+        mine = np.isin(series.assessor, np.asarray(judged, dtype=np.int64))
         current = series.mask(
-            np.isin(series.assessor, np.asarray(judged, dtype=np.int64)) & (series.pos > since)
+            mine & (series.pos > _since(restart_positions(session, program_id, series), series))
         )
         if len(current) and len(pool):
             findings += pass_rule_findings(
                 session, series, current, finished_sheets(session, series.round_ids), cfg
             )
-            findings += ewma_findings(series, current, pool, cfg, titles)
-            findings += accuracy_findings(series, current, cfg)
+            findings += own_drift_findings(series, current, pool, cfg, titles)
+        reviewed_lean = restart_positions(session, program_id, series, (FlagRule.LEAN,))
+        findings += lean_findings(
+            series, series.mask(mine & (series.pos > _since(reviewed_lean, series))), cfg, titles
+        )
         if cohort:
             findings += cohort_findings(session, series, cfg, titles, cohort_round)
     findings += expiry_findings(session, program_id, now, judged_all=user_ids is None, user_ids=user_ids)

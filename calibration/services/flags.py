@@ -19,6 +19,7 @@ from .certification import check_reason
 from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
+from .flag_words import RuleWords, rule_words
 
 
 # ---------------------------------------------------------------------------------------- review
@@ -93,6 +94,7 @@ class FlagLine:
     rule_name: str
     round_name: str | None
     criterion: str | None
+    too_few: tuple[str, ...] = ()  # names of the rounds the rule left out as too few to judge
 
     @property
     def evidence(self) -> dict[str, Any]:
@@ -103,6 +105,11 @@ class FlagLine:
     def parameters(self) -> dict[str, Any]:
         parameters: dict[str, Any] = json.loads(self.flag.parameters_json)
         return parameters
+
+    @property
+    def words(self) -> RuleWords:
+        """The rule, its parameters and nominal false-alarm rate in plain words."""
+        return rule_words(self.flag)
 
     @property
     def window(self) -> list[int]:
@@ -125,11 +132,9 @@ def flag_lines(
             select(User.id, User.name).where(User.id.in_({f.user_id for f in flags if f.user_id}))
         ).all()
     )
-    rounds = dict(
-        session.execute(
-            select(Round.id, Round.name).where(Round.id.in_({f.round_id for f in flags if f.round_id}))
-        ).all()
-    )
+    too_few = {f.id: _too_few_ids(f) for f in flags}
+    wanted = {f.round_id for f in flags if f.round_id} | {r for ids in too_few.values() for r in ids}
+    rounds = dict(session.execute(select(Round.id, Round.name).where(Round.id.in_(wanted))).all())
     crits = dict(
         session.execute(
             select(Criterion.id, Criterion.title).where(
@@ -144,9 +149,16 @@ def flag_lines(
             RULE_NAMES[f.rule],
             rounds.get(f.round_id) if f.round_id else None,
             crits.get(f.criterion_id) if f.criterion_id else None,
+            tuple(rounds.get(r, f"round {r}") for r in too_few[f.id]),
         )
         for f in flags
     ]
+
+
+def _too_few_ids(flag: DriftFlag) -> list[int]:
+    """Round ids the flag's evidence lists as too few to judge (rules of issue 15 store them)."""
+    ids = json.loads(flag.evidence_json or "{}").get("too_few_rounds") or []
+    return [int(r) for r in ids if isinstance(r, int)]
 
 
 def assessors_of_round(session: Session, round_id: int) -> list[int]:

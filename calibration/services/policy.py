@@ -26,10 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Program
+from ..stats.budget import ASSESSOR_BUDGET, COHORT_BUDGET, FALSE_ALARM_BUDGET, FalseAlarmBudget
+from ..stats.cusum import CUSUM_K
 from ..stats.drift import BASELINE_MIN_DROP, COHORT_MAX_DROP, COHORT_MIN_ALPHA
 from ..stats.ewma import EWMA_L, EWMA_LAMBDA
 from ..stats.labels import ALPHA_GOOD, ALPHA_TENTATIVE, MIN_ANCHORS, MIN_SCORES
+from ..stats.lean import LEAN_MATERIAL, LEAN_WINDOW
 from ..stats.passrule import MIN_EXACT_2_LEVELS, MIN_EXACT_3_LEVELS, PassRule, min_exact_for_scale
+from ..stats.selfstart import PRIOR_DF
 from .errors import InvalidInput
 
 __all__ = [
@@ -113,6 +117,8 @@ class DriftPolicy:
 
     min_anchors: int = MIN_ANCHORS
     min_scores: int = MIN_SCORES
+    # Issue 6's EWMA and accuracy-drop rules raise no new flags since issue 15; their keys stay so
+    # stored settings still parse. ``ewma_per_criterion`` still switches the per-criterion drift charts.
     ewma_lambda: float = EWMA_LAMBDA
     ewma_L: float = EWMA_L
     ewma_min_shift: float = 0.0
@@ -128,6 +134,21 @@ class DriftPolicy:
     cohort_max_drop: float = COHORT_MAX_DROP
     cohort_min_baseline_rounds: int = 3
     cohort_lowest: int = 3
+    # Issue 15: one false-alarm budget. Each share is a rule's nominal probability of flagging an
+    # in-control assessor (or all-stable program) at least once in ``budget_rounds`` rounds; the
+    # assessor shares and the cohort shares each add up to at most ``budget_total``.
+    budget_total: float = FALSE_ALARM_BUDGET
+    budget_drift_overall: float = ASSESSOR_BUDGET.shares["drift_overall"]
+    budget_drift_criterion: float = ASSESSOR_BUDGET.shares["drift_criterion"]
+    budget_below_pass_rule: float = ASSESSOR_BUDGET.shares["below_pass_rule"]
+    budget_cohort_level: float = COHORT_BUDGET.shares["cohort_level"]
+    budget_alpha_minimum: float = COHORT_BUDGET.shares["alpha_minimum"]
+    budget_alpha_baseline: float = COHORT_BUDGET.shares["alpha_baseline"]
+    drift_k: float = CUSUM_K
+    drift_prior_df: float = PRIOR_DF
+    # A lean (feedback, not drift): judged over the latest rounds against a material size in levels.
+    lean_window_rounds: int = LEAN_WINDOW
+    lean_material: float = LEAN_MATERIAL
     auto_recalibrate: bool = False
     recalibration_round_days: int = RECALIBRATION_WINDOW_DAYS
     session_reminder_hours: float = 24
@@ -137,6 +158,32 @@ class DriftPolicy:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def assessor_budget(self) -> FalseAlarmBudget:
+        """The assessor rules' shares of the budget (raises ``ValueError`` when they exceed it)."""
+        return FalseAlarmBudget(
+            float(self.budget_total),
+            ASSESSOR_BUDGET.rounds,
+            {
+                "drift_overall": float(self.budget_drift_overall),
+                "drift_criterion": float(self.budget_drift_criterion),
+                "below_pass_rule": float(self.budget_below_pass_rule),
+            },
+        )
+
+    @property
+    def cohort_budget(self) -> FalseAlarmBudget:
+        """The cohort rules' shares of the budget (raises ``ValueError`` when they exceed it)."""
+        return FalseAlarmBudget(
+            float(self.budget_total),
+            COHORT_BUDGET.rounds,
+            {
+                "cohort_level": float(self.budget_cohort_level),
+                "alpha_minimum": float(self.budget_alpha_minimum),
+                "alpha_baseline": float(self.budget_alpha_baseline),
+            },
+        )
 
     @classmethod
     def of(cls, values: DriftPolicy | Mapping[str, Any]) -> DriftPolicy:
@@ -161,7 +208,10 @@ class ScaleExact:
 _PASS_RULE_KEYS = tuple(f.name for f in fields(PassRule))
 _SCALE_KEYS = tuple(f.name for f in fields(ScaleExact))
 _DRIFT_KEYS = tuple(f.name for f in fields(DriftPolicy) if f.name != "recalibration_window_days")
-_SHARES = frozenset({"min_exact", "min_adjacent", "min_decision", "baseline_alpha", *_SCALE_KEYS})
+_SHARES = frozenset(
+    {"min_exact", "min_adjacent", "min_decision", "baseline_alpha", "budget_total", *_SCALE_KEYS}
+)
+_SHARES |= {f.name for f in fields(DriftPolicy) if f.name.startswith("budget_")}
 #: "bool", "int", "float" or "share" (a fraction in [0, 1]) for each pass rule and drift key.
 _KINDS: dict[str, str] = {
     f.name: "share" if f.name in _SHARES else str(f.type)
@@ -226,6 +276,8 @@ class ProgramSettings:
             "recalibration_window_days": RECALIBRATION_WINDOW_DAYS,
         }
         values = {k: _checked(errors, k, "int", stored.get(k, v)) for k, v in top.items()}
+        if not errors:
+            _check_budget(errors, DriftPolicy(**drift_values))
         if errors:
             raise InvalidInput("The program settings have values that cannot be used.", errors)
         window = int(values["recalibration_window_days"])
@@ -275,6 +327,18 @@ class ProgramSettings:
         """The pass rule as stored with a round of a rubric of ``n_levels`` levels (unknown keys kept;
         the short-scale settings are resolved into ``min_exact``)."""
         return json.dumps({**self.pass_rule_extra, **asdict(self.pass_rule_for(n_levels))}, sort_keys=True)
+
+
+def _check_budget(errors: dict[str, list[str]], drift: DriftPolicy) -> None:
+    """The rules' shares must fit in the false-alarm budget (one of each kind)."""
+    for name, budget in (("assessor", "assessor_budget"), ("cohort", "cohort_budget")):
+        try:
+            getattr(drift, budget)
+        except ValueError:
+            errors.setdefault("drift.budget_total", []).append(
+                f"The {name} rules' shares of the false-alarm budget add up to more than "
+                f"drift.budget_total ({drift.budget_total})."
+            )
 
 
 def _load(text: str | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from ..db import utcnow
 from ..models import (
     CertificationStatus,
     DriftFlag,
+    FlagRule,
     Membership,
     Recalibration,
     RecalibrationOutcome,
@@ -469,9 +470,12 @@ def confirm_flag(
     now: dt.datetime | None = None,
 ) -> list[Started]:
     """Confirm a flag and start recalibration: for the flagged assessor, or for every certified
-    assessor of the round when the flag is about the cohort."""
+    assessor of the round when the flag is about the cohort. A lean is feedback, not drift:
+    confirming it records that it was discussed and starts nothing."""
     now = now or utcnow()
     flag = flag_review.confirm(session, actor, program_id=program_id, flag_id=flag_id, reason=reason, now=now)
+    if flag.rule == FlagRule.LEAN:
+        return []
     settings = drift.program_drift_settings(session, program_id)
     if flag.user_id is not None:
         people = [flag.user_id]
@@ -513,7 +517,9 @@ def evaluate_and_act(
     settings = drift.program_drift_settings(session, program_id)
     system = SystemActor(program_id, request_id)
     for flag in result.flags:
-        automatic = flag.rule.value == "expiry" or (settings.auto_recalibrate and flag.user_id is not None)
+        automatic = flag.rule == FlagRule.EXPIRY or (
+            settings.auto_recalibrate and flag.user_id is not None and flag.rule != FlagRule.LEAN
+        )
         if automatic:
             why = (
                 "certification expired"

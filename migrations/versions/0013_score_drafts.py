@@ -1,7 +1,7 @@
 """Score drafts: an assessor's unsubmitted levels and notes, one row per assessor, round, anchor.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06 19:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import calibration.db
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

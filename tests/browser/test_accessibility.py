@@ -55,16 +55,16 @@ def _profile_path(site) -> str:  # samuel drifts lenient: the profile has flags 
     return f"/trainer/assessors/{user_id}"
 
 
-def _flag_path(site) -> str:  # the demo's EWMA flag on Samuel's leniency
+def _flag_path(site, rule: str = "pass_rule") -> str:  # the demo's drift flag on Samuel (or a lean)
     from sqlalchemy import select
 
     from calibration.models import DriftFlag, FlagRule
 
     with site.session() as session:
         flag_id = session.scalar(
-            select(DriftFlag.id).where(DriftFlag.rule == FlagRule.EWMA).order_by(DriftFlag.id)
+            select(DriftFlag.id).where(DriftFlag.rule == FlagRule(rule)).order_by(DriftFlag.id)
         )
-    assert flag_id is not None, "the demo should raise an EWMA flag"
+    assert flag_id is not None, f"the demo should raise a {rule} flag"
     return f"/trainer/flags/{flag_id}"
 
 
@@ -205,6 +205,7 @@ KEY_PAGES = [
     KeyPage("trainer-challenges", "trainer@demo.test", lambda site: "/trainer/challenges"),
     KeyPage("trainer-challenge", "trainer@demo.test", _challenge_path),
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
+    KeyPage("trainer-flag-lean", "trainer@demo.test", lambda site: _flag_path(site, "lean")),
     KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
     KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),
     KeyPage("assessor-sheets", "trainer@demo.test", _sheets_path),

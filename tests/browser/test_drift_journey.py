@@ -24,6 +24,7 @@ from calibration.models import (
     AuditEvent,
     CertificationStatus,
     DriftFlag,
+    FlagRule,
     FlagStatus,
     Membership,
     Recalibration,
@@ -93,7 +94,13 @@ def _concerned(site: DriftSite) -> dict[int, str]:
     """Every assessor a confirmed flag is about: the flagged ones, and for a cohort flag each
     assessor a recalibration (or a wait) was recorded for."""
     with site.sessions() as s:
-        people = set(s.scalars(select(DriftFlag.user_id).where(DriftFlag.user_id.is_not(None))))
+        people = set(
+            s.scalars(
+                select(DriftFlag.user_id).where(
+                    DriftFlag.user_id.is_not(None), DriftFlag.rule != FlagRule.LEAN
+                )
+            )
+        )
         people |= set(s.scalars(select(Recalibration.user_id)))
         people |= set(s.scalars(select(RecalibrationWait.user_id)))
         return dict(s.execute(select(User.id, User.name).where(User.id.in_(people))).all())
@@ -133,15 +140,26 @@ def test_confirming_every_demo_flag_leaves_nobody_stranded(
     trainer = new_page()
     log_in(trainer, site.base, "trainer@demo.test")
     with site.sessions() as s:
-        flag_ids = list(
-            s.scalars(select(DriftFlag.id).where(DriftFlag.status == FlagStatus.OPEN).order_by(DriftFlag.id))
+        flag_rules = dict(
+            s.execute(
+                select(DriftFlag.id, DriftFlag.rule)
+                .where(DriftFlag.status == FlagStatus.OPEN)
+                .order_by(DriftFlag.id)
+            ).all()
         )
-    assert len(flag_ids) >= 3
+    flag_ids = list(flag_rules)
+    assert len(flag_ids) >= 3 and FlagRule.LEAN in flag_rules.values()
 
-    # The trainer confirms each flag from its own page.
-    for flag_id in flag_ids:
+    # The trainer confirms each flag from its own page; a lean (issue 15) is feedback: marked as
+    # discussed, it starts no recalibration.
+    for flag_id, rule in flag_rules.items():
         trainer.goto(site.url("/trainer/flags"))
         trainer.get_by_role("link", name=f"#{flag_id}", exact=True).click()
+        if rule == FlagRule.LEAN:
+            expect(trainer.get_by_role("heading", level=1)).to_contain_text(f"Finding #{flag_id}")
+            trainer.get_by_role("button", name="Mark as discussed (no recalibration)").click()
+            expect(trainer.get_by_role("status").filter(has_text="Lean marked as discussed")).to_be_visible()
+            continue
         expect(trainer.get_by_role("heading", level=1)).to_contain_text(f"Flag #{flag_id}")
         trainer.get_by_role("button", name="Confirm and start recalibration").click()
         expect(trainer.get_by_role("status").filter(has_text="Flag confirmed")).to_be_visible()

@@ -76,22 +76,25 @@ def test_seed_demo_twice_creates_once(runner, db):
 
 
 def test_demo_has_drift_to_review_and_a_session(runner, db):
-    """The demo's lenient and severe assessors are flagged by the EWMA rule, in the right direction."""
+    """The demo's drifting assessor has a drift flag (a round clearly below the pass rule), and its
+    consistently severe one a lean (issue 15: feedback, not a drift flag)."""
     from sqlalchemy import select
 
     from calibration.models import DriftFlag, FlagRule, RecalibrationSession, User
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    ewma = dict(
-        db.execute(
-            select(User.email, DriftFlag.direction)
+    found = {
+        (email, rule): direction
+        for email, rule, direction in db.execute(
+            select(User.email, DriftFlag.rule, DriftFlag.direction)
             .join(User, User.id == DriftFlag.user_id)
-            .where(DriftFlag.rule == FlagRule.EWMA, DriftFlag.criterion_id.is_(None))
+            .where(DriftFlag.criterion_id.is_(None))
         ).all()
-    )
-    assert ewma.get("samuel@demo.test") == "lenient"
-    assert ewma.get("helen@demo.test") == "severe"
-    assert "maya@demo.test" not in ewma
+    }
+    assert ("samuel@demo.test", FlagRule.PASS_RULE) in found
+    assert found.get(("helen@demo.test", FlagRule.LEAN)) == "severe"
+    assert not {rule for email, rule in found if email == "helen@demo.test"} - {FlagRule.LEAN}
+    assert not [key for key in found if key[0] == "maya@demo.test"]
     assert _count(db, RecalibrationSession) == 1
 
 

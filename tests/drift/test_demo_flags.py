@@ -15,6 +15,7 @@ from calibration.models import (
     AuditEvent,
     CertificationStatus,
     DriftFlag,
+    FlagRule,
     Membership,
     Program,
     Recalibration,
@@ -40,8 +41,17 @@ def test_every_demo_flag_confirms_into_a_round_or_a_wait_that_starts_later(db):
     trainer = Member(
         db.scalar(select(User.id).where(User.email == "trainer@demo.test")), program_id, Role.LEAD_TRAINER
     )
-    flags = list(db.scalars(select(DriftFlag).order_by(DriftFlag.id)))
-    assert len(flags) >= 3
+    findings = list(db.scalars(select(DriftFlag).order_by(DriftFlag.id)))
+    assert len(findings) >= 3
+    # Issue 15: the demo shows a lean (Helen, consistently severe), which is feedback: confirming it
+    # (the trainer discussed it) starts nothing. Every other flag starts recalibration.
+    leans = [f for f in findings if f.rule == FlagRule.LEAN]
+    assert leans and all(f.direction == "severe" for f in leans)
+    for flag in leans:
+        assert recalibration.confirm_flag(db, trainer, program_id=program_id, flag_id=flag.id) == []
+        db.commit()
+    flags = [f for f in findings if f.rule != FlagRule.LEAN]
+    assert len(flags) >= 2
     for flag in flags:
         recalibration.confirm_flag(db, trainer, program_id=program_id, flag_id=flag.id)
         db.commit()
@@ -62,7 +72,8 @@ def test_every_demo_flag_confirms_into_a_round_or_a_wait_that_starts_later(db):
     assert due == pending | waiting and not pending & waiting  # nobody stranded, nobody twice
     assert waiting and pending  # the demo has both: assessors who saw every anchor of their rubric, and not
     n_confirmed = db.scalar(select(func.count()).where(AuditEvent.action == "drift.confirm"))
-    assert n_confirmed == len(flags)
+    assert n_confirmed == len(findings)
+    assert not {f.user_id for f in leans} & due
 
     # The trainer writes calibration anchors for the waiting rubric and activates them.
     [rubric_id] = {w.rubric_version_id for w in waits}

@@ -71,7 +71,7 @@ def drifting_flag(db: Any, world: Any, title: str) -> tuple[DriftFlag, int, str]
     db.commit()
     flag = db.scalar(
         select(DriftFlag).where(
-            DriftFlag.user_id == drifter, DriftFlag.criterion_id.is_(None), DriftFlag.rule == "ewma"
+            DriftFlag.user_id == drifter, DriftFlag.criterion_id.is_(None), DriftFlag.rule == "own_drift"
         )
     )
     email = db.scalar(select(User.email).where(User.id == drifter))

@@ -97,7 +97,7 @@ def test_confirmed_flag_books_and_mails_an_invitation_that_parses(app, world, db
     db.commit()
     flag = db.scalar(
         select(DriftFlag).where(
-            DriftFlag.user_id == drifter, DriftFlag.criterion_id.is_(None), DriftFlag.rule == "ewma"
+            DriftFlag.user_id == drifter, DriftFlag.criterion_id.is_(None), DriftFlag.rule == "own_drift"
         )
     )
     login(world.emails["trainer"])

@@ -24,7 +24,7 @@ def _lenient_assessor_flagged(db, world):  # type: ignore[no-untyped-def]
     db.commit()
     return db.scalar(
         select(DriftFlag).where(
-            DriftFlag.user_id == drifter, DriftFlag.rule == "ewma", DriftFlag.criterion_id.is_(None)
+            DriftFlag.user_id == drifter, DriftFlag.rule == "own_drift", DriftFlag.criterion_id.is_(None)
         )
     )
 
@@ -33,7 +33,7 @@ def test_dismiss_needs_a_reason_and_is_audited(app, world, db, client, login):
     flag = _lenient_assessor_flagged(db, world)
     login(world.emails["trainer"])
     page = client.get(f"/trainer/flags/{flag.id}")
-    assert page.status_code == 200 and "EWMA" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Drift from own earlier level" in page.get_data(as_text=True)
     assert client.get("/trainer/flags").status_code == 200
     r = post_form(
         client,
@@ -63,7 +63,7 @@ def test_flags_and_sessions_are_scoped_to_the_program(app, world, db, client, lo
     login(world.emails["trainer_b"])
     assert client.get(f"/trainer/flags/{flag.id}").status_code == 404
     assert client.get(f"/trainer/sessions/{sid}").status_code == 404
-    assert "EWMA" not in client.get("/trainer/flags").get_data(as_text=True)
+    assert "Drift from own earlier level" not in client.get("/trainer/flags").get_data(as_text=True)
     client2 = app.test_client()
     post_form(client2, "/login", {"email": world.emails["trainer"], "password": "pw-for-tests"})
     assert client2.get(f"/trainer/sessions/{sid}").status_code == 200
@@ -85,7 +85,7 @@ def test_assessor_sees_their_flag_in_plain_language_and_answers_the_booking(
     page = client.get("/sessions")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "higher than the key by about one level" in html
+    assert "moved higher than your own earlier level, by about one level" in html
     assert "Recalibration: Asha Assessor" in html
     db.rollback()
     booking = db.scalar(select(SessionBooking).where(SessionBooking.user_id == world.ids["assessor"]))

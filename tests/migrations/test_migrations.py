@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from calibration.db import Base, normalise_url
 from calibration.db.migrate import alembic_config, downgrade, heads, upgrade
@@ -96,3 +96,37 @@ def test_immutable_tables_refuse_update_and_delete(app, world, db, owner_databas
         with pytest.raises(Exception, match="immutable"):
             db.execute(text(f"REPLACE INTO {table} ({cols}) VALUES ({params})"), dict(row))
         db.rollback()
+
+
+def test_0012_down_removes_only_the_flags_of_the_new_rules(app, world, db, owner_database_url):
+    """Issue 15's rules (own drift, lean, cohort level) are new values of ``drift_flag.rule``; the code
+    before 0012 cannot read them, so going down removes those flags (detaching recalibrations that
+    point at them) and keeps every older flag with its stored parameters."""
+    from calibration.models import DriftFlag, FlagRule, RecalibrationWait
+
+    def flag(rule: FlagRule, n: int) -> DriftFlag:
+        return DriftFlag(
+            program_id=world.program_a, user_id=world.ids["assessor"], rule=rule, statistic="s",
+            summary="s", evidence_hash=f"{n:064d}", parameters_json='{"lam": 0.2}',
+        )  # fmt: skip
+
+    kept, lean, own = flag(FlagRule.EWMA, 1), flag(FlagRule.LEAN, 2), flag(FlagRule.OWN_DRIFT, 3)
+    db.add_all([kept, lean, own])
+    db.flush()
+    wait = RecalibrationWait(program_id=world.program_a, user_id=world.ids["assessor"], flag_id=own.id)
+    db.add(wait)
+    db.commit()
+    ids = (kept.id, lean.id, own.id)
+    wait_id = wait.id
+    db.close()
+    downgrade(owner_database_url, "0011")
+    engine = create_engine(normalise_url(owner_database_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, rule, parameters_json FROM drift_flag ORDER BY id")).all()
+            waits = conn.execute(text("SELECT id, flag_id FROM recalibration_wait")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [(ids[0], "ewma", '{"lam": 0.2}')]
+    assert [tuple(r) for r in waits] == [(wait_id, None)]
+    upgrade(owner_database_url, "head")

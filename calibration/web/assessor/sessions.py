@@ -1,4 +1,5 @@
-"""The assessor's recalibration page (``/sessions``): their drift flags in plain language, their
+"""The assessor's recalibration page (``/sessions``): their drift flags in plain language, feedback
+on a steady lean (never a flag), their
 recalibration rounds, their session bookings (accept, or ask to move) and their calendar feed."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
-from ...models import FlagRule, Role
+from ...models import COHORT_RULES, FlagRule, Role
 from ...notify.bookings import local_time
 from ...services import flags as flag_service
 from ...services import recalibration, sessions
@@ -31,11 +32,12 @@ def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = 
     mine = [
         line
         for line in flag_service.flag_lines(db_session, me.program_id, user_id=me.user_id)
-        if line.flag.rule != FlagRule.COHORT
+        if line.flag.rule not in COHORT_RULES
     ]
     html = render_template(
         "assessor/sessions.html",
-        flags=mine,
+        flags=[line for line in mine if line.flag.rule != FlagRule.LEAN],
+        leans=[line for line in mine if line.flag.rule == FlagRule.LEAN],
         recalibrations=recalibration.of_user(db_session, me.user_id),
         bookings=bookings,
         forms=forms,

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
+from ...models import FlagRule
 from ...notify import bookings as booking_mail
 from ...notify import outbox
 from ...services import anchor_waits, drift, recalibration, sessions
 from ...services import flags as flag_service
+from ...services.flag_words import group_under_cohort
 from ..boundary import MailOutcome, attempt, page
 from ..guards import actor
 from .blueprint import bp
@@ -60,7 +62,7 @@ def flags() -> str:
     program_id = _program()
     return render_template(
         "trainer/flags.html",
-        lines=flag_service.flag_lines(db_session, program_id),
+        groups=group_under_cohort(flag_service.flag_lines(db_session, program_id)),
         waiting=sessions.waiting_assessors(db_session, program_id),
         waits=anchor_waits.waiting_lines(db_session, program_id),
         retry=RetryForm(formdata=None),
@@ -120,6 +122,13 @@ def flag_confirm(flag_id: int) -> Page:
     if not outcome.ok:
         return _flag_page(flag_id, confirm=form, page_error=outcome.message)
     started = outcome.value
+    if not started and flag_service.get_flag(
+        get_session(), program_id=me.program_id, flag_id=flag_id
+    ).rule == (FlagRule.LEAN):
+        flash(
+            "Lean marked as discussed. A lean is feedback, not drift: no recalibration was started.", "info"
+        )
+        return redirect(url_for(".flag", flag_id=flag_id))
     problems = [s.problem for s in started if s.problem and s.waiting is None]
     booked = sum(1 for s in started if s.booking is not None)
     unbooked = sum(1 for s in started if s.recalibration is not None and s.booking is None)

@@ -202,6 +202,17 @@ def _since(restart: dict[int, int], series: Series) -> np.ndarray:
     return np.array([restart.get(int(u), -1) for u in series.assessor.tolist()], dtype=np.int64)
 
 
+def _minority(series: Series, individual: list[Finding], in_recalibration: Iterable[int]) -> frozenset[int]:
+    """The assessors flagged on their own (in this evaluation, or already in recalibration), when
+    they are fewer than half of the cohort: one drifter of seven moves the cohort's mean too, and is
+    an individual finding, not the cohort's. When half or more move, the cohort rule sees everyone
+    (it is the cohort's finding)."""
+    flagged = frozenset(f.user_id for f in individual if f.user_id is not None) | frozenset(in_recalibration)
+    flagged &= frozenset(int(a) for a in np.unique(series.assessor))
+    everyone = np.unique(series.assessor).size
+    return flagged if 0 < 2 * len(flagged) < everyone else frozenset()
+
+
 @dataclass
 class Evaluation:
     flags: list[DriftFlag]
@@ -229,6 +240,7 @@ def evaluate_program(
         if s in (CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE)
     ]
     judged = [u for u, s in statuses.items() if s == CertificationStatus.CERTIFIED]
+    due = [u for u, s in statuses.items() if s == CertificationStatus.RECALIBRATION_DUE]
     if user_ids is not None:
         wanted = set(user_ids)
         judged = [u for u in judged if u in wanted]
@@ -246,17 +258,21 @@ def evaluate_program(
         current = series.mask(
             mine & (series.pos > _since(restart_positions(session, program_id, series), series))
         )
+        individual: list[Finding] = []
         if len(current) and len(pool):
-            findings += pass_rule_findings(
+            individual += pass_rule_findings(
                 session, series, current, finished_sheets(session, series.round_ids), cfg
             )
-            findings += own_drift_findings(series, current, pool, cfg, titles)
+            individual += own_drift_findings(series, current, pool, cfg, titles)
+        findings += individual
         reviewed_lean = restart_positions(session, program_id, series, (FlagRule.LEAN,))
         findings += lean_findings(
             series, series.mask(mine & (series.pos > _since(reviewed_lean, series))), cfg, titles
         )
         if cohort:
-            findings += cohort_findings(session, series, cfg, titles, cohort_round)
+            findings += cohort_findings(
+                session, series, cfg, titles, cohort_round, set_apart=_minority(series, individual, due)
+            )
     findings += expiry_findings(session, program_id, now, judged_all=user_ids is None, user_ids=user_ids)
     created = [
         f for f in (_record(session, program_id, x, now, request_id) for x in findings) if f is not None

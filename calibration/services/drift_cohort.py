@@ -113,8 +113,13 @@ def cohort_findings(
     cfg: DriftPolicy,
     titles: Mapping[int, str],
     only_round: int | None,
+    *,
+    set_apart: frozenset[int] = frozenset(),
 ) -> list[Finding]:
-    """Both cohort rules over the complete rounds; a finding for each flagged round (or ``only_round``)."""
+    """Both cohort rules over the complete rounds; a finding for each flagged round (or ``only_round``).
+
+    ``set_apart``: assessors flagged on their own in the same evaluation, a minority of the cohort;
+    the cohort-level rule judges the cohort's level without them (their own flags say it already)."""
     positions = complete_rounds(session, series)
     if not positions:
         return []
@@ -154,6 +159,8 @@ def cohort_findings(
     )
     level = None  # a share of 0 turns the rule off (its limit would be infinite)
     if budget.share("cohort_level") > 0:
+        if set_apart:
+            rows = rows & ~np.isin(series.assessor, np.fromiter(set_apart, dtype=np.int64))
         level = cohort_level_drift(
             series.pos[rows],
             series.assessor[rows],

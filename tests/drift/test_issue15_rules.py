@@ -302,3 +302,17 @@ def test_a_share_of_zero_turns_a_rule_off(app, world, db, runner):
     db.rollback()
     off = {FlagRule.OWN_DRIFT, FlagRule.PASS_RULE, FlagRule.COHORT_LEVEL}
     assert not [f for f in _flags(db) if f.rule in off]
+
+
+def test_one_drifter_of_seven_is_an_individual_flag_not_cohort_drift(app, world, db, runner):
+    """One assessor moving a whole level also moves the cohort's mean by a seventh of a level; that
+    is their own drift, and confirming a cohort finding would recalibrate everyone."""
+    people = pool(db, world, 7)
+    drifter = people[4]
+    build_history(
+        db, world, n_rounds=10, assessors=people, seed=13, bias={drifter: lambda t, c: -1 if t >= 6 else 0}
+    )
+    _evaluate(runner)
+    db.rollback()
+    assert _flags(db, FlagRule.OWN_DRIFT, drifter)
+    assert _flags(db, FlagRule.COHORT_LEVEL) == []

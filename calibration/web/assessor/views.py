@@ -167,7 +167,7 @@ def score(round_id: int, anchor_id: int) -> Page:
 def _restored_form(c: _ScoreContext) -> ScoreFormBase:
     """A fresh score form, refilled with what was typed before the session ran out, else with the
     assessor's own draft (either only ever refills the form)."""
-    typed = flow.carried(c.rnd.id, c.anchor.id)
+    typed = flow.carried(c.me.user_id, c.rnd.id, c.anchor.id)
     draft = drafts.draft_for(c.session, assessor_id=c.me.user_id, round_id=c.rnd.id, anchor_id=c.anchor.id)
     if typed is not None:
         levels, notes = typed

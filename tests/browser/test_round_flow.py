@@ -109,6 +109,9 @@ def _score_round_by_keyboard(page: Page, site, round_id: int) -> None:
         expect(page).to_have_url(site.url(f"/rounds/{round_id}/anchors/{anchor.id}/feedback"))
         expect(page.locator("main")).to_contain_text(f"{n} of 5 scored")
         if n < 5:
+            # The script shows the shortcut's hint once "n" listens (it loads after the page).
+            expect(page.locator("#feedback-shortcut")).to_contain_text("for the next anchor")
+            expect(page.locator("#feedback-shortcut")).to_be_visible()
             page.keyboard.press("n")
     expect(page.get_by_role("link", name="Next anchor")).to_have_count(0)
     with site.session() as session:
@@ -142,6 +145,8 @@ def test_keyboard_only_scores_a_counted_round_and_reaches_its_result(
     _score_round_by_keyboard(page, site, round_id)
     expect(page.get_by_role("link", name="See your round result").first).to_be_visible()
     expect(page.get_by_role("link", name="Back to the round").first).to_be_visible()
+    expect(page.locator("#feedback-shortcut")).to_contain_text("to see your round result")
+    expect(page.locator("#feedback-shortcut")).to_be_visible()
     page.keyboard.press("n")
     expect(page).to_have_url(site.url(f"/rounds/{round_id}/result"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Your result: {COUNTED_ROUND}")

@@ -146,6 +146,12 @@ def resolve_session(
     return row
 
 
+def session_owner(session: Session, token: str) -> int | None:
+    """The user a login session token belongs to, live or not (None for an unknown token): what
+    was typed after a session ran out is bound to this user."""
+    return session.scalar(select(AuthSession.user_id).where(AuthSession.token_hash == _token_hash(token)))
+
+
 def touch(session: Session, row: AuthSession) -> None:
     """Record activity (at most once a minute, to keep reads from writing)."""
     now = utcnow()

@@ -4,7 +4,7 @@
  * - a live counter for the notes;
  * - the review step in the page (no extra request);
  * - keyboard shortcuts, announced to screen readers.
- * On the feedback page: "n" goes to the next anchor.
+ * On the feedback page: "n" goes to the next anchor (after the last: the round result, or the round).
  */
 (function () {
   "use strict";

@@ -73,6 +73,8 @@ def _load_user() -> None:
         absolute=dt.timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]),
     )
     if row is None:
+        # Kept for this request only: a score page POST binds what was typed to the session's owner.
+        g.lapsed_sid = token
         session.pop("sid", None)
         return
     if utcnow() - row.last_seen_at > dt.timedelta(minutes=1):

@@ -36,7 +36,8 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 # Who does what on the shared demo server (tests must not disturb each other's data):
 #   maya     keyboard scoring of open-round anchor 1; invalid then valid submit of anchor 2
-#   grace    wrong password, then login and logout
+#   grace    wrong password, then login and logout; scores a practice and a calibration round of
+#            her own by keyboard (test_round_flow)
 #   trainer  reads rounds (read-only)
 #   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page (his
 #            spring key challenge, from the demo, is only read)

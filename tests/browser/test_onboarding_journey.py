@@ -30,10 +30,11 @@ def _no_serious_violations(page: Page, name: str) -> None:
 
 
 def _score(page: Page, anchor: DemoAnchor, levels: dict[int, int]) -> None:
-    """Choose a level for every criterion (by its radio group and level name) and submit."""
+    """Choose a level for every criterion (by its radio group and level name), review, and submit."""
     for number, criterion in enumerate(anchor.criteria, start=1):
         group = page.get_by_role("group", name=f"{number}. {criterion.title}", exact=True)
         group.get_by_role("radio", name=re.compile(rf"^{levels[criterion.id]} ·")).check()
+    page.get_by_role("button", name="Review my scores").click()  # the review step (issue 16)
     page.get_by_role("button", name="Submit final scores").click()
 
 
@@ -135,7 +136,7 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
         if index == 0:
             screenshot(page, "practice-feedback-1280")
             _no_serious_violations(page, "journey-practice-feedback")
-        page.get_by_role("link", name="Back to the round").click()
+        page.get_by_role("link", name="Back to the round").first.click()
     expect(page.locator("ol.anchor-list")).not_to_contain_text("to score")
 
     # Qualification: unseen anchors covering every level; scored like the key, it certifies.
@@ -153,7 +154,7 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
             expect(page.locator("table.feedback .verdict")).to_contain_text(
                 ["Exact match with the key"] * len(anchor.criteria)
             )
-            page.get_by_role("link", name="Back to the round").click()
+            page.get_by_role("link", name="Back to the round").first.click()
 
     expect(page).to_have_url(site.url("/certification"))
     expect(page.get_by_role("status").filter(has_text="your result is ready")).to_be_visible()

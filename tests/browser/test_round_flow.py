@@ -1,7 +1,8 @@
 """Scoring a whole round in a real browser (issue 16, items 1-3): keyboard shortcuts through a round
 of 5 anchors, a login session that runs out while scoring, the error summary, and the review step.
 
-Demo people used here (see support.py): grace scores a practice round made for this test; maya's
+Demo people used here (see support.py): grace scores a practice round and a calibration round
+(counted, so it ends on its result page) made for these tests; maya's
 open-round anchors 3, 4 and 5 (indexes 2-4) are the timeout, error-summary and review pages.
 """
 
@@ -32,6 +33,7 @@ from .support import NARROW, WIDE, active_element, describe, log_in, run_axe, sc
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PRACTICE_ROUND = "Keyboard practice: Applying Improvement Science"
+COUNTED_ROUND = "Keyboard calibration: Applying Improvement Science"
 IDLE_WAIT_MS = 65_000
 
 
@@ -42,8 +44,8 @@ def _user_id(site, email: str) -> int:
     return found
 
 
-def _practice_round_for(site, email: str) -> int:
-    """A practice round of the open round's 5 anchors, open now, assigned to ``email`` alone."""
+def _round_for(site, email: str, kind: RoundKind = RoundKind.PRACTICE, name: str = PRACTICE_ROUND) -> int:
+    """A round of ``kind`` with the open round's 5 anchors, open now, assigned to ``email`` alone."""
     user_id = _user_id(site, email)
     with write_intent(), site.session() as session:
         source = session.get(Round, site.open_round.id)
@@ -52,8 +54,8 @@ def _practice_round_for(site, email: str) -> int:
         rnd = Round(
             program_id=source.program_id,
             rubric_version_id=source.rubric_version_id,
-            name=PRACTICE_ROUND,
-            kind=RoundKind.PRACTICE,
+            name=name,
+            kind=kind,
             status=RoundStatus.OPEN,
             opens_at=now - dt.timedelta(hours=1),
             closes_at=now + dt.timedelta(days=7),
@@ -77,11 +79,12 @@ def _assert_axe_clean(page: Page, name: str) -> None:
     assert not blocking, f"axe found serious/critical problems on {name}:\n{describe(blocking)}"
 
 
-def test_keyboard_only_scores_a_round_of_five_anchors_with_shortcuts(page: Page, site) -> None:
+def _score_round_by_keyboard(page: Page, site, round_id: int) -> None:
+    """From the round page, with the keyboard alone: open the first anchor, choose every level with
+    the number keys, review with "r", submit, and go on with "n", through all 5 anchors. Ends on the
+    last anchor's feedback page."""
     rnd = site.open_round
     assert len(rnd.anchors) == 5
-    round_id = _practice_round_for(site, "grace@demo.test")
-    log_in(page, site.base, "grace@demo.test")
     page.goto(site.url(f"/rounds/{round_id}"))
     tab_until(page, lambda el: el.get("tag") == "a" and el.get("text") == rnd.anchors[0].title)
     page.keyboard.press("Enter")
@@ -106,17 +109,53 @@ def test_keyboard_only_scores_a_round_of_five_anchors_with_shortcuts(page: Page,
         expect(page).to_have_url(site.url(f"/rounds/{round_id}/anchors/{anchor.id}/feedback"))
         expect(page.locator("main")).to_contain_text(f"{n} of 5 scored")
         if n < 5:
+            # The script shows the shortcut's hint once "n" listens (it loads after the page).
+            expect(page.locator("#feedback-shortcut")).to_contain_text("for the next anchor")
+            expect(page.locator("#feedback-shortcut")).to_be_visible()
             page.keyboard.press("n")
     expect(page.get_by_role("link", name="Next anchor")).to_have_count(0)
-    tab_until(page, lambda el: el.get("tag") == "a" and el.get("text") == "Back to the round")
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(site.url(f"/rounds/{round_id}"))
-    expect(page.locator(".anchor-list li")).to_have_count(5)
     with site.session() as session:
         stored = session.scalar(
             select(func.count()).select_from(ScoreSheet).where(ScoreSheet.round_id == round_id)
         )
     assert stored == 5
+
+
+def test_keyboard_only_scores_a_round_of_five_anchors_with_shortcuts(page: Page, site) -> None:
+    round_id = _round_for(site, "grace@demo.test")
+    log_in(page, site.base, "grace@demo.test")
+    _score_round_by_keyboard(page, site, round_id)
+    # Practice has no result page: after the last anchor the way on is the round.
+    expect(page.get_by_role("link", name="See your round result")).to_have_count(0)
+    tab_until(page, lambda el: el.get("tag") == "a" and el.get("text") == "Back to the round")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(site.url(f"/rounds/{round_id}"))
+    expect(page.locator(".anchor-list li")).to_have_count(5)
+
+
+def test_keyboard_only_scores_a_counted_round_and_reaches_its_result(
+    new_page: Callable[..., Page], site
+) -> None:
+    """The acceptance line: a counted round of 5 anchors scored with shortcuts alone ends on the
+    round result page ("n" on the last feedback page goes there), which axe finds clean at both
+    widths."""
+    round_id = _round_for(site, "grace@demo.test", RoundKind.CALIBRATION, COUNTED_ROUND)
+    page = new_page(WIDE)
+    log_in(page, site.base, "grace@demo.test")
+    _score_round_by_keyboard(page, site, round_id)
+    expect(page.get_by_role("link", name="See your round result").first).to_be_visible()
+    expect(page.get_by_role("link", name="Back to the round").first).to_be_visible()
+    expect(page.locator("#feedback-shortcut")).to_contain_text("to see your round result")
+    expect(page.locator("#feedback-shortcut")).to_be_visible()
+    page.keyboard.press("n")
+    expect(page).to_have_url(site.url(f"/rounds/{round_id}/result"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Your result: {COUNTED_ROUND}")
+    expect(page.locator("main")).to_contain_text("Passed")
+    screenshot(page, "round-result-by-keyboard-1280")
+    _assert_axe_clean(page, "round-result-by-keyboard-1280")
+    page.set_viewport_size(NARROW)
+    screenshot(page, "round-result-by-keyboard-390")
+    _assert_axe_clean(page, "round-result-by-keyboard-390")
 
 
 def test_a_timeout_while_scoring_loses_nothing(page: Page, site) -> None:

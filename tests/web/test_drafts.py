@@ -302,3 +302,61 @@ def test_notes_too_long_to_carry_through_the_login_are_named_not_dropped_silentl
     assert _checked(page, world.criteria[0], 3)
     assert f"longer than {CARRY_NOTES_MAX_BYTES:,} bytes and could not be kept" in page
     assert "the saved draft&#39;s notes" in page or "the saved draft's notes" in page
+
+
+def _expire_with_typed(client: Any, world: World, db: Any, app: Any, who: str) -> dict[str, str]:
+    """``who`` types on anchor 1, the login session runs out, the POST keeps what was typed."""
+    assert (
+        post_form(client, "/login", {"email": world.emails[who], "password": "pw-for-tests"}).status_code
+        == 302
+    )
+    token = csrf_token(client, _score_url(world, 0))
+    idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    db.execute(update(AuthSession).values(last_seen_at=utcnow() - idle))
+    db.commit()
+    c = world.criteria
+    typed = {f"criterion_{c[0]}": "4", f"criterion_{c[3]}": "1", "notes": "typed by the first person"}
+    resp = client.post(_score_url(world, 0), data={**typed, "csrf_token": token, "action": "review"})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    return typed
+
+
+def test_what_was_typed_is_restored_only_to_the_person_who_typed_it(client, login, world, db, app):
+    """Issue 16: the carried form belongs to the user whose session ran out. Another assessor who
+    signs in on the same browser and opens the same anchor sees nothing of it."""
+    c = world.criteria
+    _expire_with_typed(client, world, db, app, "assessor")
+    resp = login(world.emails["assessor2"])  # assessor2 is assigned the same round and anchor
+    assert resp.status_code == 302
+    page = client.get(_score_url(world, 0)).get_data(as_text=True)
+    assert "You were signed out while scoring" not in page
+    assert "typed by the first person" not in page
+    assert not _checked(page, c[0], 4) and not _checked(page, c[3], 1)
+    # Dropped, not kept for later: the first person signing in again finds nothing either.
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+    login(world.emails["assessor"])
+    assert "typed by the first person" not in client.get(_score_url(world, 0)).get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(ScoreSheet)) == 0
+
+
+def test_what_was_typed_is_restored_to_the_same_person(client, login, world, db, app):
+    c = world.criteria
+    _expire_with_typed(client, world, db, app, "assessor")
+    login(world.emails["assessor"])
+    page = client.get(_score_url(world, 0)).get_data(as_text=True)
+    assert "You were signed out while scoring" in page
+    assert _checked(page, c[0], 4) and _checked(page, c[3], 1) and "typed by the first person" in page
+
+
+def test_a_post_without_any_session_to_name_its_owner_carries_nothing(client, login, world, db):
+    """Without a login session behind the cookie nobody owns what was typed: nothing is carried."""
+    login(world.emails["assessor"])
+    token = csrf_token(client, _score_url(world, 0))
+    with client.session_transaction() as cookie:
+        cookie.pop("sid")
+    typed = {f"criterion_{world.criteria[0]}": "4", "notes": "typed with no owner"}
+    resp = client.post(_score_url(world, 0), data={**typed, "csrf_token": token})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert "What you typed is kept" not in client.get(resp.headers["Location"]).get_data(as_text=True)
+    login(world.emails["assessor2"])
+    assert "typed with no owner" not in client.get(_score_url(world, 0)).get_data(as_text=True)

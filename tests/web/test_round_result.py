@@ -6,12 +6,13 @@ import re
 
 from sqlalchemy import select
 
-from calibration.models import Program, RoundKind, RubricVersion, User
+from calibration.models import Anchor, Program, Round, RoundKind, RubricVersion, User
 from calibration.services import rounds
 from calibration.services.context import Member
 from calibration.services.scoring import submit_sheet
 
-from ..factories import make_anchor, make_round, submit
+from ..conftest import post_form
+from ..factories import make_anchor, make_round, score_form, submit
 
 
 def _severe(world, index):  # type: ignore[no-untyped-def]
@@ -214,3 +215,60 @@ def test_a_two_level_qualification_shows_checks_that_cannot_fail_as_not_applicab
     assert "adjacent" not in text.lower()
     result = _text(client.get(f"/rounds/{round_id}/result").get_data(as_text=True))
     assert "Passed" in result and "Not applicable" in result
+
+
+def _next_link(html: str) -> tuple[str, str]:
+    """The feedback page's primary way on (the target of the ``n`` shortcut): (href, words)."""
+    found = re.search(r'id="next-anchor-top" href="([^"]+)">([^<]+)</a>', html)
+    assert found is not None, "the feedback page has no way on"
+    return found.group(1), found.group(2)
+
+
+def test_the_last_feedback_of_a_counted_round_leads_to_the_round_result(client, login, world, db):
+    """Item 1 joined: the way on (and the ``n`` shortcut) after the last anchor of a counted round is
+    its result page; before the last anchor it is the next anchor."""
+    login(world.emails["assessor"])
+    base = f"/rounds/{world.round_id}/anchors"
+    result_url = f"/rounds/{world.round_id}/result"
+    for index, anchor in enumerate(world.anchors):
+        resp = post_form(client, f"{base}/{anchor}", score_form(world, world.keys[anchor]))
+        assert resp.status_code == 302 and resp.headers["Location"].endswith(f"{base}/{anchor}/feedback")
+        html = client.get(f"{base}/{anchor}/feedback").get_data(as_text=True)
+        if index < len(world.anchors) - 1:
+            assert _next_link(html) == (f"{base}/{world.anchors[index + 1]}", "Next anchor")
+            assert result_url not in html
+    assert _next_link(html) == (result_url, "See your round result")
+    assert f'href="/rounds/{world.round_id}">Back to the round</a>' in html
+    assert "press <kbd>n</kbd> to see your round result" in html
+    assert client.get(result_url).status_code == 200
+
+
+def test_the_last_feedback_of_a_practice_round_leads_back_to_the_round(client, login, world, db):
+    program = db.get(Program, world.program_a)
+    rubric = db.get(RubricVersion, db.get(Round, world.round_id).rubric_version_id)
+    rnd = make_round(
+        db,
+        program,
+        rubric,
+        [db.get(Anchor, a) for a in world.anchors],
+        [db.get(User, world.ids["assessor"])],
+        name="Practice round",
+        kind=RoundKind.PRACTICE,
+    )
+    db.commit()
+    practice_id = rnd.id
+    for anchor in world.anchors:
+        submit_sheet(
+            db,
+            Member(world.ids["assessor"], world.program_a),
+            round_id=practice_id,
+            anchor_id=anchor,
+            levels=dict(zip(world.criteria, world.keys[anchor], strict=True)),
+            notes="",
+        )
+    db.commit()
+    login(world.emails["assessor"])
+    html = client.get(f"/rounds/{practice_id}/anchors/{world.anchors[-1]}/feedback").get_data(as_text=True)
+    assert _next_link(html) == (f"/rounds/{practice_id}", "Back to the round")
+    assert f"/rounds/{practice_id}/result" not in html and "See your round result" not in html
+    assert client.get(f"/rounds/{practice_id}/result").status_code == 404

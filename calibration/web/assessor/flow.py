@@ -4,8 +4,10 @@ score, and what was typed when a login session ran out (kept through the sign-in
 What was typed after the session expired is carried in the signed session cookie (no database
 write for an anonymous request, so nobody can fill a table without signing in). It is small and
 checked on the way back: only criterion ids and level values of the round's rubric are used, and
-only to refill the form of that anchor for a signed-in assessor assigned to it. It is never a
-score and never trusted for anything else; it lapses after ``CARRY_HOURS``.
+only to refill the form of that anchor for a signed-in assessor assigned to it. It is bound to the
+user whose login session ran out (the lapsed session's row still names them) and restored only to
+that same user: anyone else signing in on the browser finds nothing, and it is dropped. It is never
+a score and never trusted for anything else; it lapses after ``CARRY_HOURS``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from flask import flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from ...db import get_session
 from ...models import Round
 from ...services import assignments
+from ...services import auth as auth_service
 from .forms import CRITERION_PREFIX
 
 CARRY_KEY = "typed"
@@ -59,6 +63,13 @@ def keep_what_was_typed() -> Response | None:
     round_id, anchor_id = args.get("round_id"), args.get("anchor_id")
     if not isinstance(round_id, int) or not isinstance(anchor_id, int):
         return None
+    lapsed = g.get("lapsed_sid")
+    owner = auth_service.session_owner(get_session(), lapsed) if isinstance(lapsed, str) else None
+    target = url_for("assessor.score", round_id=round_id, anchor_id=anchor_id)
+    if owner is None:
+        # No login session behind the cookie names who typed this: nothing is carried.
+        session.pop(CARRY_KEY, None)
+        return redirect(url_for("auth.login", next=target))
     levels: dict[str, int] = {}
     for key, value in request.form.items():
         if key.startswith(CRITERION_PREFIX) and len(levels) < 100:
@@ -68,6 +79,7 @@ def keep_what_was_typed() -> Response | None:
     notes = request.form.get("notes", "")
     notes_kept = len(notes.encode()) <= CARRY_NOTES_MAX_BYTES
     session[CARRY_KEY] = {
+        "u": owner,
         "r": round_id,
         "a": anchor_id,
         "l": levels,
@@ -75,14 +87,22 @@ def keep_what_was_typed() -> Response | None:
         "lost_notes": not notes_kept,
         "t": int(time.time()),
     }
-    target = url_for("assessor.score", round_id=round_id, anchor_id=anchor_id)
     return redirect(url_for("auth.login", next=target, kept=1))
 
 
-def carried(round_id: int, anchor_id: int) -> tuple[dict[int, int], str | None] | None:
-    """Take what was typed on this anchor before the session ran out: (levels, notes or None when
-    the notes were too long to carry). None if nothing was carried for it (or it lapsed)."""
+def belongs_to(kept: Any, user_id: int) -> bool:
+    """Whether carried data was typed by ``user_id`` (anything else is never restored)."""
+    return isinstance(kept, dict) and type(kept.get("u")) is int and kept.get("u") == user_id
+
+
+def carried(user_id: int, round_id: int, anchor_id: int) -> tuple[dict[int, int], str | None] | None:
+    """Take what ``user_id`` typed on this anchor before their session ran out: (levels, notes or
+    None when the notes were too long to carry). None if nothing was carried for it (or it lapsed);
+    what another user typed is dropped unseen."""
     kept: Any = session.get(CARRY_KEY)
+    if kept is not None and not belongs_to(kept, user_id):
+        session.pop(CARRY_KEY, None)
+        return None
     if not isinstance(kept, dict) or kept.get("r") != round_id or kept.get("a") != anchor_id:
         return None
     session.pop(CARRY_KEY, None)

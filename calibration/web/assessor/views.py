@@ -167,7 +167,7 @@ def score(round_id: int, anchor_id: int) -> Page:
 def _restored_form(c: _ScoreContext) -> ScoreFormBase:
     """A fresh score form, refilled with what was typed before the session ran out, else with the
     assessor's own draft (either only ever refills the form)."""
-    typed = flow.carried(c.rnd.id, c.anchor.id)
+    typed = flow.carried(c.me.user_id, c.rnd.id, c.anchor.id)
     draft = drafts.draft_for(c.session, assessor_id=c.me.user_id, round_id=c.rnd.id, anchor_id=c.anchor.id)
     if typed is not None:
         levels, notes = typed
@@ -267,6 +267,7 @@ def _feedback_page(
     form.criterion.choices = [(-1, "Choose…")] + [
         (c.criterion_id, c.criterion_title) for c in fb.criteria if c.criterion_id not in asked
     ]
+    where = flow.progress(db_session, rnd, user_id=me.user_id, anchor_id=anchor.id)
     html = render_template(
         "assessor/feedback.html",
         round=rnd,
@@ -276,8 +277,10 @@ def _feedback_page(
         challenges=asked,
         challenge_form=form,
         page_error=page_error,
-        progress=flow.progress(db_session, rnd, user_id=me.user_id, anchor_id=anchor.id),
+        progress=where,
         open_now=rnd.is_open_at(utcnow()),
+        # The last sheet of a counted round is final: its way on is the round result page.
+        result_ready=rnd.kind in round_results.COUNTED_KINDS and where.scored == where.total,
     )
     anchor_id, round_id, sheet_id = anchor.id, rnd.id, fb.sheet.id
     key_version_id, version = fb.sheet.key_version_id, fb.key_version

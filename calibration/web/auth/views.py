@@ -79,11 +79,12 @@ def login() -> Response | tuple[str, int]:
         )
         if outcome.ok:
             result = outcome.value
-            # A fresh cookie: nothing from before login survives, except what was typed on a score
-            # page after the last session ran out (checked again before it refills that form).
+            # A fresh cookie: nothing from before login survives, except what this same person
+            # typed on a score page after their last session ran out (checked again before it
+            # refills that form); what someone else typed on this browser is dropped unseen.
             typed = session.get(TYPED_KEY)
             session.clear()
-            if typed is not None:
+            if isinstance(typed, dict) and typed.get("u") == result.user.id:
                 session[TYPED_KEY] = typed
             session["sid"] = result.token
             session.permanent = False

@@ -84,6 +84,12 @@ def default_pass_rule(
     return asdict(ProgramSettings.of_program(session, program_id).pass_rule_for(n_levels or None))
 
 
+def exact_minimums_by_scale(session: Session, program_id: int) -> dict[int, float]:
+    """The program's exact-agreement minimum for rubrics of 2 levels, 3 levels and 4 or more (key 4)."""
+    settings = ProgramSettings.of_program(session, program_id)
+    return {n: settings.pass_rule_for(n).min_exact for n in (2, 3, 4)}
+
+
 @dataclass(frozen=True)
 class RubricChoice:
     rubric: RubricVersion

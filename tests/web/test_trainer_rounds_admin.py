@@ -127,6 +127,17 @@ def test_pass_rule_is_prefilled_from_the_program_settings(app, world, db):
     assert "(UTC)" in page and "Exact agreement with the key, at least (%)" in page
 
 
+def test_the_exact_minimum_for_each_scale_is_stated_and_prefilled_for_the_first_rubric(app, world, db):
+    """Issue 16 item 6: the default exact agreement follows the scale (90% on 2 levels, 80% on 3),
+    and the page says so next to the rule, with the program's own values."""
+    program = db.get(Program, world.program_a)
+    program.settings_json = json.dumps({"pass_rule": {"min_exact": 0.75, "min_exact_3_levels": 0.85}})
+    db.commit()
+    page = client_as(app, world.emails["trainer"]).get("/trainer/rounds/new").get_data(as_text=True)
+    assert "75% for 4 levels or more, 85% for 3 levels, 90% for 2 levels" in page
+    assert input_value(page, "min_exact") == "75"  # the world's first rubric has four levels
+
+
 def test_create_stores_the_edited_pass_rule_and_assessors(app, world, db):
     client = client_as(app, world.emails["trainer"])
     rnd = create(

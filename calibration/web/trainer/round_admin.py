@@ -44,8 +44,10 @@ def round_new() -> Page:
     db_session = get_session()
     rubrics = service.rubric_choices(db_session, me.program_id)
     assessors = service.assessor_choices(db_session, me.program_id)
+    # Prefilled for the rubric chosen first: exact agreement follows its scale (DESIGN §6).
+    first = rubrics[0].rubric.id if rubrics else None
     form = NewRoundForm(
-        data=new_round_data(service.default_pass_rule(db_session, me.program_id), rubrics, utcnow())
+        data=new_round_data(service.default_pass_rule(db_session, me.program_id, first), rubrics, utcnow())
     )
     form.set_choices(rubrics, assessors)
     page_error = None
@@ -74,7 +76,12 @@ def round_new() -> Page:
     elif form.is_submitted():
         page_error = "Some fields need attention; what you typed is kept below."
     html = render_template(
-        "trainer/round_new.html", form=form, rubrics=rubrics, assessors=assessors, page_error=page_error
+        "trainer/round_new.html",
+        form=form,
+        rubrics=rubrics,
+        assessors=assessors,
+        exact_by_scale=service.exact_minimums_by_scale(db_session, me.program_id),
+        page_error=page_error,
     )
     return page(html, page_error)
 

@@ -3,16 +3,14 @@ next anchor" buttons (without JavaScript: a redirect)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from ...services import drafts
-from ...services.errors import AlreadyRecorded, InvalidInput, RoundNotOpen
-from ..boundary import attempt
+from ...services.errors import AlreadyRecorded, InvalidInput
 from ..hooks import writes_late
 from . import flow
 from .forms import CRITERION_PREFIX
-from .views import Page, _already_recorded, _score_context, _score_page, bp
+from .views import Page, _already_recorded, _score_context, _score_page, bp, keep_draft
 
 
 def _posted_levels() -> dict[int, int] | None:
@@ -46,7 +44,6 @@ def save_draft(round_id: int, anchor_id: int) -> Page:
     form = c.form_class()
     levels = _posted_levels()
     notes = request.form.get("notes", "")
-    notes_max_chars = current_app.config["NOTES_MAX_CHARS"]
     # (The CSRF token is checked for every POST before any view: see ``create_app``.)
     if levels is None:
         message = "A level was not a number; reload the page and try again."
@@ -54,21 +51,7 @@ def save_draft(round_id: int, anchor_id: int) -> Page:
         errors: dict[str, list[str]] = {"form": [message]}
         form.form_errors.append(message)
     else:
-        outcome = attempt(
-            lambda s: drafts.save_draft(
-                s,
-                c.me,
-                rnd=c.rnd,
-                anchor=c.anchor,
-                rubric=c.rubric,
-                levels=levels,
-                notes=notes,
-                notes_max_chars=notes_max_chars,
-            ),
-            form=form,
-            refuse=(InvalidInput, RoundNotOpen, AlreadyRecorded),
-            late=True,
-        )
+        outcome = keep_draft(c, form, levels, notes)
         if outcome.ok:
             saved = outcome.value.strftime("%H:%M:%S")
             if _wants_json():

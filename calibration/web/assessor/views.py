@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -27,7 +28,7 @@ from ...services.context import Member
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
 from ...services.rubric_cache import RubricSnapshot
 from ..attachments import send_attachment
-from ..boundary import attempt, commit_after_read, page
+from ..boundary import Done, Refused, attempt, commit_after_read, page
 from ..guards import actor, require_roles
 from ..hooks import writes_late
 from . import flow
@@ -204,16 +205,12 @@ def _score_page(
     return page(html, page_error)
 
 
-def _review(c: _ScoreContext, form: ScoreFormBase) -> Page:
-    """The review step: every chosen level, before the final submit. What was typed is kept as
-    the draft on the way (so going back to change it restores it)."""
-    if scoring.existing_sheet(c.session, round_id=c.rnd.id, anchor_id=c.anchor.id, assessor_id=c.me.user_id):
-        return _already_recorded(c.rnd, c.anchor)
-    if not form.validate_on_submit():
-        return _score_page(c, form, page_error="Some scores need attention; what you entered is kept below.")
-    levels, notes = form.levels(), form.notes.data or ""
+def keep_draft(
+    c: _ScoreContext, form: ScoreFormBase, levels: dict[int, int], notes: str
+) -> Done[dt.datetime] | Refused:
+    """Keep what was typed as the assessor's draft of this anchor (a ``writes_late`` view)."""
     notes_max_chars = current_app.config["NOTES_MAX_CHARS"]
-    outcome = attempt(
+    return attempt(
         lambda s: drafts.save_draft(
             s,
             c.me,
@@ -228,6 +225,17 @@ def _review(c: _ScoreContext, form: ScoreFormBase) -> Page:
         refuse=(InvalidInput, RoundNotOpen, AlreadyRecorded),
         late=True,
     )
+
+
+def _review(c: _ScoreContext, form: ScoreFormBase) -> Page:
+    """The review step: every chosen level, before the final submit. What was typed is kept as
+    the draft on the way (so going back to change it restores it)."""
+    if scoring.existing_sheet(c.session, round_id=c.rnd.id, anchor_id=c.anchor.id, assessor_id=c.me.user_id):
+        return _already_recorded(c.rnd, c.anchor)
+    if not form.validate_on_submit():
+        return _score_page(c, form, page_error="Some scores need attention; what you entered is kept below.")
+    levels, notes = form.levels(), form.notes.data or ""
+    outcome = keep_draft(c, form, levels, notes)
     if not outcome.ok:
         if isinstance(outcome.error, AlreadyRecorded):
             return _already_recorded(c.rnd, c.anchor)

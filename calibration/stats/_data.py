@@ -133,8 +133,8 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         even = keys.size - keys.size % 2
         pairs = np.zeros(1 << 16, np.int64)
         halves = keys[:even].view(np.uint16)
-        for lo in range(0, halves.size, _KEY_BLOCK):
-            pairs += np.bincount(halves[lo : lo + _KEY_BLOCK], minlength=1 << 16)
+        for lo in range(0, halves.size, _PAIR_BLOCK):
+            pairs += np.bincount(halves[lo : lo + _PAIR_BLOCK], minlength=1 << 16)
         grid = pairs.reshape(256, 256)
         tally = grid.sum(axis=0) + grid.sum(axis=1)
         if even < keys.size:
@@ -182,6 +182,8 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
 
 #: Rows per block of the key accumulation: each block's intermediates stay in cache.
 _KEY_BLOCK = 1 << 16
+#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally.
+_PAIR_BLOCK = 1 << 18
 
 
 def _accumulate_keys(
@@ -200,13 +202,20 @@ def _accumulate_keys(
     cache instead of writing whole-length temporaries, which is most of the memory traffic.
     """
     acc = np.zeros(n_bins, dtype)
+    shift = None
+    if wtab is None:
+        # Each row's digit position, once for all rows in one byte each (a shift is below 64): three
+        # passes over the values instead of four small operations per block.
+        shift = np.empty(v.size, np.uint8)
+        np.subtract(v, start or 0, out=shift, casting="unsafe")
+        shift *= np.uint8(bits)
+    one = dtype(1)
     for lo in range(0, ux.size, _KEY_BLOCK):
         hi = lo + _KEY_BLOCK
-        if wtab is None:
-            shift = v[lo:hi] - v.dtype.type(start) if start else v[lo:hi].copy()
-            shift *= bits
-            w = np.left_shift(dtype(1), shift.astype(dtype))
+        if shift is not None:
+            w = np.left_shift(one, shift[lo:hi], dtype=dtype)
         else:
+            assert wtab is not None
             w = wtab[ix[lo:hi]]
         np.add.at(acc, ux[lo:hi].astype(np.intp), w)
     return acc
@@ -278,7 +287,7 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     n_raters = _count_distinct(r) if r is not None else 0
     if u.size == 0:
         return ValuePatterns(np.zeros((0, q), np.int64), np.zeros(0, np.int64), 0, n_raters, lv)
-    ux, n_bins = _bincount_ready(u, "units")
+    ux, n_bins = _key_bins(u)
     # Digit width guess: room for the mean number of ratings per unit at one level (at least 3), capped
     # by the rater count; double scoring on four levels fits one byte per unit.
     guess = max(3, -(-u.size // n_bins))
@@ -308,6 +317,21 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     if start is not None:
         ix, table = _lookup(v, lv)
     return _patterns_by_matrix(ux, ix, table, n_bins, q, n_raters, lv)
+
+
+def _key_bins(u: np.ndarray) -> tuple[np.ndarray, int]:
+    """Unit ids ready for the key accumulator, and its length (an upper bound on the largest id + 1).
+
+    Integer ids are used as they are when none is negative and none is far beyond the number of rows;
+    one ``bitwise_or`` pass over the ids proves both (the OR is negative if any id is, and it bounds
+    every id from above), where a minimum and a maximum would take two. The bound can exceed the
+    largest id by less than a factor of two; the spare keys stay 0 and are dropped with the empty units.
+    """
+    if u.dtype.kind in "iu" and u.size:
+        bound = int(np.bitwise_or.reduce(u))
+        if 0 <= bound < 4 * u.size + (1 << 16):
+            return u, bound + 1
+    return _bincount_ready(u, "units")
 
 
 def _patterns_by_matrix(

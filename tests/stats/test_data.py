@@ -58,6 +58,26 @@ def test_patterns_with_many_ratings_per_unit(per_unit: int) -> None:
     assert _as_dict(p) == _brute_patterns(units.tolist(), values.tolist(), [1, 2, 3, 4])
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [0, 1, 2, 3],  # compact, from zero
+        [4, 3, 4, 3],  # OR bound 7 above the largest id 4
+        [-3, -1, 2, 5],  # a negative id: the remapped path
+        [1 << 40, 7, 1 << 40, 7],  # far beyond the rows: factorised
+        np.array([65_535, 1, 65_535, 2], dtype=np.uint16),  # unsigned
+        np.array([2**31 - 1, 0, 5, 5], dtype=np.int32),  # OR bound beyond the rows' range
+    ],
+)
+def test_patterns_for_every_shape_of_unit_ids(ids) -> None:
+    units = np.repeat(np.asarray(ids), 3)
+    values = np.tile([1, 2, 2], len(ids))
+    values[:3] = 3
+    p = value_count_patterns(units, values, levels=[1, 2, 3], raters=np.tile([1, 2, 3], len(ids)))
+    assert _as_dict(p) == _brute_patterns(units.tolist(), values.tolist(), [1, 2, 3])
+    assert p.n_units == len(set(np.asarray(ids).tolist()))
+
+
 def test_duplicate_rows_counted_without_rater_cap() -> None:
     # 12 ratings from 2 raters on one unit (duplicates): the rater count must not cap the digits.
     p = value_count_patterns([5] * 12, [1] * 12, levels=[1, 2], raters=[1, 2] * 6)

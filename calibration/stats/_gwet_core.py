@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ._checks import (
     NO_VARIATION,
     _undefined_reason,
 )
 from ._data import ValuePatterns
-from .bootstrap import bootstrap_interval, pattern_resamples, t_interval
+from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, t_interval
 from .results import Estimate
 
 Missing = Literal["gwet", "pairable"]
@@ -38,8 +38,9 @@ def _z_p(value: float, se: float | None, df: float) -> dict[str, float]:
     z = value / se
     return {
         "z": float(z),
-        "p_value": float(2.0 * stats.t.sf(abs(z), df)),
-        "p_one_sided": float(stats.t.sf(z, df)),
+        # P(T > t) = stdtr(df, -t): the t survival function without scipy.stats' per-call overhead.
+        "p_value": float(2.0 * special.stdtr(df, -abs(z))),
+        "p_one_sided": float(special.stdtr(df, -z)),
     }
 
 
@@ -70,6 +71,7 @@ def _gwet(
     n_boot: int,
     seed: Any,
     confidence: float,
+    boot_interval: str = "percentile",
 ) -> tuple[Estimate, dict[str, Any]]:
     """Estimate, SE (Gwet 2014) and interval of one coefficient; also returns the pieces for extras."""
     if missing == "pairable":
@@ -116,17 +118,27 @@ def _gwet(
     low = high = None
     ci_method = note = None
     if n_boot:
-        draws = pattern_resamples(f, n_boot, seed)
-        n2_b = draws @ two.astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pa_b = (draws @ pa_i) / n2_b
-            pe_b = _chance(coef, (draws @ share) / n, w)
-            reps = (pa_b - pe_b) / (1.0 - pe_b)
-        reps[(n2_b == 0) | (1.0 - pe_b <= _TINY)] = np.nan
-        bi = bootstrap_interval(reps, value, confidence=confidence)
+
+        def on_draws(draws: np.ndarray) -> np.ndarray:
+            """The coefficient on each row of pattern weights (a resample, or a unit left out)."""
+            n2_b = draws @ two.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pa_b = (draws @ pa_i) / n2_b
+                pe_b = _chance(coef, (draws @ share) / draws.sum(axis=1)[:, None], w)
+                reps = (pa_b - pe_b) / (1.0 - pe_b)
+            reps[(n2_b == 0) | (1.0 - pe_b <= _TINY)] = np.nan
+            return np.asarray(reps)
+
+        jack = None
+        if boot_interval == "bca":  # leave one unit of each pattern out: one jackknife value per pattern
+            jack = on_draws(f[None, :] - np.eye(f.size))
+        bi = bootstrap_interval(
+            on_draws(pattern_resamples(f, n_boot, seed)), value,
+            method=boot_interval, jackknife=jack, jackknife_weights=f, confidence=confidence,
+        )  # fmt: skip
         low, high, note = bi.low, bi.high, bi.note
         extra.update(bi.extra())
-        ci_method = "bootstrap"
+        ci_method = boot_ci_method(boot_interval)
     elif se is not None:
         low, high = t_interval(value, se, n - 1.0, confidence=confidence)
         ci_method = "t"

@@ -13,6 +13,7 @@ import numpy as np
 from ._checks import (
     NO_VARIATION,
     ONE_RATER,
+    _check_choice,
     _check_confidence,
     _check_levels,
     _check_n_boot,
@@ -22,7 +23,7 @@ from ._checks import (
 )
 from ._data import ValuePatterns, _long_rows, _patterns_from_counts
 from ._gwet_core import _TINY, Missing, _check_missing, _gwet, _z_p
-from ._types import Weights
+from ._types import BootInterval, Weights
 from .bootstrap import bootstrap_units, t_interval
 from .results import Estimate
 
@@ -40,6 +41,7 @@ def conger_kappa(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Conger's (1980) generalised kappa: chance agreement from each rater's own level shares.
 
@@ -62,10 +64,13 @@ def conger_kappa(
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
     n_boot : int
-        When positive, a percentile bootstrap over units (loop; see
+        When positive, a bootstrap interval over units (loop; see
         :func:`~calibration.stats.bootstrap_units`); otherwise Gwet's t interval.
     seed, confidence
         Bootstrap seed and two-sided coverage.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval (one
+        jackknife pass with each unit left out; see :func:`~calibration.stats.bootstrap_units`).
 
     Returns
     -------
@@ -90,10 +95,12 @@ def conger_kappa(
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     if n_boot:
         return bootstrap_units(
             conger_kappa, units, raters, values,
-            n_boot=n_boot, seed=seed, confidence=confidence, levels=levels, weights=weights, missing=missing,
+            n_boot=n_boot, seed=seed, confidence=confidence, method=boot_interval,
+            levels=levels, weights=weights, missing=missing,
         )  # fmt: skip
     lv = _check_levels(levels)
     q = lv.size
@@ -163,6 +170,7 @@ def scotts_pi(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Scott's pi for two raters, on the units both rated.
 
@@ -181,7 +189,10 @@ def scotts_pi(
         ``docs/statistics.md``. Default None.
         Agreement weights on the level index.
     n_boot, seed, confidence
-        Percentile bootstrap over units when ``n_boot`` is positive; otherwise Gwet's t interval.
+        A bootstrap interval over units when ``n_boot`` is positive; otherwise Gwet's t interval.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -201,6 +212,7 @@ def scotts_pi(
     """
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     lv = _check_levels(levels)
     q = lv.size
     rows = _long_rows(units, raters, values, lv, check_duplicates=True)
@@ -221,6 +233,14 @@ def scotts_pi(
     pats = ValuePatterns(pats.counts, pats.multiplicity, pats.n_units, n_r, lv)
     w = _weight_matrix(q, weights)
     est, _ = _gwet(
-        pats, w, "fleiss", name, missing="pairable", n_boot=n_boot, seed=seed, confidence=confidence
+        pats,
+        w,
+        "fleiss",
+        name,
+        missing="pairable",
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+        boot_interval=boot_interval,
     )
     return est

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from ._checks import (
+    _check_choice,
     _check_confidence,
     _check_n_boot,
     _is_unweighted,
@@ -36,8 +37,8 @@ from ._checks import (
 )
 from ._data import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._gwet_core import Missing, _check_missing, _gwet
-from ._types import Weights
-from .bootstrap import bootstrap_interval, pattern_resamples, wilson_bounds
+from ._types import BootInterval, Weights
+from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, wilson_bounds
 from .conger import conger_kappa, scotts_pi
 from .results import Estimate
 
@@ -90,6 +91,7 @@ def _fleiss_core(
     n_boot: int,
     seed: Any,
     confidence: float,
+    boot_interval: str = "percentile",
 ) -> Estimate:
     if method not in ("fleiss", "randolph"):
         raise ValueError(f"method must be 'fleiss' or 'randolph', got {method!r}")
@@ -98,13 +100,15 @@ def _fleiss_core(
     if method == "randolph":
         name = _method_name("randolph_kappa", weights)
         est, _ = _gwet(
-            patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
-        )
+            patterns, w, "bp", name,
+            missing=missing, n_boot=n_boot, seed=seed, confidence=confidence, boot_interval=boot_interval,
+        )  # fmt: skip
         return est
     name = _method_name("fleiss_kappa", weights)
     est, parts = _gwet(
-        patterns, w, "fleiss", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence
-    )
+        patterns, w, "fleiss", name,
+        missing=missing, n_boot=n_boot, seed=seed, confidence=confidence, boot_interval=boot_interval,
+    )  # fmt: skip
     if est.value is None:
         return est
     extra = dict(est.extra)
@@ -131,6 +135,7 @@ def fleiss_kappa(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Fleiss' kappa (or Randolph's free-marginal kappa) for many raters.
 
@@ -154,11 +159,14 @@ def fleiss_kappa(
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
     n_boot : int
-        Percentile bootstrap over units when positive; otherwise Gwet's t interval.
+        A bootstrap interval over units when positive; otherwise Gwet's t interval.
     seed : int or numpy.random.Generator
         Bootstrap seed.
     confidence : float
         Two-sided coverage.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -190,6 +198,7 @@ def fleiss_kappa(
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     return _fleiss_core(
         patterns,
@@ -199,6 +208,7 @@ def fleiss_kappa(
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
+        boot_interval=boot_interval,
     )
 
 
@@ -210,6 +220,7 @@ def fleiss_kappa_from_counts(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Fleiss' kappa from a units x levels table of counts (how many raters chose each level).
 
@@ -221,6 +232,9 @@ def fleiss_kappa_from_counts(
         ``n_units x q`` non-negative integer counts.
     method, weights, n_boot, seed, confidence
         As in :func:`fleiss_kappa`.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -240,6 +254,7 @@ def fleiss_kappa_from_counts(
     """
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     table = np.asarray(counts)
     patterns = _patterns_from_counts(table)
     est = _fleiss_core(
@@ -250,6 +265,7 @@ def fleiss_kappa_from_counts(
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
+        boot_interval=boot_interval,
     )
     c = table.astype(np.float64)
     m = c.sum(axis=1)
@@ -270,6 +286,7 @@ def gwet_ac1(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Gwet's AC1 (unweighted) or AC2 (weighted) agreement coefficient.
 
@@ -291,11 +308,14 @@ def gwet_ac1(
     missing : {"gwet", "pairable"}
         Keep units rated once (Gwet 2014) or drop them.
     n_boot : int
-        Percentile bootstrap over units when positive; otherwise Gwet's t interval (df = n - 1).
+        A bootstrap interval over units when positive; otherwise Gwet's t interval (df = n - 1).
     seed : int or numpy.random.Generator
         Bootstrap seed.
     confidence : float
         Two-sided coverage.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -325,10 +345,14 @@ def gwet_ac1(
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
     name = "gwet_ac1" if _is_unweighted(weights) else f"gwet_ac2_{_weights_label(weights)}"
-    est, _ = _gwet(patterns, w, "ac1", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
+    est, _ = _gwet(
+        patterns, w, "ac1", name,
+        missing=missing, n_boot=n_boot, seed=seed, confidence=confidence, boot_interval=boot_interval,
+    )  # fmt: skip
     return est
 
 
@@ -343,6 +367,7 @@ def brennan_prediger(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Brennan & Prediger's coefficient: chance agreement from uniform level use, ``pe = T_w / q^2``.
 
@@ -359,6 +384,9 @@ def brennan_prediger(
         Agreement weights on the level index.
     missing, n_boot, seed, confidence
         As in :func:`gwet_ac1`.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -380,10 +408,14 @@ def brennan_prediger(
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     w = _weight_matrix(patterns.counts.shape[1], weights)
     name = _method_name("brennan_prediger", weights)
-    est, _ = _gwet(patterns, w, "bp", name, missing=missing, n_boot=n_boot, seed=seed, confidence=confidence)
+    est, _ = _gwet(
+        patterns, w, "bp", name,
+        missing=missing, n_boot=n_boot, seed=seed, confidence=confidence, boot_interval=boot_interval,
+    )  # fmt: skip
     return est
 
 
@@ -400,6 +432,7 @@ def percent_agreement(
     n_boot: int = 0,
     seed: Any = 0,
     confidence: float = 0.95,
+    boot_interval: BootInterval = "percentile",
 ) -> Estimate:
     """Share of agreement among raters, as a proportion (0 to 1).
 
@@ -431,7 +464,10 @@ def percent_agreement(
     missing : {"gwet", "pairable"}
         For the pairwise SE: keep units rated once (Gwet 2014) or drop them.
     n_boot, seed, confidence
-        Percentile bootstrap over units when ``n_boot`` is positive.
+        A bootstrap interval over units when ``n_boot`` is positive.
+    boot_interval : {"percentile", "bca"}
+        With ``n_boot``: the percentile interval (default) or Efron's (1987) BCa interval, whose
+        acceleration comes from the jackknife over units (one value per value-count pattern).
 
     Returns
     -------
@@ -468,6 +504,7 @@ def percent_agreement(
     _check_missing(missing)
     n_boot = _check_n_boot(n_boot)
     confidence = _check_confidence(confidence)
+    _check_choice("boot_interval", boot_interval, ("percentile", "bca"))
     patterns = value_count_patterns(units, values, levels=levels, raters=raters)
     q = patterns.counts.shape[1]
     suffix = f"_within_{tolerance}" if tolerance else _method_name("", weights)
@@ -479,14 +516,22 @@ def percent_agreement(
             w = _weight_matrix(q, weights)
         est, _ = _gwet(
             patterns, w, "pa", "percent_agreement_pairwise" + suffix,
-            missing=missing, n_boot=n_boot, seed=seed, confidence=confidence,
+            missing=missing, n_boot=n_boot, seed=seed, confidence=confidence, boot_interval=boot_interval,
         )  # fmt: skip
         return est
-    return _all_agree(patterns, tolerance, "percent_agreement_all" + suffix, n_boot, seed, confidence)
+    return _all_agree(
+        patterns, tolerance, "percent_agreement_all" + suffix, n_boot, seed, confidence, boot_interval
+    )
 
 
 def _all_agree(
-    patterns: ValuePatterns, tolerance: int, method: str, n_boot: int, seed: Any, confidence: float
+    patterns: ValuePatterns,
+    tolerance: int,
+    method: str,
+    n_boot: int,
+    seed: Any,
+    confidence: float,
+    boot_interval: str = "percentile",
 ) -> Estimate:
     pp = patterns.select(patterns.m >= 2)
     n = pp.n_units
@@ -508,12 +553,18 @@ def _all_agree(
     value = k / n
     extra = {"n_agree": float(k)}
     if n_boot:
-        draws = pattern_resamples(pp.multiplicity, n_boot, seed)
-        reps = (draws @ agree.astype(np.float64)) / n
-        bi = bootstrap_interval(reps, value, confidence=confidence)
+        f = pp.multiplicity.astype(np.float64)
+        hit = agree.astype(np.float64)
+        reps = (pattern_resamples(pp.multiplicity, n_boot, seed) @ hit) / n
+        jack = None
+        if boot_interval == "bca":  # leave one unit of each pattern out
+            jack = (f @ hit - hit) / (n - 1.0) if n > 1 else None
+        bi = bootstrap_interval(
+            reps, value, method=boot_interval, jackknife=jack, jackknife_weights=f, confidence=confidence
+        )
         low, high = bi.low, bi.high
         extra.update(bi.extra())
-        ci_method = "bootstrap"
+        ci_method = boot_ci_method(boot_interval)
     else:
         low, high = wilson_bounds(k, n, confidence=confidence)
         ci_method = "wilson"

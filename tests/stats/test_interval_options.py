@@ -210,3 +210,77 @@ def test_generic_bootstrap_of_light_kappa_does_not_nest_bootstraps() -> None:
     assert e.ci_method == "bootstrap" and e.extra["n_boot"] == 50
     assert len(seen) == 51 and set(seen) == {0}  # the point estimate and 50 resamples, none bootstrapped
     assert e.value == stats.light_kappa(units, raters, values, levels=[1, 2, 3, 4], n_boot=0).value
+
+
+def _missing_rows(seed: int = 9, n_units: int = 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three raters, some units rated once or twice (Gwet's "missing" handling is exercised)."""
+    units, raters, values = _alpha_rows(seed, n_units)
+    keep = ~((units % 5 == 0) & (raters == 3)) & ~((units % 7 == 0) & (raters != 1))
+    return units[keep], raters[keep], values[keep]
+
+
+GWET_FAMILY = [
+    ("fleiss_kappa", {}),
+    ("fleiss_kappa", {"method": "randolph"}),
+    ("fleiss_kappa", {"weights": "quadratic"}),
+    ("gwet_ac1", {}),
+    ("gwet_ac1", {"weights": "linear"}),
+    ("brennan_prediger", {}),
+    ("percent_agreement", {}),
+    ("percent_agreement", {"definition": "all"}),
+    ("fleiss_kappa", {"missing": "pairable"}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), GWET_FAMILY)
+def test_gwet_family_bca_jackknife_over_patterns_equals_leaving_out_each_unit(
+    name: str, options: dict[str, object]
+) -> None:
+    units, raters, values = _missing_rows()
+    fn = getattr(stats, name)
+    est = fn(units, raters, values, levels=[1, 2, 3, 4], n_boot=400, boot_interval="bca", **options)
+    kept = np.unique(units)
+    if options.get("missing") == "pairable" or options.get("definition") == "all":
+        kept = np.array([u for u in kept if (units == u).sum() >= 2])
+    jack = [fn(units[units != u], raters[units != u], values[units != u], levels=[1, 2, 3, 4], **options).value
+            for u in kept]  # fmt: skip
+    d = np.mean(jack) - np.array(jack)
+    assert est.ci_method == "bca"
+    assert est.extra["bca_acceleration"] == pytest.approx((d**3).sum() / (6 * (d**2).sum() ** 1.5), abs=1e-12)
+    pct = fn(units, raters, values, levels=[1, 2, 3, 4], n_boot=400, **options)
+    assert pct.ci_method == "bootstrap" and est.value == pct.value
+    assert est.extra["boot_se"] == pct.extra["boot_se"]  # the same resamples, another interval
+    assert est.ci_low is not None and est.ci_high is not None and est.ci_low <= est.ci_high
+
+
+def test_scotts_pi_and_conger_offer_bca() -> None:
+    units, raters, values = _alpha_rows(n_units=20)
+    two = raters != 3
+    pi = stats.scotts_pi(units[two], raters[two], values[two], levels=[1, 2, 3, 4], n_boot=300,
+                         boot_interval="bca")  # fmt: skip
+    jack = [stats.scotts_pi(units[two & (units != u)], raters[two & (units != u)], values[two & (units != u)],
+                            levels=[1, 2, 3, 4]).value for u in range(20)]  # fmt: skip
+    d = np.mean(jack) - np.array(jack)
+    assert pi.ci_method == "bca"
+    assert pi.extra["bca_acceleration"] == pytest.approx((d**3).sum() / (6 * (d**2).sum() ** 1.5), abs=1e-12)
+    c = stats.conger_kappa(units, raters, values, levels=[1, 2, 3, 4], n_boot=60, boot_interval="bca")
+    jack = [stats.conger_kappa(units[units != u], raters[units != u], values[units != u],
+                               levels=[1, 2, 3, 4]).value for u in range(20)]  # fmt: skip
+    d = np.mean(jack) - np.array(jack)
+    assert c.ci_method == "bca"
+    assert c.extra["bca_acceleration"] == pytest.approx((d**3).sum() / (6 * (d**2).sum() ** 1.5), abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["fleiss_kappa", "gwet_ac1", "brennan_prediger", "percent_agreement",
+                                  "conger_kappa", "scotts_pi"])  # fmt: skip
+def test_an_unknown_boot_interval_is_refused_by_name(name: str) -> None:
+    with pytest.raises(
+        ValueError, match="boot_interval must be one of 'percentile', 'bca', got 'studentized'"
+    ):
+        getattr(stats, name)([1, 1], [1, 2], [1, 2], levels=[1, 2], n_boot=10, boot_interval="studentized")
+
+
+def test_fleiss_from_counts_offers_bca() -> None:
+    table = [[3, 0, 0], [1, 2, 0], [0, 0, 3], [0, 3, 0], [2, 1, 0], [0, 1, 2], [1, 1, 1], [3, 0, 0]]
+    k = stats.fleiss_kappa_from_counts(table, n_boot=300, boot_interval="bca")
+    assert k.ci_method == "bca" and "bca_acceleration" in k.extra and k.ci_low <= k.ci_high

@@ -64,9 +64,11 @@ def register_extensions(app: Flask) -> None:
 
     from . import db
     from .notify import mail
+    from .services import report_store
     from .web import markdown
 
     db.init_app(app)
+    report_store.configure(app.config.get("CACHE_DIR"))
     CSRFProtect(app)
     markdown.init_app(app)
     mail.init_app(app)

@@ -56,6 +56,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ATTACHMENT_MAX_BYTES": attachment_max,
         # Anchor attachments live outside static, served only through access-checked views.
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
+        # Computed reports and rendered charts kept across restarts (services/report_store.py); empty
+        # turns the store off.
+        "CACHE_DIR": os.environ.get("CACHE_DIR", str(Path(instance_path) / "cache")),
         # Over HTTPS the cookie is named "__Host-session" (see apply_cookie_prefix); SESSION_COOKIE_NAME
         # in the environment overrides the name.
         "SESSION_COOKIE_NAME": os.environ.get("SESSION_COOKIE_NAME", "session"),

@@ -116,6 +116,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-with-enough-length-0123456789",
         "RUBRIC_DIR": str(ROOT / "rubrics"),
+        "CACHE_DIR": str(tmp_path / "cache"),
     }
 
 

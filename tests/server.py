@@ -40,6 +40,7 @@ def gunicorn(
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-with-enough-length-0123456789",
+        "CACHE_DIR": tempfile.mkdtemp(prefix="calibration-cache-"),
         **(extra_env or {}),
     }
     gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")

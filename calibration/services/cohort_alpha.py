@@ -26,7 +26,7 @@ from .rules import level_of_measurement as measurement
 from .rules import pass_rule_from_json
 from .score_rows import int_columns
 
-ROUND_ALPHAS = ReportCache(maxsize=512)
+ROUND_ALPHAS = ReportCache(maxsize=512, namespace="round-alpha")
 
 
 def alpha_label(alpha: Estimate | None, rule_json: Any) -> str | None:

@@ -44,6 +44,7 @@ from ..stats.accuracy import AccuracyResult, accuracy_by_rater
 from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
+from . import report_store
 from .cohort_alpha import ROUND_ALPHAS, alpha_label, round_alphas
 from .errors import NotFound
 from .flags import FlagLine, flag_lines
@@ -68,7 +69,7 @@ __all__ = [
     "program_overview",
 ]
 
-PROFILES = ReportCache(maxsize=64)
+PROFILES = ReportCache(maxsize=64, namespace="profile")
 
 
 def clear_caches() -> None:
@@ -77,6 +78,7 @@ def clear_caches() -> None:
     ROUND_REPORTS.clear()
     PROFILES.clear()
     ROUND_ALPHAS.clear()
+    report_store.clear()
 
 
 # ------------------------------------------------------------------------------------------- profile

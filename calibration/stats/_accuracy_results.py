@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -258,3 +259,11 @@ class _LazyResults(Mapping[Any, "AccuracyResult"]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} accuracy results: {list(self._index)[:5]}{'...' if len(self) > 5 else ''}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[Any, AccuracyResult]]]:
+        """Pickled with every result built (the builder is a closure), as a read-only mapping."""
+        return _built_results, ({key: self[key] for key in self._index},)
+
+
+def _built_results(items: dict[Any, AccuracyResult]) -> Mapping[Any, AccuracyResult]:
+    return MappingProxyType(items)

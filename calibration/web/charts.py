@@ -10,8 +10,9 @@ every ``style="..."`` attribute become SVG presentation attributes, ids get a pe
 two charts on one page never share an id), and the root carries ``role="img"``, an ``aria-label``
 and a ``<title>``. Each chart's data table is rendered by the page beside it.
 
-Rendered charts are kept in a small in-process LRU keyed by a digest of their inputs: it never
-decides anything, it only saves re-drawing an identical picture.
+Rendered charts are kept in a small in-process LRU keyed by a digest of their inputs, and on disk
+(:mod:`calibration.services.report_store`) so that a restarted process does not draw them again: neither
+decides anything, they only save re-drawing an identical picture.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 from markupsafe import Markup, escape
+
+from ..services import report_store
 
 __all__ = [
     "Chart",
@@ -128,6 +131,21 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
+def warm_up() -> None:
+    """Load matplotlib and its fonts now, by drawing a small throw-away chart (see ``web/warmup.py``)."""
+
+    def draw() -> Any:
+        fig = _figure(2.0, 1.2)
+        ax = fig.add_axes((0.3, 0.3, 0.6, 0.5))
+        ax.errorbar([0.2, 0.6], [0, 1], xerr=[[0.1, 0.1], [0.1, 0.2]], fmt="o")
+        ax.set_yticks([0, 1], labels=["warm", "up"])
+        ax.set_title("warm-up")
+        return fig
+
+    with _lock:
+        _render(draw, "warm-up", prefix="warm")
+
+
 def _text_width(labels: Sequence[str], size: float = 9.0) -> float:
     """Rough width in inches of the longest label (a layout engine would draw every figure twice)."""
     longest = max((len(x) for x in labels), default=0)
@@ -171,9 +189,10 @@ _CACHE_SIZE = 256
 
 
 def clear_cache() -> None:
-    """Forget rendered charts (the benchmark uses it to time a cold page)."""
+    """Forget rendered charts, in memory and on disk (the benchmarks use it to time a cold page)."""
     with _lock:
         _CACHE.clear()
+        report_store.clear()
 
 
 def _digest(*parts: Any) -> str:
@@ -195,7 +214,13 @@ def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
         if hit is not None:
             _CACHE.move_to_end(digest)
             return hit
-        chart = Chart(_render(draw, label, prefix=f"c{digest[:10]}"), label)
+        version = report_store.code_version(__file__)
+        stored = report_store.load("chart", digest, version=version)
+        if isinstance(stored, str):
+            chart = Chart(Markup(stored), label)
+        else:
+            chart = Chart(_render(draw, label, prefix=f"c{digest[:10]}"), label)
+            report_store.save("chart", digest, str(chart.svg), version=version)
         _CACHE[digest] = chart
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)

@@ -2,7 +2,8 @@
 which escapes and folds text: a title with a newline or ``END:VEVENT`` in it stays one property.
 
 Invitations carry ``METHOD:REQUEST`` (or ``CANCEL``), the booking's stable UID and its SEQUENCE,
-so calendar programs update or remove the same event. Session times are written in the session's
+so calendar programs update or remove the same event. They ask for no reply (``RSVP=FALSE``): the
+assessor answers on the service's page. A trainer's feed lists who is booked into each session. Session times are written in the session's
 own time zone (with its VTIMEZONE), deadlines in UTC.
 """
 
@@ -69,7 +70,9 @@ def _event(info: EventInfo, stamp: dt.datetime) -> icalendar.Event:
         att = icalendar.vCalAddress(f"mailto:{info.attendee[1]}")
         att.params["cn"] = icalendar.vText(info.attendee[0])
         att.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-        att.params["rsvp"] = icalendar.vText("TRUE")
+        # No reply is asked of the calendar program: "Accept" there would mail the organizer, while
+        # the booking is accepted (or a move asked for) on the service's own page, linked in the mail.
+        att.params["rsvp"] = icalendar.vText("FALSE")
         ev.add("attendee", att)
     return ev
 
@@ -94,6 +97,33 @@ def _session_description(row: RecalibrationSession) -> str:
     return (
         f"Recalibration session with {row.trainer.name}. Place or link: {row.location}. "
         "Your recalibration round is on your assessor dashboard."
+    )
+
+
+def _booked_names(session: Session, session_ids: list[int]) -> dict[int, list[str]]:
+    """Who is booked into each session (active bookings), with the state of their booking."""
+    out: dict[int, list[str]] = {}
+    if not session_ids:
+        return out
+    for session_id, name, status in session.execute(
+        select(SessionBooking.session_id, User.name, SessionBooking.status)
+        .join(User, User.id == SessionBooking.user_id)
+        .where(SessionBooking.session_id.in_(session_ids), SessionBooking.status.in_(ACTIVE))
+        .order_by(User.name, User.id)
+    ).all():
+        state = {"accepted": "accepted", "move_requested": "asked to move"}.get(
+            status.value, "not answered yet"
+        )
+        out.setdefault(session_id, []).append(f"{name} ({state})")
+    return out
+
+
+def _trainer_description(row: RecalibrationSession, booked: list[str]) -> str:
+    """The trainer's own event: who is booked, not the assessor's wording."""
+    who = "; ".join(booked) if booked else "nobody yet"
+    return (
+        f"You run this recalibration session ({len(booked)} of {row.capacity} places booked). "
+        f"Booked: {who}. Place or link: {row.location}."
     )
 
 
@@ -137,11 +167,15 @@ def feed_events(session: Session, user_id: int, *, now: dt.datetime | None = Non
         .order_by(RecalibrationSession.starts_at)
     ):
         events.append(booking_event(booking, user))
-    for row in session.scalars(
-        select(RecalibrationSession)
-        .where(RecalibrationSession.trainer_id == user_id, RecalibrationSession.starts_at >= since)
-        .order_by(RecalibrationSession.starts_at)
-    ):
+    runs = list(
+        session.scalars(
+            select(RecalibrationSession)
+            .where(RecalibrationSession.trainer_id == user_id, RecalibrationSession.starts_at >= since)
+            .order_by(RecalibrationSession.starts_at)
+        )
+    )
+    booked = _booked_names(session, [row.id for row in runs])
+    for row in runs:
         events.append(
             EventInfo(
                 uid=f"session-{row.id}@assessor-calibration",
@@ -151,7 +185,7 @@ def feed_events(session: Session, user_id: int, *, now: dt.datetime | None = Non
                 ends_at=row.ends_at,
                 timezone=row.timezone,
                 location=row.location,
-                description=_session_description(row),
+                description=_trainer_description(row, booked.get(row.id, [])),
                 cancelled=row.status == SessionStatus.CANCELLED,
             )
         )

@@ -35,16 +35,13 @@ def _warm_database(app: Flask) -> None:
     The SQL compiler quotes and caches each table's and column's name on first use, per process; every
     request also resolves its login session first. An unknown token reads nothing and writes nothing.
     """
-    session = get_db(app).sessionmaker()
-    try:
-        for mapper in Base.registry.mappers:
-            session.execute(select(mapper.class_).limit(0)).all()
-        resolve_session(session, "warm-up", idle=dt.timedelta(minutes=1), absolute=dt.timedelta(hours=1))
-    except SQLAlchemyError as exc:  # no database yet (``flask migrate`` loads this app too): nothing to warm
-        log.info("database not warmed up: %s", exc.__class__.__name__)
-    finally:
-        session.rollback()
-        session.close()
+    with get_db(app).sessionmaker() as session:  # closing it ends the read-only transaction
+        try:
+            for mapper in Base.registry.mappers:
+                session.execute(select(mapper.class_).limit(0)).all()
+            resolve_session(session, "warm-up", idle=dt.timedelta(minutes=1), absolute=dt.timedelta(hours=1))
+        except SQLAlchemyError as exc:  # no database yet (``flask migrate`` loads this app too)
+            log.info("database not warmed up: %s", exc.__class__.__name__)
 
 
 def warm_up(app: Flask) -> float:

@@ -27,6 +27,7 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.session_cancel": {},  # POST only
     "trainer.booking_attendance": {},  # POST only
     "trainer.booking_move": {},  # POST only
+    "trainer.session_book": {},  # POST only (who may book, and whom: tests/drift/test_hand_booking.py)
     "trainer.mail_page": ANY_TRAINER,
     "trainer.mail_retry": {},  # POST only
     "assessor_sessions.sessions_page": {"assessor": 200, "assessor2": 200, "assessor_b": 200},

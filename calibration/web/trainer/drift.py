@@ -18,7 +18,7 @@ from ...db import get_session, utcnow
 from ...models import FlagRule
 from ...notify import bookings as booking_mail
 from ...notify import outbox
-from ...services import anchor_waits, drift, recalibration, sessions
+from ...services import anchor_waits, drift, hand_booking, recalibration, sessions
 from ...services import flags as flag_service
 from ...services.flag_words import group_under_cohort
 from ..boundary import MailOutcome, attempt, page
@@ -26,6 +26,7 @@ from ..guards import actor
 from .blueprint import bp
 from .forms_drift import (
     AttendanceForm,
+    BookAssessorForm,
     CancelSessionForm,
     ConfirmFlagForm,
     DismissFlagForm,
@@ -293,6 +294,7 @@ def _session_detail(
     move: MoveForm | None = None,
     cancel: CancelSessionForm | None = None,
     edit: SessionForm | None = None,
+    book: BookAssessorForm | None = None,
     page_error: str | None = None,
 ) -> Page:
     db_session = get_session()
@@ -306,6 +308,8 @@ def _session_detail(
     ]
     move = move or MoveForm(formdata=None, prefix="move")
     move.target.choices = others
+    book = book or BookAssessorForm(formdata=None, prefix="book")
+    book.user_id.choices = _bookable(db_session, program_id, row.id)
     html = render_template(
         "trainer/session.html",
         row=row,
@@ -313,6 +317,7 @@ def _session_detail(
         people=sessions.attendees(db_session, row.id),
         booked=sessions.booked_count(db_session, row.id),
         move=move,
+        book=book,
         cancel=cancel or CancelSessionForm(formdata=None, prefix="cancel"),
         edit=edit or _edit_form(row),
         editable=row.status.value == "scheduled" and row.starts_at > now,
@@ -475,3 +480,37 @@ def booking_move(session_id: int, booking_id: int) -> Page:
     flash("Booking moved; the assessor is sent the cancellation and the new invitation.", "info")
     _mail_report(outcome.mail)
     return redirect(url_for(".session_page", session_id=outcome.value))
+
+
+# ------------------------------------------------------------------------- booking by hand
+def _bookable(db_session: Session, program_id: int, session_id: int) -> list[tuple[int, str]]:
+    """The assessors "Book an assessor" offers: those waiting for a session first, and said so."""
+    return [
+        (b.user_id, f"{b.name} (waiting for a session)" if b.waiting else b.name)
+        for b in hand_booking.bookable_assessors(db_session, program_id=program_id, session_id=session_id)
+    ]
+
+
+@bp.post("/sessions/<int:session_id>/book")
+def session_book(session_id: int) -> Page:
+    me = actor()
+    db_session = get_session()
+    sessions.get_session_row(db_session, program_id=me.program_id, session_id=session_id)  # 404 first
+    form = BookAssessorForm(prefix="book")
+    form.user_id.choices = _bookable(db_session, me.program_id, session_id)
+    if not form.validate_on_submit():
+        return _session_detail(
+            session_id, book=form, page_error="Choose an assessor to book; nothing was changed."
+        )
+    outcome = attempt(
+        lambda s: hand_booking.book_named(
+            s, me, program_id=me.program_id, session_id=session_id, user_id=form.user_id.data
+        ),
+        form=form,
+        due_for_program=me.program_id,
+    )
+    if not outcome.ok:
+        return _session_detail(session_id, book=form, page_error=outcome.message)
+    flash("Assessor booked; they are sent the invitation.", "info")
+    _mail_report(outcome.mail)
+    return redirect(url_for(".session_page", session_id=session_id))

@@ -114,6 +114,10 @@ class MoveForm(FlaskForm):
     target = SelectField("Move to session", coerce=int, validators=[InputRequired("Choose a session.")])
 
 
+class BookAssessorForm(FlaskForm):
+    user_id = SelectField("Assessor", coerce=int, validators=[InputRequired("Choose an assessor.")])
+
+
 class CancelSessionForm(FlaskForm):
     reason = _reason("Reason for cancelling (kept in the audit trail)", required=True)
 

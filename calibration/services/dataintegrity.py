@@ -91,6 +91,9 @@ def canonicalize(document: Mapping[str, Any]) -> str:
         if isinstance(cause, UnknownContext):
             raise cause from None
         raise ProofError(f"The document is not valid JSON-LD: {_short(exc)}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError):
+        # PyLD assumes well-formed input in places; a malformed document is still only "not valid".
+        raise ProofError("The document is not valid JSON-LD.") from None
     return cast(str, nquads)
 
 

@@ -84,7 +84,10 @@ def page(public_id: str) -> str | Response:
     client asking for JSON(-LD) at the credential's id gets the credential itself."""
     db_session = get_session()
     found = credentials.find_public(db_session, public_id)
-    if request.accept_mimetypes.best_match(["text/html", JSON_LD, "application/json"]) != "text/html":
+    if request.accept_mimetypes.best_match(["text/html", JSON_LD, "application/json"]) in (
+        JSON_LD,
+        "application/json",
+    ):
         return _json(found.document)
     verdict = credential_verify.verify(db_session, _settings(), found.document, now=utcnow())
     return render_template(

@@ -178,6 +178,34 @@ def _result_path(site, name: str = "") -> str:  # tom's finished rounds: read on
         return f"/rounds/{session.scalar(select(Round.id).where(Round.name == name))}/result"
 
 
+def _credential_path(site) -> str:
+    """Grace's Open Badges credential (issued once, as "Get your credential" would): its public page."""
+    import os
+
+    from sqlalchemy import select
+
+    from calibration.config import DEV_CREDENTIAL_KEY
+    from calibration.db import utcnow, write_intent
+    from calibration.models import Membership, User
+    from calibration.services import credentials
+    from calibration.services.context import Member
+
+    settings = credentials.IssuerSettings(site.base, os.environ.get("CREDENTIAL_KEY", DEV_CREDENTIAL_KEY))
+    with write_intent(), site.session() as session:
+        user_id = session.scalar(select(User.id).where(User.email == "grace@demo.test"))
+        program_id = session.scalar(select(Membership.program_id).where(Membership.user_id == user_id))
+        found = credentials.current_for(session, program_id, user_id, now=utcnow())
+        if found is None:
+            found = credentials.get_credential(session, Member(user_id, program_id), settings)
+            session.commit()
+        return f"/credentials/{found.public_id}"
+
+
+def _certification_with_credential_path(site) -> str:
+    _credential_path(site)
+    return "/certification"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -224,6 +252,9 @@ KEY_PAGES = [
     KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),
     KeyPage("round-finished", "daniel@demo.test", lambda site: f"/rounds/{site.open_round.id}"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
+    KeyPage("credential", None, _credential_path),
+    KeyPage("credential-verify", None, lambda site: "/credentials/verify"),
+    KeyPage("certification-credential", "grace@demo.test", _certification_with_credential_path),
 ]
 
 

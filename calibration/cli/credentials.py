@@ -27,7 +27,12 @@ def _settings() -> credential_keys.IssuerSettings:
 @click.option(
     "--rotate", is_flag=True, help="Retire the current key (it stays published) and make a new one."
 )
-def credential_key(program_slug: str, rotate: bool) -> None:
+@click.option(
+    "--old-key-lost",
+    is_flag=True,
+    help="With --rotate: the CREDENTIAL_KEY the current key was stored with is lost for good.",
+)
+def credential_key(program_slug: str, rotate: bool, old_key_lost: bool) -> None:
     """Make the program's credential signing key (once), or rotate it with --rotate (audited)."""
     settings = _settings()
     with write_intent(), get_db().sessionmaker() as session:
@@ -37,7 +42,9 @@ def credential_key(program_slug: str, rotate: bool) -> None:
         actor = SystemActor(program.id)
         try:
             if rotate:
-                key = credential_keys.rotate_key(session, actor, settings, program.id)
+                key = credential_keys.rotate_key(
+                    session, actor, settings, program.id, old_key_lost=old_key_lost
+                )
             else:
                 had = credential_keys.current_key(session, program.id)
                 key = credential_keys.ensure_key(session, actor, settings, program.id)
@@ -66,7 +73,10 @@ def verify_credential(file: Path) -> None:
     except InvalidInput as exc:
         raise click.ClickException(str(exc)) from exc
     with get_db().sessionmaker() as session:
-        verdict = credential_verify.verify(session, _settings(), document, now=utcnow())
+        try:
+            verdict = credential_verify.verify(session, _settings(), document, now=utcnow())
+        except credential_keys.CredentialKeyError as exc:
+            raise click.ClickException(f"The status cannot be checked: {exc}") from exc
     if verdict.name:
         click.echo(f"Credential: {verdict.name}" + (f" ({verdict.issuer})" if verdict.issuer else ""))
     for line in verdict.checks:

@@ -175,21 +175,26 @@ def rotate_key(
     settings: IssuerSettings,
     program_id: int,
     *,
+    old_key_lost: bool = False,
     now: dt.datetime | None = None,
 ) -> IssuerKey:
-    """Retire the current key (it stays published) and make a new one; audited."""
+    """Retire the current key (it stays published) and make a new one; audited.
+
+    Refused when ``CREDENTIAL_KEY`` cannot decrypt the current key (most likely a mistyped setting),
+    unless ``old_key_lost`` says the old ``CREDENTIAL_KEY`` is gone for good."""
     now = now or utcnow()
     _program(session, program_id, lock=True)
     old = current_key(session, program_id)
     if old is not None:
-        private_key(settings.secret, old)  # refuse to rotate under a CREDENTIAL_KEY that is not the right one
+        if not old_key_lost:
+            private_key(settings.secret, old)
         old.retired_at = now
         session.flush()
     key = _new_key(session, actor, settings, program_id, "credential.key_rotate", now)
     if old is not None:
         audit.record(
             session, actor, "credential.key_retire", object_type="issuer_key", object_id=old.id,
-            program_id=program_id, detail={"replaced_by": key.id},
+            program_id=program_id, detail={"replaced_by": key.id, "old_key_lost": old_key_lost},
         )  # fmt: skip
     return key
 

@@ -478,9 +478,17 @@ def issue_granted(
             or membership.certification_expires_at <= now
         ):
             continue
-        issued.append(
-            issue(session, SystemActor(program_id), settings, program_id=program_id, user_id=user_id, now=now)
-        )
+        system = SystemActor(program_id)
+        try:
+            with session.begin_nested():  # a key that cannot sign must not undo the certification
+                issued.append(
+                    issue(session, system, settings, program_id=program_id, user_id=user_id, now=now)
+                )
+        except keys.CredentialKeyError as exc:
+            audit.record(
+                session, system, "credential.issue", object_type="user", object_id=user_id,
+                program_id=program_id, outcome="failed", detail={"reason": str(exc)},
+            )  # fmt: skip
     return issued
 
 

@@ -158,3 +158,86 @@ def test_verify_credential_command(app, db, world, runner, tmp_path):
     result = runner.invoke(args=["verify-credential", str(broken)])
     assert result.exit_code == 1 and "not valid JSON" in result.output
     assert path_of(doc["id"]).startswith("/credentials/")
+
+
+def test_passing_qualification_through_the_pages_issues_the_credential(app, db, world):
+    """The real path: the newcomer's last sheet (a web request) certifies them, and the same
+    request's transaction issues the credential."""
+    from calibration.models import RoundKind
+    from calibration.services import training
+    from calibration.services.context import SystemActor
+
+    from ..factories_onboarding import qualification_pool, rounds_of, score_round
+    from .helpers import POLICY, newcomer
+
+    qualification_pool(db, world, sets=2)
+    uid = newcomer(db, world)
+    training.assign_qualification_round(
+        db, SystemActor(world.program_a), program_id=world.program_a, user_id=uid, window=POLICY.window
+    )
+    db.commit()
+    [rnd] = rounds_of(db, uid, RoundKind.QUALIFICATION)
+    me = _login(app, EMAIL)
+    responses = score_round(me, db, world, rnd.id, good=True)
+    assert all(r.status_code in (200, 302) for r in responses)
+    [row] = issued(db, uid)
+    assert row.round_id == rnd.id
+    page = me.get("/certification").get_data(as_text=True)
+    assert f"/credentials/{row.public_id}.json?download=1" in page
+
+
+def test_a_document_with_too_many_nodes_is_refused_before_canonicalizing(app, client, db, world):
+    uid = certify(app, db, world)
+    [row] = issued(db, uid)
+    doc = json.loads(row.document)
+    doc["credentialSubject"]["extra"] = [{"n": i} for i in range(600)]
+    resp = _check_file(client, json.dumps(doc).encode())
+    assert resp.status_code == 200 and "more than 500 objects" in resp.get_data(as_text=True)
+
+
+def test_credential_key_command(app, db, world, runner):
+    assert "Key made" in runner.invoke(args=["credential-key", "--program", "beta"]).output
+    again = runner.invoke(args=["credential-key", "--program", "beta"])
+    assert again.exit_code == 0 and "already has a key" in again.output
+    assert runner.invoke(args=["credential-key", "--program", "nope"]).exit_code == 1
+    assert client_profile_keys(app) == 1
+
+
+def client_profile_keys(app):  # type: ignore[no-untyped-def]
+    profile = json.loads(app.test_client().get("/credentials/issuers/beta").get_data(as_text=True))
+    return len(profile["verificationMethod"])
+
+
+def test_a_credential_key_that_cannot_decrypt_never_blocks_certification(app, client, db, world, runner):
+    from calibration.models import CertificationStatus
+    from calibration.services import certification
+    from calibration.services.context import SystemActor
+
+    from .helpers import finish_transaction
+
+    uid = certify(app, db, world)
+    [row] = issued(db, uid)
+    app.config["CREDENTIAL_KEY"] = "another-credential-key-" + "x" * 20
+    m = db.scalar(select(Membership).where(Membership.user_id == uid))
+    actor = SystemActor(world.program_a)
+    certification.set_status(db, actor, m, CertificationStatus.RECALIBRATION_DUE, reason="flag")
+    certification.set_status(
+        db, actor, m, CertificationStatus.CERTIFIED, reason="passed", certification_days=365
+    )
+    finish_transaction(app, db)
+    db.rollback()
+    assert db.scalar(select(Membership.certification_status).where(Membership.user_id == uid)) == "certified"
+    assert len(issued(db, uid)) == 1
+    failed = db.scalar(
+        select(AuditEvent).where(AuditEvent.action == "credential.issue", AuditEvent.outcome == "failed")
+    )
+    assert failed is not None and "CREDENTIAL_KEY" in failed.detail_json
+    resp = client.get(f"/credentials/{row.public_id}")
+    assert resp.status_code == 503 and "signing key is unavailable" in resp.get_data(as_text=True)
+    refused = runner.invoke(args=["credential-key", "--program", "alpha", "--rotate"])
+    assert refused.exit_code == 1 and "cannot be decrypted" in refused.output
+    rotated = runner.invoke(args=["credential-key", "--program", "alpha", "--rotate", "--old-key-lost"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "Verified: this credential is valid now" in client.get(f"/credentials/{row.public_id}").get_data(
+        as_text=True
+    )

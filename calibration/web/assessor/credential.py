@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
-from ...services import credentials
+from ...services import credential_keys, credentials
+from ...services.errors import InvalidInput
 from ..boundary import attempt
 from ..forms import ConfirmForm
 from ..guards import actor
@@ -20,9 +21,14 @@ def get_credential() -> Response:
         return redirect(url_for(".certification"))
     me = actor()
     settings = credentials.IssuerSettings.from_config(current_app.config)
-    outcome = attempt(lambda s: credentials.get_credential(s, me, settings))
+    outcome = attempt(
+        lambda s: credentials.get_credential(s, me, settings),
+        refuse=(InvalidInput, credential_keys.CredentialKeyError),
+    )
     if outcome.ok:
         flash("Your credential is ready: download it or copy its public link below.", "info")
+    elif isinstance(outcome.error, credential_keys.CredentialKeyError):
+        flash("Your credential cannot be signed right now; please tell your lead trainer.", "error")
     else:
         flash(outcome.message, "error")
     return redirect(url_for(".certification") + "#credential-heading")

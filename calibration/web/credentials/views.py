@@ -32,6 +32,24 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 bp.before_request(require_login(public=PUBLIC_ENDPOINTS))
 
+
+@bp.errorhandler(credential_keys.CredentialKeyError)
+def _cannot_sign(err: credential_keys.CredentialKeyError) -> tuple[str, int]:
+    """The issuer's key cannot be used (CREDENTIAL_KEY is not the one it was stored with): say so."""
+    current_app.logger.error("credential key unusable: %s", err)
+    message = (
+        "Credentials cannot be checked right now: the issuer's signing key is unavailable. Try again later."
+    )
+    return render_template("errors/error.html", code=503, title="Service unavailable", message=message), 503
+
+
+@bp.after_request
+def _revalidate(response: Response) -> Response:
+    """Whether a credential verifies can change at any moment (a suspension): caches must ask again."""
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response
+
+
 JSON_LD = "application/ld+json"
 
 
@@ -65,9 +83,7 @@ def status_list(slug: str) -> Response:
     db_session = get_session()
     program = credentials.program_by_slug(db_session, slug)
     document = credentials.status_list(db_session, SystemActor(program.id), _settings(), program)
-    response = _json(document)
-    response.headers["Cache-Control"] = "no-cache"  # a revocation shows at once
-    return response
+    return _json(document)
 
 
 @bp.get("/<public_id>.json")

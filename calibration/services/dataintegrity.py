@@ -79,18 +79,32 @@ def document_loader(url: str, options: Any = None) -> dict[str, Any]:
     return {"contextUrl": None, "documentUrl": url, "document": load_context(url)}
 
 
+class UndefinedTerm(ProofError):
+    """A property no context defines: JSON-LD would drop it silently, leaving it unsigned."""
+
+
+def _refuse_dropped(term: str | None) -> None:
+    raise UndefinedTerm(
+        f"The document has a property that no context defines ({str(term)[:80]}): it would not be "
+        "covered by the signature, so the document is refused (JSON-LD safe mode)."
+    )
+
+
 def canonicalize(document: Mapping[str, Any]) -> str:
-    """The RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document."""
+    """The RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document, in safe mode: a property
+    that no context defines is an error (:class:`UndefinedTerm`), never silently left unsigned."""
     try:
-        nquads = jsonld.normalize(
+        nquads = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped).normalize(
             dict(document),
             {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": document_loader},
         )
     except jsonld.JsonLdError as exc:
         cause = _root_cause(exc)
-        if isinstance(cause, UnknownContext):
+        if isinstance(cause, ProofError):
             raise cause from None
         raise ProofError(f"The document is not valid JSON-LD: {_short(exc)}") from None
+    except ProofError:
+        raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError):
         # PyLD assumes well-formed input in places; a malformed document is still only "not valid".
         raise ProofError("The document is not valid JSON-LD.") from None

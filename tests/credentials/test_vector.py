@@ -90,3 +90,15 @@ def test_status_list_bits_round_trip():
     ]  # fmt: skip
     with pytest.raises(di.ProofError):
         di.status_bit(encoded, 131_072)
+
+
+def test_a_property_no_context_defines_is_refused_not_left_unsigned():
+    doc = dict(VECTOR["unsigned_credential"], nickname="Teamwork")
+    with pytest.raises(di.UndefinedTerm, match=r"no context defines \(nickname\)"):
+        di.canonicalize(doc)
+    signed = dict(
+        VECTOR["unsigned_credential"], proof=dict(VECTOR["proof_options"], proofValue=VECTOR["proof_value"])
+    )
+    signed["credentialSubject"] = dict(signed["credentialSubject"], nickname="Teamwork")
+    with pytest.raises(di.UndefinedTerm):
+        di.verify_proof(signed, bytes.fromhex(VECTOR["public_key_hex"]))

@@ -147,7 +147,9 @@ def _summary(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": str(document.get("name"))[:200] if document.get("name") is not None else None,
         "issuer": str(issuer.get("name"))[:200] if isinstance(issuer, dict) and issuer.get("name") else None,
-        "valid_until": str(document.get("validUntil"))[:40] if document.get("validUntil") else None,
+        "valid_until": credentials.day_text(str(document.get("validUntil"))[:40])
+        if document.get("validUntil")
+        else None,
         "achievement": str(achievement.get("name"))[:200]
         if isinstance(achievement, dict) and achievement.get("name")
         else None,

@@ -511,7 +511,7 @@ class Described:
     credential_id: str
 
 
-def _day(value: Any) -> str:
+def day_text(value: Any) -> str:
     try:
         return f"{dt.datetime.fromisoformat(str(value).replace('Z', '+00:00')):%-d %B %Y}"
     except ValueError:
@@ -536,9 +536,9 @@ def describe(document: dict[str, Any]) -> Described:
             (str(e.get("name", "")), str(e.get("description", "")), str(e.get("narrative", "")))
             for e in document.get("evidence", [])
         ),
-        awarded=_day(document.get("awardedDate", "")),
-        valid_from=_day(document.get("validFrom", "")),
-        valid_until=_day(document.get("validUntil", "")),
+        awarded=day_text(document.get("awardedDate", "")),
+        valid_from=day_text(document.get("validFrom", "")),
+        valid_until=day_text(document.get("validUntil", "")),
         credential_id=str(document.get("id", "")),
     )
 

@@ -376,3 +376,31 @@ def test_scoring_layout_puts_evidence_beside_the_rubric_when_wide(
     assert ev and ru
     assert ru["y"] >= ev["y"] + ev["height"], f"not stacked at 390 px: {ev} {ru}"
     assert ru["width"] <= NARROW["width"] and ev["width"] <= NARROW["width"]
+
+
+def test_checking_a_credential_file_is_accessible(new_page: Callable[..., Page], site) -> None:
+    """The verifier's answers: a valid credential (its verdict and what was checked) and a file that
+    is not JSON (a 400 with the reason beside the field), axe-clean at both widths."""
+    public_id = _credential_path(site).rsplit("/", 1)[1]
+    page = new_page(WIDE)
+    document = page.request.get(site.url(f"/credentials/{public_id}.json")).body()
+    for name, content, heading in (
+        ("credential.json", document, "Verified: this credential is valid now"),
+        ("notes.json", b"{not json", "Check a credential"),
+    ):
+        page.set_viewport_size(WIDE)
+        page.goto(site.url("/credentials/verify"))
+        page.set_input_files(
+            "#file", files=[{"name": name, "mimeType": "application/json", "buffer": content}]
+        )
+        page.get_by_role("button", name="Check the credential").click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        label = "credential-checked" if content == document else "credential-not-json"
+        if content != document:
+            expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
+            expect(page.locator("#file")).to_have_attribute("aria-invalid", "true")
+        screenshot(page, f"{label}-1280")
+        _assert_axe_clean(page, f"{label}-1280")
+        page.set_viewport_size(NARROW)
+        assert not horizontal_overflow(page), f"content wider than 390 px: {horizontal_overflow(page)}"
+        _assert_axe_clean(page, f"{label}-390")

@@ -23,7 +23,9 @@ T = TypeVar("T")
 
 
 def queue_for(session: Session, happened: Iterable[events.Event]) -> tuple[int, ...]:
-    """Queue the mail ``happened`` calls for, in ``session``; the ids of all mail queued in it."""
+    """Queue the mail ``happened`` calls for, in ``session``, and issue the Open Badges credentials
+    that certifications granted in it call for (signed with the program's key, which needs the
+    configuration); the ids of all mail queued in it."""
     booked: set[int] = set()
     granted: list[events.CertificationGranted] = []
     for event in happened:

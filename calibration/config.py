@@ -10,6 +10,8 @@ from typing import Any
 from .services import policy
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+# Encrypts the credential issuers' private keys; production refuses to start with it (or without one).
+DEV_CREDENTIAL_KEY = "dev-only-insecure-credential-key"
 
 
 class ConfigError(RuntimeError):
@@ -44,6 +46,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     return {
         "ENV_NAME": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        # Open Badges issuer keys are stored encrypted under a key derived from this (see README).
+        "CREDENTIAL_KEY": os.environ.get("CREDENTIAL_KEY", DEV_CREDENTIAL_KEY),
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
         # The owner role's URL for `migrate` and `create-app-role` (PostgreSQL); empty: DATABASE_URL.
         "MIGRATE_DATABASE_URL": os.environ.get("MIGRATE_DATABASE_URL", ""),
@@ -141,6 +145,7 @@ def cookie_problems(config: dict[str, Any]) -> list[str]:
 class ProductionCheck:
     env: str
     secret_key: str
+    credential_key: str = ""
 
     def problems(self) -> list[str]:
         if self.env != "production":
@@ -150,13 +155,19 @@ class ProductionCheck:
             found.append("SECRET_KEY is not set (the development key is refused in production)")
         elif len(self.secret_key) < 32:
             found.append("SECRET_KEY is too short (use at least 32 random characters)")
+        if not self.credential_key or self.credential_key == DEV_CREDENTIAL_KEY:
+            found.append("CREDENTIAL_KEY is not set (it encrypts the keys that sign credentials)")
+        elif len(self.credential_key) < 32:
+            found.append("CREDENTIAL_KEY is too short (use at least 32 random characters)")
         return found
 
 
 def check_production(config: dict[str, Any]) -> None:
     """Refuse to start in production mode with a development or weak secret key, or (in any mode)
     with a ``__Host-`` cookie that browsers would refuse."""
-    problems = ProductionCheck(config.get("ENV_NAME", "development"), config.get("SECRET_KEY", "")).problems()
+    problems = ProductionCheck(
+        config.get("ENV_NAME", "development"), config.get("SECRET_KEY", ""), config.get("CREDENTIAL_KEY", "")
+    ).problems()
     problems += cookie_problems(config)
     if problems:
         raise ConfigError("Refusing to start in production: " + "; ".join(problems))

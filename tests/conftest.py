@@ -115,6 +115,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-with-enough-length-0123456789",
+        "CREDENTIAL_KEY": "test-credential-key-with-enough-length-012345",
         "RUBRIC_DIR": str(ROOT / "rubrics"),
         "CACHE_DIR": str(tmp_path / "cache"),
     }

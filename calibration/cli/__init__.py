@@ -21,6 +21,7 @@ from ..services.context import SystemActor
 from ..services.rubrics import import_rubrics
 from ..services.rules import DEFAULT_PROGRAM_SETTINGS
 from ..services.scoring import ONE_LINE_MESSAGE, is_one_line
+from .credentials import credential_key, verify_credential
 from .drift import evaluate_drift
 from .reminders import send_mail, send_reminders
 
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_reminders)
     app.cli.add_command(send_mail)
     app.cli.add_command(evaluate_drift)
+    app.cli.add_command(credential_key)
+    app.cli.add_command(verify_credential)
 
 
 def _session() -> Session:

@@ -4,6 +4,7 @@ from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, An
 from .attachments import AnchorAttachment
 from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
+from .credentials import IssuedCredential, IssuerKey
 from .drafts import ScoreDraft
 from .drift import (
     COHORT_RULES,
@@ -56,6 +57,8 @@ __all__ = [
     "DriftFlag",
     "FlagRule",
     "FlagStatus",
+    "IssuedCredential",
+    "IssuerKey",
     "KeyChallenge",
     "Level",
     "LevelDescriptor",

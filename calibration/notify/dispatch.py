@@ -12,20 +12,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from ..models import KeyChallenge, ScoreCorrection
-from ..services import events
+from ..services import credentials, events
 from . import bookings, outbox, reviews
 
 T = TypeVar("T")
 
 
 def queue_for(session: Session, happened: Iterable[events.Event]) -> tuple[int, ...]:
-    """Queue the mail ``happened`` calls for, in ``session``; the ids of all mail queued in it."""
+    """Queue the mail ``happened`` calls for, in ``session``, and issue the Open Badges credentials
+    that certifications granted in it call for (signed with the program's key, which needs the
+    configuration); the ids of all mail queued in it."""
     booked: set[int] = set()
+    granted: list[events.CertificationGranted] = []
     for event in happened:
-        if isinstance(event, events.BookingsChanged):
+        if isinstance(event, events.CertificationGranted):
+            granted.append(event)
+        elif isinstance(event, events.BookingsChanged):
             booked.update(event.user_ids)
         elif isinstance(event, events.ScoreCorrected):
             reviews.score_corrected(session, _get(session, ScoreCorrection, event.correction_id))
@@ -35,6 +41,10 @@ def queue_for(session: Session, happened: Iterable[events.Event]) -> tuple[int, 
             reviews.challenge_answered(session, _get(session, KeyChallenge, event.challenge_id))
     if booked:
         bookings.queue_booking_mails(session, user_ids=sorted(booked))
+    if granted:
+        credentials.issue_granted(
+            session, credentials.IssuerSettings.from_config(current_app.config), granted
+        )
     return outbox.take_queued(session)
 
 

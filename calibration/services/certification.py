@@ -45,7 +45,7 @@ from ..models import (
 )
 from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
-from . import audit, training
+from . import audit, credentials, events, training
 from .certification_view import (
     CertificationView,
     CheckLine,
@@ -154,6 +154,29 @@ def set_status(
     )
     if old == S.RECALIBRATION_DUE and new != S.RECALIBRATION_DUE:
         _close_waits(session, actor, membership, new, now)
+    _credential_follows(session, actor, membership, new, reason, now)
+
+
+def _credential_follows(
+    session: Session,
+    actor: Actor,
+    membership: Membership,
+    new: CertificationStatus,
+    reason: str,
+    now: dt.datetime,
+) -> None:
+    """The Open Badges credential follows the status in the same transaction: certified issues one
+    (signed at the boundary, which holds the key: an event); suspended or lapsed revokes at once."""
+    if new == S.CERTIFIED:
+        events.emit(session, events.CertificationGranted(membership.program_id, membership.user_id))
+        return
+    expires = membership.certification_expires_at
+    lapsed = new == S.RECALIBRATION_DUE and expires is not None and expires <= now
+    if new == S.SUSPENDED or lapsed:
+        why = f"certification suspended: {reason}" if new == S.SUSPENDED else "certification lapsed"
+        credentials.revoke_active(
+            session, actor, program_id=membership.program_id, user_id=membership.user_id, reason=why, now=now
+        )
 
 
 def _close_waits(

@@ -49,7 +49,16 @@ class ChallengeAnswered:
     challenge_id: int
 
 
-Event = BookingsChanged | ScoreCorrected | ChallengeRaised | ChallengeAnswered
+@dataclass(frozen=True)
+class CertificationGranted:
+    """An assessor became certified (first time, renewal, approval or reinstatement): their Open
+    Badges credential is issued in the same transaction, signed with the program's key."""
+
+    program_id: int
+    user_id: int
+
+
+Event = BookingsChanged | ScoreCorrected | ChallengeRaised | ChallengeAnswered | CertificationGranted
 
 
 def emit(session: Session, event: Event) -> None:

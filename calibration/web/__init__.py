@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, admin, assessor, auth, guards, trainer
+    from . import account, admin, assessor, auth, credentials, guards, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -15,4 +15,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(assessor.sessions_bp)
     app.register_blueprint(account.calendar_bp)
+    app.register_blueprint(credentials.bp)
     guards.check_installed(app)  # a blueprint without its guard would be open to anyone

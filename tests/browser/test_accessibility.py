@@ -178,6 +178,34 @@ def _result_path(site, name: str = "") -> str:  # tom's finished rounds: read on
         return f"/rounds/{session.scalar(select(Round.id).where(Round.name == name))}/result"
 
 
+def _credential_path(site) -> str:
+    """Grace's Open Badges credential (issued once, as "Get your credential" would): its public page."""
+    import os
+
+    from sqlalchemy import select
+
+    from calibration.config import DEV_CREDENTIAL_KEY
+    from calibration.db import utcnow, write_intent
+    from calibration.models import Membership, User
+    from calibration.services import credentials
+    from calibration.services.context import Member
+
+    settings = credentials.IssuerSettings(site.base, os.environ.get("CREDENTIAL_KEY", DEV_CREDENTIAL_KEY))
+    with write_intent(), site.session() as session:
+        user_id = session.scalar(select(User.id).where(User.email == "grace@demo.test"))
+        program_id = session.scalar(select(Membership.program_id).where(Membership.user_id == user_id))
+        found = credentials.current_for(session, program_id, user_id, now=utcnow())
+        if found is None:
+            found = credentials.get_credential(session, Member(user_id, program_id), settings)
+            session.commit()
+        return f"/credentials/{found.public_id}"
+
+
+def _certification_with_credential_path(site) -> str:
+    _credential_path(site)
+    return "/certification"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -224,6 +252,9 @@ KEY_PAGES = [
     KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),
     KeyPage("round-finished", "daniel@demo.test", lambda site: f"/rounds/{site.open_round.id}"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
+    KeyPage("credential", None, _credential_path),
+    KeyPage("credential-verify", None, lambda site: "/credentials/verify"),
+    KeyPage("certification-credential", "grace@demo.test", _certification_with_credential_path),
 ]
 
 
@@ -345,3 +376,31 @@ def test_scoring_layout_puts_evidence_beside_the_rubric_when_wide(
     assert ev and ru
     assert ru["y"] >= ev["y"] + ev["height"], f"not stacked at 390 px: {ev} {ru}"
     assert ru["width"] <= NARROW["width"] and ev["width"] <= NARROW["width"]
+
+
+def test_checking_a_credential_file_is_accessible(new_page: Callable[..., Page], site) -> None:
+    """The verifier's answers: a valid credential (its verdict and what was checked) and a file that
+    is not JSON (a 400 with the reason beside the field), axe-clean at both widths."""
+    public_id = _credential_path(site).rsplit("/", 1)[1]
+    page = new_page(WIDE)
+    document = page.request.get(site.url(f"/credentials/{public_id}.json")).body()
+    for name, content, heading in (
+        ("credential.json", document, "Verified: this credential is valid now"),
+        ("notes.json", b"{not json", "Check a credential"),
+    ):
+        page.set_viewport_size(WIDE)
+        page.goto(site.url("/credentials/verify"))
+        page.set_input_files(
+            "#file", files=[{"name": name, "mimeType": "application/json", "buffer": content}]
+        )
+        page.get_by_role("button", name="Check the credential").click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        label = "credential-checked" if content == document else "credential-not-json"
+        if content != document:
+            expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
+            expect(page.locator("#file")).to_have_attribute("aria-invalid", "true")
+        screenshot(page, f"{label}-1280")
+        _assert_axe_clean(page, f"{label}-1280")
+        page.set_viewport_size(NARROW)
+        assert not horizontal_overflow(page), f"content wider than 390 px: {horizontal_overflow(page)}"
+        _assert_axe_clean(page, f"{label}-390")

@@ -473,3 +473,52 @@ def test_result_and_progress_pages_open_only_what_own_final_sheets_revealed(app,
     assert pages[result][0] == 200 and "Outcome:" in pages[result][1]
     markers = forbidden_markers(world, revealed=world.anchors)
     assert markers and leaks(pages, {}, markers) == []
+
+
+def test_credential_pages_carry_no_key_rationale_or_colleague_data(app, world, db):
+    """The assessor's Open Badges credential (issue 19): My certification, the credential's public
+    page and JSON, the issuer profile, the status list and the verifier, crawled as the assessor
+    and anonymously, show no key, rationale or colleague's data, and never the assessor's address.
+    Its evidence summarises a round in which only anchor 0 is final for the assessor."""
+    import datetime as dt
+    import json
+
+    from calibration.db import utcnow
+    from calibration.models import IssuedCredential, Membership, QualificationOutcome, QualificationResult
+
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    submit(db, world, "assessor", 0)
+    member = db.scalar(select(Membership).where(Membership.user_id == world.ids["assessor"]))
+    member.certified_at, member.certification_expires_at = utcnow(), utcnow() + dt.timedelta(days=100)
+    db.add(
+        QualificationResult(
+            program_id=world.program_a, user_id=world.ids["assessor"], round_id=world.round_id, attempt=1,
+            outcome=QualificationOutcome.PASS, message="passed", checks_json="[]", decided_at=utcnow(),
+        )
+    )  # fmt: skip
+    db.commit()
+    assessor = _client_as(app, world.emails["assessor"])
+    assert (
+        post_form(assessor, "/certification/credential", {}, token_page="/certification").status_code == 302
+    )
+    db.rollback()
+    row = db.scalar(select(IssuedCredential))
+    assert row is not None and json.loads(row.document)["evidence"], "the credential should carry evidence"
+    public = [
+        f"/credentials/{row.public_id}",
+        f"/credentials/{row.public_id}.json",
+        "/credentials/issuers/alpha",
+        "/credentials/status/alpha",
+        "/credentials/verify",
+    ]
+    markers = forbidden_markers(world, revealed=[world.anchors[0]])
+    mine = crawl(assessor, ["/certification", *public])
+    assert all(mine[url][0] == 200 for url in public), {u: mine[u][0] for u in public}
+    assert leaks(mine, {}, markers) == []
+    # Signed in, the page header names the assessor; the credential itself never does.
+    assert leaks({u: mine[u] for u in public}, {}, [world.emails["assessor"]]) == []
+    markers += [world.emails["assessor"], "Asha Assessor"]
+    anonymous = crawl(app.test_client(), public)
+    assert all(anonymous[url][0] == 200 for url in public)
+    assert leaks(anonymous, {}, markers) == []

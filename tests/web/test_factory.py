@@ -44,9 +44,22 @@ def test_production_refuses_short_secret(monkeypatch):
 def test_production_starts_with_a_real_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("CALIBRATION_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CREDENTIAL_KEY", "c" * 48)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_to_start_without_a_credential_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("CALIBRATION_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
+    monkeypatch.delenv("CREDENTIAL_KEY", raising=False)
+    with pytest.raises(ConfigError, match="CREDENTIAL_KEY is not set"):
+        create_app()
+    monkeypatch.setenv("CREDENTIAL_KEY", "short")
+    with pytest.raises(ConfigError, match="CREDENTIAL_KEY is too short"):
+        create_app()
 
 
 def test_sqlite_pragmas(app):

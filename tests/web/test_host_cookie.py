@@ -54,6 +54,7 @@ def test_the_session_cookie_has_the_host_prefix_over_https(app, world):
 def test_a_host_cookie_that_browsers_would_refuse_is_refused_at_start(monkeypatch, tmp_path):
     monkeypatch.setenv("CALIBRATION_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CREDENTIAL_KEY", "c" * 48)  # production needs one (issue 19)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
     with pytest.raises(ConfigError, match="SESSION_COOKIE_DOMAIN"):
         create_app({"SESSION_COOKIE_DOMAIN": "example.test"})

@@ -1,5 +1,6 @@
 """Assessors: rounds, blind scoring, feedback once final, results, progress and recalibration sessions."""
 
+from . import credential as credential  # registers "Get your credential" on ``bp``
 from . import drafts as drafts  # registers the draft endpoint on ``bp``
 from . import results as results  # registers the result and progress pages on ``bp``
 from .sessions import bp as sessions_bp

@@ -17,6 +17,7 @@ from ...services import (
     certification,
     challenges,
     completion,
+    credentials,
     drafts,
     key_views,
     reveal,
@@ -29,6 +30,7 @@ from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNot
 from ...services.rubric_cache import RubricSnapshot
 from ..attachments import send_attachment
 from ..boundary import Done, Refused, attempt, commit_after_read, page
+from ..forms import ConfirmForm
 from ..guards import actor, require_roles
 from ..hooks import writes_late
 from . import flow
@@ -64,7 +66,19 @@ def certification_page() -> str:
     db_session = get_session()
     view = certification.certification_view(db_session, program_id=me.program_id, user_id=me.user_id)
     finished = round_results.finished_rounds(db_session, program_id=me.program_id, user_id=me.user_id)
-    return render_template("assessor/certification.html", v=view, finished=finished)
+    credential = credentials.current_for(db_session, me.program_id, me.user_id, now=utcnow())
+    return render_template(
+        "assessor/certification.html",
+        v=view,
+        finished=finished,
+        credential=credential,
+        credential_link=(
+            credentials.IssuerSettings.from_config(current_app.config).credential_id(credential.public_id)
+            if credential is not None
+            else None
+        ),
+        credential_form=ConfirmForm(formdata=None),
+    )
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -1,6 +1,8 @@
-"""Assessors: rounds, blind scoring, feedback once final, results, progress and recalibration sessions."""
+"""Assessors: rounds, blind scoring, feedback once final, results, progress, the anchor library and
+recalibration sessions."""
 
 from . import drafts as drafts  # registers the draft endpoint on ``bp``
+from . import library as library  # registers the anchor library on ``bp``
 from . import results as results  # registers the result and progress pages on ``bp``
 from .sessions import bp as sessions_bp
 from .views import bp

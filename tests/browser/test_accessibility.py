@@ -20,6 +20,7 @@ from .support import (
     focus_ring,
     horizontal_overflow,
     log_in,
+    released_anchor,
     run_axe,
     screenshot,
     tab_until,
@@ -224,6 +225,13 @@ KEY_PAGES = [
     KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),
     KeyPage("round-finished", "daniel@demo.test", lambda site: f"/rounds/{site.open_round.id}"),
     KeyPage("error-404", "tom@demo.test", lambda site: "/rounds/999999", status=404),
+    KeyPage("library", "daniel@demo.test", lambda site: "/library"),
+    KeyPage("library-anchor", "daniel@demo.test", lambda site: f"/library/{released_anchor(site)}"),
+    KeyPage(
+        "anchor-release",
+        "trainer@demo.test",
+        lambda site: f"/trainer/anchors/{site.open_round.anchors[0].id}/release",
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ has read its key already); daniel reads the library; priya's dashboard is only r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -136,3 +137,41 @@ def test_the_header_folds_on_a_narrow_screen_and_opens_by_keyboard(
     expect(menu).to_be_hidden()
     expect(nav).to_be_visible()
     assert active_element(page)  # the page is still usable
+
+
+def test_the_round_page_and_the_scoring_switch_at_390_px(new_page: Callable[..., Page], site) -> None:
+    """The round page's anchors are cards with nothing cut off; on the scoring page a bar switches
+    between the evidence and the rubric (plain links: no script needed), and is gone when wide."""
+    page = new_page(NARROW)
+    log_in(page, site.base, "helen@demo.test")  # helen never submits in the open round
+    page.goto(site.url(f"/rounds/{site.open_round.id}"))
+    assert not horizontal_overflow(page), horizontal_overflow(page)
+    items = page.locator("ol.anchor-list > li")
+    assert items.count() == len(site.open_round.anchors)
+    for i in range(items.count()):
+        box = items.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], box
+    screenshot(page, "round-cards-390")
+    _axe_clean(page, "round-390")
+
+    page.goto(site.url(f"/rounds/{site.open_round.id}/anchors/{site.open_round.anchors[0].id}"))
+    switch = page.get_by_role("navigation", name="Evidence or rubric")
+    expect(switch).to_be_visible()
+    rubric_heading = page.locator("#rubric-heading")
+    assert not _in_view(page, rubric_heading)
+    switch.get_by_role("link", name="Rubric").click()
+    expect(page).to_have_url(re.compile(r"#rubric-heading$"))
+    assert _in_view(page, rubric_heading), "the rubric is not on screen after the switch"
+    assert switch.bounding_box() is not None  # the bar stays at the top while scrolling
+    switch.get_by_role("link", name="Evidence").click()
+    assert _in_view(page, page.locator("#evidence-heading"))
+    screenshot(page, "score-switch-390")
+    _axe_clean(page, "score-switch-390")
+    page.set_viewport_size(WIDE)
+    expect(switch).to_be_hidden()
+
+
+def _in_view(page: Page, locator) -> bool:  # type: ignore[no-untyped-def]
+    box = locator.bounding_box()
+    height = page.viewport_size["height"] if page.viewport_size else 0
+    return bool(box) and 0 <= box["y"] < height and box["y"] + box["height"] > 0

@@ -14,6 +14,14 @@ from ..guards import actor, audit_denial
 from .views import bp
 
 
+@bp.app_context_processor
+def _library_link() -> dict[str, bool]:
+    """``library_open`` for the header: whether the signed-in assessor may read the library."""
+    membership = g.get("membership")
+    status = membership.certification_status if membership is not None else None
+    return {"library_open": reveal.may_open_library(status)}
+
+
 def _certified_only() -> None:
     """Assessors not (or no longer) certified are refused like any page outside their role: 404."""
     membership = g.get("membership")

@@ -175,3 +175,21 @@ def _in_view(page: Page, locator) -> bool:  # type: ignore[no-untyped-def]
     box = locator.bounding_box()
     height = page.viewport_size["height"] if page.viewport_size else 0
     return bool(box) and 0 <= box["y"] < height and box["y"] + box["height"] > 0
+
+
+def test_the_menu_and_the_switch_work_without_javascript(browser, site) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=NARROW, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, site.base, "helen@demo.test")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav).to_be_hidden()
+        tab_until(page, lambda el: el.get("tag") == "summary")
+        page.keyboard.press("Enter")
+        expect(nav).to_be_visible()
+        page.goto(site.url(f"/rounds/{site.open_round.id}/anchors/{site.open_round.anchors[0].id}"))
+        page.get_by_role("navigation", name="Evidence or rubric").get_by_role("link", name="Rubric").click()
+        expect(page).to_have_url(re.compile(r"#rubric-heading$"))
+        assert _in_view(page, page.locator("#rubric-heading"))
+    finally:
+        context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
@@ -39,11 +39,22 @@ class Anchor(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Released to the certified assessors' library (who: the audit trail): no round serves it again.
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     rubric_version: Mapped[RubricVersion] = relationship()
     key_versions: Mapped[list[AnchorKeyVersion]] = relationship(
         back_populates="anchor", order_by="AnchorKeyVersion.version"
     )
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
+
+    @classmethod
+    def in_pool(cls) -> ColumnElement[bool]:
+        """The anchors a round may serve: active and never released to the library."""
+        return and_(cls.status == AnchorStatus.ACTIVE, cls.released_at.is_(None))
 
 
 class AnchorKeyVersion(Base):

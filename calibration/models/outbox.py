@@ -34,6 +34,7 @@ class OutgoingMail(Base):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("recalibration_session.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str | None] = mapped_column(String(254))  # where replies go (None: the sender)
     subject: Mapped[str] = mapped_column(String(500), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")

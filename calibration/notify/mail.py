@@ -62,6 +62,7 @@ class Mail:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    reply_to: str | None = None  # where replies go, e.g. the trainer who sent an invitation
 
 
 # Line breaks, tabs and other control characters (and Unicode's line separators) in a header value.
@@ -84,6 +85,8 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
     msg["From"] = one_line(sender)
     msg["To"] = one_line(mail.to)
     msg["Subject"] = one_line(mail.subject)
+    if mail.reply_to:
+        msg["Reply-To"] = one_line(mail.reply_to)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
@@ -196,7 +199,14 @@ def get_mailer(app: Flask | None = None) -> Mailer:
 
 
 def render_mail(
-    template: str, /, *, to: str, subject: str, attachments: tuple[Attachment, ...] = (), **context: Any
+    template: str,
+    /,
+    *,
+    to: str,
+    subject: str,
+    attachments: tuple[Attachment, ...] = (),
+    reply_to: str | None = None,
+    **context: Any,
 ) -> Mail:
     """Render ``mail/<template>.txt`` and ``mail/<template>.html`` (needs an app context)."""
     context = {"subject": subject, **context}
@@ -206,6 +216,7 @@ def render_mail(
         text=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
         attachments=attachments,
+        reply_to=reply_to,
     )
 
 

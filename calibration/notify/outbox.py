@@ -119,6 +119,7 @@ def queue(
         session_id=session_id,
         user_id=user_id,
         to_address=message.to,
+        reply_to=message.reply_to,
         subject=message.subject[:SUBJECT_MAX_CHARS],
         body_text=message.text,
         body_html=message.html,
@@ -182,6 +183,7 @@ class _Claimed:
     html: str
     attachments_json: str
     attempts: int
+    reply_to: str | None = None
 
 
 def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Claimed | None:
@@ -202,7 +204,7 @@ def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Cla
         assert row is not None
         claimed = _Claimed(
             row.id, row.kind, row.to_address, row.subject, row.body_text, row.body_html,
-            row.attachments_json, row.attempts,
+            row.attachments_json, row.attempts, row.reply_to,
         )  # fmt: skip
         session.commit()
     return claimed
@@ -304,6 +306,7 @@ def _deliver_one(
             text=claimed.text,
             html=claimed.html,
             attachments=_load_attachments(claimed.attachments_json),
+            reply_to=claimed.reply_to,
         )
         mail.get_mailer(app).send(message)
     except Exception as exc:  # a mail failure is recorded and retried, never a 500

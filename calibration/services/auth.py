@@ -65,6 +65,29 @@ class Throttle:
     window: dt.timedelta = dt.timedelta(minutes=15)
 
 
+#: Failed logins are warned about once this few attempts are left before the pause.
+WARN_WHEN_LEFT = 2
+
+
+def lockout_warning(failures: int, throttle: Throttle) -> str:
+    """What to add to a failed login's message once the pause is near (else ""), from the count of
+    recent failures for the address typed. The count is kept for every address, registered or not,
+    so the words are the same either way and never tell whether an account exists."""
+    left = throttle.max_failures - failures
+    minutes = int(throttle.window.total_seconds() // 60)
+    if left <= 0:
+        return (
+            f" That was the last attempt: logins with this email address are paused for {minutes} "
+            "minutes. You can reset your password meanwhile."
+        )
+    if left <= WARN_WHEN_LEFT:
+        return (
+            f" {left} attempt{'s' if left != 1 else ''} left before logins with this email address "
+            f"are paused for {minutes} minutes."
+        )
+    return ""
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -76,8 +99,9 @@ def authenticate(
     """Check the password and open a new server-side session. Audited either way.
 
     Failures are counted per email address in the database (whether or not the account
-    exists, so the reply never tells which addresses are registered); past the limit,
-    attempts are refused without checking the password until the window has passed.
+    exists, so the reply never tells which addresses are registered); the last attempts before
+    the limit are warned about (:func:`lockout_warning`); past the limit, attempts are refused
+    without checking the password until the window has passed.
     """
     address = normalise_email(email)
     since = utcnow() - throttle.window
@@ -108,7 +132,9 @@ def authenticate(
             outcome="failure",
             detail={"reason": "inactive" if (user and ok) else "bad_credentials"},
         )
-        raise AuthenticationFailed("The email or password is not right.")
+        raise AuthenticationFailed(
+            "The email or password is not right." + lockout_warning((failures or 0) + 1, throttle)
+        )
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == address))
     token = open_session(session, user.id)
     audit.record(

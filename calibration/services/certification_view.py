@@ -37,6 +37,7 @@ from ..models import (
     WaitStatus,
 )
 from .errors import NotFound
+from .plain_words import earn_labels, plain_rule_message
 
 S = CertificationStatus
 
@@ -260,21 +261,27 @@ def certification_view(
         raise NotFound("assessor")
     user, m = found
     names = dict(session.execute(select(Round.id, Round.name).where(Round.program_id == program_id)).all())
+    stored = results_of(session, program_id, user_id)
+    earned = earn_labels(session, [r.round_id for r in stored])  # the checks said in words
     results = [
         ResultLine(
             r.attempt,
             names.get(r.round_id, ""),
             r.outcome,
-            r.message,
+            plain_rule_message(r.message, earned.get(r.round_id)),
             r.decided_at,
             [
-                CheckLine(c["passed"], c["message"], c.get("applicable", True))
+                CheckLine(
+                    c["passed"],
+                    plain_rule_message(c["message"], earned.get(r.round_id)),
+                    c.get("applicable", True),
+                )
                 for c in json.loads(r.checks_json)
             ],
             r.trainer_decision,
             r.trainer_reason,
         )
-        for r in results_of(session, program_id, user_id)
+        for r in stored
     ]
     current = open_attempt(session, program_id, user_id)
     waiting = awaiting_trainer(session, program_id, user_id) is not None

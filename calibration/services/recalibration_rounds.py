@@ -19,7 +19,6 @@ from ..models import (
     Anchor,
     AnchorKeyVersion,
     AnchorPurpose,
-    AnchorStatus,
     DriftFlag,
     Recalibration,
     RecalibrationOutcome,
@@ -48,7 +47,7 @@ def _rubric_for(session: Session, program_id: int, flags: Iterable[DriftFlag]) -
         .where(
             Anchor.program_id == program_id,
             Anchor.purpose.in_(COUNTING_PURPOSES),
-            Anchor.status == AnchorStatus.ACTIVE,
+            Anchor.in_pool(),
             Anchor.id.in_(select(AnchorKeyVersion.anchor_id)),
         )
         .group_by(Anchor.rubric_version_id)
@@ -96,7 +95,7 @@ def _unseen_pool(session: Session, program_id: int, user_id: int, rubric_id: int
             select(Anchor.id).where(
                 Anchor.program_id == program_id,
                 Anchor.rubric_version_id == rubric_id,
-                Anchor.status == AnchorStatus.ACTIVE,
+                Anchor.in_pool(),
                 Anchor.purpose.in_(COUNTING_PURPOSES),
             )
         )

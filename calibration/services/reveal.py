@@ -5,6 +5,11 @@ assessor only for an anchor on which that assessor's own sheet in that round is 
 Feedback compares the key with each score's effective level and shows any correction of the
 assessor's own scores, with its reason.
 What is revealed is built from the allow-list of fields in :class:`CriterionFeedback`.
+
+The anchor library (:mod:`calibration.services.library`) is the one other way to a key: certified
+assessors (:func:`may_open_library`) read the keys of anchors a trainer released (:func:`in_library`),
+which no round serves again. An anchor still in a round that is not closed is never in the library,
+whatever its release says, so no one who may still score it can read its key there.
 """
 
 from __future__ import annotations
@@ -12,10 +17,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import AnchorKeyVersion, Round, ScoreSheet
+from ..models import (
+    Anchor,
+    AnchorKeyVersion,
+    AnchorStatus,
+    CertificationStatus,
+    Round,
+    RoundAnchor,
+    RoundStatus,
+    ScoreSheet,
+)
 from .assignments import round_anchor
 from .errors import NotFound
 from .scoring import existing_sheet, rubric_with_levels
@@ -98,6 +112,31 @@ class Feedback:
 def may_reveal(session: Session, *, assessor_id: int, round_id: int, anchor_id: int) -> ScoreSheet | None:
     """The assessor's final sheet for this anchor in this round, or None: the only reveal test."""
     return existing_sheet(session, round_id=round_id, anchor_id=anchor_id, assessor_id=assessor_id)
+
+
+# Who may read the library: the certified pool (an assessor due for recalibration is still in it;
+# released anchors are never served to them, so reading their keys costs no blind measurement).
+LIBRARY_READERS = frozenset({CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE})
+
+
+def may_open_library(status: CertificationStatus | None) -> bool:
+    """Whether an assessor with this certification status may read the anchor library."""
+    return status in LIBRARY_READERS
+
+
+def in_library() -> ColumnElement[bool]:
+    """The anchors whose key the library shows: released, not retired, and in no round that is not
+    closed (draft or open)."""
+    unfinished = (
+        select(RoundAnchor.anchor_id)
+        .join(Round, Round.id == RoundAnchor.round_id)
+        .where(Round.status != RoundStatus.CLOSED)
+    )
+    return and_(
+        Anchor.released_at.is_not(None),
+        Anchor.status != AnchorStatus.RETIRED,
+        Anchor.id.not_in(unfinished),
+    )
 
 
 def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) -> Feedback:

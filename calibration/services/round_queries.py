@@ -213,13 +213,14 @@ class CandidateAnchor:
 
 
 def candidate_anchors(session: Session, rnd: Round) -> list[CandidateAnchor]:
-    """Active anchors of the round's program and rubric version: the matching purpose first."""
+    """Active anchors of the round's program and rubric version, never those released to the library
+    (:meth:`Anchor.in_pool`): the matching purpose first."""
     anchors = list(
         session.scalars(
             select(Anchor).where(
                 Anchor.program_id == rnd.program_id,
                 Anchor.rubric_version_id == rnd.rubric_version_id,
-                Anchor.status == AnchorStatus.ACTIVE,
+                Anchor.in_pool(),
             )
         )
     )
@@ -259,6 +260,11 @@ def open_problems(session: Session, rnd: Round, *, now: dt.datetime | None = Non
             if anchor_id not in keys:
                 problems.append(
                     f"“{anchor.title}” has no master key: set its key or remove it from the round."
+                )
+            elif anchor.released_at is not None:
+                problems.append(
+                    f"“{anchor.title}” is released to the anchor library (its key is open to every "
+                    "certified assessor): remove it from the round."
                 )
             elif anchor.status != AnchorStatus.ACTIVE:
                 problems.append(

@@ -39,6 +39,7 @@ from ..stats.results import Proportion
 from .assignments import assigned_round
 from .certification_view import CertificationView, certification_view
 from .errors import NotFound
+from .plain_words import decision_title, plain_rule_message
 from .policy import ProgramSettings
 from .rules import pass_rule_from_json
 from .score_rows import int_columns, keyed_scores
@@ -63,7 +64,7 @@ _TITLES = {
     "exact": "Exact agreement with the key",
     "adjacent": "Within one level of the key",
     "discrepant": "Scores two or more levels off",
-    "decision": "Same decision at the earn cut",
+    "decision": "Same call as the key on whether a criterion is earned",  # the level is added per round
 }
 
 
@@ -272,7 +273,7 @@ def round_result(
         rule=rule,
         accuracy=table.overall,
         decision=decision,
-        checks=tuple(_check(c, table.overall) for c in decision.checks),
+        checks=tuple(_check(c, table.overall, labels.get(rubric.earn_cut)) for c in decision.checks),
         criteria=by_criterion,
         clearly_below=below,
         raised_for_review=raised,
@@ -296,16 +297,17 @@ def _lean(result: AccuracyResult, rule: PassRule, n_anchors: int) -> str | None:
     )
 
 
-def _check(check: RuleCheck, result: AccuracyResult) -> ResultCheck:
+def _check(check: RuleCheck, result: AccuracyResult, earn_label: str | None) -> ResultCheck:
     share = {"exact": result.exact, "adjacent": result.adjacent}.get(check.name)
     if check.name == "decision" and result.decision is not None:
         share = result.decision.agreement
+    title = decision_title(earn_label) if check.name == "decision" else _TITLES.get(check.name, check.name)
     return ResultCheck(
         check.name,
-        _TITLES.get(check.name, check.name),
+        title,
         check.passed,
         check.applicable,
-        check.message,
+        plain_rule_message(check.message, earn_label),
         share if check.applicable else None,
     )
 

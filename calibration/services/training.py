@@ -18,7 +18,6 @@ from ..models import (
     Anchor,
     AnchorKeyVersion,
     AnchorPurpose,
-    AnchorStatus,
     Assignment,
     Round,
     RoundKind,
@@ -41,7 +40,7 @@ def _training_rubric(session: Session, program_id: int, purpose: AnchorPurpose) 
         .where(
             Anchor.program_id == program_id,
             Anchor.purpose == purpose,
-            Anchor.status == AnchorStatus.ACTIVE,
+            Anchor.in_pool(),
             Anchor.id.in_(keyed),
         )
         .group_by(Anchor.rubric_version_id)

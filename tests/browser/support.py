@@ -348,3 +348,57 @@ def focus_ring(page: Any) -> dict[str, str]:
                     background: bg};
         }"""
     )
+
+
+# --- the anchor library (issue 16, item 9) -------------------------------------------------------
+
+
+def releasable_anchors(site: Any) -> list[int]:
+    """Spring-round calibration anchors (every demo assessor has already read their keys) that are
+    in no unfinished round and not yet released: the ones browser tests may release."""
+    from calibration.models import AnchorPurpose
+
+    with site.session() as session:
+        unfinished = (
+            select(RoundAnchor.anchor_id)
+            .join(Round, Round.id == RoundAnchor.round_id)
+            .where(Round.status != RoundStatus.CLOSED)
+        )
+        return list(
+            session.scalars(
+                select(Anchor.id)
+                .join(RoundAnchor, RoundAnchor.anchor_id == Anchor.id)
+                .where(
+                    RoundAnchor.round_id == site.past_round.id,
+                    Anchor.purpose == AnchorPurpose.CALIBRATION,
+                    Anchor.released_at.is_(None),
+                    Anchor.id.not_in(unfinished),
+                )
+                .order_by(RoundAnchor.position)
+            )
+        )
+
+
+def released_anchor(site: Any) -> int:
+    """A demo anchor in the library: one a test already released, else one released now (by the
+    demo's lead trainer, through the service)."""
+    from calibration.db import write_intent
+    from calibration.models import Role
+    from calibration.services import library
+    from calibration.services.context import Member
+
+    with site.session() as session:
+        found = session.scalar(select(Anchor.id).where(Anchor.released_at.is_not(None)).order_by(Anchor.id))
+    if found is not None:
+        return int(found)
+    anchor_id = releasable_anchors(site)[-1]
+    with write_intent(), site.session() as session:
+        anchor = session.get(Anchor, anchor_id)
+        assert anchor is not None
+        trainer = session.scalar(select(User.id).where(User.email == "trainer@demo.test"))
+        library.release_anchor(
+            session, Member(trainer, anchor.program_id, Role.LEAD_TRAINER), program_id=anchor.program_id,
+            anchor_id=anchor_id,
+        )  # fmt: skip
+        session.commit()
+    return anchor_id

@@ -20,6 +20,7 @@ from .support import (
     focus_ring,
     horizontal_overflow,
     log_in,
+    released_anchor,
     run_axe,
     screenshot,
     tab_until,
@@ -255,6 +256,13 @@ KEY_PAGES = [
     KeyPage("credential", None, _credential_path),
     KeyPage("credential-verify", None, lambda site: "/credentials/verify"),
     KeyPage("certification-credential", "grace@demo.test", _certification_with_credential_path),
+    KeyPage("library", "daniel@demo.test", lambda site: "/library"),
+    KeyPage("library-anchor", "daniel@demo.test", lambda site: f"/library/{released_anchor(site)}"),
+    KeyPage(
+        "anchor-release",
+        "trainer@demo.test",
+        lambda site: f"/trainer/anchors/{site.open_round.anchors[0].id}/release",
+    ),
 ]
 
 

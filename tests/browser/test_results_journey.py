@@ -39,7 +39,7 @@ def test_from_the_dashboard_to_the_round_result_and_my_progress(page: Page, site
     for title in (
         "Exact agreement with the key",
         "Within one level of the key",
-        "Same decision at the earn cut",
+        "Same call as the key on whether a criterion is earned",
     ):
         expect(checks.get_by_role("rowheader", name=title)).to_be_visible()
     expect(page.get_by_role("heading", name="Your misses by criterion")).to_be_visible()

@@ -154,3 +154,36 @@ def test_logout_is_audited(client, login, world, db):
     login(world.emails["assessor"])
     post_form(client, "/logout", {}, token_page="/dashboard")
     assert db.scalar(select(func.count()).where(AuditEvent.action == "logout")) == 1
+
+
+def _refusal(resp) -> str:  # type: ignore[no-untyped-def]
+    import re
+
+    found = re.search(r'role="alert">([^<]*)<', resp.get_data(as_text=True))
+    assert found, "no refusal shown"
+    return found.group(1)
+
+
+def test_login_warns_before_the_pause_without_telling_whether_the_account_exists(client, login, world):
+    """Issue 16: "2 attempts left" before logins are paused; the same words, at the same counts,
+    for a registered address and for one nobody registered (no account enumeration)."""
+    registered, unknown = world.emails["assessor"], "nobody-here@nowhere.test"
+    seen: dict[str, list[str]] = {registered: [], unknown: []}
+    for _ in range(6):
+        for email in (registered, unknown):
+            resp = login(email, "wrong-password")
+            assert resp.status_code == 400
+            seen[email].append(_refusal(resp))
+    assert seen[registered] == seen[unknown]
+    messages = seen[registered]
+    assert messages[:2] == ["The email or password is not right."] * 2
+    assert messages[2].endswith(
+        "2 attempts left before logins with this email address are paused for 15 minutes."
+    )
+    assert messages[3].endswith(
+        "1 attempt left before logins with this email address are paused for 15 minutes."
+    )
+    assert "That was the last attempt" in messages[4]
+    assert messages[5].startswith("Too many failed attempts.")
+    # The right password is refused now too, with the same words as for the unknown address.
+    assert _refusal(login(registered)) == _refusal(login(unknown, "pw-for-tests"))

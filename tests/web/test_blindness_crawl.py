@@ -522,3 +522,44 @@ def test_credential_pages_carry_no_key_rationale_or_colleague_data(app, world, d
     anonymous = crawl(app.test_client(), public)
     assert all(anonymous[url][0] == 200 for url in public)
     assert leaks(anonymous, {}, markers) == []
+
+
+def test_the_library_opens_only_released_keys_and_only_to_certified_assessors(app, world, db):
+    """Issue 16, item 9: a released anchor's key is in the library (the crawl finds it from the
+    menu); an unreleased anchor's key never is, nor a released one back in an unfinished round; an
+    uncertified assessor reaches none of it."""
+    from calibration.models import Anchor, CertificationStatus, Membership, Program, RubricVersion
+    from calibration.services import library
+
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    program, rubric = db.get(Program, world.program_a), db.get(RubricVersion, world.rubric_id)
+    from ..factories import make_anchor
+
+    # Not "Rationale for ..." (the world's first key versions, a forbidden marker): this key is open.
+    shelf = make_anchor(
+        db, program, rubric, title="Shelf", key_levels=world.keys[world.anchors[0]], rationale_prefix="Why"
+    )
+    kept = make_anchor(db, program, rubric, title="Kept back", key_levels=world.keys[world.anchors[1]])
+    for anchor in (shelf, kept):
+        for entry in anchor.key_versions[0].entries:
+            entry.rationale = f"{key_marker(anchor.id)} {entry.rationale}"
+    db.commit()
+    library.release_anchor(
+        db, Member(world.ids["trainer"], world.program_a), program_id=world.program_a, anchor_id=shelf.id
+    )
+    db.commit()
+    assessor = _client_as(app, world.emails["assessor"])
+    pages = crawl(assessor, seeds(app, world, attachment_id=1))
+    status, page = pages[f"/library/{shelf.id}"]
+    assert status == 200 and key_marker(shelf.id) in page  # reached by links, and not vacuous
+    assert leaks(pages, {}, [*forbidden_markers(world), key_marker(kept.id)]) == []
+
+    member = db.scalar(select(Membership).where(Membership.user_id == world.ids["assessor2"]))
+    member.certification_status = CertificationStatus.IN_TRAINING
+    db.commit()
+    newcomer = _client_as(app, world.emails["assessor2"])
+    pages = crawl(newcomer, [*seeds(app, world, attachment_id=1), "/library", f"/library/{shelf.id}"])
+    assert pages["/library"][0] == 404 and pages[f"/library/{shelf.id}"][0] == 404
+    assert leaks(pages, {}, [key_marker(shelf.id), key_marker(kept.id)]) == []
+    assert db.get(Anchor, shelf.id).released_at is not None

@@ -1,5 +1,6 @@
 """Anchors: list, create and edit (with a no-JavaScript Markdown preview), the versioned master key,
-attachments, and the per-anchor agreement page. Thin views over :mod:`calibration.services.anchors`."""
+attachments, the per-anchor agreement page and the release to the assessors' library. Thin views
+over :mod:`calibration.services.anchors` and :mod:`calibration.services.library`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...models.attachments import size_label
-from ...services import anchor_waits, challenges, key_views
+from ...services import anchor_waits, challenges, key_views, library
 from ...services import anchors as service
 from ...services.scoring import rubric_with_levels
 from ..attachments import send_attachment
@@ -264,3 +265,33 @@ def anchor_attachment_remove(anchor_id: int, attachment_id: int) -> Response:
     service.discard_file(current_app.config["ATTACHMENT_DIR"], outcome.value)
     flash("Attachment removed.", "info")
     return redirect(url_for(".anchor_attachments", anchor_id=anchor_id))
+
+
+@bp.route("/anchors/<int:anchor_id>/release", methods=["GET", "POST"])
+def anchor_release(anchor_id: int) -> Page:
+    """Release the anchor to the assessors' library: a confirmation page, then the release (for good)."""
+    me = actor()
+    db_session = get_session()
+    anchor = service.get_anchor(db_session, program_id=me.program_id, anchor_id=anchor_id)
+    form = ConfirmForm()
+    page_error = None
+    if form.validate_on_submit():
+        outcome = attempt(
+            lambda s: library.release_anchor(s, me, program_id=me.program_id, anchor_id=anchor_id).title,
+            form=form,
+        )
+        if outcome.ok:
+            flash(f"“{outcome.value}” is now in the anchor library. No round will use it again.", "info")
+            return redirect(url_for(".anchor_page", anchor_id=anchor_id))
+        page_error = outcome.message
+    elif form.is_submitted():
+        page_error = "The form expired; reload the page and confirm again."
+    blockers = [] if anchor.released_at else library.release_blockers(db_session, anchor.id)
+    return _form_page(
+        "trainer/anchors/release.html",
+        page_error,
+        form=form,
+        anchor=anchor,
+        blockers=blockers,
+        has_key=service.current_key(db_session, anchor.id) is not None,
+    )

@@ -32,9 +32,14 @@ def _lifetime() -> dt.timedelta:
 
 
 def _invited(db_session: Session, invited: list[onboarding.Invited], program_id: int) -> list[int]:
-    """Queue the invitations' mail in the transaction that creates the links; the outbox ids."""
+    """Queue the invitations' mail in the transaction that creates the links, from the trainer who
+    acts (named in the mail; replies go to them); the outbox ids."""
     return queue_invitations(
-        db_session, invited, program_id=program_id, days=current_app.config["INVITATION_DAYS"]
+        db_session,
+        invited,
+        program_id=program_id,
+        days=current_app.config["INVITATION_DAYS"],
+        inviter_id=actor().user_id,
     )
 
 

@@ -1,6 +1,7 @@
 """Assessors: rounds, blind scoring, feedback once final, results, progress and recalibration sessions."""
 
 from . import drafts as drafts  # registers the draft endpoint on ``bp``
+from . import practice as practice  # registers the practice try-again endpoint on ``bp``
 from . import results as results  # registers the result and progress pages on ``bp``
 from .sessions import bp as sessions_bp
 from .views import bp

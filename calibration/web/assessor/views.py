@@ -19,6 +19,7 @@ from ...services import (
     completion,
     drafts,
     key_views,
+    practice,
     reveal,
     round_results,
     rubric_cache,
@@ -81,6 +82,7 @@ def round_page(round_id: int) -> str:
         items=items,
         open_now=rnd.is_open_at(utcnow()),
         counted=rnd.kind in round_results.COUNTED_KINDS,
+        tries=practice.practice_states(db_session, rnd, assessor_id=me.user_id),
     )
 
 
@@ -265,9 +267,13 @@ def _feedback_page(
     page_error: str | None = None,
 ) -> str | tuple[str, int]:
     """The feedback page: the comparison with the key, corrections, and the assessor's own
-    challenges to the key with the form to raise one."""
+    challenges to the key with the form to raise one. On a practice try while the key is withheld:
+    which criteria differed, and another try."""
     me = actor()
     db_session = get_session()
+    tries = practice.practice_state(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
+    if tries is not None and not tries.key_shown:
+        return _differed_page(rnd, anchor, tries, already_recorded=already_recorded)
     fb = reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
     asked = challenges.challenges_of_sheet(db_session, fb.sheet.id)
     if form is None:
@@ -306,6 +312,28 @@ def _feedback_page(
             )
         )
     return page(html, page_error)
+
+
+def _differed_page(
+    rnd: Round, anchor: Anchor, state: practice.PracticeState, *, already_recorded: bool = False
+) -> str:
+    """After a practice try that differed while tries remain: which criteria differed (never the
+    key's level nor its rationale) and the way to try the same anchor again."""
+    me = actor()
+    db_session = get_session()
+    rubric = rubric_cache.rubric_snapshot(db_session, rnd.rubric_version_id)
+    return render_template(
+        "assessor/practice_differed.html",
+        round=rnd,
+        anchor=anchor,
+        rubric=rubric,
+        state=state,
+        labels={level.value: level.label for level in rubric.levels},
+        differed=set(state.differed),
+        already_recorded=already_recorded,
+        progress=flow.progress(db_session, rnd, user_id=me.user_id, anchor_id=anchor.id),
+        open_now=rnd.is_open_at(utcnow()),
+    )
 
 
 def _already_recorded(rnd: Round, anchor: Anchor) -> str | tuple[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..models import (
     CertificationStatus,
     DriftFlag,
     FlagRule,
+    Level,
     Membership,
     QualificationOutcome,
     QualificationResult,
@@ -110,6 +112,37 @@ class CheckLine:
         if not self.applicable:
             return "Not applicable"
         return {True: "Met", False: "Not met", None: "Not checked"}[self.passed]
+
+
+#: Checks that cannot fail on a two-level scale (:func:`calibration.stats.passrule.evaluate_pass_rule`).
+_NO_SECOND_LEVEL_CHECKS = frozenset({"adjacent", "discrepant"})
+
+
+def check_line(stored: Mapping[str, Any], n_levels: int | None) -> CheckLine:
+    """A stored check as shown. Results stored before ``applicable`` was kept lack the key: on a
+    two-level rubric their within-one-level and two-levels-off checks cannot fail, so they are
+    derived as not applicable rather than read as "Met"."""
+    applicable = stored.get("applicable")
+    if applicable is None:
+        applicable = not (
+            stored.get("name") in _NO_SECOND_LEVEL_CHECKS and n_levels is not None and n_levels <= 2
+        )
+    return CheckLine(stored["passed"], stored["message"], bool(applicable))
+
+
+def _levels_of_rounds(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """The number of levels of each round's rubric."""
+    if not round_ids:
+        return {}
+    return {
+        int(rid): int(n)
+        for rid, n in session.execute(
+            select(Round.id, func.count(Level.id))
+            .join(Level, Level.rubric_version_id == Round.rubric_version_id)
+            .where(Round.id.in_(round_ids))
+            .group_by(Round.id)
+        ).all()
+    }
 
 
 @dataclass(frozen=True)
@@ -260,6 +293,8 @@ def certification_view(
         raise NotFound("assessor")
     user, m = found
     names = dict(session.execute(select(Round.id, Round.name).where(Round.program_id == program_id)).all())
+    stored = results_of(session, program_id, user_id)
+    n_levels = _levels_of_rounds(session, [r.round_id for r in stored])
     results = [
         ResultLine(
             r.attempt,
@@ -267,14 +302,11 @@ def certification_view(
             r.outcome,
             r.message,
             r.decided_at,
-            [
-                CheckLine(c["passed"], c["message"], c.get("applicable", True))
-                for c in json.loads(r.checks_json)
-            ],
+            [check_line(c, n_levels.get(r.round_id)) for c in json.loads(r.checks_json)],
             r.trainer_decision,
             r.trainer_reason,
         )
-        for r in results_of(session, program_id, user_id)
+        for r in stored
     ]
     current = open_attempt(session, program_id, user_id)
     waiting = awaiting_trainer(session, program_id, user_id) is not None

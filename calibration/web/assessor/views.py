@@ -152,8 +152,9 @@ def score(round_id: int, anchor_id: int) -> Page:
         if outcome.ok:
             done = outcome.value
             if done.qualification is not None:
-                flash("That was the last anchor of your qualification round: your result is ready.", "info")
-                return redirect(url_for(".certification"))
+                # Like every counted round, the last sheet leads to the round's result page.
+                flash("That was the last anchor of your qualification round: here is your result.", "info")
+                return redirect(url_for(".round_result", round_id=rnd.id))
             return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
         if isinstance(outcome.error, AlreadyRecorded):
             return _already_recorded(rnd, anchor)

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .support import (
+    BINARY_ROUND,
     NARROW,
     WIDE,
     ax_group_names,
@@ -218,7 +219,7 @@ KEY_PAGES = [
     KeyPage(
         "round-result-binary",
         "tom@demo.test",
-        lambda site: _result_path(site, "Winter calibration: Implementing Equitable Practices"),
+        lambda site: _result_path(site, BINARY_ROUND),
     ),
     KeyPage("my-progress", "tom@demo.test", lambda site: "/progress"),
     KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),

@@ -24,6 +24,7 @@ from ...services import (
     round_results,
     rubric_cache,
     scoring,
+    training_path,
 )
 from ...services.context import Member
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
@@ -49,12 +50,17 @@ def dashboard() -> str:
     db_session = get_session()
     rounds = assignments.dashboard(db_session, user_id=me.user_id, program_id=me.program_id)
     latest = round_results.latest_result(db_session, program_id=me.program_id, user_id=me.user_id)
+    status = g.membership.certification_status if g.membership else None
+    path = training_path.training_path(
+        db_session, program_id=me.program_id, user_id=me.user_id, status=status, rounds=rounds
+    )
     return render_template(
         "assessor/dashboard.html",
         rounds=rounds,
         membership=g.membership,
         latest=latest,
         counted=round_results.COUNTED_KINDS,
+        path=path,
     )
 
 
@@ -65,7 +71,11 @@ def certification_page() -> str:
     db_session = get_session()
     view = certification.certification_view(db_session, program_id=me.program_id, user_id=me.user_id)
     finished = round_results.finished_rounds(db_session, program_id=me.program_id, user_id=me.user_id)
-    return render_template("assessor/certification.html", v=view, finished=finished)
+    rounds = assignments.dashboard(db_session, user_id=me.user_id, program_id=me.program_id)
+    path = training_path.training_path(
+        db_session, program_id=me.program_id, user_id=me.user_id, status=view.status, rounds=rounds
+    )
+    return render_template("assessor/certification.html", v=view, finished=finished, path=path)
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -43,8 +43,10 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 #   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page (his
 #            spring key challenge, from the demo, is only read)
 #   trainer  corrects one of priya's open-round scores; priya then reads why (test_correction_journey)
-#   trainer  also creates and opens a qualification round for Noah (new@demo.test), whom no other
-#            test reads, and invites casey.morgan@demo.test, who then qualifies (test_onboarding_journey)
+#   trainer  also creates and opens a qualification round for Noah (new@demo.test), and invites
+#            casey.morgan@demo.test, who then practises and qualifies (test_onboarding_journey)
+#   noah     (in training, demo practice and qualification) is read by test_accessibility, which makes
+#            one practice try of his last practice anchor that differs from the key
 # The demo is seeded at DEMO_NOW (tests/browser/conftest.py), and its rounds are named after the month
 # they opened in, so the names are known here before the server starts.
 DEMO_NOW = utcnow().replace(microsecond=0)

@@ -46,12 +46,11 @@ class PracticeState:
     """
 
     sheet: ScoreSheet
-    tries: int  # the round's number of tries (1 on every round that is not practice)
+    tries: int  # the round's number of tries
     used: int  # tries made: the sheet plus every later try
     levels: dict[int, int]  # the latest try's level per criterion
     key_version_id: int  # the key version the latest try was compared with
     differed: tuple[int, ...]
-    practice: bool
 
     @property
     def matched(self) -> bool:
@@ -59,7 +58,7 @@ class PracticeState:
 
     @property
     def key_shown(self) -> bool:
-        return not self.practice or self.matched or self.used >= self.tries
+        return self.matched or self.used >= self.tries
 
     @property
     def tries_left(self) -> int:
@@ -104,17 +103,14 @@ def attempts_of(
 
 
 def practice_state(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) -> PracticeState | None:
-    """The state of the assessor's tries at the anchor; None before the first (no sheet yet)."""
+    """The state of the assessor's tries at an anchor of a practice round; None on any other kind of
+    round (a sheet there is final and shows the key at once) and before the first try."""
+    if rnd.kind != RoundKind.PRACTICE:
+        return None
     sheet = existing_sheet(session, round_id=rnd.id, anchor_id=anchor_id, assessor_id=assessor_id)
     if sheet is None:
         return None
-    practice = rnd.kind == RoundKind.PRACTICE
-    tries = max(1, rnd.practice_tries) if practice else 1
-    later = (
-        attempts_of(session, round_id=rnd.id, anchor_id=anchor_id, assessor_id=assessor_id)
-        if practice
-        else []
-    )
+    later = attempts_of(session, round_id=rnd.id, anchor_id=anchor_id, assessor_id=assessor_id)
     if later:
         last = later[-1]
         levels = {int(cid): int(value) for cid, value in last.levels.items()}
@@ -124,7 +120,7 @@ def practice_state(session: Session, rnd: Round, *, assessor_id: int, anchor_id:
         key_version_id = sheet.key_version_id
     key = _key_levels(session, key_version_id)
     differed = tuple(cid for cid in sorted(key) if levels.get(cid) != key[cid])
-    return PracticeState(sheet, tries, 1 + len(later), levels, key_version_id, differed, practice)
+    return PracticeState(sheet, max(1, rnd.practice_tries), 1 + len(later), levels, key_version_id, differed)
 
 
 def practice_states(session: Session, rnd: Round, *, assessor_id: int) -> dict[int, PracticeState]:
@@ -164,10 +160,8 @@ def try_again(
     """
     if rubric.id != rnd.rubric_version_id or anchor.program_id != rnd.program_id:
         raise ValueError("the rubric and the anchor must be the round's")
-    if rnd.kind != RoundKind.PRACTICE:
-        raise NotFound("practice")
     state = practice_state(session, rnd, assessor_id=actor.user_id, anchor_id=anchor.id)
-    if state is None:
+    if state is None:  # not a practice round, or no first try yet
         raise NotFound("practice")
     if state.key_shown:
         raise InvalidInput(

@@ -108,7 +108,7 @@ def may_reveal(session: Session, *, assessor_id: int, round_id: int, anchor_id: 
     rnd = session.get(Round, round_id)
     if rnd is not None and rnd.kind == RoundKind.PRACTICE:
         state = practice_state(session, rnd, assessor_id=assessor_id, anchor_id=anchor_id)
-        if state is None or not state.key_shown:
+        if state is not None and not state.key_shown:
             return None
     return sheet
 
@@ -178,5 +178,5 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
         key_version=key.version,
         criteria=tuple(items),
         n_levels=len(rubric.levels),
-        practice=tries if rnd.kind == RoundKind.PRACTICE else None,
+        practice=tries,
     )

@@ -169,8 +169,10 @@ def training_path(
     steps = (practice, qualification, certified)
     if status == S.INVITED:
         text = "Accept your invitation from the link in the email to start."
+    elif practising and practice.action == "Start practice":
+        text = "Next: practise. Practice comes before your qualification round and never counts."
     elif practising:
-        text = f"Next: practise. {practice.status}. {practice.detail}"
+        text = f"Next: practise. Finish your practice ({practice.status.split(': ', 1)[-1]}), then your qualification round."
     elif qualification.round_id is not None and qualification.state == "current":
         text = f"Next: your qualification round. {qualification.detail}"
     else:

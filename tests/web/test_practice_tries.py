@@ -222,3 +222,23 @@ def test_a_new_practice_round_gets_the_program_default_and_the_trainer_can_set_t
         assert "practice_tries" in exc.field_errors
     else:
         raise AssertionError("0 tries was accepted")
+
+
+def test_the_trainer_sets_the_tries_on_the_new_round_form(client, login, world, db):
+    from .test_trainer_rounds_admin import new_round_data
+
+    login(world.emails["trainer"])
+    form = client.get("/trainer/rounds/new").get_data(as_text=True)
+    assert 'name="practice_tries"' in form and 'value="3"' in form
+    data = new_round_data(world, name="Practice with two tries", kind="practice", practice_tries="2")
+    assert post_form(client, "/trainer/rounds/new", data).status_code == 302
+    bad = new_round_data(world, name="Practice with none", kind="practice", practice_tries="0")
+    resp = post_form(client, "/trainer/rounds/new", bad)
+    assert resp.status_code == 400 and "Give between 1 and 10 tries (you gave 0)." in resp.get_data(
+        as_text=True
+    )
+    db.rollback()
+    names = dict(
+        db.execute(select(Round.name, Round.practice_tries).where(Round.kind == RoundKind.PRACTICE)).all()
+    )
+    assert names == {"Practice with two tries": 2}

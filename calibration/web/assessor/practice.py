@@ -36,7 +36,7 @@ def try_again(round_id: int, anchor_id: int) -> Page:
     """Another try at a practice anchor whose key is still withheld (filled in with the last try)."""
     c = _score_context(round_id, anchor_id)
     state = practice.practice_state(c.session, c.rnd, assessor_id=c.me.user_id, anchor_id=c.anchor.id)
-    if state is None or not state.practice:
+    if state is None:  # not a practice round, or no first try yet
         raise NotFound("practice")
     if state.key_shown:
         return redirect(url_for(".feedback", round_id=c.rnd.id, anchor_id=c.anchor.id))

@@ -1,6 +1,8 @@
 """Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round, plus
 practice and qualification anchors no demo assessor has seen, so an invited person can qualify. No
-round serves an assessor an anchor whose key they read in an earlier one.
+round serves an assessor an anchor whose key they read in an earlier one. Noah (new@demo.test), in
+training, has the practice and qualification rounds that accepting an invitation gives. Rounds are
+named after the month they opened in, and anchor titles name the setting, never the quality.
 
 Past scores come from a seeded model: each assessor scores the key level plus their own
 severity plus noise, rounded to a level. One assessor drifts lenient across rounds (a round clearly

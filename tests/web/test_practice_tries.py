@@ -242,3 +242,50 @@ def test_the_trainer_sets_the_tries_on_the_new_round_form(client, login, world, 
         db.execute(select(Round.name, Round.practice_tries).where(Round.kind == RoundKind.PRACTICE)).all()
     )
     assert names == {"Practice with two tries": 2}
+
+
+def test_a_stored_try_is_never_updated_or_deleted(db, world, owner_database_url):
+    """Like a score sheet, a practice try is final: even raw SQL (the app's connection, or the owner's
+    on PostgreSQL) cannot change or remove it (migration 0014's triggers)."""
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from calibration.models import Role
+    from calibration.services import practice
+    from calibration.services.context import Member
+    from calibration.services.rubric_cache import rubric_snapshot
+    from calibration.services.scoring import submit_sheet
+
+    round_id = _practice_round(db, world)
+    anchor = world.anchors[0]
+    me = Member(world.ids["assessor"], world.program_a, Role.ASSESSOR)
+    wrong = dict(zip(world.criteria, _one_off(world, anchor), strict=True))
+    submit_sheet(db, me, round_id=round_id, anchor_id=anchor, levels=wrong, notes="")
+    rnd = db.get(Round, round_id)
+    stored = practice.try_again(
+        db, me, rnd=rnd, anchor=db.get(Anchor, anchor), rubric=rubric_snapshot(db, rnd.rubric_version_id),
+        levels=wrong, notes="",
+    )  # fmt: skip
+    assert stored.attempt == 2
+    db.commit()
+    refused = r"immutable|permission denied"
+    for statement in ("UPDATE practice_attempt SET notes = 'changed'", "DELETE FROM practice_attempt"):
+        with pytest.raises(Exception, match=refused):
+            db.execute(text(statement))
+        db.rollback()
+    if db.get_bind().dialect.name == "postgresql":
+        owner = create_engine(owner_database_url)
+        try:
+            with Session(owner) as as_owner:
+                for statement in (
+                    "UPDATE practice_attempt SET notes = 'changed'",
+                    "DELETE FROM practice_attempt",
+                    "TRUNCATE practice_attempt",
+                ):
+                    with pytest.raises(Exception, match="immutable"):
+                        as_owner.execute(text(statement))
+                    as_owner.rollback()
+        finally:
+            owner.dispose()
+    assert db.scalar(select(func.count()).select_from(PracticeAttempt)) == 1

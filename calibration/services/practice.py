@@ -212,3 +212,25 @@ def try_again(
         detail={"round_id": rnd.id, "anchor_id": anchor.id, "attempt": row.attempt, "key_version_id": key.id},
     )
     return row
+
+
+def withheld_sheets(session: Session, *, program_id: int, user_id: int) -> frozenset[int]:
+    """Ids of the assessor's practice sheets whose key still waits for another try: figures the
+    assessor reads (My progress) leave them out, since a comparison with the key would give it away."""
+    rounds = session.scalars(
+        select(Round)
+        .join(ScoreSheet, ScoreSheet.round_id == Round.id)
+        .where(
+            Round.program_id == program_id,
+            Round.kind == RoundKind.PRACTICE,
+            Round.practice_tries > 1,
+            ScoreSheet.assessor_id == user_id,
+        )
+        .distinct()
+    ).all()
+    return frozenset(
+        state.sheet.id
+        for rnd in rounds
+        for state in practice_states(session, rnd, assessor_id=user_id).values()
+        if not state.key_shown
+    )

@@ -289,3 +289,79 @@ def test_a_stored_try_is_never_updated_or_deleted(db, world, owner_database_url)
         finally:
             owner.dispose()
     assert db.scalar(select(func.count()).select_from(PracticeAttempt)) == 1
+
+
+def test_later_tries_appear_in_no_statistic_export_or_trainer_page(app, world, db):
+    """Practice never counts, and a try after the first is read by nothing but the assessor's own
+    practice pages: every trainer page (the practice round's report and exports included) stays byte
+    for byte the same after more tries, and their notes show nowhere the trainer or the assessor can
+    reach."""
+    from .test_blindness_crawl import crawl, leaks, seeds
+    from .test_drafts import _same
+
+    round_id = _practice_round(db, world, tries=3)
+    first, second = world.anchors[0], world.anchors[1]
+
+    def client_as(email: str):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        assert post_form(client, "/login", {"email": email, "password": "pw-for-tests"}).status_code == 302
+        return client
+
+    assessor, trainer = client_as(world.emails["assessor"]), client_as(world.emails["trainer"])
+    for anchor in (first, second):
+        post_form(
+            assessor, f"/rounds/{round_id}/anchors/{anchor}", score_form(world, _one_off(world, anchor))
+        )
+    trainer_start = [
+        *seeds(app, world, attachment_id=1),
+        "/trainer/",
+        f"/trainer/rounds/{round_id}",
+        f"/trainer/rounds/{round_id}/manage",
+        f"/trainer/assessors/{world.ids['assessor']}",
+    ]
+    before_t = crawl(trainer, trainer_start)
+    assert before_t[f"/trainer/rounds/{round_id}"][0] == 200
+
+    marker = "TRY-MARKER-5c1d"
+    resp = post_form(
+        assessor,
+        f"/rounds/{round_id}/anchors/{first}/try-again",
+        score_form(world, world.keys[first], marker),
+    )
+    assert resp.status_code == 302
+    post_form(
+        assessor,
+        f"/rounds/{round_id}/anchors/{second}/try-again",
+        score_form(world, _one_off(world, second), f"{marker}-2"),
+    )
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(PracticeAttempt)) == 2
+    after_t = crawl(trainer, trainer_start)
+    assert leaks(after_t, {}, [marker]) == []
+    assert leaks(crawl(assessor, ["/progress", "/dashboard", "/certification"]), {}, [marker]) == []
+    changed = [
+        u
+        for u in sorted(set(before_t) | set(after_t))
+        if before_t.get(u, (0, ""))[0] != after_t.get(u, (0, ""))[0]
+        or _same(before_t.get(u, (0, ""))[1]) != _same(after_t.get(u, (0, ""))[1])
+    ]
+    assert changed == [], changed
+
+
+def test_my_progress_leaves_out_a_practice_sheet_whose_key_is_withheld(client, login, world, db):
+    """My progress compares scores with the key; for a practice anchor whose key waits for another
+    try that would give it away, so the sheet is left out until the key is shown."""
+    round_id = _practice_round(db, world, tries=2)
+    anchor = world.anchors[0]
+    base = f"/rounds/{round_id}/anchors/{anchor}"
+    login(world.emails["assessor"])
+    post_form(client, base, score_form(world, _one_off(world, anchor)))
+    progress = _text(client.get("/progress").get_data(as_text=True))
+    assert "How often you use each level, against the key" not in progress
+    assert "Practice" in progress  # the round is listed, its figures are not
+    post_form(client, f"{base}/try-again", score_form(world, _one_off(world, anchor)))
+    client.get(f"{base}/feedback")  # the last try: the key is shown
+    progress = _text(client.get("/progress").get_data(as_text=True))
+    assert "How often you use each level, against the key" in progress
+    n = len(world.criteria)
+    assert f"exact matches {n - 1} of {n}" in progress.lower() or f"({n - 1}/{n}" in progress

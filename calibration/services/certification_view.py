@@ -408,8 +408,9 @@ def _next_step(
                 f"anchors, “{current.name}”, is waiting for you; it closes {_day(current.closes_at)}."
             )
         return (
-            f"Complete your qualification round “{current.name}” by {_day(current.closes_at)}. Try the "
-            "practice anchors first if you have them: they show the key after each anchor and never count."
+            f"Complete your qualification round “{current.name}” by {_day(current.closes_at)}. Start with "
+            "the practice anchors if you have them: they never count, and they show you where your scores "
+            "differ from the key."
         )
     if waiting and latest is not None:
         if latest.outcome == QualificationOutcome.TOO_FEW:

@@ -88,9 +88,10 @@ def test_a_new_assessors_dashboard_shows_the_path_with_practice_first(client, lo
         in path
     )
     assert re.search(rf'id="path-action" href="/rounds/{qualification}">Start qualification<', html)
-    # My certification shows the path too, with the same next step.
+    # My certification's primary action follows: qualification, once practice is done.
     cert = client.get("/certification").get_data(as_text=True)
-    assert f'id="path-action" href="/rounds/{qualification}"' in cert
+    assert 'id="path-action"' not in cert
+    assert f'<a class="button primary" href="/rounds/{qualification}">Go to Qualification, attempt 1<' in cert
 
 
 def test_the_certification_page_makes_practice_the_primary_action_while_practising(client, login, world, db):

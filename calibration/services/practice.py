@@ -11,6 +11,7 @@ criterion or the tries are used up. Tries are read by no statistic: practice nev
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,6 +52,8 @@ class PracticeState:
     levels: dict[int, int]  # the latest try's level per criterion
     key_version_id: int  # the key version the latest try was compared with
     differed: tuple[int, ...]
+    submitted_at: dt.datetime  # when the latest try was stored
+    notes: str  # the latest try's notes
 
     @property
     def matched(self) -> bool:
@@ -111,16 +114,23 @@ def practice_state(session: Session, rnd: Round, *, assessor_id: int, anchor_id:
     if sheet is None:
         return None
     later = attempts_of(session, round_id=rnd.id, anchor_id=anchor_id, assessor_id=assessor_id)
+    latest: ScoreSheet | PracticeAttempt = later[-1] if later else sheet
     if later:
-        last = later[-1]
-        levels = {int(cid): int(value) for cid, value in last.levels.items()}
-        key_version_id = last.key_version_id
+        levels = {int(cid): int(value) for cid, value in later[-1].levels.items()}
     else:
         levels = _sheet_levels(session, sheet)
-        key_version_id = sheet.key_version_id
-    key = _key_levels(session, key_version_id)
+    key = _key_levels(session, latest.key_version_id)
     differed = tuple(cid for cid in sorted(key) if levels.get(cid) != key[cid])
-    return PracticeState(sheet, max(1, rnd.practice_tries), 1 + len(later), levels, key_version_id, differed)
+    return PracticeState(
+        sheet,
+        max(1, rnd.practice_tries),
+        1 + len(later),
+        levels,
+        latest.key_version_id,
+        differed,
+        latest.submitted_at,
+        latest.notes,
+    )
 
 
 def practice_states(session: Session, rnd: Round, *, assessor_id: int) -> dict[int, PracticeState]:

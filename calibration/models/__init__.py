@@ -31,6 +31,7 @@ from .onboarding import (
 )
 from .outbox import MailStatus, OutgoingMail
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
+from .practice import PracticeAttempt
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
@@ -66,6 +67,7 @@ __all__ = [
     "MailStatus",
     "Membership",
     "OutgoingMail",
+    "PracticeAttempt",
     "Program",
     "QualificationOutcome",
     "QualificationResult",

@@ -43,6 +43,9 @@ class Round(Base):
     pass_rule_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Practice rounds: how many tries an assessor has at each anchor before the key is shown
+    # (1: the key after the first). Other kinds keep 1; their sheets are final at once.
+    practice_tries: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     rubric_version: Mapped[RubricVersion] = relationship()
     round_anchors: Mapped[list[RoundAnchor]] = relationship(order_by="RoundAnchor.position")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from ..models import (
     CertificationStatus,
     DriftFlag,
     FlagRule,
+    Level,
     Membership,
     QualificationOutcome,
     QualificationResult,
@@ -111,6 +113,37 @@ class CheckLine:
         if not self.applicable:
             return "Not applicable"
         return {True: "Met", False: "Not met", None: "Not checked"}[self.passed]
+
+
+#: Checks that cannot fail on a two-level scale (:func:`calibration.stats.passrule.evaluate_pass_rule`).
+_NO_SECOND_LEVEL_CHECKS = frozenset({"adjacent", "discrepant"})
+
+
+def check_line(stored: Mapping[str, Any], n_levels: int | None) -> CheckLine:
+    """A stored check as shown. Results stored before ``applicable`` was kept lack the key: on a
+    two-level rubric their within-one-level and two-levels-off checks cannot fail, so they are
+    derived as not applicable rather than read as "Met"."""
+    applicable = stored.get("applicable")
+    if applicable is None:
+        applicable = not (
+            stored.get("name") in _NO_SECOND_LEVEL_CHECKS and n_levels is not None and n_levels <= 2
+        )
+    return CheckLine(stored["passed"], stored["message"], bool(applicable))
+
+
+def _levels_of_rounds(session: Session, round_ids: list[int]) -> dict[int, int]:
+    """The number of levels of each round's rubric."""
+    if not round_ids:
+        return {}
+    return {
+        int(rid): int(n)
+        for rid, n in session.execute(
+            select(Round.id, func.count(Level.id))
+            .join(Level, Level.rubric_version_id == Round.rubric_version_id)
+            .where(Round.id.in_(round_ids))
+            .group_by(Round.id)
+        ).all()
+    }
 
 
 @dataclass(frozen=True)
@@ -263,6 +296,7 @@ def certification_view(
     names = dict(session.execute(select(Round.id, Round.name).where(Round.program_id == program_id)).all())
     stored = results_of(session, program_id, user_id)
     earned = earn_labels(session, [r.round_id for r in stored])  # the checks said in words
+    n_levels = _levels_of_rounds(session, [r.round_id for r in stored])
     results = [
         ResultLine(
             r.attempt,
@@ -271,12 +305,8 @@ def certification_view(
             plain_rule_message(r.message, earned.get(r.round_id)),
             r.decided_at,
             [
-                CheckLine(
-                    c["passed"],
-                    plain_rule_message(c["message"], earned.get(r.round_id)),
-                    c.get("applicable", True),
-                )
-                for c in json.loads(r.checks_json)
+                replace(line, message=plain_rule_message(line.message, earned.get(r.round_id)))
+                for line in (check_line(c, n_levels.get(r.round_id)) for c in json.loads(r.checks_json))
             ],
             r.trainer_decision,
             r.trainer_reason,
@@ -383,8 +413,9 @@ def _next_step(
                 f"anchors, “{current.name}”, is waiting for you; it closes {_day(current.closes_at)}."
             )
         return (
-            f"Complete your qualification round “{current.name}” by {_day(current.closes_at)}. Try the "
-            "practice anchors first if you have them: they show the key after each anchor and never count."
+            f"Complete your qualification round “{current.name}” by {_day(current.closes_at)}. Start with "
+            "the practice anchors if you have them: they never count, and they show you where your scores "
+            "differ from the key."
         )
     if waiting and latest is not None:
         if latest.outcome == QualificationOutcome.TOO_FEW:

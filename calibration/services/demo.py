@@ -1,6 +1,8 @@
 """Demo data: a program with people, rubrics, anchors with keys, past rounds and an open round, plus
 practice and qualification anchors no demo assessor has seen, so an invited person can qualify. No
-round serves an assessor an anchor whose key they read in an earlier one.
+round serves an assessor an anchor whose key they read in an earlier one. Noah (new@demo.test), in
+training, has the practice and qualification rounds that accepting an invitation gives. Rounds are
+named after the month they opened in, and anchor titles name the setting, never the quality.
 
 Past scores come from a seeded model: each assessor scores the key level plus their own
 severity plus noise, rounded to a level. One assessor drifts lenient across rounds (a round clearly
@@ -47,9 +49,11 @@ from . import audit, challenges, corrections, sessions
 from . import drift as drift_rules
 from .auth import hash_password
 from .context import Member, SystemActor
+from .policy import QUALIFICATION_WINDOW_DAYS
 from .rubrics import import_rubrics
 from .rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from .score_rows import keyed_scores
+from .training import assign_practice_round, assign_qualification_round
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "calibrate-demo"
@@ -76,6 +80,29 @@ ROUND_SLIPS = {("daniel@demo.test", 1): -1.2}
 NOISE_SD = 0.45
 # A demo round: (name, rubric slug, anchors with their keys, opened days ago, still open).
 _PlannedRound = tuple[str, str, list[tuple[Anchor, AnchorKeyVersion]], int, bool]
+# The demo's calibration rounds: (key, rubric slug, anchor file, opened days ago, still open). The
+# spring file's anchors are fresh ones for a second Analyzing Time round (see SPRING_ANCHORS_FILE).
+DEMO_ROUNDS: tuple[tuple[str, str, str, int, bool], ...] = (
+    ("first", "analyzing-time", "anchors", 95, False),
+    ("binary", "implementing-equitable-practices", "anchors", 65, False),
+    ("past", "analyzing-time", "spring", 35, False),
+    ("open", "applying-improvement-science", "anchors", 2, True),
+)
+RUBRIC_TITLES = {
+    "analyzing-time": "Analyzing Time",
+    "implementing-equitable-practices": "Implementing Equitable Practices",
+    "applying-improvement-science": "Applying Improvement Science",
+}
+
+
+def demo_round_names(now: dt.datetime) -> dict[str, str]:
+    """The names of the demo's calibration rounds seeded at ``now``, by key: the month each opened in
+    and its rubric (for example "September 2026 calibration: Analyzing Time")."""
+    now = now.replace(microsecond=0)
+    return {
+        key: f"{now - dt.timedelta(days=days_ago):%B %Y} calibration: {RUBRIC_TITLES[slug]}"
+        for key, slug, _, days_ago, _ in DEMO_ROUNDS
+    }
 
 
 @dataclass(frozen=True)
@@ -141,7 +168,7 @@ def seed_demo(
     admin = person("Ada Admin", "admin@demo.test", Role.ADMIN)
     trainer = person("Lena Fischer", "trainer@demo.test", Role.LEAD_TRAINER)
     assessors = [person(n, e, Role.ASSESSOR, CertificationStatus.CERTIFIED) for n, e, _, _ in ASSESSORS]
-    person("Noah Kim", "new@demo.test", Role.ASSESSOR, CertificationStatus.IN_TRAINING)
+    newcomer = person("Noah Kim", "new@demo.test", Role.ASSESSOR, CertificationStatus.IN_TRAINING)
     session.flush()
 
     import_rubrics(session, system, program.id, load_rubric_dir(rubric_dir))
@@ -153,30 +180,18 @@ def seed_demo(
     _create_anchors(session, TRAINING_ANCHORS_FILE, program.id, rubrics, trainer.id, now)
     spring = _create_anchors(session, SPRING_ANCHORS_FILE, program.id, rubrics, trainer.id, now)
 
-    # Every round gets anchors whose keys its assessors have not read.
+    # Every round gets anchors whose keys its assessors have not read; each is named after the month
+    # it opened in, so its name always matches its dates.
+    sources = {"anchors": anchors_by_rubric, "spring": spring}
     plan: list[_PlannedRound] = [
         (
-            "Autumn calibration: Analyzing Time",
-            "analyzing-time",
-            anchors_by_rubric["analyzing-time"],
-            95,
-            False,
-        ),
-        (
-            "Winter calibration: Implementing Equitable Practices",
-            "implementing-equitable-practices",
-            anchors_by_rubric["implementing-equitable-practices"],
-            65,
-            False,
-        ),
-        ("Spring calibration: Analyzing Time", "analyzing-time", spring["analyzing-time"], 35, False),
-        (
-            "Current calibration: Applying Improvement Science",
-            "applying-improvement-science",
-            anchors_by_rubric["applying-improvement-science"],
-            2,
-            True,
-        ),
+            demo_round_names(now)[key],
+            slug,
+            sources[source][slug],
+            days_ago,
+            is_open,
+        )
+        for key, slug, source, days_ago, is_open in DEMO_ROUNDS
     ]
     created: list[Round] = []
     for index, (name, slug, anchors, days_ago, is_open) in enumerate(plan):
@@ -218,6 +233,10 @@ def seed_demo(
                     shift,
                     rnd.opens_at + dt.timedelta(days=1, hours=position),
                 )
+    # Noah, in training, has what accepting an invitation gives: practice first, then qualification.
+    window = dt.timedelta(days=QUALIFICATION_WINDOW_DAYS)
+    assign_practice_round(session, system, program_id=program.id, user_id=newcomer.id, window=window)
+    assign_qualification_round(session, system, program_id=program.id, user_id=newcomer.id, window=window)
     # Maya reported a slip in the spring round; the trainer corrected it, with the reason she gives.
     _correct_a_slip(
         session, Member(trainer.id, program.id, Role.LEAD_TRAINER), program.id, created[2], assessors[0]

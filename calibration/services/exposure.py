@@ -2,7 +2,8 @@
 
 An assessor has *seen an anchor's key* when the reveal rule (:func:`calibration.services.reveal.may_reveal`)
 lets them read it: they have a final score sheet on that anchor in some round of the program, of any
-kind, practice included. :func:`seen_keys` is the one definition; round selection and checks, and the
+kind, practice included (a practice anchor whose key still waits for another try counts too: erring
+toward fresh anchors). :func:`seen_keys` is the one definition; round selection and checks, and the
 exposure counts on the anchor list, all read it.
 
 A score on an anchor whose key and rationale the assessor has read measures memory, not judgement, so

@@ -2,7 +2,8 @@
 
 :func:`calibration.services.profiles.assessor_profile` reads only the assessor's own final sheets
 (each against the key version it was scored with), so every figure here comes from anchors whose key
-the reveal rule has already opened to them. What the trainer's page adds about the assessor (email,
+the reveal rule has already opened to them (a practice sheet whose key waits for another try is left
+out). What the trainer's page adds about the assessor (email,
 drift flags under review) is left out, and a round still in progress shows no verdict: its result
 comes once the last sheet is final.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..models import CertificationStatus, RoundKind, RoundStatus
 from ..stats.passrule import PassRule
+from .practice import withheld_sheets
 from .profiles import ProfileRound, RubricSection, assessor_profile
 from .round_results import COUNTED_KINDS
 
@@ -83,7 +85,9 @@ def my_progress(session: Session, *, program_id: int, user_id: int) -> MyProgres
     """The signed-in assessor's history: accuracy and signed deviation per round, per rubric and per
     criterion, category use against the key and weak spots (only their own data)."""
     now = utcnow()
-    p = assessor_profile(session, program_id=program_id, user_id=user_id)
+    # Practice sheets whose key still waits for another try stay out: the figures would give it away.
+    hidden = withheld_sheets(session, program_id=program_id, user_id=user_id)
+    p = assessor_profile(session, program_id=program_id, user_id=user_id, leave_out=hidden)
     return MyProgress(
         name=p.name,
         status=p.status,

@@ -40,6 +40,8 @@ __all__ = [
     "ALPHA_GOOD",
     "ALPHA_TENTATIVE",
     "CERTIFICATION_DAYS",
+    "MAX_PRACTICE_TRIES",
+    "PRACTICE_TRIES",
     "QUALIFICATION_ATTEMPTS",
     "QUALIFICATION_WINDOW_DAYS",
     "RECALIBRATION_WINDOW_DAYS",
@@ -63,6 +65,11 @@ QUALIFICATION_ATTEMPTS = 2
 QUALIFICATION_WINDOW_DAYS = 30
 #: A flagged assessor is booked into a recalibration session within this many days.
 RECALIBRATION_WINDOW_DAYS = 14
+#: Tries an assessor has at each anchor of a new practice round before its key is shown (the
+#: trainer sets each round's own number; Open edX ORA2's "learn to assess" asks until it matches).
+PRACTICE_TRIES = 3
+#: The most tries a trainer may give at one practice anchor.
+MAX_PRACTICE_TRIES = 10
 
 
 @dataclass(frozen=True)

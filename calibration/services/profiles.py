@@ -162,8 +162,14 @@ def _findings(result: AccuracyResult, rule: PassRule) -> tuple[str, ...]:
     return tuple(out)
 
 
-def assessor_profile(session: Session, *, program_id: int, user_id: int) -> AssessorProfile:
-    """Every round of one assessor with accuracy, category use and per-criterion weak spots."""
+def assessor_profile(
+    session: Session, *, program_id: int, user_id: int, leave_out: frozenset[int] = frozenset()
+) -> AssessorProfile:
+    """Every round of one assessor with accuracy, category use and per-criterion weak spots.
+
+    ``leave_out``: ids of the assessor's sheets to keep out of every figure (My progress leaves out
+    practice sheets whose key still waits for another try: :func:`.practice.withheld_sheets`).
+    """
     person = session.execute(
         select(
             User.id,
@@ -228,9 +234,10 @@ def assessor_profile(session: Session, *, program_id: int, user_id: int) -> Asse
         tuple((r.id, r.rubric_version_id, r.pass_rule_json) for r in rounds),
         rule,
         settings.exact_by_scale,
+        tuple(sorted(leave_out)),
     )
     results, sections = PROFILES.get_or_compute(
-        state, lambda: _profile_statistics(session, user_id, rounds, round_ids, done, settings)
+        state, lambda: _profile_statistics(session, user_id, rounds, round_ids, done, settings, leave_out)
     )
     lines = [
         ProfileRound(
@@ -268,12 +275,16 @@ def _profile_statistics(
     round_ids: Any,
     done: dict[int, int],
     settings: ProgramSettings,
+    leave_out: frozenset[int] = frozenset(),
 ) -> tuple[dict[Any, tuple[AccuracyResult, PassDecision | None]], list[RubricSection]]:
     """Accuracy per round and per criterion, one call per rubric version (the round is the group)."""
     stmt, _ = keyed_scores(
         round_ids, "sheet", [ScoreSheet.round_id, CriterionScore.criterion_id, effective_level()]
     )
-    arr = int_columns(session, stmt.where(ScoreSheet.assessor_id == user_id), 5)
+    stmt = stmt.where(ScoreSheet.assessor_id == user_id)
+    if leave_out:
+        stmt = stmt.where(ScoreSheet.id.not_in(sorted(leave_out)))
+    arr = int_columns(session, stmt, 5)
     rubric_of = {r.id: r.rubric_version_id for r in rounds}
     rubric_ids = sorted({rubric_of[int(rid)] for rid in np.unique(arr[:, 0])})
     if not rubric_ids:

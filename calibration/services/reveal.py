@@ -1,7 +1,9 @@
 """The one place that decides whether an assessor may see an anchor's key.
 
 Blindness rule: the key, its rationale and other assessors' scores are revealed to an
-assessor only for an anchor on which that assessor's own sheet in that round is final.
+assessor only for an anchor on which that assessor's own sheet in that round is final. On a practice
+round with more than one try (:mod:`calibration.services.practice`) the key waits until a try
+matches it or the tries are used up; until then only which criteria differed is told.
 Feedback compares the key with each score's effective level and shows any correction of the
 assessor's own scores, with its reason.
 What is revealed is built from the allow-list of fields in :class:`CriterionFeedback`.
@@ -27,11 +29,13 @@ from ..models import (
     CertificationStatus,
     Round,
     RoundAnchor,
+    RoundKind,
     RoundStatus,
     ScoreSheet,
 )
 from .assignments import round_anchor
 from .errors import NotFound
+from .practice import PracticeState, practice_state
 from .scoring import existing_sheet, rubric_with_levels
 
 
@@ -94,6 +98,7 @@ class Feedback:
     key_version: int
     criteria: tuple[CriterionFeedback, ...]
     n_levels: int = 0
+    practice: PracticeState | None = None  # on a practice round: the tries behind this comparison
 
     @property
     def within_one_level_applies(self) -> bool:
@@ -110,8 +115,17 @@ class Feedback:
 
 
 def may_reveal(session: Session, *, assessor_id: int, round_id: int, anchor_id: int) -> ScoreSheet | None:
-    """The assessor's final sheet for this anchor in this round, or None: the only reveal test."""
-    return existing_sheet(session, round_id=round_id, anchor_id=anchor_id, assessor_id=assessor_id)
+    """The assessor's final sheet for this anchor in this round when its key may be shown, else
+    None: the only reveal test."""
+    sheet = existing_sheet(session, round_id=round_id, anchor_id=anchor_id, assessor_id=assessor_id)
+    if sheet is None:
+        return None
+    rnd = session.get(Round, round_id)
+    if rnd is not None and rnd.kind == RoundKind.PRACTICE:
+        state = practice_state(session, rnd, assessor_id=assessor_id, anchor_id=anchor_id)
+        if state is not None and not state.key_shown:
+            return None
+    return sheet
 
 
 # Who may read the library: the certified pool (an assessor due for recalibration is still in it;
@@ -145,9 +159,14 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
     sheet = may_reveal(session, assessor_id=assessor_id, round_id=rnd.id, anchor_id=anchor.id)
     if sheet is None:
         raise NotFound("feedback")
+    tries = practice_state(session, rnd, assessor_id=assessor_id, anchor_id=anchor.id)
+    retried = tries is not None and tries.used > 1
     key = session.scalar(
         select(AnchorKeyVersion)
-        .where(AnchorKeyVersion.id == sheet.key_version_id)
+        .where(
+            AnchorKeyVersion.id
+            == (tries.key_version_id if tries is not None and retried else sheet.key_version_id)
+        )
         .options(selectinload(AnchorKeyVersion.entries))
     )
     assert key is not None
@@ -158,7 +177,9 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
     by_criterion = {e.criterion_id: e for e in key.entries}
     given = {s.criterion_id: s.level_value for s in sheet.scores}
     notes: dict[int, list[CorrectionNote]] = {}
-    for c in sorted(sheet.corrections, key=lambda c: c.id):
+    if tries is not None and retried:  # the latest try is compared; the sheet's corrections were for try 1
+        given = dict(tries.levels)
+    for c in sorted(sheet.corrections, key=lambda c: c.id) if not retried else ():
         given[c.criterion_id] = c.level_value
         notes.setdefault(c.criterion_id, []).append(
             CorrectionNote(
@@ -192,4 +213,10 @@ def feedback(session: Session, rnd: Round, *, assessor_id: int, anchor_id: int) 
                 n_levels=len(rubric.levels),
             )
         )
-    return Feedback(sheet=sheet, key_version=key.version, criteria=tuple(items), n_levels=len(rubric.levels))
+    return Feedback(
+        sheet=sheet,
+        key_version=key.version,
+        criteria=tuple(items),
+        n_levels=len(rubric.levels),
+        practice=tries,
+    )

@@ -39,7 +39,7 @@ from . import audit
 from .context import Actor
 from .errors import InvalidInput
 from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
-from .policy import ProgramSettings
+from .policy import MAX_PRACTICE_TRIES, PRACTICE_TRIES, ProgramSettings
 from .round_queries import (
     KIND_PURPOSE,
     UNSEEN_KINDS,
@@ -206,11 +206,15 @@ def create_round(
     pass_rule: Mapping[str, Any],
     assessor_ids: Sequence[int],
     now: dt.datetime | None = None,
+    practice_tries: int | None = None,
 ) -> Round:
     """A new draft round with its assessors and pass rule (stored as JSON: the rule in force).
 
+    ``practice_tries`` (practice rounds only; default :data:`.policy.PRACTICE_TRIES`): how many tries
+    an assessor has at each anchor before its key is shown.
+
     Raises InvalidInput with field errors (``name``, ``kind``, ``rubric_version_id``, ``opens_date``,
-    ``closes_date``, a pass rule field, ``assessor_ids``); nothing is written then.
+    ``closes_date``, a pass rule field, ``assessor_ids``, ``practice_tries``); nothing is written then.
     """
     now = now or utcnow()
     name = name.strip()
@@ -237,8 +241,12 @@ def create_round(
     people = _dedupe(assessor_ids)
     if problems := _check_assessors(session, program_id, people):
         errors["assessor_ids"] = problems
+    tries = PRACTICE_TRIES if practice_tries is None else practice_tries
+    if kind == RoundKind.PRACTICE.value and not 1 <= tries <= MAX_PRACTICE_TRIES:
+        errors["practice_tries"] = [f"Give between 1 and {MAX_PRACTICE_TRIES} tries (you gave {tries})."]
     if errors:
         raise InvalidInput("Some fields need attention; nothing was saved.", errors)
+    practice = kind == RoundKind.PRACTICE.value
 
     # Keep any extra keys the program stores with its rule; the edited fields win.
     stored_rule = {**json.loads(ProgramSettings.of_program(session, program_id).pass_rule_json()), **rule}
@@ -252,6 +260,7 @@ def create_round(
         closes_at=closes_at,
         pass_rule_json=json.dumps(stored_rule, sort_keys=True),
         created_by_id=actor.user_id,
+        practice_tries=tries if practice else 1,
     )
     session.add(rnd)
     session.flush()
@@ -266,6 +275,8 @@ def create_round(
         "pass_rule": stored_rule,
         "assessor_ids": people,
     }
+    if practice:
+        detail["practice_tries"] = rnd.practice_tries
     _audit(session, actor, rnd, "round.create", detail)
     return rnd
 

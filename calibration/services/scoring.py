@@ -69,6 +69,35 @@ def current_key_version(session: Session, anchor_id: int) -> AnchorKeyVersion | 
     )
 
 
+def sheet_errors(
+    rubric: RubricSnapshot, levels: Mapping[int, int], notes: str, notes_max_chars: int
+) -> dict[str, list[str]]:
+    """Field errors of a sheet's levels and notes (keyed ``criterion_<id>``, ``notes``, ``form``);
+    empty when a final sheet (or a practice try) may be stored."""
+    level_ids = {level.value: level.id for level in rubric.levels}
+    errors: dict[str, list[str]] = {}
+    criterion_ids = {c.id for c in rubric.criteria}
+    for criterion_id in levels:
+        if criterion_id not in criterion_ids:
+            errors.setdefault("form", []).append(
+                "The form included a criterion that is not part of this rubric; reload the page and try again."
+            )
+            break
+    for criterion in rubric.criteria:
+        value = levels.get(criterion.id)
+        if value is None:
+            errors[f"criterion_{criterion.id}"] = [f"Choose a level for “{criterion.title}”."]
+        elif value not in level_ids:
+            errors[f"criterion_{criterion.id}"] = [
+                f"“{value}” is not a level of this rubric; choose one of {', '.join(map(str, level_ids))}."
+            ]
+    if len(notes) > notes_max_chars:
+        errors["notes"] = [f"Notes can be at most {notes_max_chars:,} characters (you have {len(notes):,})."]
+    elif has_control_characters(notes):
+        errors["notes"] = ["Notes contain a control character (such as NUL) that cannot be stored."]
+    return errors
+
+
 # What can change while the score page was open, read in one statement under the write lock: a
 # sheet already stored, the assessor's certification status, the anchor's current key version.
 # Built once (submits are the hot path; the statement is the same every time).
@@ -160,26 +189,7 @@ def submit_scoped_sheet(
         )
 
     level_ids = {level.value: level.id for level in rubric.levels}
-    errors: dict[str, list[str]] = {}
-    criterion_ids = {c.id for c in rubric.criteria}
-    for criterion_id in levels:
-        if criterion_id not in criterion_ids:
-            errors.setdefault("form", []).append(
-                "The form included a criterion that is not part of this rubric; reload the page and try again."
-            )
-            break
-    for criterion in rubric.criteria:
-        value = levels.get(criterion.id)
-        if value is None:
-            errors[f"criterion_{criterion.id}"] = [f"Choose a level for “{criterion.title}”."]
-        elif value not in level_ids:
-            errors[f"criterion_{criterion.id}"] = [
-                f"“{value}” is not a level of this rubric; choose one of {', '.join(map(str, level_ids))}."
-            ]
-    if len(notes) > notes_max_chars:
-        errors["notes"] = [f"Notes can be at most {notes_max_chars:,} characters (you have {len(notes):,})."]
-    elif has_control_characters(notes):
-        errors["notes"] = ["Notes contain a control character (such as NUL) that cannot be stored."]
+    errors = sheet_errors(rubric, levels, notes, notes_max_chars)
     if errors:
         raise InvalidInput("Some scores need attention.", errors)
 

@@ -1,6 +1,8 @@
 """The rounds a new assessor gets without a trainer: practice and qualification attempts.
 
-Practice: every active practice anchor with a key (feedback after each anchor; never counted).
+Practice: every active practice anchor with a key (never counted; after a try that differs from the key
+the assessor is told which criteria differed and may try again, then the key is shown:
+:mod:`calibration.services.practice`), in a round of the program's default number of tries.
 Qualification: anchors chosen automatically (:func:`calibration.services.rounds.auto_select_anchors`)
 to cover every level of every criterion, leaving out every anchor the assessor has already seen,
 so a second attempt always has different anchors. Both rounds are for one person and open at once.
@@ -84,6 +86,8 @@ def assign_practice_round(
     rubric_id = _training_rubric(session, program_id, AnchorPurpose.PRACTICE)
     if rubric_id is None:
         return None
+    user = session.get(User, user_id)
+    assert user is not None
     with session.begin_nested():
         rnd = _new_round(
             session,
@@ -92,7 +96,7 @@ def assign_practice_round(
             user_id=user_id,
             kind=RoundKind.PRACTICE,
             rubric_version_id=rubric_id,
-            name="Practice",
+            name=f"Practice: {user.name}",
             window=window,
         )
         pool = [

@@ -148,8 +148,10 @@
         var problem = missing ? "Choose a level for every criterion before you submit." : "Your notes are over the limit of " + max.toLocaleString("en-GB") + " characters; shorten them before you submit.";
         panel.appendChild(el("p", { "class": "notice notice-error" }, problem));
       } else {
-        panel.appendChild(el("div", { "class": "notice notice-warning", id: "final-warning-js" }, "When you submit, your scores are final, cannot be changed. The master key and its rationale are shown next."));
-        var submit = el("button", { type: "submit", name: "action", value: "submit", "class": "button primary", id: "final-submit", "aria-describedby": "final-warning-js" }, "Submit final scores");
+        /* A practice round says what happens there instead (data-final-warning, data-submit-label). */
+        var warning = form.getAttribute("data-final-warning") || "When you submit, your scores are final, cannot be changed. The master key and its rationale are shown next.";
+        panel.appendChild(el("div", { "class": "notice notice-warning", id: "final-warning-js" }, warning));
+        var submit = el("button", { type: "submit", name: "action", value: "submit", "class": "button primary", id: "final-submit", "aria-describedby": "final-warning-js" }, form.getAttribute("data-submit-label") || "Submit final scores");
         row.appendChild(submit);
       }
       var back = el("button", { type: "button", "class": "button" }, "Change my scores");

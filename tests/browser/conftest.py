@@ -37,7 +37,7 @@ from calibration.services.demo import seed_demo
 from ..conftest import _fresh_sqlite
 from ..mailsink import Sink, running_sink
 from ..server import free_port, gunicorn
-from .support import ARTIFACTS, OPEN_ROUND, PAST_ROUND, ROOT, WIDE, DemoRound, load_round
+from .support import ARTIFACTS, DEMO_NOW, OPEN_ROUND, PAST_ROUND, ROOT, WIDE, DemoRound, load_round
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,7 +123,7 @@ def site(browser: Browser, database_url: str, mail_sink: Sink) -> Iterator[Site]
     sessions = sessionmaker(engine, expire_on_commit=False)
     try:
         with write_intent(), sessions() as session:
-            result = seed_demo(session, ROOT / "rubrics")
+            result = seed_demo(session, ROOT / "rubrics", now=DEMO_NOW)
             session.commit()
         assert result.created
         with sessions() as session:

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calibration.db import utcnow
 from calibration.models import (
     Anchor,
     AnchorKeyEntry,
@@ -26,7 +27,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
-from calibration.services.demo import DEMO_PASSWORD
+from calibration.services.demo import DEMO_PASSWORD, demo_round_names
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,10 +43,18 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 #   priya    dashboard; helen: scoring page (never submits); daniel: feedback; tom: 404 page (his
 #            spring key challenge, from the demo, is only read)
 #   trainer  corrects one of priya's open-round scores; priya then reads why (test_correction_journey)
-#   trainer  also creates and opens a qualification round for Noah (new@demo.test), whom no other
-#            test reads, and invites casey.morgan@demo.test, who then qualifies (test_onboarding_journey)
-OPEN_ROUND = "Current calibration: Applying Improvement Science"
-PAST_ROUND = "Spring calibration: Analyzing Time"
+#   trainer  also creates and opens a qualification round for Noah (new@demo.test), and invites
+#            casey.morgan@demo.test, who then practises and qualifies (test_onboarding_journey)
+#   noah     (in training, demo practice and qualification) is read by test_accessibility, which makes
+#            one practice try of his last practice anchor that differs from the key
+# The demo is seeded at DEMO_NOW (tests/browser/conftest.py), and its rounds are named after the month
+# they opened in, so the names are known here before the server starts.
+DEMO_NOW = utcnow().replace(microsecond=0)
+ROUND_NAMES = demo_round_names(DEMO_NOW)
+OPEN_ROUND = ROUND_NAMES["open"]  # Applying Improvement Science, open
+PAST_ROUND = ROUND_NAMES["past"]  # Analyzing Time, closed (the spring anchors)
+BINARY_ROUND = ROUND_NAMES["binary"]  # Implementing Equitable Practices (two levels), closed
+FIRST_ROUND = ROUND_NAMES["first"]  # Analyzing Time, the oldest
 PASSWORD = DEMO_PASSWORD
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 390, "height": 844}

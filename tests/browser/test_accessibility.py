@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .support import (
+    BINARY_ROUND,
     NARROW,
     WIDE,
     ax_group_names,
@@ -207,6 +208,81 @@ def _certification_with_credential_path(site) -> str:
     return "/certification"
 
 
+def _noah_practice(site) -> tuple[int, int]:
+    """Noah's (new@demo.test) demo practice round and its last anchor, with one try there that
+    differed from the key on the first criterion (made once): tries remain, so the key is withheld."""
+    from sqlalchemy import select
+
+    from calibration.db import write_intent
+    from calibration.models import (
+        AnchorKeyEntry,
+        AnchorKeyVersion,
+        Assignment,
+        Criterion,
+        Membership,
+        Role,
+        Round,
+        RoundAnchor,
+        RoundKind,
+        ScoreSheet,
+        User,
+    )
+    from calibration.services.context import Member
+    from calibration.services.scoring import submit_sheet
+
+    with write_intent(), site.session() as session:
+        noah, program_id = session.execute(
+            select(User.id, Membership.program_id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.email == "new@demo.test")
+        ).one()
+        round_id = session.scalar(
+            select(Round.id)
+            .join(Assignment, Assignment.round_id == Round.id)
+            .where(Assignment.user_id == noah, Round.kind == RoundKind.PRACTICE)
+        )
+        anchor_id = session.scalar(
+            select(RoundAnchor.anchor_id)
+            .where(RoundAnchor.round_id == round_id)
+            .order_by(RoundAnchor.position.desc())
+            .limit(1)
+        )
+        done = session.scalar(
+            select(ScoreSheet.id).where(ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == noah)
+        )
+        if done is None:
+            key = dict(
+                session.execute(
+                    select(AnchorKeyEntry.criterion_id, AnchorKeyEntry.level_value)
+                    .join(AnchorKeyVersion, AnchorKeyVersion.id == AnchorKeyEntry.key_version_id)
+                    .join(Criterion, Criterion.id == AnchorKeyEntry.criterion_id)
+                    .where(AnchorKeyVersion.anchor_id == anchor_id)
+                    .order_by(Criterion.position)
+                ).all()
+            )
+            first = next(iter(key))
+            key[first] = 1 - key[first]  # the demo's practice rubric has two levels, 0 and 1
+            submit_sheet(
+                session,
+                Member(noah, program_id, Role.ASSESSOR),
+                round_id=round_id,
+                anchor_id=anchor_id,
+                levels=key,
+                notes="",
+            )
+            session.commit()
+    return round_id, anchor_id
+
+
+def _practice_differed_path(site) -> str:
+    round_id, anchor_id = _noah_practice(site)
+    return f"/rounds/{round_id}/anchors/{anchor_id}/feedback"
+
+
+def _practice_try_path(site) -> str:
+    return _practice_differed_path(site).removesuffix("/feedback") + "/try-again"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -247,7 +323,7 @@ KEY_PAGES = [
     KeyPage(
         "round-result-binary",
         "tom@demo.test",
-        lambda site: _result_path(site, "Winter calibration: Implementing Equitable Practices"),
+        lambda site: _result_path(site, BINARY_ROUND),
     ),
     KeyPage("my-progress", "tom@demo.test", lambda site: "/progress"),
     KeyPage("dashboard-latest-result", "daniel@demo.test", lambda site: "/dashboard"),
@@ -263,6 +339,11 @@ KEY_PAGES = [
         "trainer@demo.test",
         lambda site: f"/trainer/anchors/{site.open_round.anchors[0].id}/release",
     ),
+    # Issue 16 items 7-8: Noah (new@demo.test, in training) has demo practice and qualification.
+    KeyPage("dashboard-path", "new@demo.test", lambda site: "/dashboard"),
+    KeyPage("certification-in-training", "new@demo.test", lambda site: "/certification"),
+    KeyPage("practice-differed", "new@demo.test", _practice_differed_path),
+    KeyPage("practice-try", "new@demo.test", _practice_try_path),
 ]
 
 

@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .support import (
+    BINARY_ROUND,
+    FIRST_ROUND,
     OPEN_ROUND,
     PAST_ROUND,
     active_element,
@@ -152,8 +154,8 @@ def test_lead_trainer_reads_rounds_and_agreement_per_assessor(page: Page, site) 
     for name in (
         OPEN_ROUND,
         PAST_ROUND,
-        "Winter calibration: Implementing Equitable Practices",
-        "Autumn calibration: Analyzing Time",
+        BINARY_ROUND,
+        FIRST_ROUND,
     ):
         expect(table.get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(table.get_by_role("row").filter(has_text=OPEN_ROUND)).to_contain_text("open")

@@ -1,7 +1,8 @@
 """A new assessor goes from invitation to certified in a real browser: the trainer invites an address,
 the invitation arrives by SMTP (the browser server's ``mail_sink``), the link sets a password, the
-practice round shows the key after each anchor, and a qualification round scored like the key
-certifies."""
+dashboard shows the path (practice, qualification, certified), practice teaches (which criteria
+differed, then another try of the same anchor, then the key after the last try), and a qualification
+round scored like the key certifies, its last sheet leading to the round result."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from calibration.models import Assignment, CertificationStatus, Membership, Round, RoundKind, User
 
 from ..mailsink import link_of, text_of
-from .support import DemoAnchor, DemoRound, describe, load_round, log_in, run_axe, screenshot
+from .support import NARROW, WIDE, DemoAnchor, DemoRound, describe, load_round, log_in, run_axe, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -29,13 +30,29 @@ def _no_serious_violations(page: Page, name: str) -> None:
     assert not serious, describe(serious)
 
 
-def _score(page: Page, anchor: DemoAnchor, levels: dict[int, int]) -> None:
-    """Choose a level for every criterion (by its radio group and level name), review, and submit."""
+def _choose(page: Page, anchor: DemoAnchor, levels: dict[int, int]) -> None:
+    """Choose a level for every criterion (by its radio group and level name)."""
     for number, criterion in enumerate(anchor.criteria, start=1):
         group = page.get_by_role("group", name=f"{number}. {criterion.title}", exact=True)
         group.get_by_role("radio", name=re.compile(rf"^{levels[criterion.id]} ·")).check()
+
+
+def _score(
+    page: Page, anchor: DemoAnchor, levels: dict[int, int], submit: str = "Submit final scores"
+) -> None:
+    """Choose every level, review, and submit."""
+    _choose(page, anchor, levels)
     page.get_by_role("button", name="Review my scores").click()  # the review step (issue 16)
-    page.get_by_role("button", name="Submit final scores").click()
+    page.get_by_role("button", name=submit).click()
+
+
+def _no_serious_violations_at_both_widths(page: Page, name: str) -> None:
+    screenshot(page, f"{name}-1280")
+    _no_serious_violations(page, f"{name}-1280")
+    page.set_viewport_size(NARROW)
+    screenshot(page, f"{name}-390")
+    _no_serious_violations(page, f"{name}-390")
+    page.set_viewport_size(WIDE)
 
 
 def _training_round(site, user_id: int, kind: RoundKind) -> DemoRound:
@@ -103,13 +120,31 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
     assert len(qualification.anchors) >= 5
     assert not {a.id for a in practice.anchors} & {a.id for a in qualification.anchors}
 
-    # Practice: after each anchor the key and its rationale, never counted. The first anchor is scored
-    # one level off the key on its first criterion, so the feedback has a miss to explain.
-    page.get_by_role("link", name="Practice anchors").click()
+    # Issue 16 item 8: the dashboard shows the path, practice first and the primary action.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My rounds").click()
+    path = page.get_by_role("region", name="Your path to certification")
+    steps = path.get_by_role("listitem")
+    expect(steps).to_have_count(3)
+    expect(steps.nth(0)).to_contain_text("Practise on anchors with feedback")
+    expect(steps.nth(0)).to_contain_text(f"Not started: {len(practice.anchors)} anchors")
+    expect(steps.nth(0)).to_have_attribute("aria-current", "step")
+    expect(steps.nth(1)).to_contain_text("Pass the qualification round")
+    expect(steps.nth(1)).to_contain_text("Not started")
+    expect(steps.nth(2)).to_contain_text("Not yet")
+    expect(path).to_contain_text("Next: practise.")
+    _no_serious_violations_at_both_widths(page, "dashboard-path")
+
+    # Issue 16 item 7: practice teaches. The first anchor is scored one level off the key on its first
+    # criterion, three times: each try tells which criteria differed (never the key), then the last try
+    # shows the key. The other anchors match the key at the first try, which shows it at once.
+    path.get_by_role("link", name="Start practice").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(practice.name)
+    expect(page.locator("main")).to_contain_text("Practice: not counted.")
     for index, anchor in enumerate(practice.anchors):
         page.get_by_role("link", name=anchor.title, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(anchor.title)
+        expect(page.locator("#practice-tag")).to_contain_text("Practice: not counted.")
+        expect(page.locator("main")).not_to_contain_text("cannot be changed")
         levels = {c.id: c.key_level for c in anchor.criteria}
         missed = anchor.criteria[0] if index == 0 else None
         if missed is not None:
@@ -119,9 +154,37 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
             ]
         if index == 0:
             screenshot(page, "practice-score-1280")
-        _score(page, anchor, levels)
-
+        _score(page, anchor, levels, submit="Submit this try")
         expect(page).to_have_url(site.url(f"/rounds/{practice.id}/anchors/{anchor.id}/feedback"))
+
+        if missed is not None:
+            for attempt in (1, 2):
+                expect(page.get_by_role("heading", level=1)).to_have_text(f"Practice: {anchor.title}")
+                differed = page.locator("table.practice-differed tbody tr")
+                expect(differed).to_have_count(len(anchor.criteria))
+                expect(differed.filter(has_text="Differs from the key")).to_have_count(1)
+                expect(differed.filter(has_text="Differs from the key")).to_contain_text(missed.title)
+                expect(page.locator("#differed-summary")).to_contain_text(
+                    f"{3 - attempt} {'try' if attempt == 2 else 'tries'} left"
+                )
+                for criterion in anchor.criteria:  # blind: no rationale while tries remain
+                    expect(page.locator("main")).not_to_contain_text(criterion.rationale)
+                if attempt == 1:
+                    _no_serious_violations_at_both_widths(page, "practice-differed")
+                page.get_by_role("link", name="Try this anchor again").click()
+                expect(page.get_by_role("heading", level=1)).to_have_text(f"Try again: {anchor.title}")
+                group = page.get_by_role("group", name=f"1. {missed.title}", exact=True)
+                expect(group).to_contain_text("Differed from the key last time.")
+                # The last try is filled in: the same miss again.
+                expect(
+                    group.get_by_role("radio", name=re.compile(rf"^{levels[missed.id]} ·"))
+                ).to_be_checked()
+                if attempt == 1:
+                    _no_serious_violations_at_both_widths(page, "practice-try")
+                page.get_by_role("button", name=f"Submit try {attempt + 1}").click()
+                expect(page).to_have_url(site.url(f"/rounds/{practice.id}/anchors/{anchor.id}/feedback"))
+            expect(page.locator("#practice-tag")).to_contain_text("That was your last try (3 of 3)")
+
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Feedback: {anchor.title}")
         rows = page.locator("table.feedback tbody tr")
         expect(rows).to_have_count(len(anchor.criteria))
@@ -134,10 +197,10 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
             verdict = miss if criterion is missed else "Exact match with the key"
             expect(row.locator(".verdict")).to_contain_text(verdict)
         if index == 0:
-            screenshot(page, "practice-feedback-1280")
-            _no_serious_violations(page, "journey-practice-feedback")
+            _no_serious_violations_at_both_widths(page, "practice-feedback")
         page.get_by_role("link", name="Back to the round").first.click()
     expect(page.locator("ol.anchor-list")).not_to_contain_text("to score")
+    expect(page.locator("ol.anchor-list")).not_to_contain_text("see what differed")
 
     # Qualification: unseen anchors covering every level; scored like the key, it certifies.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My certification").click()
@@ -156,8 +219,12 @@ def test_new_assessor_goes_from_invitation_to_certified(new_page, site) -> None:
             )
             page.get_by_role("link", name="Back to the round").first.click()
 
-    expect(page).to_have_url(site.url("/certification"))
-    expect(page.get_by_role("status").filter(has_text="your result is ready")).to_be_visible()
+    # Issue 16 (gap A): the last sheet leads to the round result, like every counted round.
+    expect(page).to_have_url(site.url(f"/rounds/{qualification.id}/result"))
+    expect(page.get_by_role("status").filter(has_text="here is your result")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name=re.compile("^Outcome:"))).to_contain_text("Passed")
+    expect(page.locator("main")).to_contain_text("Your certification status now: certified")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My certification").click()
     expect(page.locator("dl.facts .badge")).to_have_text("certified")
     expect(page.get_by_role("heading", name="Attempt 1: Passed")).to_be_visible()
     screenshot(page, "certification-certified-1280")

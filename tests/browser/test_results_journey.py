@@ -13,11 +13,9 @@ from sqlalchemy import select
 
 from calibration.models import Round
 
-from .support import NARROW, OPEN_ROUND, PAST_ROUND, log_in
+from .support import BINARY_ROUND, NARROW, OPEN_ROUND, PAST_ROUND, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-BINARY_ROUND = "Winter calibration: Implementing Equitable Practices"
 
 
 def round_id(site, name: str) -> int:  # type: ignore[no-untyped-def]

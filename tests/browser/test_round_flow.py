@@ -79,10 +79,10 @@ def _assert_axe_clean(page: Page, name: str) -> None:
     assert not blocking, f"axe found serious/critical problems on {name}:\n{describe(blocking)}"
 
 
-def _score_round_by_keyboard(page: Page, site, round_id: int) -> None:
+def _score_round_by_keyboard(page: Page, site, round_id: int, *, practice: bool = False) -> None:
     """From the round page, with the keyboard alone: open the first anchor, choose every level with
     the number keys, review with "r", submit, and go on with "n", through all 5 anchors. Ends on the
-    last anchor's feedback page."""
+    last anchor's feedback page. A practice round's review says it is not counted (issue 16 item 7)."""
     rnd = site.open_round
     assert len(rnd.anchors) == 5
     page.goto(site.url(f"/rounds/{round_id}"))
@@ -102,9 +102,13 @@ def _score_round_by_keyboard(page: Page, site, round_id: int) -> None:
         page.keyboard.press("r")
         panel = page.locator("#review-panel")
         expect(panel).to_be_focused()
-        expect(panel).to_contain_text("final, cannot be changed")
+        if practice:
+            expect(panel).to_contain_text("Practice: not counted.")
+            expect(panel).not_to_contain_text("cannot be changed")
+        else:
+            expect(panel).to_contain_text("final, cannot be changed")
         page.keyboard.press("Tab")
-        assert active_element(page)["text"] == "Submit final scores"
+        assert active_element(page)["text"] == ("Submit this try" if practice else "Submit final scores")
         page.keyboard.press("Enter")
         expect(page).to_have_url(site.url(f"/rounds/{round_id}/anchors/{anchor.id}/feedback"))
         expect(page.locator("main")).to_contain_text(f"{n} of 5 scored")
@@ -124,7 +128,7 @@ def _score_round_by_keyboard(page: Page, site, round_id: int) -> None:
 def test_keyboard_only_scores_a_round_of_five_anchors_with_shortcuts(page: Page, site) -> None:
     round_id = _round_for(site, "grace@demo.test")
     log_in(page, site.base, "grace@demo.test")
-    _score_round_by_keyboard(page, site, round_id)
+    _score_round_by_keyboard(page, site, round_id, practice=True)
     # Practice has no result page: after the last anchor the way on is the round.
     expect(page.get_by_role("link", name="See your round result")).to_have_count(0)
     tab_until(page, lambda el: el.get("tag") == "a" and el.get("text") == "Back to the round")

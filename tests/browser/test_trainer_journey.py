@@ -36,8 +36,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 NEW_ROUND = "Onboarding gate: Noah Kim on Implementing Equitable Practices"
 RUBRIC = "Implementing Equitable Practices"
-# Noah (new@demo.test, in training) is the one demo assessor no other browser test reads as: giving
-# him a round changes nobody else's pages.
+# Noah (new@demo.test, in training) has the demo's practice and qualification rounds (test_accessibility
+# reads his pages): giving him one more round changes nobody else's pages.
 ASSESSOR = "Noah Kim"
 
 

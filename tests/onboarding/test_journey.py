@@ -70,13 +70,16 @@ def test_invitation_to_certified(app, world, db, smtp_sink):
     page = newcomer.get("/certification").get_data(as_text=True)
     assert "Complete your qualification round" in page and "Practice anchors" in page
 
-    # Practice: feedback (key and rationale) after each anchor; it never counts.
+    # Practice: after a try that differs, which criteria differed and another try (issue 16: the
+    # key and its rationale wait for a matching try or the last one); it never counts.
     [practice_round] = rounds_of(db, uid, RoundKind.PRACTICE)
+    assert practice_round.practice_tries == 3
     assert sorted(anchors_of(db, practice_round.id)) == sorted(practice)
     [resp, _] = score_round(newcomer, db, world, practice_round.id, good=False)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/feedback")
     feedback = newcomer.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Rationale for Practice 1" in feedback
+    assert "Differs from the key" in feedback and "Try this anchor again" in feedback
+    assert "Rationale for Practice 1" not in feedback
     assert db.scalar(select(QualificationResult)) is None
     assert status_of(db, uid).certification_status == CertificationStatus.IN_TRAINING
 
@@ -85,7 +88,8 @@ def test_invitation_to_certified(app, world, db, smtp_sink):
     assert len(anchors_of(db, qualification.id)) >= 5
     responses = score_round(newcomer, db, world, qualification.id, good=True)
     assert all(r.status_code == 302 for r in responses)
-    assert responses[-1].headers["Location"].endswith("/certification")
+    # Issue 16: the last sheet leads to the round result page, as in every counted round.
+    assert responses[-1].headers["Location"].endswith(f"/rounds/{qualification.id}/result")
     m = status_of(db, uid)
     assert m.certification_status == CertificationStatus.CERTIFIED
     assert m.certified_at is not None

@@ -159,6 +159,7 @@ DEFAULT_LITERALS = {
     "REMINDER_DAYS": ("30", "services/policy.py"),
     "QUALIFICATION_ATTEMPTS": ("2", "services/policy.py"),
     "RECALIBRATION_WINDOW_DAYS": ("14", "services/policy.py"),
+    "PRACTICE_TRIES": ("3", "services/policy.py"),
 }
 
 

@@ -563,3 +563,45 @@ def test_the_library_opens_only_released_keys_and_only_to_certified_assessors(ap
     assert pages["/library"][0] == 404 and pages[f"/library/{shelf.id}"][0] == 404
     assert leaks(pages, {}, [key_marker(shelf.id), key_marker(kept.id)]) == []
     assert db.get(Anchor, shelf.id).released_at is not None
+
+
+def test_a_practice_key_stays_hidden_while_tries_remain(app, world, db):
+    """Issue 16 item 7: after a practice try that differed, with tries left, the assessor is told
+    which criteria differed and nothing else: no key level, rationale or key-change reason of that
+    anchor anywhere they can reach (the try-again page included). After the last try it opens."""
+    from calibration.models import Anchor, Program, RoundKind, RubricVersion, User
+
+    from ..factories import make_round
+
+    seed_keys(db, world)
+    seed_peer_sheets(db, world)
+    rnd = make_round(
+        db,
+        db.get(Program, world.program_a),
+        db.get(RubricVersion, world.rubric_id),
+        [db.get(Anchor, a) for a in world.anchors],
+        [db.get(User, world.ids["assessor"])],
+        name="Practice",
+        kind=RoundKind.PRACTICE,
+    )
+    rnd.practice_tries = 2
+    db.commit()
+    practice_id, first = rnd.id, world.anchors[0]
+    wrong = [next(v for v in world.levels if v != world.keys[first][0]), *world.keys[first][1:]]
+    assessor = _client_as(app, world.emails["assessor"])
+    base = f"/rounds/{practice_id}/anchors/{first}"
+    assert post_form(assessor, base, score_form(world, wrong)).status_code == 302
+    start = [
+        *seeds(app, world, attachment_id=1),
+        f"/rounds/{practice_id}",
+        f"{base}/feedback",
+        f"{base}/try-again",
+    ]
+    pages = crawl(assessor, start)
+    assert pages[f"{base}/try-again"][0] == 200 and "Differs from the key" in pages[f"{base}/feedback"][1]
+    assert leaks(pages, {}, forbidden_markers(world)) == []
+
+    assert post_form(assessor, f"{base}/try-again", score_form(world, wrong)).status_code == 302
+    pages = crawl(assessor, start)
+    assert key_marker(first) in pages[f"{base}/feedback"][1]  # the last try: the key is shown
+    assert leaks(pages, {}, forbidden_markers(world, revealed=[first])) == []

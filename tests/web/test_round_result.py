@@ -272,3 +272,54 @@ def test_the_last_feedback_of_a_practice_round_leads_back_to_the_round(client, l
     assert _next_link(html) == (f"/rounds/{practice_id}", "Back to the round")
     assert f"/rounds/{practice_id}/result" not in html and "See your round result" not in html
     assert client.get(f"/rounds/{practice_id}/result").status_code == 404
+
+
+def test_a_two_level_result_stored_before_applicability_still_reads_not_applicable(client, login, world, db):
+    """Gap B of issue 16: results stored before item 6 have no ``applicable`` key; on a two-level
+    rubric their "within one level" and "two or more levels off" checks cannot fail, so they read
+    "Not applicable", never "Met". The same stored checks on four levels stay as they were."""
+    import json
+
+    from calibration.models import QualificationOutcome, QualificationResult
+
+    binary_round, *_ = _binary_round(db, world, kind=RoundKind.QUALIFICATION)
+    old_checks = [
+        {"name": "evidence", "passed": True, "message": "5 anchors and 20 criterion-scores meet the minimum"},
+        {
+            "name": "exact",
+            "passed": True,
+            "message": "Exact agreement 100% (20 of 20) meets the 90% required",
+        },
+        {
+            "name": "adjacent",
+            "passed": True,
+            "message": "Within one level 100% (20 of 20) meets the 95% required",
+        },
+        {
+            "name": "discrepant",
+            "passed": True,
+            "message": "0 scores two or more levels off (at most 1 allowed)",
+        },
+    ]
+    for attempt, round_id in ((1, world.round_id), (2, binary_round)):
+        db.add(
+            QualificationResult(
+                program_id=world.program_a,
+                user_id=world.ids["assessor"],
+                round_id=round_id,
+                attempt=attempt,
+                outcome=QualificationOutcome.PASS,
+                message="Passed",
+                checks_json=json.dumps(old_checks),
+            )
+        )
+    db.commit()
+    login(world.emails["assessor"])
+    text = _text(client.get("/certification").get_data(as_text=True))
+    two_levels = text[text.index("Attempt 2") : text.index("Attempt 1")]
+    four_levels = text[text.index("Attempt 1") :]
+    assert "Within one level 100% (20 of 20) meets the 95% required Not applicable" in two_levels
+    assert "0 scores two or more levels off (at most 1 allowed) Not applicable" in two_levels
+    assert "Exact agreement 100% (20 of 20) meets the 90% required Met" in two_levels
+    assert "Not applicable" not in four_levels
+    assert "Within one level 100% (20 of 20) meets the 95% required Met" in four_levels

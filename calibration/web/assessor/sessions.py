@@ -11,7 +11,7 @@ from ...db import get_session, utcnow
 from ...models import COHORT_RULES, FlagRule, Role
 from ...notify.bookings import local_time
 from ...services import flags as flag_service
-from ...services import recalibration, sessions
+from ...services import recalibration, sessions, training_path
 from ..boundary import attempt, page
 from ..guards import actor, require_roles
 from .forms import RespondForm
@@ -38,6 +38,7 @@ def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = 
         "assessor/sessions.html",
         flags=[line for line in mine if line.flag.rule != FlagRule.LEAN],
         leans=[line for line in mine if line.flag.rule == FlagRule.LEAN],
+        scored=training_path.has_calibration_scores(db_session, program_id=me.program_id, user_id=me.user_id),
         recalibrations=recalibration.of_user(db_session, me.user_id),
         bookings=bookings,
         forms=forms,

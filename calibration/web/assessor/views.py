@@ -20,10 +20,12 @@ from ...services import (
     credentials,
     drafts,
     key_views,
+    practice,
     reveal,
     round_results,
     rubric_cache,
     scoring,
+    training_path,
 )
 from ...services.context import Member
 from ...services.errors import AlreadyRecorded, InvalidInput, NotFound, RoundNotOpen
@@ -50,12 +52,17 @@ def dashboard() -> str:
     db_session = get_session()
     rounds = assignments.dashboard(db_session, user_id=me.user_id, program_id=me.program_id)
     latest = round_results.latest_result(db_session, program_id=me.program_id, user_id=me.user_id)
+    status = g.membership.certification_status if g.membership else None
+    path = training_path.training_path(
+        db_session, program_id=me.program_id, user_id=me.user_id, status=status, rounds=rounds
+    )
     return render_template(
         "assessor/dashboard.html",
         rounds=rounds,
         membership=g.membership,
         latest=latest,
         counted=round_results.COUNTED_KINDS,
+        path=path,
     )
 
 
@@ -67,10 +74,15 @@ def certification_page() -> str:
     view = certification.certification_view(db_session, program_id=me.program_id, user_id=me.user_id)
     finished = round_results.finished_rounds(db_session, program_id=me.program_id, user_id=me.user_id)
     credential = credentials.current_for(db_session, me.program_id, me.user_id, now=utcnow())
+    rounds = assignments.dashboard(db_session, user_id=me.user_id, program_id=me.program_id)
+    path = training_path.training_path(
+        db_session, program_id=me.program_id, user_id=me.user_id, status=view.status, rounds=rounds
+    )
     return render_template(
         "assessor/certification.html",
         v=view,
         finished=finished,
+        path=path,
         credential=credential,
         credential_link=(
             credentials.IssuerSettings.from_config(current_app.config).credential_id(credential.public_id)
@@ -95,6 +107,7 @@ def round_page(round_id: int) -> str:
         items=items,
         open_now=rnd.is_open_at(utcnow()),
         counted=rnd.kind in round_results.COUNTED_KINDS,
+        tries=practice.practice_states(db_session, rnd, assessor_id=me.user_id),
     )
 
 
@@ -164,8 +177,9 @@ def score(round_id: int, anchor_id: int) -> Page:
         if outcome.ok:
             done = outcome.value
             if done.qualification is not None:
-                flash("That was the last anchor of your qualification round: your result is ready.", "info")
-                return redirect(url_for(".certification"))
+                # Like every counted round, the last sheet leads to the round's result page.
+                flash("That was the last anchor of your qualification round: here is your result.", "info")
+                return redirect(url_for(".round_result", round_id=rnd.id))
             return redirect(url_for(".feedback", round_id=rnd.id, anchor_id=anchor.id))
         if isinstance(outcome.error, AlreadyRecorded):
             return _already_recorded(rnd, anchor)
@@ -279,9 +293,13 @@ def _feedback_page(
     page_error: str | None = None,
 ) -> str | tuple[str, int]:
     """The feedback page: the comparison with the key, corrections, and the assessor's own
-    challenges to the key with the form to raise one."""
+    challenges to the key with the form to raise one. On a practice try while the key is withheld:
+    which criteria differed, and another try."""
     me = actor()
     db_session = get_session()
+    tries = practice.practice_state(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
+    if tries is not None and not tries.key_shown:
+        return _differed_page(rnd, anchor, tries, already_recorded=already_recorded)
     fb = reveal.feedback(db_session, rnd, assessor_id=me.user_id, anchor_id=anchor.id)
     asked = challenges.challenges_of_sheet(db_session, fb.sheet.id)
     if form is None:
@@ -320,6 +338,28 @@ def _feedback_page(
             )
         )
     return page(html, page_error)
+
+
+def _differed_page(
+    rnd: Round, anchor: Anchor, state: practice.PracticeState, *, already_recorded: bool = False
+) -> str:
+    """After a practice try that differed while tries remain: which criteria differed (never the
+    key's level nor its rationale) and the way to try the same anchor again."""
+    me = actor()
+    db_session = get_session()
+    rubric = rubric_cache.rubric_snapshot(db_session, rnd.rubric_version_id)
+    return render_template(
+        "assessor/practice_differed.html",
+        round=rnd,
+        anchor=anchor,
+        rubric=rubric,
+        state=state,
+        labels={level.value: level.label for level in rubric.levels},
+        differed=set(state.differed),
+        already_recorded=already_recorded,
+        progress=flow.progress(db_session, rnd, user_id=me.user_id, anchor_id=anchor.id),
+        open_now=rnd.is_open_at(utcnow()),
+    )
 
 
 def _already_recorded(rnd: Round, anchor: Anchor) -> str | tuple[str, int]:

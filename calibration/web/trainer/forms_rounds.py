@@ -21,10 +21,11 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...models import Membership, RoundKind, User
+from ...services.policy import PRACTICE_TRIES
 from ...services.rounds import NAME_MAX_CHARS, RubricChoice
 from ...services.selection import DEFAULT_TARGET
 from ..forms import no_control_characters
@@ -138,6 +139,12 @@ class NewRoundForm(WindowForm):
     assessor_ids = CheckboxesField(
         "Assessors", coerce=int, validators=[InputRequired("Choose at least one assessor.")]
     )
+    # Practice rounds only (the service checks the range); other kinds ignore it.
+    practice_tries = IntegerField(
+        "Tries at each practice anchor before the key is shown",
+        validators=[Optional()],
+        default=PRACTICE_TRIES,
+    )
 
     def set_choices(
         self, rubrics: Iterable[RubricChoice], assessors: Iterable[tuple[User, Membership]]
@@ -170,6 +177,7 @@ def new_round_data(
     start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     data: dict[str, Any] = window_data(start, start + dt.timedelta(days=14))
     data["kind"] = RoundKind.CALIBRATION.value
+    data["practice_tries"] = PRACTICE_TRIES
     if rubrics:
         data["rubric_version_id"] = rubrics[0].rubric.id
     for name in PERCENT_FIELDS:

@@ -65,6 +65,7 @@ def round_new() -> Page:
                     closes_at=form.closes_at(),
                     pass_rule=form.pass_rule(),
                     assessor_ids=form.assessor_ids.data or [],
+                    practice_tries=form.practice_tries.data,
                 ).id
             ),
             form=form,

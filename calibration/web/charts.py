@@ -38,6 +38,7 @@ __all__ = [
     "RefLine",
     "bar_chart",
     "clear_cache",
+    "control_chart",
     "heatmap",
     "interval_chart",
     "series_chart",
@@ -501,3 +502,64 @@ def bar_chart(
         return fig
 
     return _cached("bars", label, draw, cats, title, axis_label, percent, [(nm, v) for nm, v in data])
+
+
+def control_chart(
+    x_labels: Sequence[str],
+    *,
+    means: Sequence[float | None],
+    ewma: Sequence[float | None],
+    lower: Sequence[float | None],
+    upper: Sequence[float | None],
+    signals: Sequence[bool],
+    title: str,
+    label: str,
+    centre: float = 0.0,
+) -> Chart:
+    """An EWMA control chart over rounds: the raw per-round means (open circles), the EWMA (line
+    with dots), the centre line and the control limits (dashed steps), and the rounds where the
+    EWMA signals marked with a cross (shape as well as colour, so it reads without colour)."""
+    xs = [str(x) for x in x_labels]
+    m, z, lo, hi = _arr(means), _arr(ewma), _arr(lower), _arr(upper)
+    flagged = np.array([bool(s) for s in signals], dtype=bool)
+
+    def draw() -> Any:
+        n = len(xs)
+        labelled = n <= MAX_LABELLED_ROWS
+        rotate = n > 4
+        short = [_short(x, 18) for x in xs]
+        bottom = 0.3 + (_text_width(short) * 0.72 if rotate else 0.2) if labelled else 0.45
+        fig = _figure(6.4, 2.6 + bottom)
+        ax = fig.add_subplot()
+        _margins(fig, left=0.75, bottom=bottom, top=0.6)
+        _title(fig, title)
+        pos = np.arange(n)
+        ax.axhline(centre, color=GREY, linewidth=1, label="centre (the key)")
+        ax.step(pos, hi, where="mid", color=ORANGE, linestyle="--", linewidth=1, label="control limits")
+        ax.step(pos, lo, where="mid", color=ORANGE, linestyle="--", linewidth=1)
+        ax.plot(pos, m, "o", markerfacecolor="none", markeredgecolor=GREY, markersize=5, label="round mean")
+        ax.plot(pos, z, "o-", color=BLUE, linewidth=1.4, markersize=4, label="EWMA")
+        if flagged.any():
+            ax.plot(
+                pos[flagged], z[flagged], "X", color=ORANGE, markersize=10, markeredgecolor="black",
+                markeredgewidth=0.6, label="outside the limits", linestyle="none",
+            )  # fmt: skip
+        ax.set_ylabel("Signed deviation (levels)")
+        ax.set_xlim(-0.5, n - 0.5)
+        if labelled:
+            ax.set_xticks(pos, short, rotation=45 if rotate else 0, ha="right" if rotate else "center")
+        else:
+            ax.set_xticks([])
+            ax.set_xlabel(f"{n} rounds, oldest first")
+        ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=7,
+            frameon=False,
+            ncols=5,
+            borderaxespad=0.1,
+        )
+        return fig
+
+    return _cached("control", label, draw, xs, title, centre, m, z, lo, hi, flagged)

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, abort, render_template, request
 
 from ...db import get_session
-from ...services import exports, profiles
+from ...services import control_charts, exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
@@ -210,6 +210,33 @@ def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
     return out
 
 
+def control_figures(
+    items: list[control_charts.ControlChart], name: str
+) -> list[tuple[control_charts.ControlChart, charts.Chart | None]]:
+    """Each control chart with its drawing (None when nothing could be computed)."""
+    out: list[tuple[control_charts.ControlChart, charts.Chart | None]] = []
+    for cc in items:
+        drawn = any(p.ewma is not None for p in cc.points)
+        out.append(
+            (
+                cc,
+                charts.control_chart(
+                    [p.round_name for p in cc.points],
+                    means=[p.mean for p in cc.points],
+                    ewma=[p.ewma for p in cc.points],
+                    lower=[p.lower for p in cc.points],
+                    upper=[p.upper for p in cc.points],
+                    signals=[p.signal for p in cc.points],
+                    title=f"{name}: EWMA of the signed deviation, {cc.scope}",
+                    label=cc.description(name),
+                )
+                if drawn
+                else None,
+            )
+        )
+    return out
+
+
 def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
     out: dict[str, charts.Chart] = {}
     scored = o.scored_rounds
@@ -253,8 +280,12 @@ def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
 @bp.get("/assessors/<int:user_id>")
 def assessor_profile(user_id: int) -> str:
     me = actor()
-    p = profiles.assessor_profile(get_session(), program_id=me.program_id, user_id=user_id)
-    return render_template("trainer/profile.html", p=p, charts=profile_charts(p))
+    db_session = get_session()
+    p = profiles.assessor_profile(db_session, program_id=me.program_id, user_id=user_id)
+    control = control_charts.assessor_control_charts(db_session, program_id=me.program_id, user_id=user_id)
+    return render_template(
+        "trainer/profile.html", p=p, charts=profile_charts(p), control=control_figures(control, p.name)
+    )
 
 
 @bp.get("/overview")

@@ -284,7 +284,7 @@ def assessor_profile(user_id: int) -> str:
     p = profiles.assessor_profile(db_session, program_id=me.program_id, user_id=user_id)
     control = control_charts.assessor_control_charts(db_session, program_id=me.program_id, user_id=user_id)
     return render_template(
-        "trainer/profile.html", p=p, charts=profile_charts(p), control=control_figures(control, p.name)
+        "trainer/profile.html", p=p, charts=profile_charts(p), ewma_charts=control_figures(control, p.name)
     )
 
 

@@ -10,8 +10,10 @@ from typing import Any
 from flask import Response, abort, render_template, request
 
 from ...db import get_session
+from ...models import RubricVersion
 from ...services import control_charts, exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
+from ...services.report_words import ReportGuide, report_guide
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
 from ..boundary import commit_after_read
@@ -276,6 +278,19 @@ def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
     return out
 
 
+def profile_guide(db_session: Any, p: profiles.AssessorProfile) -> ReportGuide:
+    """The profile's reading guide: its latest rubric's levels and earn cut (each round is still
+    judged under its own stored rule), or a four-level default before any scores."""
+    section = p.sections[-1] if p.sections else None
+    rubric = db_session.get(RubricVersion, section.rubric_version_id) if section else None
+    return report_guide(
+        level_labels=section.level_labels if section else {1: "", 2: "", 3: "", 4: ""},
+        earn_cut=rubric.earn_cut if rubric else None,
+        level_of_measurement=rubric.level_of_measurement if rubric else "ordinal",
+        rule=p.rule,
+    )
+
+
 # ------------------------------------------------------------------------------------------- pages
 @bp.get("/assessors/<int:user_id>")
 def assessor_profile(user_id: int) -> str:
@@ -284,7 +299,11 @@ def assessor_profile(user_id: int) -> str:
     p = profiles.assessor_profile(db_session, program_id=me.program_id, user_id=user_id)
     control = control_charts.assessor_control_charts(db_session, program_id=me.program_id, user_id=user_id)
     return render_template(
-        "trainer/profile.html", p=p, charts=profile_charts(p), ewma_charts=control_figures(control, p.name)
+        "trainer/profile.html",
+        p=p,
+        charts=profile_charts(p),
+        ewma_charts=control_figures(control, p.name),
+        guide=profile_guide(db_session, p),
     )
 
 

@@ -7,6 +7,7 @@ from flask import render_template
 
 from ...db import get_session
 from ...services import reports
+from ...services.report_words import report_guide
 from ..guards import actor
 from .blueprint import bp
 from .reports import key_mode_arg, round_charts
@@ -32,6 +33,12 @@ def _round_report(round_id: int, *, printable: bool) -> str:
         "trainer/round.html",
         o=overview,
         charts=round_charts(overview),
+        guide=report_guide(
+            level_labels=overview.level_labels,
+            earn_cut=overview.rubric.earn_cut,
+            level_of_measurement=overview.rubric.level_of_measurement,
+            rule=overview.pass_rule,
+        ),
         notice=notice,
         printable=printable,
     )

@@ -99,7 +99,7 @@ class ControlChart:
             f"Control chart of {name}'s signed deviation from the key, {self.scope}, over {len(self.points)} "
             f"calibration round{'s' if len(self.points) != 1 else ''}, oldest first: the mean signed "
             "deviation in each round (open circles), its EWMA (line with dots) with the centre line at 0 "
-            f"(the key) and control limits of ±{self.L:g} standard deviations of the EWMA (dashed)"
+            f"(the key) and control limits of ±{self.L:.2f} standard deviations of the EWMA (dashed)"
         )
         if not drawn:
             return head + f". {self.reason or 'No EWMA could be computed.'}"

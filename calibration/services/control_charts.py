@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import CertificationStatus, Criterion, DriftFlag, FlagRule
+from ..models import CertificationStatus, Criterion, DriftFlag, FlagRule, ScoreCorrection, ScoreSheet
 from ..stats.ewma import EwmaDrift, PoolSigma, ewma_drift, pool_sigma
 from .drift import program_drift_settings
 from .drift_series import Series, assessor_statuses, calibration_series
 from .policy import DriftPolicy
+from .report_cache import ReportCache, database_identity
 from .score_rows import label_id
 
 __all__ = ["ChartPoint", "ControlChart", "ControlSettings", "assessor_control_charts", "control_settings"]
@@ -222,6 +223,51 @@ def _chart(series: Series, d: EwmaDrift, titles: Mapping[int, str], s: ControlSe
     )
 
 
+#: The certified pool's sigma per rubric version, keyed by what the database says about its scores.
+POOL_SIGMAS = ReportCache(maxsize=32)
+
+
+def _pool_sigma(session: Session, program_id: int, series: Series, pool_ids: list[int]) -> PoolSigma | None:
+    """The certified pool's sigma over the rubric version's calibration rounds (as the drift rules
+    compute it), from the cache while no sheet, correction or pool member has changed; None
+    without a pool."""
+    if not pool_ids:
+        return None
+    n_sheets, last_sheet = session.execute(
+        select(func.count(ScoreSheet.id), func.max(ScoreSheet.id)).where(
+            ScoreSheet.round_id.in_(series.round_ids)
+        )
+    ).one()
+    last_correction = session.scalar(select(func.max(ScoreCorrection.id)))
+    key = (
+        database_identity(session),
+        program_id,
+        series.rubric.id,
+        tuple(series.round_ids),
+        n_sheets,
+        last_sheet,
+        last_correction,
+        tuple(pool_ids),
+    )
+
+    def compute() -> PoolSigma | None:
+        [full] = [s for s in calibration_series(session, program_id) if s.rubric.id == series.rubric.id]
+        pool = full.mask(np.isin(full.assessor, np.asarray(pool_ids, dtype=np.int64)))
+        if not len(pool):
+            return None
+        return pool_sigma(
+            pool.pos,
+            pool.assessor,
+            pool.sheet,
+            pool.level,
+            pool.key,
+            levels=full.rubric.level_values,
+            criteria=pool.criterion,
+        )
+
+    return POOL_SIGMAS.get_or_compute(key, compute)
+
+
 def assessor_control_charts(
     session: Session, *, program_id: int, user_id: int, flag: DriftFlag | None = None
 ) -> list[ControlChart]:
@@ -229,21 +275,18 @@ def assessor_control_charts(
     then per criterion in rubric order, for each rubric version they scored (only the flag's
     rubric version when a flag is given)."""
     cfg = program_drift_settings(session, program_id)
-    pool_ids = [u for u, st in assessor_statuses(session, program_id).items() if st in _POOL]
+    pool_ids = sorted(u for u, st in assessor_statuses(session, program_id).items() if st in _POOL)
     out: list[ControlChart] = []
-    for series in calibration_series(session, program_id):
-        if flag is not None and flag.round_id is not None and flag.round_id not in series.round_ids:
+    for mine in calibration_series(session, program_id, assessor_id=user_id):
+        if flag is not None and flag.round_id is not None and flag.round_id not in mine.round_ids:
             continue
-        mine = series.mask(series.assessor == user_id)
         if not len(mine):
             continue
-        pool = series.mask(np.isin(series.assessor, np.asarray(pool_ids, dtype=np.int64)))
-        if not len(pool):  # no certified pool yet: the assessor's own spread
-            pool = mine
+        series = mine
         levels = series.rubric.level_values
-        sigma = pool_sigma(
-            pool.pos, pool.assessor, pool.sheet, pool.level, pool.key, levels=levels, criteria=pool.criterion
-        )
+        sigma = _pool_sigma(session, program_id, series, pool_ids) or pool_sigma(
+            mine.pos, mine.assessor, mine.sheet, mine.level, mine.key, levels=levels, criteria=mine.criterion
+        )  # no certified pool yet: the assessor's own spread
         settings = control_settings(cfg, sigma, flag)
         table = ewma_drift(
             mine.pos,

@@ -36,7 +36,7 @@ from calibration.stats.ewma import EWMA_L, EWMA_LAMBDA, ewma_drift, pool_sigma
 from ..conftest import _fresh_sqlite
 from ..mailsink import Sink
 from ..server import free_port, gunicorn
-from .support import NARROW, ROOT, describe, log_in, run_axe, screenshot
+from .support import NARROW, ROOT, describe, horizontal_overflow, log_in, run_axe, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -111,6 +111,7 @@ def _axe_both_widths(page: Page, name: str) -> None:
     for width in ("1280", "390"):
         if width == "390":
             page.set_viewport_size(NARROW)
+            assert not horizontal_overflow(page), f"{name} wider than 390 px: {horizontal_overflow(page)}"
         result = run_axe(page, f"{name}-{width}")
         blocking = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not blocking, f"axe on {name} at {width} px:\n{describe(blocking)}"

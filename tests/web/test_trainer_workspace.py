@@ -248,3 +248,62 @@ def test_print_header_stylesheet_names_program_round_and_date(
     top_left = re.search(r"@top-left \{ content: (\"[^\"]*\");", body)
     assert top_left, body
     assert "\\22 A\\22 " in top_left.group(1) and "\\5c " in top_left.group(1) and "<" not in body
+
+
+def test_flag_chart_uses_the_sigma_and_limits_the_flag_stored(
+    client: Any, db: Any, world: Any, login: Any
+) -> None:
+    """The values in force: an own-drift flag's stored pool sigma; an EWMA flag's own lambda and L."""
+    from calibration.services import drift
+    from calibration.stats.ewma import PoolSigma
+
+    from ..factories_drift import build_history
+    from ..factories_reports import add_assessors
+
+    people = [world.ids["assessor"], world.ids["assessor2"], *add_assessors(db, world.program_a, 5)]
+    drifter = world.ids["assessor"]
+    history = build_history(
+        db, world, n_rounds=10, assessors=people, seed=3, bias={drifter: lambda t, c: 1 if t >= 6 else 0}
+    )
+    drift.evaluate_program(db, world.program_a)
+    db.commit()
+    flag = db.scalar(
+        select(DriftFlag).where(
+            DriftFlag.user_id == drifter,
+            DriftFlag.rule == FlagRule.OWN_DRIFT,
+            DriftFlag.criterion_id.is_(None),
+        )
+    )
+    assert flag is not None
+    stored = json.loads(flag.parameters_json)["sigma"]
+    # The stored sigma differs from today's pool once the pool changes: make it visibly different.
+    stored["per_sheet"] = float(stored["per_sheet"]) * 2
+    flag.parameters_json = json.dumps({**json.loads(flag.parameters_json), "sigma": stored})
+    ewma = DriftFlag(
+        program_id=world.program_a, user_id=drifter, criterion_id=None, round_id=history.rounds[-1],
+        rule=FlagRule.EWMA, status=FlagStatus.DISMISSED, direction="lenient", statistic="EWMA", value=0.5,
+        threshold=0.2, window_json=json.dumps(history.rounds), evidence_json="{}",
+        parameters_json=json.dumps({"lam": 0.3, "L": 2.5, "min_shift": 0.0, "min_anchors": 5, "min_scores": 20,
+                                    "sigma": stored}),
+        summary="Lenient overall: the EWMA reached +0.50.", assessor_text="", evidence_hash="old-ewma-flag",
+    )  # fmt: skip
+    db.add(ewma)
+    db.commit()
+    flag_id, ewma_id = flag.id, ewma.id
+    [series] = calibration_series(db, world.program_a)
+    mine = series.mask(series.assessor == drifter)
+    sigma = PoolSigma(
+        per_sheet=stored["per_sheet"], by_criterion={int(k): v for k, v in stored["by_criterion"].items()}
+    )
+    db.rollback()
+    login(world.emails["trainer"])
+    for fid, lam, L in ((flag_id, EWMA_LAMBDA, EWMA_L), (ewma_id, 0.3, 2.5)):
+        d = ewma_drift(
+            mine.pos, mine.assessor, mine.sheet, mine.level, mine.key, levels=series.rubric.level_values,
+            criteria=mine.criterion, sigma=sigma, lam=lam, L=L,
+        ).overall[drifter]  # fmt: skip
+        html = client.get(f"/trainer/flags/{fid}").get_data(as_text=True)
+        rows = control_rows(html, "flag-control-1-table")
+        assert [r[1] for r in rows] == pytest.approx(list(d.path), abs=1e-12), fid
+        assert [r[3] for r in rows] == pytest.approx(list(d.limits), abs=1e-12), fid
+        assert f"stored with flag #{fid}" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, abort, render_template, request
@@ -212,25 +213,72 @@ def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
     return out
 
 
-def control_figures(
-    items: list[control_charts.ControlChart], name: str
-) -> list[tuple[control_charts.ControlChart, charts.Chart | None]]:
-    """Each control chart with its drawing (None when nothing could be computed)."""
-    out: list[tuple[control_charts.ControlChart, charts.Chart | None]] = []
+@dataclass(frozen=True)
+class ControlGroup:
+    """One rubric version's control charts: the overall chart with its drawing, and the criteria's
+    charts drawn together in one figure (one panel each); each keeps its own data table."""
+
+    rubric_title: str
+    overall: control_charts.ControlChart | None
+    overall_drawing: charts.Chart | None
+    criteria: list[control_charts.ControlChart]
+    criteria_drawing: charts.Chart | None
+
+    @property
+    def source(self) -> str:
+        first = self.overall or (self.criteria[0] if self.criteria else None)
+        return first.source if first else ""
+
+
+def _panel(cc: control_charts.ControlChart) -> charts.ControlPanel:
+    return charts.ControlPanel(
+        cc.scope,
+        means=[p.mean for p in cc.points],
+        ewma=[p.ewma for p in cc.points],
+        lower=[p.lower for p in cc.points],
+        upper=[p.upper for p in cc.points],
+        signals=[p.signal for p in cc.points],
+    )
+
+
+def _drawn(cc: control_charts.ControlChart) -> bool:
+    return any(p.ewma is not None for p in cc.points)
+
+
+def control_figures(items: list[control_charts.ControlChart], name: str) -> list[ControlGroup]:
+    """The control charts grouped per rubric version (each group starts with its overall chart)."""
+    runs: list[list[control_charts.ControlChart]] = []
     for cc in items:
-        drawn = any(p.ewma is not None for p in cc.points)
+        if cc.criterion_id is None or not runs:
+            runs.append([])
+        runs[-1].append(cc)
+    out = []
+    for run in runs:
+        overall = run[0] if run[0].criterion_id is None else None
+        criteria = [cc for cc in run if cc.criterion_id is not None]
+        drawn = [cc for cc in criteria if _drawn(cc)]
         out.append(
-            (
-                cc,
-                charts.control_chart(
-                    [p.round_name for p in cc.points],
-                    means=[p.mean for p in cc.points],
-                    ewma=[p.ewma for p in cc.points],
-                    lower=[p.lower for p in cc.points],
-                    upper=[p.upper for p in cc.points],
-                    signals=[p.signal for p in cc.points],
-                    title=f"{name}: EWMA of the signed deviation, {cc.scope}",
-                    label=cc.description(name),
+            ControlGroup(
+                rubric_title=run[0].rubric_title,
+                overall=overall,
+                overall_drawing=charts.control_chart(
+                    [p.round_name for p in overall.points],
+                    [_panel(overall)],
+                    title=f"{name}: EWMA of the signed deviation, all criteria",
+                    label=overall.description(name),
+                )
+                if overall is not None and _drawn(overall)
+                else None,
+                criteria=criteria,
+                criteria_drawing=charts.control_chart(
+                    [p.round_name for p in drawn[0].points],
+                    [_panel(cc) for cc in drawn],
+                    title=f"{name}: EWMA of the signed deviation per criterion",
+                    label=(
+                        f"Control chart of {name}'s signed deviation per criterion of {run[0].rubric_title}: "
+                        f"{len(drawn)} panels, one per criterion in rubric order. "
+                        + " ".join(cc.description(name) for cc in drawn)
+                    ),
                 )
                 if drawn
                 else None,

@@ -56,7 +56,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
-from calibration.services import profiles
+from calibration.services import control_charts, profiles
 from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
@@ -302,6 +302,7 @@ def app_for(url: str) -> Any:
 
 def clear_caches() -> None:
     profiles.clear_caches()
+    control_charts.POOL_SIGMAS.clear()
     charts.clear_cache()
     # The statistics library memoises bootstrap draws per (patterns, resamples, seed); a cold page
     # must draw them again. (A private hook, used only here.)

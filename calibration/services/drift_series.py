@@ -56,8 +56,9 @@ class Series:
         return int(self.level.size)
 
 
-def calibration_series(session: Session, program_id: int) -> list[Series]:
-    """One Core query per rubric version with calibration rounds (usually one)."""
+def calibration_series(session: Session, program_id: int, *, assessor_id: int | None = None) -> list[Series]:
+    """One Core query per rubric version with calibration rounds (usually one); ``assessor_id``
+    reads only that assessor's scores (every calibration round is still listed)."""
     rounds = list(
         session.scalars(
             select(Round)
@@ -89,6 +90,8 @@ def calibration_series(session: Session, program_id: int) -> list[Series]:
                 effective_level(),
             ],
         )
+        if assessor_id is not None:
+            stmt = stmt.where(ScoreSheet.assessor_id == assessor_id)
         arr = int_columns(session, stmt, 8)
         position = {rid: i for i, rid in enumerate(ids)}
         pos = np.array([position[r] for r in arr[:, 0].tolist()], dtype=np.int64)

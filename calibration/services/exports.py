@@ -186,9 +186,33 @@ ACCURACY_COLUMNS = [
 ]
 
 
-def _accuracy_cells(a: AccuracyResult | None) -> list[Any]:
+#: Columns with no meaning on a two-level scale (every score matches the key or misses it).
+NOT_ON_TWO_LEVELS = frozenset([*_prop_cols("adjacent"), "discrepant_count"])
+
+
+def accuracy_columns(two_levels: bool) -> list[str]:
+    """The accuracy columns, without "adjacent" and "two or more off" for a two-level rubric."""
+    return [c for c in ACCURACY_COLUMNS if not (two_levels and c in NOT_ON_TWO_LEVELS)]
+
+
+def _two_levels(a: AccuracyResult | None) -> bool:
+    return a is not None and len(a.levels) <= 2
+
+
+def _accuracy_cells(a: AccuracyResult | None, *, drop_two_level: bool = False) -> list[Any]:
+    """One row's accuracy cells; on a two-level scale the adjacent and two-off cells are empty
+    (``drop_two_level``: left out, for a table whose header leaves them out)."""
     if a is None:
-        return [None] * len(ACCURACY_COLUMNS)
+        return [None] * len(accuracy_columns(drop_two_level))
+    cells = _all_accuracy_cells(a)
+    if not _two_levels(a):
+        return cells
+    if drop_two_level:
+        return [v for c, v in zip(ACCURACY_COLUMNS, cells, strict=True) if c not in NOT_ON_TWO_LEVELS]
+    return [None if c in NOT_ON_TWO_LEVELS else v for c, v in zip(ACCURACY_COLUMNS, cells, strict=True)]
+
+
+def _all_accuracy_cells(a: AccuracyResult) -> list[Any]:
     d = a.decision
     return [
         a.n,
@@ -275,7 +299,8 @@ def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[lis
 
 
 def _round_accuracy(o: RoundOverview) -> tuple[list[str], list[Any]]:
-    header = ["assessor_id", "assessor", "sheets_done", "anchors_in_round", *ACCURACY_COLUMNS]
+    two = len(o.levels) <= 2
+    header = ["assessor_id", "assessor", "sheets_done", "anchors_in_round", *accuracy_columns(two)]
     header += ["outcome", "outcome_message"]
     rows = [
         [
@@ -283,7 +308,7 @@ def _round_accuracy(o: RoundOverview) -> tuple[list[str], list[Any]]:
             line.name,
             line.n_done,
             line.n_anchors,
-            *_accuracy_cells(line.accuracy),
+            *_accuracy_cells(line.accuracy, drop_two_level=two),
             line.decision.outcome if line.decision else None,
             line.decision.message if line.decision else None,
         ]

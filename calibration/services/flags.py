@@ -13,7 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import Assignment, Criterion, DriftFlag, FlagStatus, Round, User
+from ..models import (
+    Assignment,
+    CertificationStatus,
+    Criterion,
+    DriftFlag,
+    FlagStatus,
+    Membership,
+    Round,
+    User,
+)
 from . import audit
 from .certification import check_reason
 from .context import Actor, Member
@@ -165,5 +174,28 @@ def assessors_of_round(session: Session, round_id: int) -> list[int]:
     return list(
         session.scalars(
             select(Assignment.user_id).where(Assignment.round_id == round_id).order_by(Assignment.user_id)
+        )
+    )
+
+
+def affected_assessors(session: Session, program_id: int, flag: DriftFlag) -> list[int]:
+    """Who confirming the flag starts recalibration for: its assessor, or for a flag about the cohort
+    every assessor of its round who is certified now."""
+    if flag.user_id is not None:
+        return [flag.user_id]
+    if flag.round_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Assignment.user_id)
+            .join(
+                Membership,
+                (Membership.user_id == Assignment.user_id) & (Membership.program_id == program_id),
+            )
+            .where(
+                Assignment.round_id == flag.round_id,
+                Membership.certification_status == CertificationStatus.CERTIFIED,
+            )
+            .order_by(Assignment.user_id)
         )
     )

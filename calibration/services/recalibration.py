@@ -477,20 +477,8 @@ def confirm_flag(
     if flag.rule == FlagRule.LEAN:
         return []
     settings = drift.program_drift_settings(session, program_id)
-    if flag.user_id is not None:
-        people = [flag.user_id]
-    else:
-        assert flag.round_id is not None
-        people = [
-            uid
-            for uid in flag_review.assessors_of_round(session, flag.round_id)
-            if session.scalar(
-                select(Membership.certification_status).where(
-                    Membership.user_id == uid, Membership.program_id == program_id
-                )
-            )
-            == S.CERTIFIED
-        ]
+    assert flag.user_id is not None or flag.round_id is not None
+    people = flag_review.affected_assessors(session, program_id, flag)
     return [
         start(session, actor, program_id=program_id, user_id=uid, flags=[flag], settings=settings, now=now)
         for uid in people

@@ -37,10 +37,12 @@ from ..services import report_store
 
 __all__ = [
     "Chart",
+    "ControlPanel",
     "Panel",
     "RefLine",
     "bar_chart",
     "clear_cache",
+    "control_chart",
     "heatmap",
     "interval_chart",
     "series_chart",
@@ -526,3 +528,79 @@ def bar_chart(
         return fig
 
     return _cached("bars", label, draw, cats, title, axis_label, percent, [(nm, v) for nm, v in data])
+
+
+@dataclass(frozen=True)
+class ControlPanel:
+    """One EWMA control chart's series (see :func:`control_chart`); None where undefined."""
+
+    title: str
+    means: Sequence[float | None]
+    ewma: Sequence[float | None]
+    lower: Sequence[float | None]
+    upper: Sequence[float | None]
+    signals: Sequence[bool]
+
+
+def control_chart(
+    x_labels: Sequence[str],
+    panels: Sequence[ControlPanel],
+    *,
+    title: str,
+    label: str,
+    centre: float = 0.0,
+) -> Chart:
+    """EWMA control charts over rounds, one panel each (e.g. overall, or one per criterion, drawn in
+    one figure): the raw per-round means (open circles), the EWMA (line with dots), the centre line
+    and the control limits (dashed steps), and the rounds where the EWMA signals marked with a cross
+    (shape as well as colour, so it reads without colour)."""
+    xs = [str(x) for x in x_labels]
+    data = [
+        (p.title, _arr(p.means), _arr(p.ewma), _arr(p.lower), _arr(p.upper), np.array(p.signals, dtype=bool))
+        for p in panels
+    ]
+
+    def draw() -> Any:
+        n, k = len(xs), max(len(data), 1)
+        labelled = n <= MAX_LABELLED_ROWS
+        rotate = n > 4
+        short = [_short(x, 18) for x in xs]
+        bottom = 0.3 + (_text_width(short) * 0.72 if rotate else 0.2) if labelled else 0.45
+        fig = _figure(6.4, 0.6 + (2.0 if k == 1 else 1.5) * k + bottom)
+        axes = fig.subplots(k, 1, sharex=True, squeeze=False)[:, 0]
+        _margins(fig, left=0.75, bottom=bottom, top=0.6)
+        _title(fig, title)
+        pos = np.arange(n)
+        for i, (ax, (name, m, z, lo, hi, flagged)) in enumerate(zip(axes, data, strict=True)):
+            ax.axhline(centre, color=GREY, linewidth=1, label="centre (the key)")
+            ax.step(pos, hi, where="mid", color=ORANGE, linestyle="--", linewidth=1, label="control limits")
+            ax.step(pos, lo, where="mid", color=ORANGE, linestyle="--", linewidth=1)
+            ax.plot(
+                pos, m, "o", markerfacecolor="none", markeredgecolor=GREY, markersize=5, label="round mean"
+            )
+            ax.plot(pos, z, "o-", color=BLUE, linewidth=1.4, markersize=4, label="EWMA")
+            if flagged.any():
+                ax.plot(
+                    pos[flagged], z[flagged], "X", color=ORANGE, markersize=10, markeredgecolor="black",
+                    markeredgewidth=0.6, label="outside the limits", linestyle="none",
+                )  # fmt: skip
+            ax.set_ylabel("Levels" if k > 1 else "Signed deviation (levels)")
+            if k > 1:
+                ax.set_title(_short(name, 60), fontsize=8, loc="left", fontweight="normal")
+            ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
+            if i == 0:
+                ax.legend(
+                    loc="lower right", bbox_to_anchor=(1.0, 1.0 if k == 1 else 1.18), fontsize=7,
+                    frameon=False, ncols=5, borderaxespad=0.1,
+                )  # fmt: skip
+        last = axes[-1]
+        last.set_xlim(-0.5, n - 0.5)
+        if labelled:
+            last.set_xticks(pos, short, rotation=45 if rotate else 0, ha="right" if rotate else "center")
+        else:
+            last.set_xticks([])
+            last.set_xlabel(f"{n} rounds, oldest first")
+        return fig
+
+    key = [(name, m, z, lo, hi, f) for name, m, z, lo, hi, f in data]
+    return _cached("control", label, draw, xs, title, centre, key)

@@ -291,6 +291,9 @@ KEY_PAGES = [
     KeyPage("trainer-rounds", "trainer@demo.test", lambda site: "/trainer/"),
     KeyPage("trainer-round", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.past_round.id}"),
     KeyPage("trainer-overview", "trainer@demo.test", lambda site: "/trainer/overview"),
+    KeyPage(
+        "trainer-round-print", "trainer@demo.test", lambda site: f"/trainer/rounds/{site.past_round.id}/print"
+    ),
     KeyPage("assessor-profile", "trainer@demo.test", _profile_path),
     KeyPage(
         "anchor-page", "trainer@demo.test", lambda site: f"/trainer/anchors/{site.past_round.anchors[0].id}"

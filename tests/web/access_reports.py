@@ -11,6 +11,7 @@ ANY_TRAINER = {"trainer": 200, "admin": 200, "trainer_b": 200}
 
 ACCESS: dict[str, dict[str, int]] = {
     "trainer.round_print": TRAINERS,
+    "trainer.round_print_css": TRAINERS,
     "trainer.round_export": TRAINERS,
     "trainer.assessor_profile": TRAINERS,
     "trainer.profile_export": TRAINERS,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from calibration.db import get_db
-from calibration.services import profiles
+from calibration.services import control_charts, profiles
 from calibration.web import charts
 
 from ..factories_reports import add_assessors, assign, insert_sheets, noisy_scores
@@ -36,6 +36,7 @@ def page_queries(app: Any, client: Any, url: str, *, cold: bool) -> int:
     client.get("/trainer/")
     if cold:
         profiles.clear_caches()
+        control_charts.POOL_SIGMAS.clear()
         charts.clear_cache()
     with counting(app) as statements:
         resp = client.get(url)

@@ -107,7 +107,8 @@ def test_profile_numbers_match_the_library(client, login, world, db):
     use_rows = rows(re.findall(r"Use of each level, against the key</h3>.*?</table>", page, re.S)[0])
     assert [int(r[1].split(" ")[0]) for r in use_rows] == list(use.assessor_counts)
     assert [int(r[2].split(" ")[0]) for r in use_rows] == list(use.key_counts)
-    assert page.count("<svg") == 3  # over time, level use, per criterion
+    # over time, level use, per criterion; plus the EWMA control charts (issue 17)
+    assert page.count("<svg") - page.count('aria-label="Control chart of') == 3
     assert "No drift flags." in page
 
 

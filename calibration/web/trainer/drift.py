@@ -18,8 +18,9 @@ from ...db import get_session, utcnow
 from ...models import FlagRule
 from ...notify import bookings as booking_mail
 from ...notify import outbox
-from ...services import anchor_waits, drift, hand_booking, recalibration, sessions
+from ...services import anchor_waits, control_charts, drift, hand_booking, recalibration, sessions
 from ...services import flags as flag_service
+from ...services.flag_page import flag_page
 from ...services.flag_words import group_under_cohort
 from ..boundary import MailOutcome, attempt, page
 from ..guards import actor
@@ -35,6 +36,7 @@ from .forms_drift import (
     RetryMailForm,
     SessionForm,
 )
+from .reports import control_figures
 
 Page = Response | str | tuple[str, int]
 
@@ -89,9 +91,21 @@ def _flag_page(
         if found.user_id is not None
         else anchor_waits.waiting_lines(db_session, program_id, flag_id=flag_id)
     )
+    control = (
+        control_figures(
+            control_charts.assessor_control_charts(
+                db_session, program_id=program_id, user_id=found.user_id, flag=found
+            ),
+            line.name or "",
+        )
+        if found.user_id is not None and found.rule != FlagRule.EXPIRY
+        else []
+    )
     html = render_template(
         "trainer/flag.html",
         line=line,
+        view=flag_page(db_session, program_id=program_id, line=line),
+        ewma_charts=control,
         confirm=confirm or ConfirmFlagForm(formdata=None, prefix="confirm"),
         dismiss=dismiss or DismissFlagForm(formdata=None, prefix="dismiss"),
         waits=waits,
@@ -113,6 +127,10 @@ def flag_confirm(flag_id: int) -> Page:
     form = ConfirmFlagForm(prefix="confirm")
     if not form.validate_on_submit():
         return _flag_page(flag_id, confirm=form, page_error="The note needs attention; nothing was changed.")
+    if form.acknowledged.data != "yes":
+        step = _cohort_step(flag_id, form)
+        if step is not None:
+            return step
     outcome = attempt(
         lambda s: recalibration.confirm_flag(
             s, me, program_id=me.program_id, flag_id=flag_id, reason=form.reason.data or ""
@@ -148,6 +166,19 @@ def flag_confirm(flag_id: int) -> Page:
         flash(p, "error")
     _mail_report(outcome.mail)
     return redirect(url_for(".flag", flag_id=flag_id))
+
+
+def _cohort_step(flag_id: int, form: ConfirmFlagForm) -> str | None:
+    """The second step of confirming a cohort flag: who recalibration will start for, and one more
+    button. Nothing is changed until that button is pressed (the form then carries ``acknowledged``)."""
+    db_session = get_session()
+    program_id = _program()
+    [line] = flag_service.flag_lines(db_session, program_id, flag_id=flag_id)
+    view = flag_page(db_session, program_id=program_id, line=line)
+    if not view.needs_confirmation_step or line.flag.status.value != "open":
+        return None
+    form.acknowledged.data = "yes"
+    return render_template("trainer/flag_confirm.html", line=line, view=view, confirm=form)
 
 
 @bp.post("/flags/<int:flag_id>/dismiss")

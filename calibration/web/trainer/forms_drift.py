@@ -42,7 +42,11 @@ def _reason(label: str, *, required: bool) -> TextAreaField:
 
 
 class ConfirmFlagForm(FlaskForm):
+    """Confirm a flag; ``acknowledged`` is set by the second step of a cohort flag (the trainer has
+    read to whom recalibration will be started)."""
+
     reason = _reason("Note (optional, kept in the audit trail)", required=False)
+    acknowledged = HiddenField(validators=[Optional(), AnyOf(["yes"])])
 
 
 class RetryForm(FlaskForm):

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, abort, render_template, request
 
 from ...db import get_session
-from ...services import exports, profiles
+from ...models import RubricVersion
+from ...services import control_charts, exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
+from ...services.report_words import ReportGuide, report_guide
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
 from ..boundary import commit_after_read
@@ -210,6 +213,80 @@ def profile_charts(p: profiles.AssessorProfile) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class ControlGroup:
+    """One rubric version's control charts: the overall chart with its drawing, and the criteria's
+    charts drawn together in one figure (one panel each); each keeps its own data table."""
+
+    rubric_title: str
+    overall: control_charts.ControlChart | None
+    overall_drawing: charts.Chart | None
+    criteria: list[control_charts.ControlChart]
+    criteria_drawing: charts.Chart | None
+
+    @property
+    def source(self) -> str:
+        first = self.overall or (self.criteria[0] if self.criteria else None)
+        return first.source if first else ""
+
+
+def _panel(cc: control_charts.ControlChart) -> charts.ControlPanel:
+    return charts.ControlPanel(
+        cc.scope,
+        means=[p.mean for p in cc.points],
+        ewma=[p.ewma for p in cc.points],
+        lower=[p.lower for p in cc.points],
+        upper=[p.upper for p in cc.points],
+        signals=[p.signal for p in cc.points],
+    )
+
+
+def _drawn(cc: control_charts.ControlChart) -> bool:
+    return any(p.ewma is not None for p in cc.points)
+
+
+def control_figures(items: list[control_charts.ControlChart], name: str) -> list[ControlGroup]:
+    """The control charts grouped per rubric version (each group starts with its overall chart)."""
+    runs: list[list[control_charts.ControlChart]] = []
+    for cc in items:
+        if cc.criterion_id is None or not runs:
+            runs.append([])
+        runs[-1].append(cc)
+    out = []
+    for run in runs:
+        overall = run[0] if run[0].criterion_id is None else None
+        criteria = [cc for cc in run if cc.criterion_id is not None]
+        drawn = [cc for cc in criteria if _drawn(cc)]
+        out.append(
+            ControlGroup(
+                rubric_title=run[0].rubric_title,
+                overall=overall,
+                overall_drawing=charts.control_chart(
+                    [p.round_name for p in overall.points],
+                    [_panel(overall)],
+                    title=f"{name}: EWMA of the signed deviation, all criteria",
+                    label=overall.description(name),
+                )
+                if overall is not None and _drawn(overall)
+                else None,
+                criteria=criteria,
+                criteria_drawing=charts.control_chart(
+                    [p.round_name for p in drawn[0].points],
+                    [_panel(cc) for cc in drawn],
+                    title=f"{name}: EWMA of the signed deviation per criterion",
+                    label=(
+                        f"Control chart of {name}'s signed deviation per criterion of {run[0].rubric_title}: "
+                        f"{len(drawn)} panels, one per criterion in rubric order. "
+                        + " ".join(cc.description(name) for cc in drawn)
+                    ),
+                )
+                if drawn
+                else None,
+            )
+        )
+    return out
+
+
 def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
     out: dict[str, charts.Chart] = {}
     scored = o.scored_rounds
@@ -249,12 +326,33 @@ def overview_charts(o: profiles.ProgramOverview) -> dict[str, charts.Chart]:
     return out
 
 
+def profile_guide(db_session: Any, p: profiles.AssessorProfile) -> ReportGuide:
+    """The profile's reading guide: its latest rubric's levels and earn cut (each round is still
+    judged under its own stored rule), or a four-level default before any scores."""
+    section = p.sections[-1] if p.sections else None
+    rubric = db_session.get(RubricVersion, section.rubric_version_id) if section else None
+    return report_guide(
+        level_labels=section.level_labels if section else {1: "", 2: "", 3: "", 4: ""},
+        earn_cut=rubric.earn_cut if rubric else None,
+        level_of_measurement=rubric.level_of_measurement if rubric else "ordinal",
+        rule=p.rule,
+    )
+
+
 # ------------------------------------------------------------------------------------------- pages
 @bp.get("/assessors/<int:user_id>")
 def assessor_profile(user_id: int) -> str:
     me = actor()
-    p = profiles.assessor_profile(get_session(), program_id=me.program_id, user_id=user_id)
-    return render_template("trainer/profile.html", p=p, charts=profile_charts(p))
+    db_session = get_session()
+    p = profiles.assessor_profile(db_session, program_id=me.program_id, user_id=user_id)
+    control = control_charts.assessor_control_charts(db_session, program_id=me.program_id, user_id=user_id)
+    return render_template(
+        "trainer/profile.html",
+        p=p,
+        charts=profile_charts(p),
+        ewma_charts=control_figures(control, p.name),
+        guide=profile_guide(db_session, p),
+    )
 
 
 @bp.get("/overview")

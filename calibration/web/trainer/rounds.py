@@ -3,10 +3,14 @@ and its printable version."""
 
 from __future__ import annotations
 
-from flask import render_template
+import datetime as dt
 
-from ...db import get_session
+from flask import Response, render_template
+
+from ...db import get_session, utcnow
+from ...models import Program
 from ...services import reports
+from ...services.report_words import report_guide
 from ..guards import actor
 from .blueprint import bp
 from .reports import key_mode_arg, round_charts
@@ -17,6 +21,23 @@ def rounds() -> str:
     me = actor()
     rounds = reports.program_rounds(get_session(), me.program_id)
     return render_template("trainer/rounds.html", rounds=rounds)
+
+
+def _print_heading(program_name: str, round_name: str, today: dt.date) -> tuple[str, str]:
+    """The running header of every printed page: program and round, and the date printed."""
+    return f"{program_name} · {round_name}", f"Agreement report · printed {today:%-d %B %Y}"
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes, backslashes and line breaks escaped, and no ``<``
+    (the stylesheet is served as text/css, never inlined, but a name stays data either way)."""
+    out = []
+    for ch in text:
+        if ch in "\\\"'<>" or ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _round_report(round_id: int, *, printable: bool) -> str:
@@ -32,9 +53,21 @@ def _round_report(round_id: int, *, printable: bool) -> str:
         "trainer/round.html",
         o=overview,
         charts=round_charts(overview),
+        guide=report_guide(
+            level_labels=overview.level_labels,
+            earn_cut=overview.rubric.earn_cut,
+            level_of_measurement=overview.rubric.level_of_measurement,
+            rule=overview.pass_rule,
+        ),
         notice=notice,
         printable=printable,
+        print_heading=_print_heading(_program_name(me.program_id), overview.round.name, utcnow().date()),
     )
+
+
+def _program_name(program_id: int) -> str:
+    program = get_session().get(Program, program_id)
+    return program.name if program is not None else ""
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -45,3 +78,22 @@ def round_page(round_id: int) -> str:
 @bp.get("/rounds/<int:round_id>/print")
 def round_print(round_id: int) -> str:
     return _round_report(round_id, printable=True)
+
+
+@bp.get("/rounds/<int:round_id>/print-header.css")
+def round_print_css(round_id: int) -> Response:
+    """The printed report's running header and page numbers as CSS page-margin boxes: served as a
+    stylesheet of its own, since the page's content security policy allows no inline style."""
+    me = actor()
+    rnd = reports.get_round(get_session(), program_id=me.program_id, round_id=round_id)  # 404 outside
+    left, right = _print_heading(_program_name(me.program_id), rnd.name, utcnow().date())
+    css = (
+        "@page {\n"
+        f"  @top-left {{ content: {_css_string(left)}; font: 8pt sans-serif; color: #333; }}\n"
+        f"  @top-right {{ content: {_css_string(right)}; font: 8pt sans-serif; color: #333; }}\n"
+        '  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt sans-serif; }\n'
+        "}\n"
+    )
+    response = Response(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

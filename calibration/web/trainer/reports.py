@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, abort, render_template, request
 
 from ...db import get_session
-from ...services import exports, profiles
+from ...services import attention, exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
@@ -261,7 +261,8 @@ def assessor_profile(user_id: int) -> str:
 def overview() -> str:
     me = actor()
     o = profiles.program_overview(get_session(), program_id=me.program_id)
-    return render_template("trainer/overview.html", o=o, charts=overview_charts(o))
+    queue = attention.needs_attention(get_session(), me.program_id)
+    return render_template("trainer/overview.html", o=o, charts=overview_charts(o), attention=queue)
 
 
 # ----------------------------------------------------------------------------------------- exports

@@ -47,6 +47,14 @@ class ListFilter:
 
 
 @dataclass(frozen=True)
+class Paging:
+    """The page asked for, for a list with filters of its own (the audit log)."""
+
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass(frozen=True)
 class Paged(Generic[T]):
     """One page of a list: its items, the page shown (1-based) and the number of matches."""
 
@@ -78,7 +86,7 @@ class Paged(Generic[T]):
 
 
 def page_rows(
-    session: Session, stmt: Select[*tuple[Any, ...]], f: ListFilter
+    session: Session, stmt: Select[*tuple[Any, ...]], f: ListFilter | Paging
 ) -> tuple[Sequence[Any], int, int]:
     """(rows of the page, the page shown, total matches), in two queries.
 

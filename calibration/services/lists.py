@@ -100,10 +100,9 @@ def people_page(session: Session, program_id: int, f: ListFilter) -> Paged[Perso
 
 def decisions_waiting(session: Session, program_id: int, user_ids: list[int]) -> set[int]:
     """Of ``user_ids`` (assessors in training), those whose latest qualification result waits for the
-    trainer (not a pass, undecided, no attempt in progress), in two queries: the batched form of
+    trainer (not a pass, undecided, no attempt in progress), in two queries (even for none, so a
+    page costs the same whoever is on it): the batched form of
     :func:`calibration.services.certification_view.awaiting_trainer`."""
-    if not user_ids:
-        return set()
     latest: dict[int, tuple[QualificationOutcome, bool]] = {}
     for user_id, outcome, decided in session.execute(
         select(

@@ -73,7 +73,7 @@ def flags_page(session: Session, program_id: int, f: ListFilter) -> Paged[tuple[
     flags = [row[0] for row in rows]
     cohort_rounds = {x.round_id for x in flags if x.rule == FlagRule.COHORT_LEVEL and x.round_id is not None}
     nested: list[DriftFlag] = []
-    if grouped and cohort_rounds:
+    if grouped:  # read even when the page has no cohort flag: the same queries for every page
         nested = list(
             session.scalars(
                 select(DriftFlag)

@@ -14,7 +14,7 @@ from flask import request
 
 from ...services.listing import MAX_SEARCH, ListFilter
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: The query-string names of the filters, as the forms send them.
 NAMES = ("q", "status", "kind", "rubric", "from", "to")
 
@@ -36,29 +36,38 @@ class ListArgs:
         return out
 
 
-def _choice(raw: str, choices: Mapping[str, str], what: str, problems: list[str]) -> str | None:
+def read_choice(raw: str, choices: Mapping[str, str], what: str, problems: list[str]) -> str | None:
     if not raw:
         return None
     if raw in choices:
         return raw
-    problems.append(f"“{_shown(raw)}” is not a {what} this list knows; showing every {what}.")
+    problems.append(f"“{shown(raw)}” is not a {what} this list knows; showing every {what}.")
     return None
 
 
-def _day(raw: str, what: str, problems: list[str]) -> dt.date | None:
+def read_day(raw: str, what: str, problems: list[str]) -> dt.date | None:
     if not raw:
         return None
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
         problems.append(
-            f"“{_shown(raw)}” is not a date for “{what}”; write it as year-month-day, e.g. 2026-03-31."
+            f"“{shown(raw)}” is not a date for “{what}”; write it as year-month-day, e.g. 2026-03-31."
         )
         return None
 
 
-def _shown(raw: str) -> str:
-    return _CONTROL.sub("", raw)[:40]
+def read_page(problems: list[str]) -> int:
+    """The ``page`` asked for (1 when it is not a page number, with a problem said)."""
+    raw = request.args.get("page", "1").strip() or "1"
+    if raw.isdigit() and 0 < int(raw) < 10**6:
+        return int(raw)
+    problems.append(f"“{shown(raw)}” is not a page number; showing the first page.")
+    return 1
+
+
+def shown(raw: str) -> str:
+    return CONTROL.sub("", raw)[:40]
 
 
 def list_args(
@@ -73,15 +82,17 @@ def list_args(
     problems: list[str] = []
     typed = {name: args.get(name, "").strip() for name in NAMES}
     q = typed["q"]
-    if _CONTROL.search(q):
-        q = _CONTROL.sub("", q)
+    if CONTROL.search(q):
+        q = CONTROL.sub("", q)
         typed["q"] = q
         problems.append("The search cannot hold control characters; they were left out.")
     if len(q) > MAX_SEARCH:
         q = q[:MAX_SEARCH]
         problems.append(f"Only the first {MAX_SEARCH} characters of the search were used.")
-    status = _choice(typed["status"], statuses or {}, "status", problems) if statuses is not None else None
-    kind = _choice(typed["kind"], kinds or {}, "kind", problems) if kinds is not None else None
+    status = (
+        read_choice(typed["status"], statuses or {}, "status", problems) if statuses is not None else None
+    )
+    kind = read_choice(typed["kind"], kinds or {}, "kind", problems) if kinds is not None else None
     rubric_id = None
     if rubrics is not None and typed["rubric"]:
         known = {str(rid): rid for rid, _ in rubrics}
@@ -89,21 +100,16 @@ def list_args(
             rubric_id = known[typed["rubric"]]
         else:
             problems.append(
-                f"“{_shown(typed['rubric'])}” is not a rubric of this program; showing every rubric."
+                f"“{shown(typed['rubric'])}” is not a rubric of this program; showing every rubric."
             )
-    date_from = _day(typed["from"], "from", problems)
-    date_to = _day(typed["to"], "to", problems)
+    date_from = read_day(typed["from"], "from", problems)
+    date_to = read_day(typed["to"], "to", problems)
     if date_from and date_to and date_from > date_to:
         problems.append("“From” is after “to”; showing every date.")
         date_from = date_to = None
-    raw_page = args.get("page", "1").strip() or "1"
-    page = 1
-    if raw_page.isdigit() and 0 < int(raw_page) < 10**6:
-        page = int(raw_page)
-    else:
-        problems.append(f"“{_shown(raw_page)}” is not a page number; showing the first page.")
+    page = read_page(problems)
     for name in NAMES:  # what was typed is shown back, without control characters
-        typed[name] = _CONTROL.sub("", typed[name])[:MAX_SEARCH]
+        typed[name] = CONTROL.sub("", typed[name])[:MAX_SEARCH]
     f = ListFilter(
         q=q, status=status, kind=kind, rubric_id=rubric_id, date_from=date_from, date_to=date_to, page=page
     )

@@ -172,7 +172,8 @@ def fill_program(session: Session, world: World, n: int, *, tag: str = "Bulk") -
                 {
                     "program_id": world.program_a,
                     "title": f"{tag} session {i:03d}",
-                    "starts_at": now + dt.timedelta(days=i - n // 10),
+                    # odd ones upcoming, even ones past (and every fourth cancelled)
+                    "starts_at": now + dt.timedelta(days=1 + i) * (1 if i % 2 else -1),
                     "duration_minutes": 60,
                     "timezone": "UTC",
                     "location": "Room 1",

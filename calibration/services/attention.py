@@ -130,8 +130,12 @@ def closing_rounds(session: Session, program_id: int, *, now: dt.datetime) -> tu
         .group_by(RoundAnchor.round_id)
         .subquery()
     )
-    sheets = (
+    sheets = (  # sheets of the round's assigned assessors (others may have left the round)
         select(ScoreSheet.round_id, func.count(ScoreSheet.id).label("n"))
+        .join(
+            Assignment,
+            (Assignment.round_id == ScoreSheet.round_id) & (Assignment.user_id == ScoreSheet.assessor_id),
+        )
         .group_by(ScoreSheet.round_id)
         .subquery()
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, User
+from ..models import AuditEvent, Membership, User
 from .exports import CsvExport, cell
 from .listing import ListFilter, Paged, Paging, contains, page_rows, within_days
 
@@ -45,17 +45,24 @@ class AuditLine:
     detail: str  # the stored JSON text
 
 
+def _of_program(program_id: int) -> ColumnElement[bool]:
+    """Rows of the program, and rows outside any program (signing in, a password change) by one
+    of its members."""
+    members = select(Membership.user_id).where(Membership.program_id == program_id)
+    return or_(
+        AuditEvent.program_id == program_id,
+        and_(AuditEvent.program_id.is_(None), AuditEvent.actor_id.in_(members)),
+    )
+
+
 def audit_choices(session: Session, program_id: int) -> tuple[list[str], list[str]]:
     """The actions and object types present in the program's trail, for the filter choices."""
     actions = session.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.program_id == program_id)
-        .distinct()
-        .order_by(AuditEvent.action)
+        select(AuditEvent.action).where(_of_program(program_id)).distinct().order_by(AuditEvent.action)
     )
     types = session.scalars(
         select(AuditEvent.object_type)
-        .where(AuditEvent.program_id == program_id, AuditEvent.object_type.is_not(None))
+        .where(_of_program(program_id), AuditEvent.object_type.is_not(None))
         .distinct()
         .order_by(AuditEvent.object_type)
     )
@@ -66,7 +73,7 @@ def _query(program_id: int, f: AuditFilter) -> Select[AuditEvent, str, str]:
     stmt = (
         select(AuditEvent, User.name, User.email)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.program_id == program_id)
+        .where(_of_program(program_id))
         .order_by(AuditEvent.id.desc())
     )
     if f.actor:
@@ -82,7 +89,7 @@ def _query(program_id: int, f: AuditFilter) -> Select[AuditEvent, str, str]:
 
 
 def _line(event: AuditEvent, name: str | None, email: str | None) -> AuditLine:
-    who = f"{name} <{email}>" if name else "the service"
+    who = f"{name} ({email})" if name else "the service"
     return AuditLine(
         event.id,
         event.at,

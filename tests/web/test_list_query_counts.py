@@ -28,7 +28,7 @@ LISTS = [
     "/trainer/sessions?status=scheduled",
     "/trainer/overview",
     "/trainer/audit",
-    "/trainer/audit?action=login.success",
+    "/trainer/audit?action=login&actor=trainer",
 ]
 
 

@@ -41,7 +41,7 @@ def _args(actions: list[str], types: list[str]) -> AuditArgs:
     typed = {name: CONTROL.sub("", request.args.get(name, "").strip())[:MAX_SEARCH] for name in NAMES}
     if any(CONTROL.search(request.args.get(name, "")) for name in NAMES):
         problems.append("The filters cannot hold control characters; they were left out.")
-    action = read_choice(typed["action"], {a: a for a in actions}, "action", problems)
+    action = read_choice(typed["action"], {a: a for a in actions}, "recorded action", problems)
     object_type = read_choice(typed["object_type"], {t: t for t in types}, "kind of object", problems)
     date_from = read_day(typed["from"], "from", problems)
     date_to = read_day(typed["to"], "to", problems)

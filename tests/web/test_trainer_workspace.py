@@ -347,3 +347,24 @@ def test_certification_statuses_are_all_filterable(client, login, world, db):
     login(world.emails["trainer"])
     page = client.get("/trainer/people?status=recalibration_due").get_data(as_text=True)
     assert [r[0] for r in rows(table(page, "people-table"))] == ["Due 000", "Due 001", "Due 002"]
+
+
+# ----------------------------------------------------------------------------- new-round groups
+def test_a_new_round_takes_whole_groups_of_assessors_by_status(app, client, login, world, db):
+    from .test_trainer_rounds_admin import create, new_round_data
+
+    due = add_assessors(db, world.program_a, 3, prefix="Due", status=CertificationStatus.RECALIBRATION_DUE)
+    training = add_assessors(db, world.program_a, 2, prefix="New", status=CertificationStatus.IN_TRAINING)
+    certified = add_assessors(db, world.program_a, 4, prefix="Cert")
+    login(world.emails["trainer"])
+    page = client.get("/trainer/rounds/new").get_data(as_text=True)
+    assert "certified (6 assessors)" in page and "due for recalibration (3 assessors)" in page
+    rnd = create(client, world, db, groups=["certified"], assessor_ids=[str(due[0])])
+    chosen = {a.user_id for a in rnd.assignments}
+    assert chosen == {world.ids["assessor"], world.ids["assessor2"], *certified, due[0]}
+    assert not chosen & set(training)
+    # Nothing ticked at all: the same message as before, nothing written.
+    resp = post_form(client, "/trainer/rounds/new", new_round_data(world, assessor_ids=[], groups=[]))
+    assert resp.status_code == 400 and "Choose at least one assessor." in resp.get_data(as_text=True)
+    bad = post_form(client, "/trainer/rounds/new", new_round_data(world, groups=["everyone"]))
+    assert bad.status_code == 400 and "everyone&#39; is not a valid choice" in bad.get_data(as_text=True)

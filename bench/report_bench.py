@@ -1,6 +1,7 @@
 """Benchmark of the lead trainer's pages: server-side render time, cold and warm.
 
-Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), or with
+Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), with ``--postgres``
+(a private PostgreSQL server started with initdb, as the tests do), or with
 ``--database-url postgresql://user@host/empty_db`` against an empty PostgreSQL database (migrated
 here). Builds one program with 300 assessors, 400 anchors, a 10-criterion 4-level rubric and 30 past
 rounds (by default every assessor scores 20 anchors in every round: 1.8 million criterion-scores),
@@ -20,6 +21,7 @@ Each figure is the median of ``--repeats`` requests. Targets (issue 17): warm < 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import re
@@ -488,6 +490,11 @@ def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary file)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a private PostgreSQL server (initdb) and use a new database",
+    )
     parser.add_argument("--assessors", type=int, default=300)
     parser.add_argument("--anchors", type=int, default=400)
     parser.add_argument("--criteria", type=int, default=10)
@@ -499,8 +506,15 @@ def main() -> None:
     parser.add_argument("--audit-rows", type=int, default=5000, help="audited actions (through the service)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        if args.postgres:
+            from tests.pg import as_owner, create_owned_database, private_postgres_server
+
+            server = stack.enter_context(private_postgres_server(durable=True))
+            create_owned_database(server.url, "calib_report_bench")
+            url = as_owner(server.url, "calib_report_bench")
         print(f"database: {url.split('@')[-1] if '@' in url else url}")
         start = time.perf_counter()
         upgrade(url)

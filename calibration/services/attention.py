@@ -57,7 +57,9 @@ class Attention:
     open_challenges: int
     waiting_for_anchors: int
     waiting_for_session: int
-    expiring: int  # certified, expiring within the reminder window (or expired, not yet marked)
+    expiring: (
+        int  # certified, expiring by the end of the reminder window's last day (or expired, not yet marked)
+    )
     reminder_days: int
     horizon: dt.datetime  # now + reminder_days
     closing: tuple[ClosingRound, ...]
@@ -97,12 +99,14 @@ def needs_attention(session: Session, program_id: int, *, now: dt.datetime | Non
             RecalibrationWait.program_id == program_id, RecalibrationWait.status == WaitStatus.WAITING
         )
     )
+    # Whole days, as the people list's "expires to" filter that the queue links to counts them.
+    day_after = dt.datetime.combine(horizon.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     expiring = session.scalar(
         select(func.count(Membership.id)).where(
             Membership.program_id == program_id,
             Membership.role == Role.ASSESSOR,
             Membership.certification_status == CertificationStatus.CERTIFIED,
-            Membership.certification_expires_at <= horizon,
+            Membership.certification_expires_at < day_after,
         )
     )
     return Attention(

@@ -241,7 +241,7 @@ def anchors_page(session: Session, program_id: int, f: ListFilter) -> Paged[Anch
             .group_by(AnchorAttachment.anchor_id)
         ).all()
     )
-    exposed = anchor_exposure(session, program_id)
+    exposed = anchor_exposure(session, program_id, ids)
     items = [
         AnchorListItem(
             a,

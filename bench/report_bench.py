@@ -62,7 +62,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
-from calibration.services import profiles
+from calibration.services import audit_log, profiles
 from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
@@ -419,6 +419,7 @@ def app_for(url: str) -> Any:
 def clear_caches() -> None:
     profiles.clear_caches()
     charts.clear_cache()
+    audit_log.clear_chain_cache()
     # The statistics library memoises bootstrap draws per (patterns, resamples, seed); a cold page
     # must draw them again. (A private hook, used only here.)
     bootstrap._cached_resamples.cache_clear()

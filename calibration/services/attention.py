@@ -124,13 +124,23 @@ def needs_attention(session: Session, program_id: int, *, now: dt.datetime | Non
 def closing_rounds(session: Session, program_id: int, *, now: dt.datetime) -> tuple[ClosingRound, ...]:
     """Open counted rounds whose window ends within :data:`CLOSING_DAYS` days (or has ended), with
     sheets still missing, soonest first; in one query."""
+    closing = (  # the rounds in question: the counts below read theirs only, not the program's
+        select(Round.id).where(
+            Round.program_id == program_id,
+            Round.status == RoundStatus.OPEN,
+            Round.kind != RoundKind.PRACTICE,
+            Round.closes_at <= now + dt.timedelta(days=CLOSING_DAYS),
+        )
+    ).scalar_subquery()
     assigned = (
         select(Assignment.round_id, func.count(Assignment.id).label("n"))
+        .where(Assignment.round_id.in_(closing))
         .group_by(Assignment.round_id)
         .subquery()
     )
     anchors = (
         select(RoundAnchor.round_id, func.count(RoundAnchor.id).label("n"))
+        .where(RoundAnchor.round_id.in_(closing))
         .group_by(RoundAnchor.round_id)
         .subquery()
     )
@@ -140,6 +150,7 @@ def closing_rounds(session: Session, program_id: int, *, now: dt.datetime) -> tu
             Assignment,
             (Assignment.round_id == ScoreSheet.round_id) & (Assignment.user_id == ScoreSheet.assessor_id),
         )
+        .where(ScoreSheet.round_id.in_(closing))
         .group_by(ScoreSheet.round_id)
         .subquery()
     )
@@ -155,12 +166,7 @@ def closing_rounds(session: Session, program_id: int, *, now: dt.datetime) -> tu
         .outerjoin(assigned, assigned.c.round_id == Round.id)
         .outerjoin(anchors, anchors.c.round_id == Round.id)
         .outerjoin(sheets, sheets.c.round_id == Round.id)
-        .where(
-            Round.program_id == program_id,
-            Round.status == RoundStatus.OPEN,
-            Round.kind != RoundKind.PRACTICE,
-            Round.closes_at <= now + dt.timedelta(days=CLOSING_DAYS),
-        )
+        .where(Round.id.in_(closing))
         .order_by(Round.closes_at, Round.id)
     ).all()
     found = (

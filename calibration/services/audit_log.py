@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, Membership, User
+from ..db import utcnow
+from ..models import AuditChainHead, AuditEvent, Membership, User
+from .audit import ChainCheck, verify_chain
 from .exports import CsvExport, cell
 from .listing import ListFilter, Paged, Paging, contains, page_rows, within_days
+from .report_cache import database_identity
 
 #: The most rows one CSV export holds (newest first); narrow the filters for older rows.
 EXPORT_MAX_ROWS = 50_000
@@ -69,9 +73,10 @@ def audit_choices(session: Session, program_id: int) -> tuple[list[str], list[st
     return [a for a in actions if a], [t for t in types if t]
 
 
-def _query(program_id: int, f: AuditFilter) -> Select[AuditEvent, str, str]:
+def _query(program_id: int, f: AuditFilter) -> Select[*tuple[Any, ...]]:
+    """Columns, not entities: an export of thousands of rows builds no ORM objects."""
     stmt = (
-        select(AuditEvent, User.name, User.email)
+        select(*_COLUMNS, User.name, User.email)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(_of_program(program_id))
         .order_by(AuditEvent.id.desc())
@@ -88,25 +93,37 @@ def _query(program_id: int, f: AuditFilter) -> Select[AuditEvent, str, str]:
     return stmt.where(*within_days(AuditEvent.at, days))
 
 
-def _line(event: AuditEvent, name: str | None, email: str | None) -> AuditLine:
-    who = f"{name} ({email})" if name else "the service"
+_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.outcome,
+    AuditEvent.request_id,
+    AuditEvent.detail_json,
+)
+
+
+def _line(row: Any) -> AuditLine:
+    who = f"{row.name} ({row.email})" if row.name else "the service"
     return AuditLine(
-        event.id,
-        event.at,
+        row.id,
+        row.at,
         who,
-        event.action,
-        event.object_type,
-        event.object_id,
-        event.outcome,
-        event.request_id,
-        event.detail_json,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.outcome,
+        row.request_id,
+        row.detail_json,
     )
 
 
 def audit_page(session: Session, program_id: int, f: AuditFilter) -> Paged[AuditLine]:
     """One page of the program's trail, newest first, in two queries."""
     rows, page, total = page_rows(session, _query(program_id, f), f.paging)
-    return Paged([_line(*row) for row in rows], page, f.paging.per_page, total)
+    return Paged([_line(row) for row in rows], page, f.paging.per_page, total)
 
 
 AUDIT_COLUMNS = (
@@ -126,7 +143,7 @@ def audit_export(session: Session, program_id: int, f: AuditFilter) -> CsvExport
     """The filtered trail as CSV (newest first, at most :data:`EXPORT_MAX_ROWS` rows); every text
     cell is neutralised against spreadsheet formulas."""
     rows = session.execute(_query(program_id, f).limit(EXPORT_MAX_ROWS)).all()
-    lines = [_line(event, name, email) for event, name, email in rows]
+    lines = [_line(row) for row in rows]
     return CsvExport(
         "audit-log.csv",
         AUDIT_COLUMNS,
@@ -151,3 +168,42 @@ def audit_export(session: Session, program_id: int, f: AuditFilter) -> CsvExport
         program_id,
         "audit",
     )
+
+
+# ------------------------------------------------------------------------------------ the chain
+#: A chain check reads and hashes every row of the trail (all programs): at 100,000 rows that takes
+#: seconds, too long for every view of the log. A result is reused while the trail has not grown
+#: and for at most this long; the page says when it was checked and can ask for a new check.
+CHAIN_CHECK_MAX_AGE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    check: ChainCheck
+    checked_at: dt.datetime
+
+
+# database -> (the trail's size, last id and head hash when checked, the status). Shown, never used
+# to decide anything; each server process keeps its own.
+_CHECKED: dict[str, tuple[tuple[Any, ...], ChainStatus]] = {}
+
+
+def chain_status(session: Session, *, recheck: bool = False, now: dt.datetime | None = None) -> ChainStatus:
+    """:func:`calibration.services.audit.verify_chain`'s result, checked again when the trail has
+    changed at its end, when ``recheck``, or when the last check is older than
+    :data:`CHAIN_CHECK_MAX_AGE`; in two queries when reused."""
+    now = now or utcnow()
+    n, last = session.execute(select(func.count(AuditEvent.id), func.max(AuditEvent.id))).one()
+    state = (n, last, session.scalar(select(AuditChainHead.last_hash)))
+    db = database_identity(session)
+    hit = _CHECKED.get(db)
+    if hit is not None and hit[0] == state and not recheck and now - hit[1].checked_at < CHAIN_CHECK_MAX_AGE:
+        return hit[1]
+    status = ChainStatus(verify_chain(session), now)
+    _CHECKED[db] = (state, status)
+    return status
+
+
+def clear_chain_cache() -> None:
+    """Forget every chain check (tests and the benchmark's cold requests)."""
+    _CHECKED.clear()

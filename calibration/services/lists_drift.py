@@ -4,7 +4,7 @@ queries."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..models import (
@@ -33,18 +33,14 @@ FLAG_KINDS: dict[str, tuple[FlagRule, ...]] = {
 _NESTABLE = tuple(rule for rule in FLAG_KINDS["drift"])
 
 
-def _nested_condition() -> ColumnElement[bool]:
-    """An individual drift flag whose round also has a cohort-level flag (the grouping of
+def _nested_condition(cohort_rounds: list[int]) -> ColumnElement[bool]:
+    """An individual drift flag raised in a round that also has a cohort-level flag (the grouping of
     :func:`calibration.services.flag_words.group_under_cohort`, in SQL)."""
-    cohort = aliased(DriftFlag)
     return and_(
         DriftFlag.user_id.is_not(None),
         DriftFlag.rule.in_(_NESTABLE),
-        exists().where(
-            cohort.program_id == DriftFlag.program_id,
-            cohort.rule == FlagRule.COHORT_LEVEL,
-            cohort.round_id == DriftFlag.round_id,
-        ),
+        DriftFlag.round_id.is_not(None),  # else NULL, and NOT NULL would drop the flag from the list
+        DriftFlag.round_id.in_(cohort_rounds),
     )
 
 
@@ -60,8 +56,20 @@ def flags_page(session: Session, program_id: int, f: ListFilter) -> Paged[tuple[
         .order_by(DriftFlag.status != FlagStatus.OPEN, DriftFlag.id.desc())
     )
     grouped = not (f.q or f.status or f.kind or f.date_from or f.date_to)
-    if grouped:
-        stmt = stmt.where(~_nested_condition())
+    cohort_rounds: list[int] = []
+    if grouped:  # one query for the rounds with a cohort-level flag, rather than a subquery per flag
+        cohort_rounds = list(
+            session.scalars(
+                select(DriftFlag.round_id)
+                .where(
+                    DriftFlag.program_id == program_id,
+                    DriftFlag.rule == FlagRule.COHORT_LEVEL,
+                    DriftFlag.round_id.is_not(None),
+                )
+                .distinct()
+            )
+        )
+        stmt = stmt.where(~_nested_condition(cohort_rounds))
     if f.status:
         stmt = stmt.where(DriftFlag.status == FlagStatus(f.status))
     if f.kind:
@@ -71,7 +79,7 @@ def flags_page(session: Session, program_id: int, f: ListFilter) -> Paged[tuple[
     stmt = stmt.where(*within_days(DriftFlag.created_at, f))
     rows, page, total = page_rows(session, stmt, f)
     flags = [row[0] for row in rows]
-    cohort_rounds = {x.round_id for x in flags if x.rule == FlagRule.COHORT_LEVEL and x.round_id is not None}
+    on_page = [x.round_id for x in flags if x.rule == FlagRule.COHORT_LEVEL and x.round_id is not None]
     nested: list[DriftFlag] = []
     if grouped:  # read even when the page has no cohort flag: the same queries for every page
         nested = list(
@@ -79,8 +87,7 @@ def flags_page(session: Session, program_id: int, f: ListFilter) -> Paged[tuple[
                 select(DriftFlag)
                 .where(
                     DriftFlag.program_id == program_id,
-                    DriftFlag.round_id.in_(cohort_rounds),
-                    _nested_condition(),
+                    _nested_condition(on_page),
                 )
                 .order_by(DriftFlag.status != FlagStatus.OPEN, DriftFlag.id.desc())
             )

@@ -368,3 +368,23 @@ def test_a_new_round_takes_whole_groups_of_assessors_by_status(app, client, logi
     assert resp.status_code == 400 and "Choose at least one assessor." in resp.get_data(as_text=True)
     bad = post_form(client, "/trainer/rounds/new", new_round_data(world, groups=["everyone"]))
     assert bad.status_code == 400 and "everyone&#39; is not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_the_chain_check_is_reused_until_the_trail_changes_or_a_recheck(client, login, world, db):
+    from calibration.services import audit, audit_log
+    from calibration.services.context import SystemActor
+
+    audit_log.clear_chain_cache()
+    first = audit_log.chain_status(db)
+    assert first.check.ok and audit_log.chain_status(db) is first
+    assert audit_log.chain_status(db, recheck=True) is not first
+    later = first.checked_at + audit_log.CHAIN_CHECK_MAX_AGE + dt.timedelta(minutes=1)
+    assert audit_log.chain_status(db, now=later).checked_at == later
+    audit.record(db, SystemActor(), "test.more", object_type="anchor", object_id=1)
+    db.commit()
+    grown = audit_log.chain_status(db, now=later)
+    assert grown.check.checked == first.check.checked + 1
+    login(world.emails["trainer"])
+    page = client.get("/trainer/audit?recheck=1").get_data(as_text=True)
+    assert f"Every one of its {first.check.checked + 2} rows" in page  # with the trainer's login
+    assert 'href="/trainer/audit?recheck=1"' in page

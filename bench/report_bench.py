@@ -1,24 +1,30 @@
-"""Benchmark of the report pages: server-side render time, cold and warm.
+"""Benchmark of the lead trainer's pages: server-side render time, cold and warm.
 
-Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), or with
+Run: ``.venv/bin/python bench/report_bench.py`` (SQLite in a temporary file), with ``--postgres``
+(a private PostgreSQL server started with initdb, as the tests do), or with
 ``--database-url postgresql://user@host/empty_db`` against an empty PostgreSQL database (migrated
 here). Builds one program with 300 assessors, 400 anchors, a 10-criterion 4-level rubric and 30 past
 rounds (by default every assessor scores 20 anchors in every round: 1.8 million criterion-scores),
 inserted with Core ``insert()`` executemany, plus ``--corrections`` (30) trainer corrections of scores in
-the latest round, made through the service (a third on the profiled assessor's sheets). Then times, through the Flask test client with a
-logged-in lead trainer, the round report, the assessor profile and the program overview:
+the latest round, made through the service (a third on the profiled assessor's sheets), and what the
+workspace lists show (issue 17): a drift flag per assessor, key challenges, recalibration sessions
+with bookings, and ``--audit-rows`` audited actions (through the audit service, so the chain holds).
+Then times, through the Flask test client with a logged-in lead trainer, every GET page of the
+trainer area (the route table's, each filled with an id of the data; downloads included):
 
 * cold: every report, profile, alpha, chart and bootstrap cache emptied before each request;
 * warm: the same request again (caches filled; queries, template and response still run).
 
-Each figure is the median of ``--repeats`` requests. Targets: warm < 300 ms, cold < 2 s.
+Each figure is the median of ``--repeats`` requests. Targets (issue 17): warm < 100 ms, cold < 500 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -56,7 +62,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
-from calibration.services import control_charts, profiles
+from calibration.services import audit_log, control_charts, profiles
 from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
@@ -242,7 +248,118 @@ def build(url: str, args: argparse.Namespace) -> tuple[int, int]:
             rows(CriterionScore, scores)
             print(f"  round {rid:2d}: {len(sheets):,} sheets, {len(scores):,} criterion-scores", flush=True)
     _correct_some(engine, rng, round_id=args.rounds, user_id=2, n=args.corrections)
+    _workspace(engine, args, now)
     return args.rounds, 2
+
+
+def _workspace(engine: Any, args: argparse.Namespace, now: dt.datetime) -> None:
+    """The rows the workspace's lists show: a flag per assessor (every other one open, a cohort
+    flag per round), a key challenge per ten sheets of the latest round's first anchor, a session
+    a week for the last and next ten weeks with a booking each, and audited actions."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from calibration.db import write_intent
+    from calibration.models import (
+        ChallengeStatus,
+        DriftFlag,
+        FlagRule,
+        FlagStatus,
+        KeyChallenge,
+        RecalibrationSession,
+        SessionBooking,
+        SessionStatus,
+    )
+    from calibration.services import audit
+    from calibration.services.context import Member
+
+    n_a = args.assessors
+    with engine.begin() as conn:
+        flags = [
+            {
+                "program_id": 1,
+                "user_id": 2 + i,
+                "round_id": args.rounds - i % 3,
+                "rule": FlagRule.OWN_DRIFT,
+                "status": FlagStatus.OPEN if i % 2 else FlagStatus.DISMISSED,
+                "statistic": "self-starting CUSUM",
+                "summary": f"Assessor {i:03d} moved from their own level.",
+                "evidence_hash": f"bench-{i}",
+                "created_at": now - dt.timedelta(hours=i),
+            }
+            for i in range(n_a)
+        ]
+        flags += [
+            {
+                "program_id": 1,
+                "user_id": None,
+                "round_id": r + 1,
+                "rule": FlagRule.COHORT_LEVEL,
+                "status": FlagStatus.DISMISSED,
+                "statistic": "cohort level",
+                "summary": "The cohort moved against the key.",
+                "evidence_hash": f"bench-cohort-{r}",
+                "created_at": now - dt.timedelta(days=30 * (args.rounds - r)),
+            }
+            for r in range(args.rounds)
+        ]
+        conn.execute(insert(DriftFlag), flags)
+        sheets = conn.execute(
+            select(ScoreSheet.id, ScoreSheet.assessor_id, ScoreSheet.anchor_id, ScoreSheet.key_version_id)
+            .where(ScoreSheet.round_id == args.rounds)
+            .order_by(ScoreSheet.id)
+        ).all()[::10]
+        conn.execute(
+            insert(KeyChallenge),
+            [
+                {
+                    "program_id": 1,
+                    "anchor_id": anchor,
+                    "key_version_id": key_version,
+                    "criterion_id": 1,
+                    "sheet_id": sheet,
+                    "assessor_id": user,
+                    "argument": "The evidence shows more than the key says.",
+                    "status": ChallengeStatus.OPEN if i % 3 == 0 else ChallengeStatus.KEY_STANDS,
+                    "created_at": now - dt.timedelta(hours=i),
+                }
+                for i, (sheet, user, anchor, key_version) in enumerate(sheets)
+            ],
+        )
+        ids = conn.execute(
+            insert(RecalibrationSession).returning(RecalibrationSession.id, sort_by_parameter_order=True),
+            [
+                {
+                    "program_id": 1,
+                    "title": f"Recalibration session {w + 1:02d}",
+                    "starts_at": now + dt.timedelta(weeks=w - 10),
+                    "duration_minutes": 90,
+                    "timezone": "America/Chicago",
+                    "location": "Video call",
+                    "trainer_id": 1,
+                    "capacity": 6,
+                    "status": SessionStatus.SCHEDULED,
+                }
+                for w in range(20)
+            ],
+        ).all()
+        conn.execute(
+            insert(SessionBooking),
+            [
+                {"session_id": sid, "user_id": 2 + w, "uid": f"bench-{w}@bench.test"}
+                for w, (sid,) in enumerate(ids)
+            ],
+        )
+    with write_intent(), Session(engine) as session:
+        trainer = Member(1, 1)
+        for i in range(args.audit_rows):
+            audit.record(
+                session, trainer, "bench.action", object_type="anchor", object_id=1 + i % args.anchors
+            )
+            if i % 1000 == 999:
+                session.commit()
+        session.commit()
+    print(f"  {len(flags)} flags, {len(sheets)} key challenges, 20 sessions, {args.audit_rows} audit rows")
 
 
 def _correct_some(engine: Any, rng: np.random.Generator, *, round_id: int, user_id: int, n: int) -> None:
@@ -293,7 +410,6 @@ def app_for(url: str) -> Any:
             {
                 "DATABASE_URL": url,
                 "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-                "WTF_CSRF_ENABLED": False,
                 "SESSION_IDLE_MINUTES": 24 * 60,
             }
         )
@@ -304,9 +420,59 @@ def clear_caches() -> None:
     profiles.clear_caches()
     control_charts.POOL_SIGMAS.clear()
     charts.clear_cache()
+    audit_log.clear_chain_cache()
     # The statistics library memoises bootstrap draws per (patterns, resamples, seed); a cold page
     # must draw them again. (A private hook, used only here.)
     bootstrap._cached_resamples.cache_clear()
+
+
+def trainer_pages(app: Any, round_id: int, assessor_id: int) -> dict[str, str]:
+    """Every GET page of the trainer blueprint, each with ids from the bench data (a route whose
+    ids the data has none of is reported and left out), plus filtered and later pages of the lists."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from calibration.models import DriftFlag, KeyChallenge, RecalibrationSession
+
+    with Session(get_db(app).engine) as session:
+        ids: dict[str, Any] = {
+            "round_id": round_id,
+            "user_id": assessor_id,
+            "anchor_id": 1,
+            "rubric_version_id": 1,
+            "flag_id": session.scalar(select(DriftFlag.id).where(DriftFlag.user_id == assessor_id)),
+            "challenge_id": session.scalar(select(KeyChallenge.id).order_by(KeyChallenge.id)),
+            "session_id": session.scalar(
+                select(RecalibrationSession.id).order_by(RecalibrationSession.id.desc())
+            ),
+            "sheet_id": session.scalar(
+                select(ScoreSheet.id).where(
+                    ScoreSheet.round_id == round_id, ScoreSheet.assessor_id == assessor_id
+                )
+            ),
+        }
+    pages: dict[str, str] = {}
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if not rule.endpoint.startswith("trainer.") or "GET" not in rule.methods:
+                continue
+            missing = [a for a in rule.arguments if ids.get(a) is None]
+            if missing:
+                print(f"  (not timed: {rule.rule}, no {', '.join(missing)} in the bench data)")
+                continue
+            pages[rule.endpoint.removeprefix("trainer.")] = url_for(
+                rule.endpoint, **{a: ids[a] for a in rule.arguments}
+            )
+    pages["rounds (filtered)"] = "/trainer/?kind=calibration&status=closed&q=Calibration"
+    pages["people (status, page 3)"] = "/trainer/people?status=certified&page=3"
+    pages["people (search)"] = "/trainer/people?q=assessor+01"
+    pages["anchors (page 5)"] = "/trainer/anchors?page=5"
+    pages["flags (open, drift)"] = "/trainer/flags?status=open&kind=drift&page=2"
+    pages["challenges (open)"] = "/trainer/challenges?status=open"
+    pages["audit log (action, page 10)"] = "/trainer/audit?action=bench.action&page=10"
+    return pages
 
 
 def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
@@ -326,6 +492,11 @@ def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary file)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a private PostgreSQL server (initdb) and use a new database",
+    )
     parser.add_argument("--assessors", type=int, default=300)
     parser.add_argument("--anchors", type=int, default=400)
     parser.add_argument("--criteria", type=int, default=10)
@@ -334,10 +505,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--corrections", type=int, default=30, help="trainer corrections in the latest round")
+    parser.add_argument("--audit-rows", type=int, default=5000, help="audited actions (through the service)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        if args.postgres:
+            from tests.pg import as_owner, create_owned_database, private_postgres_server
+
+            server = stack.enter_context(private_postgres_server(durable=True))
+            create_owned_database(server.url, "calib_report_bench")
+            url = as_owner(server.url, "calib_report_bench")
         print(f"database: {url.split('@')[-1] if '@' in url else url}")
         start = time.perf_counter()
         upgrade(url)
@@ -349,27 +528,25 @@ def main() -> None:
                 conn.execute(text("VACUUM ANALYZE"))
         print(f"built in {time.perf_counter() - start:.1f} s")
         client = app.test_client()
-        resp = client.post("/login", data={"email": TRAINER, "password": PASSWORD})
+        # CSRF stays on, as in production (some pages render their forms' tokens by hand).
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)
+        data = {"email": TRAINER, "password": PASSWORD, "csrf_token": token.group(1) if token else ""}
+        resp = client.post("/login", data=data)
         if resp.status_code != 302:
             raise SystemExit(f"login failed: HTTP {resp.status_code}")
-        pages: dict[str, str] = {
-            "round report": f"/trainer/rounds/{round_id}",
-            "round report, current key": f"/trainer/rounds/{round_id}?key=current",
-            "assessor profile": f"/trainer/assessors/{assessor_id}",
-            "program overview": "/trainer/overview",
-        }
+        pages = trainer_pages(app, round_id, assessor_id)
         for url_ in pages.values():  # imports, fonts, first connections: not part of "cold"
             client.get(url_)
         print(
             f"\n{args.assessors} assessors, {args.anchors} anchors, {args.criteria} criteria, {args.rounds} rounds "
             f"of {args.anchors_per_round} anchors; median of {args.repeats}\n"
         )
-        print(f"{'page':<28}{'cold':>10}{'warm':>10}   targets: cold < 2 s, warm < 300 ms")
+        print(f"{'page':<48}{'cold':>10}{'warm':>10}   targets: cold < 500 ms, warm < 100 ms")
         for name, page in pages.items():
             cold = timed(client, page, cold=True, repeats=args.repeats)
             warm = timed(client, page, cold=False, repeats=args.repeats)
-            ok = cold < 2.0 and warm < 0.3
-            print(f"{name:<28}{cold * 1000:>8.0f}ms{warm * 1000:>8.0f}ms   {'PASS' if ok else 'FAIL'}")
+            ok = cold < 0.5 and warm < 0.1
+            print(f"{name:<48}{cold * 1000:>8.0f}ms{warm * 1000:>8.0f}ms   {'PASS' if ok else 'FAIL'}")
         get_db(app).dispose()
 
 

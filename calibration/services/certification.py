@@ -57,7 +57,6 @@ from .certification_view import (
     due_reason,
     open_attempt,
     results_of,
-    trainer_people,
 )
 from .context import Actor, Member, SystemActor
 from .errors import InvalidInput, NotFound
@@ -92,7 +91,6 @@ __all__ = [
     "results_of",
     "set_status",
     "suspend",
-    "trainer_people",
 ]
 
 S = CertificationStatus

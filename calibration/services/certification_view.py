@@ -477,14 +477,3 @@ def _trainer_step(
             return f"There was too little evidence to judge {name}'s round; the decision is the trainer's."
         return f"The pass rule has left the decision on {name}'s qualification to the trainer."
     return f"{name} has no qualification round yet."
-
-
-def trainer_people(session: Session, program_id: int) -> list[tuple[User, Membership, bool]]:
-    """The program's assessors with whether a qualification decision waits for the trainer."""
-    rows = session.execute(
-        select(User, Membership)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.program_id == program_id, Membership.role == Role.ASSESSOR)
-        .order_by(User.name, User.id)
-    ).all()
-    return [(u, m, awaiting_trainer(session, program_id, u.id) is not None) for u, m in rows]

@@ -134,25 +134,6 @@ class ChallengeView:
         return self.latest_version.id != self.challenge.key_version_id
 
 
-def program_challenges(session: Session, program_id: int) -> list[KeyChallenge]:
-    """Open challenges first (oldest first), then answered ones (newest first)."""
-    rows = list(
-        session.scalars(
-            select(KeyChallenge)
-            .where(KeyChallenge.program_id == program_id)
-            .options(
-                selectinload(KeyChallenge.anchor),
-                selectinload(KeyChallenge.criterion),
-                selectinload(KeyChallenge.assessor),
-            )
-            .order_by(KeyChallenge.created_at, KeyChallenge.id)
-        )
-    )
-    open_ = [c for c in rows if c.status == ChallengeStatus.OPEN]
-    answered = sorted((c for c in rows if c.status != ChallengeStatus.OPEN), key=lambda c: c.id, reverse=True)
-    return open_ + answered
-
-
 def open_count(session: Session, program_id: int, anchor_id: int | None = None) -> int:
     stmt = select(func.count(KeyChallenge.id)).where(
         KeyChallenge.program_id == program_id, KeyChallenge.status == ChallengeStatus.OPEN

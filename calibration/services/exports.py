@@ -489,7 +489,7 @@ def overview_export(session: Session, *, program_id: int, table: str) -> CsvExpo
     """One table of the program overview as CSV."""
     if table not in OVERVIEW_TABLES:
         raise NotFound("table")
-    o = program_overview(session, program_id=program_id)
+    o = program_overview(session, program_id=program_id, every_alpha=True)
     meta = _Meta("program", program_id, table)
     filename = f"program-{table}.csv"
     if table == "rounds":

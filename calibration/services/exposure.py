@@ -124,20 +124,21 @@ class Exposure:
         return self.counts.get(anchor_id, 0)
 
 
-def anchor_exposure(session: Session, program_id: int) -> Exposure:
-    """Each anchor's exposure in the certified pool, in two queries."""
+def anchor_exposure(session: Session, program_id: int, anchor_ids: Iterable[int] | None = None) -> Exposure:
+    """Each anchor's exposure in the certified pool (of ``anchor_ids`` only, when given: a page of
+    the anchor list reads its own anchors' sheets, not the program's), in two queries."""
     pool = select(Membership.user_id).where(
         Membership.program_id == program_id,
         Membership.role == Role.ASSESSOR,
         Membership.certification_status.in_(CERTIFIED_POOL),
     )
     key_readers = _key_readers(program_id)
-    readers = (
-        select(key_readers.c.assessor_id, key_readers.c.anchor_id)
-        .where(key_readers.c.assessor_id.in_(pool))
-        .distinct()
-        .subquery()
+    stmt = select(key_readers.c.assessor_id, key_readers.c.anchor_id).where(
+        key_readers.c.assessor_id.in_(pool)
     )
+    if anchor_ids is not None:
+        stmt = stmt.where(key_readers.c.anchor_id.in_(list(anchor_ids)))
+    readers = stmt.distinct().subquery()
     counts = session.execute(select(readers.c.anchor_id, func.count()).group_by(readers.c.anchor_id)).all()
     n_pool = session.scalar(select(func.count()).select_from(pool.subquery())) or 0
     return Exposure(pool=int(n_pool), counts={anchor_id: int(n) for anchor_id, n in counts})

@@ -136,6 +136,11 @@ def flag_lines(
     if flag_id is not None:
         stmt = stmt.where(DriftFlag.id == flag_id)
     flags = list(session.scalars(stmt.order_by(DriftFlag.status != FlagStatus.OPEN, DriftFlag.id.desc())))
+    return lines_for(session, flags)
+
+
+def lines_for(session: Session, flags: list[DriftFlag]) -> list[FlagLine]:
+    """``flags`` as lines with the names they show, in three queries whatever their number."""
     names = dict(
         session.execute(
             select(User.id, User.name).where(User.id.in_({f.user_id for f in flags if f.user_id}))

@@ -395,15 +395,36 @@ class ProgramOverview:
         return sum(n for _, n in self.statuses)
 
     @property
+    def trend(self) -> list[RoundAlpha]:
+        """The cohort's agreement over time: calibration rounds that have opened, oldest first."""
+        return [r for r in self.rounds if r.kind == RoundKind.CALIBRATION and r.status != RoundStatus.DRAFT]
+
+    @property
     def scored_rounds(self) -> list[RoundAlpha]:
-        return [r for r in self.rounds if r.alpha is not None]
+        return [r for r in self.trend if r.alpha is not None]
+
+    @property
+    def other_rounds(self) -> list[tuple[str, list[RoundAlpha]]]:
+        """Every round not in :attr:`trend`, grouped under its kind (calibration drafts apart),
+        newest first within a group."""
+        groups: dict[str, list[RoundAlpha]] = {}
+        trend = {r.round_id for r in self.trend}
+        for r in self.rounds:
+            if r.round_id not in trend:
+                kind = "calibration (draft)" if r.kind == RoundKind.CALIBRATION else r.kind.value
+                groups.setdefault(kind, []).append(r)
+        order = [k.value for k in RoundKind if k != RoundKind.CALIBRATION] + ["calibration (draft)"]
+        return [(k, groups[k][::-1]) for k in order if k in groups]
 
 
 STATUS_ORDER = [s.value for s in CertificationStatus]
 
 
-def program_overview(session: Session, *, program_id: int, now: dt.datetime | None = None) -> ProgramOverview:
-    """Cohort alpha per round over time, assessors by status, and who is due for recalibration."""
+def program_overview(
+    session: Session, *, program_id: int, now: dt.datetime | None = None, every_alpha: bool = False
+) -> ProgramOverview:
+    """Cohort alpha per calibration round over time (``every_alpha``: of every round, for the
+    export), assessors by status, and who is due for recalibration."""
     now = now or utcnow()
     program = session.execute(
         select(Program.name, Program.settings_json).where(Program.id == program_id)
@@ -419,11 +440,20 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             Round.rubric_version_id,
             RubricVersion.level_of_measurement,
             Round.pass_rule_json,
+            RubricVersion.title,
         )
         .join(RubricVersion, RubricVersion.id == Round.rubric_version_id)
         .where(Round.program_id == program_id)
         .order_by(Round.opens_at, Round.id)
     ).all()
+    practising = dict(  # a practice round is one person's: it is named after its rubric and them
+        session.execute(
+            select(Assignment.round_id, User.name)
+            .join(User, User.id == Assignment.user_id)
+            .join(Round, Round.id == Assignment.round_id)
+            .where(Round.program_id == program_id, Round.kind == RoundKind.PRACTICE)
+        ).all()
+    )
     counts = {
         rid: (n, top, people, max_anchor)
         for rid, n, top, people, max_anchor in session.execute(
@@ -447,11 +477,13 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
             .group_by(ScoreCorrection.round_id)
         ).all()
     )
-    alphas = round_alphas(session, rounds, counts, corrected)
+    # The page's trend shows the alpha of calibration rounds only: the others are not computed.
+    trend = [r for r in rounds if r.kind == RoundKind.CALIBRATION and r.status != RoundStatus.DRAFT]
+    alphas = round_alphas(session, rounds if every_alpha else trend, counts, corrected)
     lines = [
         RoundAlpha(
             r.id,
-            r.name,
+            _round_name(r, practising.get(r.id)),
             r.kind,
             r.status,
             r.opens_at,
@@ -492,6 +524,12 @@ def program_overview(session: Session, *, program_id: int, now: dt.datetime | No
         key=lambda d: (d.expires_at is None, d.expires_at or now, d.name),
     )
     return ProgramOverview(program.name, reminder_days, now, lines, statuses, due)
+
+
+def _round_name(row: Any, person: str | None) -> str:
+    if row.kind != RoundKind.PRACTICE:
+        return str(row.name)
+    return f"{row.name}: {row.title}, {person}" if person else f"{row.name}: {row.title}"
 
 
 def _due_line(row: Any, now: dt.datetime) -> DueLine:

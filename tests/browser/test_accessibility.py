@@ -315,6 +315,12 @@ KEY_PAGES = [
     KeyPage("trainer-flag", "trainer@demo.test", _flag_path),
     KeyPage("trainer-flag-lean", "trainer@demo.test", lambda site: _flag_path(site, "lean")),
     KeyPage("trainer-people", "trainer@demo.test", lambda site: "/trainer/people"),
+    KeyPage(
+        "trainer-people-filtered", "trainer@demo.test", lambda site: "/trainer/people?status=sleeping&q=a"
+    ),
+    KeyPage("trainer-settings", "trainer@demo.test", lambda site: "/trainer/settings"),
+    KeyPage("trainer-audit", "admin@demo.test", lambda site: "/trainer/audit"),
+    KeyPage("trainer-audit-filtered", "trainer@demo.test", lambda site: "/trainer/audit?action=login&from=x"),
     KeyPage("trainer-invitations", "trainer@demo.test", lambda site: "/trainer/invitations"),
     KeyPage("assessor-sheets", "trainer@demo.test", _sheets_path),
     KeyPage("sheet-correct", "trainer@demo.test", _correct_path),

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from . import anchors, challenges, drift, people, reports, round_admin, rounds, rubrics, sheets
+from . import (
+    anchors,
+    audit_log,
+    challenges,
+    drift,
+    people,
+    reports,
+    round_admin,
+    rounds,
+    rubrics,
+    settings,
+    sheets,
+)
 from .blueprint import bp
 
 __all__ = [
     "anchors",
+    "audit_log",
     "bp",
     "challenges",
     "drift",
@@ -15,5 +28,6 @@ __all__ = [
     "round_admin",
     "rounds",
     "rubrics",
+    "settings",
     "sheets",
 ]

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session
+from ...models import AnchorPurpose, AnchorStatus
 from ...models.attachments import size_label
-from ...services import anchor_waits, challenges, key_views, library
+from ...services import anchor_waits, challenges, key_views, library, lists
 from ...services import anchors as service
 from ...services.scoring import rubric_with_levels
 from ..attachments import send_attachment
@@ -27,6 +28,7 @@ from .forms_anchors import (
     key_form_class,
     key_form_data,
 )
+from .list_args import list_args
 
 Page = Response | str | tuple[str, int]
 
@@ -39,11 +41,23 @@ def _preview_or_errors(form: Any) -> tuple[bool, str | None]:
     return False, None
 
 
+ANCHOR_STATUSES = {s.value: s.value for s in AnchorStatus}
+ANCHOR_PURPOSES = {p.value: p.value for p in AnchorPurpose}
+
+
 @bp.get("/anchors")
 def anchors() -> str:
     me = actor()
+    db_session = get_session()
+    rubrics = lists.rubric_choices(db_session, me.program_id)
+    args = list_args(statuses=ANCHOR_STATUSES, kinds=ANCHOR_PURPOSES, rubrics=rubrics)
     return render_template(
-        "trainer/anchors/list.html", items=service.program_anchors(get_session(), me.program_id)
+        "trainer/anchors/list.html",
+        paged=lists.anchors_page(db_session, me.program_id, args.filter),
+        args=args,
+        statuses=ANCHOR_STATUSES,
+        purposes=ANCHOR_PURPOSES,
+        rubrics=rubrics,
     )
 
 

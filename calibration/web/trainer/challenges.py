@@ -7,20 +7,33 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ...db import get_session
-from ...services import challenges, key_views
+from ...models import ChallengeStatus
+from ...services import challenges, key_views, lists, lists_drift
 from ..boundary import attempt, commit_after_read, page
 from ..guards import actor
 from .blueprint import bp
 from .forms_challenges import AnswerForm
+from .list_args import list_args
 
 Page = Response | str | tuple[str, int]
+
+
+CHALLENGE_STATUSES = {s.value: s.value.replace("_", " ") for s in ChallengeStatus}
 
 
 @bp.get("/challenges")
 def challenges_page() -> str:
     me = actor()
-    rows = challenges.program_challenges(get_session(), me.program_id)
-    return render_template("trainer/challenges.html", rows=rows)
+    db_session = get_session()
+    rubrics = lists.rubric_choices(db_session, me.program_id)
+    args = list_args(statuses=CHALLENGE_STATUSES, rubrics=rubrics)
+    return render_template(
+        "trainer/challenges.html",
+        paged=lists_drift.challenges_page(db_session, me.program_id, args.filter),
+        args=args,
+        statuses=CHALLENGE_STATUSES,
+        rubrics=rubrics,
+    )
 
 
 def _challenge_page(

@@ -15,10 +15,18 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
-from ...models import FlagRule
+from ...models import FlagRule, FlagStatus, SessionStatus
 from ...notify import bookings as booking_mail
 from ...notify import outbox
-from ...services import anchor_waits, control_charts, drift, hand_booking, recalibration, sessions
+from ...services import (
+    anchor_waits,
+    control_charts,
+    drift,
+    hand_booking,
+    lists_drift,
+    recalibration,
+    sessions,
+)
 from ...services import flags as flag_service
 from ...services.flag_page import flag_page
 from ...services.flag_words import group_under_cohort
@@ -36,6 +44,7 @@ from .forms_drift import (
     RetryMailForm,
     SessionForm,
 )
+from .list_args import list_args
 from .reports import control_figures
 
 Page = Response | str | tuple[str, int]
@@ -59,13 +68,22 @@ def _mail_report(mail: MailOutcome) -> None:
 
 
 # ------------------------------------------------------------------------------------- flags
+FLAG_STATUSES = {s.value: s.value for s in FlagStatus}
+FLAG_KINDS = {kind: kind for kind in lists_drift.FLAG_KINDS}
+SESSION_STATUSES = {s.value: s.value for s in SessionStatus}
+
+
 @bp.get("/flags")
 def flags() -> str:
     db_session = get_session()
     program_id = _program()
+    args = list_args(statuses=FLAG_STATUSES, kinds=FLAG_KINDS)
     return render_template(
         "trainer/flags.html",
-        groups=group_under_cohort(flag_service.flag_lines(db_session, program_id)),
+        paged=lists_drift.flags_page(db_session, program_id, args.filter),
+        args=args,
+        statuses=FLAG_STATUSES,
+        kinds=FLAG_KINDS,
         waiting=sessions.waiting_assessors(db_session, program_id),
         waits=anchor_waits.waiting_lines(db_session, program_id),
         retry=RetryForm(formdata=None),
@@ -250,10 +268,13 @@ def _session_form(formdata: bool = True) -> SessionForm:
 def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
     db_session = get_session()
     program_id = _program()
+    args = list_args(statuses=SESSION_STATUSES)
     html = render_template(
         "trainer/sessions.html",
         form=form,
-        lines=sessions.session_lines(db_session, program_id),
+        paged=lists_drift.sessions_page(db_session, program_id, args.filter),
+        args=args,
+        statuses=SESSION_STATUSES,
         waiting=sessions.waiting_assessors(db_session, program_id),
         window_days=drift.program_drift_settings(db_session, program_id).recalibration_window_days,
         now=utcnow(),

@@ -13,6 +13,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    Field,
     FloatField,
     IntegerField,
     SelectField,
@@ -21,10 +22,10 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ...models import Membership, RoundKind, User
+from ...models import CertificationStatus, Membership, RoundKind, User
 from ...services.policy import PRACTICE_TRIES
 from ...services.rounds import NAME_MAX_CHARS, RubricChoice
 from ...services.selection import DEFAULT_TARGET
@@ -106,6 +107,20 @@ def window_data(opens_at: dt.datetime, closes_at: dt.datetime) -> dict[str, Any]
     return {"opens_date": od, "opens_time": ot, "closes_date": cd, "closes_time": ct}
 
 
+#: Whole groups of assessors the new-round form can add at once, by certification status.
+GROUP_CHOICES = [
+    SelectChoice(CertificationStatus.CERTIFIED.value, "certified"),
+    SelectChoice(CertificationStatus.RECALIBRATION_DUE.value, "due for recalibration"),
+    SelectChoice(CertificationStatus.IN_TRAINING.value, "in training"),
+]
+
+
+def _someone(form: Any, field: Field) -> None:
+    """At least one assessor: ticked one by one, or a whole group."""
+    if not field.data and not form.groups.data:
+        raise StopValidation("Choose at least one assessor.")
+
+
 class NewRoundForm(WindowForm):
     name = StringField(
         "Name",
@@ -136,9 +151,8 @@ class NewRoundForm(WindowForm):
     min_scores = IntegerField(
         "… or fewer than this many criterion scores", validators=[InputRequired("Enter a whole number.")]
     )
-    assessor_ids = CheckboxesField(
-        "Assessors", coerce=int, validators=[InputRequired("Choose at least one assessor.")]
-    )
+    groups = CheckboxesField("Add everyone who is", choices=GROUP_CHOICES)
+    assessor_ids = CheckboxesField("Assessors", coerce=int, validators=[_someone])
     # Practice rounds only (the service checks the range); other kinds ignore it.
     practice_tries = IntegerField(
         "Tries at each practice anchor before the key is shown",
@@ -157,6 +171,16 @@ class NewRoundForm(WindowForm):
             for c in rubrics
         ]
         self.assessor_ids.choices = [SelectChoice(u.id, u.name) for u, _ in assessors]
+
+    def chosen_assessors(self, assessors: Iterable[tuple[User, Membership]]) -> list[int]:
+        """The assessors ticked one by one and everyone in a ticked group, in the list's order."""
+        picked, groups = set(self.assessor_ids.data or []), set(self.groups.data or [])
+        return [
+            u.id
+            for u, m in assessors
+            if u.id in picked
+            or (m.certification_status is not None and m.certification_status.value in groups)
+        ]
 
     def pass_rule(self) -> dict[str, float | int | None]:
         """The rule as the service takes it: percentages become fractions."""

@@ -14,15 +14,17 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ...db import get_session
+from ...models import CertificationStatus
 from ...notify import outbox
 from ...notify.invitations import queue_invitations
-from ...services import anchor_waits, certification, onboarding
+from ...services import anchor_waits, certification, lists, onboarding
 from ..boundary import MailOutcome, attempt, page
 from ..forms import ConfirmForm
 from ..guards import actor
 from .blueprint import bp
 from .forms_drift import RetryForm
 from .forms_people import DecisionForm, InviteForm, ReasonForm
+from .list_args import list_args
 
 Page = Response | str | tuple[str, int]
 
@@ -130,12 +132,21 @@ def invitation_revoke(user_id: int) -> Response:
     return redirect(url_for(".invitations"))
 
 
+PERSON_STATUSES = {s.value: s.value.replace("_", " ") for s in CertificationStatus} | {
+    lists.NO_STATUS: "no status"
+}
+
+
 @bp.get("/people")
 def people() -> str:
     me = actor()
-    rows = certification.trainer_people(get_session(), me.program_id)
-    waits = {w.wait.user_id for w in anchor_waits.waiting_lines(get_session(), me.program_id)}
-    return render_template("trainer/people.html", rows=rows, waits=waits)
+    args = list_args(statuses=PERSON_STATUSES)
+    return render_template(
+        "trainer/people.html",
+        paged=lists.people_page(get_session(), me.program_id, args.filter),
+        args=args,
+        statuses=PERSON_STATUSES,
+    )
 
 
 def _person_page(

@@ -12,7 +12,7 @@ from flask import Response, abort, render_template, request
 
 from ...db import get_session
 from ...models import RubricVersion
-from ...services import control_charts, exports, profiles
+from ...services import attention, control_charts, exports, profiles
 from ...services.policy import ALPHA_GOOD, ALPHA_TENTATIVE
 from ...services.report_words import ReportGuide, report_guide
 from ...services.reports import KEY_MODES, KeyMode, RoundOverview
@@ -359,7 +359,8 @@ def assessor_profile(user_id: int) -> str:
 def overview() -> str:
     me = actor()
     o = profiles.program_overview(get_session(), program_id=me.program_id)
-    return render_template("trainer/overview.html", o=o, charts=overview_charts(o))
+    queue = attention.needs_attention(get_session(), me.program_id)
+    return render_template("trainer/overview.html", o=o, charts=overview_charts(o), attention=queue)
 
 
 # ----------------------------------------------------------------------------------------- exports

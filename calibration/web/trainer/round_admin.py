@@ -6,6 +6,7 @@ URL; a refusal shows the management page again (status 400) with the message and
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +65,7 @@ def round_new() -> Page:
                     opens_at=form.opens_at(),
                     closes_at=form.closes_at(),
                     pass_rule=form.pass_rule(),
-                    assessor_ids=form.assessor_ids.data or [],
+                    assessor_ids=form.chosen_assessors(assessors),
                     practice_tries=form.practice_tries.data,
                 ).id
             ),
@@ -81,6 +82,7 @@ def round_new() -> Page:
         form=form,
         rubrics=rubrics,
         assessors=assessors,
+        group_counts=Counter(m.certification_status.value for _, m in assessors if m.certification_status),
         exact_by_scale=service.exact_minimums_by_scale(db_session, me.program_id),
         page_error=page_error,
     )

@@ -1,5 +1,5 @@
-"""Rounds: the list, the round report (with ``?key=current`` to recompute under the current key)
-and its printable version."""
+"""Rounds: the list (filtered by status, kind, rubric and opening day, searched, paged), the round
+report (with ``?key=current`` to recompute under the current key) and its printable version."""
 
 from __future__ import annotations
 
@@ -8,19 +8,32 @@ import datetime as dt
 from flask import Response, render_template
 
 from ...db import get_session, utcnow
-from ...models import Program
-from ...services import reports
+from ...models import Program, RoundKind, RoundStatus
+from ...services import lists, reports
 from ...services.report_words import report_guide
 from ..guards import actor
 from .blueprint import bp
+from .list_args import list_args
 from .reports import key_mode_arg, round_charts
+
+ROUND_STATUSES = {s.value: s.value for s in RoundStatus}
+ROUND_KINDS = {k.value: k.value for k in RoundKind}
 
 
 @bp.get("/")
 def rounds() -> str:
     me = actor()
-    rounds = reports.program_rounds(get_session(), me.program_id)
-    return render_template("trainer/rounds.html", rounds=rounds)
+    db_session = get_session()
+    rubrics = lists.rubric_choices(db_session, me.program_id)
+    args = list_args(statuses=ROUND_STATUSES, kinds=ROUND_KINDS, rubrics=rubrics)
+    return render_template(
+        "trainer/rounds.html",
+        paged=lists.rounds_page(db_session, me.program_id, args.filter),
+        args=args,
+        statuses=ROUND_STATUSES,
+        kinds=ROUND_KINDS,
+        rubrics=rubrics,
+    )
 
 
 def _print_heading(program_name: str, round_name: str, today: dt.date) -> tuple[str, str]:

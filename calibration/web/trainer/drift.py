@@ -29,7 +29,6 @@ from ...services import (
 )
 from ...services import flags as flag_service
 from ...services.flag_page import flag_page
-from ...services.flag_words import group_under_cohort
 from ..boundary import MailOutcome, attempt, page
 from ..guards import actor
 from .blueprint import bp

@@ -21,7 +21,6 @@ import hashlib
 import io
 import logging
 import math
-import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -31,9 +30,11 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..services import report_store
+from . import svg_clean
+from .svg_clean import clean_svg
 
 __all__ = [
     "Chart",
@@ -190,6 +191,11 @@ _CACHE: OrderedDict[str, Chart] = OrderedDict()
 _CACHE_SIZE = 256
 
 
+def code_version() -> str:
+    """The version stored charts are filed under: this module's and the SVG clean-up's source."""
+    return report_store.code_version(__file__, svg_clean.__file__)
+
+
 def clear_cache() -> None:
     """Forget rendered charts, in memory and on disk (the benchmarks use it to time a cold page)."""
     with _lock:
@@ -216,7 +222,7 @@ def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
         if hit is not None:
             _CACHE.move_to_end(digest)
             return hit
-        version = report_store.code_version(__file__)
+        version = code_version()
         stored = report_store.load("chart", digest, version=version)
         if isinstance(stored, str):
             chart = Chart(Markup(stored), label)
@@ -238,48 +244,7 @@ def _render(draw: Callable[[], Any], label: str, *, prefix: str) -> Markup:
         warnings.simplefilter("ignore")
         fig = draw()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    return Markup(_clean_svg(buf.getvalue(), label, prefix))
-
-
-_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
-_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
-_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>.*?</style>\s*", re.S)
-_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
-_ID = re.compile(r'\bid="([^"]+)"')
-_REF = re.compile(r'(url\(#|href="#)([^")]+)')
-_TAG = re.compile(r"(<[^>]*>)")
-
-
-def _presentation(match: re.Match[str]) -> str:
-    """``style="fill: #fff; stroke-width: 0.8"`` -> ``fill="#fff" stroke-width="0.8"``."""
-    out = []
-    for decl in match.group(1).split(";"):
-        prop, _, value = decl.partition(":")
-        prop, value = prop.strip(), value.strip()
-        if prop and value:
-            out.append(f' {prop}="{value.replace(chr(34), chr(39))}"')
-    return "".join(out)
-
-
-def _clean_svg(svg: str, label: str, prefix: str) -> str:
-    svg = _PROLOG.sub("", svg, count=1)
-    svg = _METADATA.sub("", svg)
-    svg = _STYLE_ELEMENT.sub("", svg)
-    parts = _TAG.split(svg)
-    for i in range(1, len(parts), 2):  # tags only: text nodes (people's names) are left alone
-        tag = _STYLE_ATTR.sub(_presentation, parts[i])
-        tag = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', tag)
-        parts[i] = _REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", tag)
-    svg = "".join(parts)
-    head_end = svg.index(">")
-    head = svg[:head_end]  # width/height give the natural size; CSS (svg.chart-svg) lets it shrink
-    text = escape(label)
-    head += (
-        f' role="img" aria-label="{text}" aria-labelledby="{prefix}-title" class="chart-svg"'
-        ' stroke-linejoin="round" stroke-linecap="butt" focusable="false">'
-        f'<title id="{prefix}-title">{text}</title>'
-    )
-    return head + svg[head_end + 1 :]
+    return Markup(clean_svg(buf.getvalue(), label, prefix))
 
 
 def _num(x: Any) -> float:

@@ -53,7 +53,7 @@ def warm_up(app: Flask) -> float:
     charts.warm_up()
     configure_mappers()  # the ORM's relationship set-up, otherwise done by the first query
     report_store.code_version()
-    report_store.code_version(charts.__file__)
+    charts.code_version()
     with app.app_context():
         _warm_database(app)
     took = time.perf_counter() - start

@@ -36,12 +36,23 @@ from calibration.stats.ewma import EWMA_L, EWMA_LAMBDA, ewma_drift, pool_sigma
 from ..conftest import _fresh_sqlite
 from ..mailsink import Sink
 from ..server import free_port, gunicorn
-from .support import NARROW, ROOT, describe, horizontal_overflow, log_in, run_axe, screenshot
+from .support import (
+    DEMO_NOW,
+    FIRST_ROUND,
+    NARROW,
+    PAST_ROUND,
+    ROOT,
+    describe,
+    horizontal_overflow,
+    log_in,
+    run_axe,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-SPRING = "Spring calibration: Analyzing Time"
-AUTUMN = "Autumn calibration: Analyzing Time"
+SPRING = PAST_ROUND  # Analyzing Time, closed (demo rounds are named after the month they opened)
+AUTUMN = FIRST_ROUND  # Analyzing Time, the oldest
 
 
 class WorkspaceSite:
@@ -87,7 +98,7 @@ def workspace(browser: object, sqlite_template: Path, tmp_path_factory: pytest.T
     sessions = sessionmaker(engine, expire_on_commit=False)
     try:
         with write_intent(), sessions() as session:
-            assert seed_demo(session, ROOT / "rubrics").created
+            assert seed_demo(session, ROOT / "rubrics", now=DEMO_NOW).created
             program = session.scalar(select(Program.id))
             flag_id = _add_cohort_flag(session, program)
             session.commit()

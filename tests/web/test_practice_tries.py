@@ -345,6 +345,7 @@ def test_later_tries_appear_in_no_statistic_export_or_trainer_page(app, world, d
     changed = [
         u
         for u in sorted(set(before_t) | set(after_t))
+        if not u.startswith("/trainer/audit")  # the audit log lists every action, tries included
         if before_t.get(u, (0, ""))[0] != after_t.get(u, (0, ""))[0]
         or _same(before_t.get(u, (0, ""))[1]) != _same(after_t.get(u, (0, ""))[1])
     ]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from calibration.db import utcnow
 from calibration.models import (
     AuditEvent,
     CertificationStatus,
@@ -24,21 +25,23 @@ from calibration.models import (
     Round,
     User,
 )
-from calibration.services.demo import DEMO_PASSWORD, DEMO_SLUG, seed_demo
+from calibration.services.demo import DEMO_PASSWORD, DEMO_SLUG, demo_round_names, seed_demo
 from calibration.services.drift_series import assessor_statuses, calibration_series
 from calibration.stats.ewma import EWMA_L, EWMA_LAMBDA, ewma_drift, pool_sigma
 
 from ..conftest import post_form
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SPRING = "Spring calibration: Analyzing Time"
-WINTER = "Winter calibration: Implementing Equitable Practices"  # a two-level rubric
+DEMO_NOW = utcnow().replace(microsecond=0)  # the demo's rounds are named after the month they opened
+SPRING = demo_round_names(DEMO_NOW)["past"]  # Analyzing Time, closed
+WINTER = demo_round_names(DEMO_NOW)["binary"]  # Implementing Equitable Practices: a two-level rubric
+AUTUMN = demo_round_names(DEMO_NOW)["first"]  # Analyzing Time, the oldest
 BAD = "bad\x00value\x1b"
 
 
 @pytest.fixture
 def demo(db: Any, client: Any, login: Any) -> dict[str, Any]:
-    assert seed_demo(db, ROOT / "rubrics").created
+    assert seed_demo(db, ROOT / "rubrics", now=DEMO_NOW).created
     db.commit()
     program = db.scalar(select(Program).where(Program.slug == DEMO_SLUG))
     users = dict(db.execute(select(User.email, User.id)).all())
@@ -137,7 +140,7 @@ def _cohort_flag(db: Any, demo: dict[str, Any]) -> int:
         program_id=demo["program"], user_id=None, criterion_id=None, round_id=rid, rule=FlagRule.COHORT,
         status=FlagStatus.OPEN, direction=None,
         statistic="Krippendorff's alpha of the cohort in the round, judged on its interval",
-        value=0.41, threshold=0.667, window_json=json.dumps([demo["rounds"]["Autumn calibration: Analyzing Time"], rid]),
+        value=0.41, threshold=0.667, window_json=json.dumps([demo["rounds"][AUTUMN], rid]),
         evidence_json=json.dumps({"round": rid, "alphas": [0.81, 0.41], "ses": [0.05, 0.06], "upper": 0.52,
                                   "baseline": None, "floor": None, "triggers": ["below_minimum"],
                                   "too_few_rounds": [], "lowest_anchor_titles": [], "lowest_criterion_titles": []}),

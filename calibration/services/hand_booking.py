@@ -11,7 +11,6 @@ invitation goes out by the same event as every other booking change.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import (
-    BookingStatus,
     Membership,
     Recalibration,
     RecalibrationOutcome,
@@ -32,7 +30,7 @@ from ..models import (
 from . import audit, events
 from .context import Actor
 from .errors import InvalidInput, NotFound
-from .session_queries import ACTIVE, active_booking, booked_count, get_session_row
+from .session_queries import ACTIVE, active_booking, booked_count, get_session_row, place_booking
 
 __all__ = ["Bookable", "book_named", "bookable_assessors"]
 
@@ -134,28 +132,10 @@ def book_named(
         .order_by(Recalibration.deadline.desc(), Recalibration.id.desc())
         .limit(1)
     )
-    booking = session.scalar(
-        select(SessionBooking).where(SessionBooking.session_id == row.id, SessionBooking.user_id == user_id)
+    booking = place_booking(
+        session, session_id=row.id, user_id=user_id, recalibration_id=recalibration_id, now=now
     )
-    if booking is None:
-        booking = SessionBooking(
-            session_id=row.id,
-            user_id=user_id,
-            recalibration_id=recalibration_id,
-            status=BookingStatus.BOOKED,
-            uid=f"booking-{uuid.uuid4()}@assessor-calibration",
-            sequence=0,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(booking)
-    else:  # booked here before and cancelled: the same calendar event comes back, one version later
-        booking.recalibration_id = recalibration_id
-        booking.status = BookingStatus.BOOKED
-        booking.sequence += 1
-        booking.note = None
-        booking.updated_at = now
-    session.flush()
+    booking.note = None
     audit.record(
         session,
         actor,

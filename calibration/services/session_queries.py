@@ -7,6 +7,7 @@ The use cases that schedule sessions and change bookings live in :mod:`calibrati
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -68,6 +69,38 @@ def active_booking(session: Session, user_id: int, *, now: dt.datetime) -> Sessi
         .order_by(RecalibrationSession.starts_at)
         .limit(1)
     )
+
+
+def place_booking(
+    session: Session, *, session_id: int, user_id: int, recalibration_id: int | None, now: dt.datetime
+) -> SessionBooking:
+    """The assessor's booking row in this session, made active: a new row, or, if they were booked
+    here before and cancelled, the same row (the same calendar event comes back, one version later).
+    The caller checks the session, its capacity and the assessor's other bookings first."""
+    booking = session.scalar(
+        select(SessionBooking).where(
+            SessionBooking.session_id == session_id, SessionBooking.user_id == user_id
+        )
+    )
+    if booking is None:
+        booking = SessionBooking(
+            session_id=session_id,
+            user_id=user_id,
+            recalibration_id=recalibration_id,
+            status=BookingStatus.BOOKED,
+            uid=f"booking-{uuid.uuid4()}@assessor-calibration",
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(booking)
+    else:
+        booking.recalibration_id = recalibration_id
+        booking.status = BookingStatus.BOOKED
+        booking.sequence += 1
+        booking.updated_at = now
+    session.flush()
+    return booking
 
 
 # -------------------------------------------------------------------------------------- views

@@ -11,7 +11,6 @@ booking's ``sequence``; the mail for each (booking, sequence) is sent once (see
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -56,6 +55,7 @@ from .session_queries import (
     booked_count,
     bookings_of,
     get_session_row,
+    place_booking,
     session_lines,
     trainer_choices,
 )
@@ -262,27 +262,9 @@ def book(
         row = get_session_row(session, program_id=program_id, session_id=candidate.id, lock=True)
         if booked_count(session, row.id) >= row.capacity:
             continue
-        booking = session.scalar(
-            select(SessionBooking).where(
-                SessionBooking.session_id == row.id, SessionBooking.user_id == user_id
-            )
+        booking = place_booking(
+            session, session_id=row.id, user_id=user_id, recalibration_id=recalibration_id, now=now
         )
-        if booking is None:
-            booking = SessionBooking(
-                session_id=row.id,
-                user_id=user_id,
-                recalibration_id=recalibration_id,
-                status=BookingStatus.BOOKED,
-                uid=f"booking-{uuid.uuid4()}@assessor-calibration",
-                sequence=0,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(booking)
-        else:  # booked here before and cancelled: the same calendar event comes back
-            booking.recalibration_id = recalibration_id
-            _touch(booking, BookingStatus.BOOKED, now)
-        session.flush()
         audit.record(
             session,
             actor,
@@ -439,26 +421,13 @@ def move_booking(
         )
     _touch(booking, BookingStatus.CANCELLED, now)
     session.flush()
-    new = session.scalar(
-        select(SessionBooking).where(
-            SessionBooking.session_id == target.id, SessionBooking.user_id == booking.user_id
-        )
+    new = place_booking(
+        session,
+        session_id=target.id,
+        user_id=booking.user_id,
+        recalibration_id=booking.recalibration_id,
+        now=now,
     )
-    if new is None:
-        new = SessionBooking(
-            session_id=target.id,
-            user_id=booking.user_id,
-            recalibration_id=booking.recalibration_id,
-            uid=f"booking-{uuid.uuid4()}@assessor-calibration",
-            sequence=0,
-            status=BookingStatus.BOOKED,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(new)
-    else:
-        _touch(new, BookingStatus.BOOKED, now)
-    session.flush()
     audit.record(
         session,
         actor,

@@ -38,11 +38,14 @@ def api_schema(api_app: Any) -> Any:
 def api_token(api_app: Any) -> str:
     from calibration.db import get_db
 
-    from ..factories import build_world
+    from ..factories import build_world, submit
 
     with get_db(api_app).sessionmaker() as session:
         world = build_world(session)
         session.commit()
+        for index in range(3):  # the round report then has statistics (and undefined ones) to show
+            submit(session, world, "assessor", index)
+            submit(session, world, "assessor2", index, levels=[1] * len(world.criteria))
         return make_token(session, world, ["trainer"])
 
 

@@ -197,3 +197,100 @@ class Problem(Out):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldProblem] | None = Field(None, description="Field-level detail of a validation error.")
+
+
+# ------------------------------------------------------------------------------ round report
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key_mode: Literal["sheet", "current"] = Field(
+        "sheet",
+        description="Compare with the key each sheet was scored against (`sheet`) or the anchors' latest keys.",
+    )
+
+
+class StatisticOut(Out):
+    """One statistic as the report page shows it: the value with its interval, sample sizes, label,
+    and (when undefined) the reason."""
+
+    method: str | None = Field(description="What was computed, e.g. krippendorff_alpha_ordinal.")
+    value: float | None = Field(description="None when undefined: see `reason`.")
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str | None
+    confidence: float
+    n_units: int | None = Field(description="Units (or scores, for a share) behind the value.")
+    n_raters: int | None
+    count: int | None = Field(description="For a share: how many of `n_units` met it.")
+    label: str | None = Field(description="The words the page shows (e.g. 'good', 'too few to judge').")
+    reason: str | None = Field(description="Why the value is undefined.")
+
+
+class ReliabilityOut(Out):
+    criterion: str | None = Field(description="The criterion's key; null for all criteria together.")
+    n_units: int
+    n_raters: int
+    n_anchors: int
+    n_scores: int
+    alpha: StatisticOut
+    fleiss_kappa: StatisticOut
+    gwet_ac1: StatisticOut
+    percent_agreement_pairwise: StatisticOut
+    percent_agreement_all: StatisticOut
+
+
+class RuleCheckOut(Out):
+    name: str
+    observed: float | None
+    threshold: float
+    passed: bool | None = Field(description="null when the check could not be made.")
+    applicable: bool
+    message: str
+
+
+class DecisionOut(Out):
+    outcome: Literal["pass", "fail", "too_few"]
+    message: str
+    checks: list[RuleCheckOut]
+
+
+class AssessorResultOut(Out):
+    assessor_id: int
+    name: str
+    sheets_done: int
+    anchors: int
+    finished: bool
+    corrections: int
+    exact: StatisticOut | None
+    adjacent: StatisticOut | None
+    discrepant: StatisticOut | None
+    mean_signed_deviation: StatisticOut | None = Field(
+        description="Labelled lenient, severe or no clear lean."
+    )
+    weighted_kappa: StatisticOut | None
+    decision: DecisionOut | None
+
+
+class PairOut(Out):
+    a: str
+    b: str
+    kappa: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_common: int
+    too_few: bool
+
+
+class RoundReportOut(Out):
+    round_id: int
+    key_mode: Literal["sheet", "current"]
+    anchors: int
+    sheets: int
+    finished_assessors: int
+    key_versions: list[int]
+    stale_sheets: int = Field(description="Sheets scored against a key that has since changed.")
+    reliability: ReliabilityOut | None = Field(description="null until there are scores.")
+    reliability_by_criterion: list[ReliabilityOut]
+    assessors: list[AssessorResultOut]
+    pairs: list[PairOut]
+    pairs_complete: bool = Field(description="false when only the lowest pairs are listed.")

@@ -61,7 +61,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # /api/v1: largest request body, and requests per token per minute (counted in the database).
         "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 1024 * 1024),
         "API_RATE_PER_MINUTE": _int("API_RATE_PER_MINUTE", 600),
-        "API_ANONYMOUS_RATE_PER_MINUTE": _int("API_ANONYMOUS_RATE_PER_MINUTE", 60),  # per address, no token
         # Anchor attachments live outside static, served only through access-checked views.
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
         # Computed reports and rendered charts kept across restarts (services/report_store.py); empty

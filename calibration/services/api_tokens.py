@@ -39,9 +39,10 @@ SCOPES: dict[str, str] = {
 #: Scopes that include reading.
 READ_SCOPES = frozenset({"read", "trainer"})
 KEY_SCOPE = "trainer"
-#: Requests per token per minute; an address without a valid token gets fewer.
+#: Requests per token per minute. Requests without a valid token are counted per address too, but
+#: only to audit them once per minute: they always get 401 (a 256-bit token cannot be guessed, and
+#: a refusal that turned into 429 under load would tell a caller about other callers' traffic).
 RATE_PER_MINUTE = 600
-ANONYMOUS_RATE_PER_MINUTE = 60
 TOKEN_PREFIX = "cal_"
 MANAGERS = frozenset({Role.ADMIN, Role.LEAD_TRAINER})
 
@@ -193,11 +194,10 @@ def admit(
     method: str,
     request_id: str | None,
     rate: int | None = None,
-    anonymous_rate: int | None = None,
     now: dt.datetime | None = None,
 ) -> Admission:
     """Resolve a bearer token, count the request against its rate limit (``rate`` per minute,
-    default :data:`RATE_PER_MINUTE`; ``anonymous_rate`` per address without a valid token) and audit as described in the module's docstring. Flushes; the
+    default :data:`RATE_PER_MINUTE`) and audit as described in the module's docstring. Flushes; the
     caller commits (a refusal is committed too)."""
     now = now or utcnow()
     window = _window(now)
@@ -217,8 +217,6 @@ def admit(
                 object_type="api_token", object_id=row.id if row else None, outcome="denied",
                 detail={"reason": reason, "endpoint": endpoint, "method": method, "status": 401},
             )  # fmt: skip
-        if n > (anonymous_rate or ANONYMOUS_RATE_PER_MINUTE):
-            return Admission(None, 429, "rate", retry_after=60 - now.second)
         return Admission(None, 401, reason)
     caller = Caller(row.id, row.program_id, row.scope_set)
     actor = SystemActor(row.program_id, request_id)

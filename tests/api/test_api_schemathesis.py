@@ -22,9 +22,7 @@ def api_app(app_config: dict[str, Any]) -> Any:
     from calibration import create_app
     from calibration.db import get_db
 
-    application = create_app(
-        {**app_config, "API_RATE_PER_MINUTE": 10**6, "API_ANONYMOUS_RATE_PER_MINUTE": 10**6}
-    )
+    application = create_app({**app_config, "API_RATE_PER_MINUTE": 10**6})
     yield application
     get_db(application).dispose()
 

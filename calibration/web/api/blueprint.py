@@ -47,7 +47,6 @@ class TokenGuard(Guard):
         client = request.remote_addr or "unknown"
         request_id = g.get("request_id")
         rate = current_app.config.get("API_RATE_PER_MINUTE")
-        anonymous_rate = current_app.config.get("API_ANONYMOUS_RATE_PER_MINUTE")
         admission = carry_out(
             lambda s: api_tokens.admit(
                 s,
@@ -57,7 +56,6 @@ class TokenGuard(Guard):
                 method=method,
                 request_id=request_id,
                 rate=rate,
-                anonymous_rate=anonymous_rate,
             ),
             late=True,
         ).value

@@ -98,8 +98,14 @@ def test_key_and_rationale_only_for_the_trainer_scope(client, world, db):
         text = client.get(url, headers=bearer(reader)).get_data(as_text=True)
         assert "rationale" not in text
         assert '"key": null' in text or '"key":null' in text
+    assert _audit(db, "anchor.key_view") == []  # nothing shown, nothing on the trail
     one = client.get(f"/api/v1/anchors/{world.anchors[0]}", headers=bearer(trainer)).get_json()
     assert one["key"]["entries"] and all("rationale" in e for e in one["key"]["entries"])
+    views = _audit(db, "anchor.key_view")
+    assert len(views) == 1 and json.loads(views[0].detail_json)["anchor_id"] == world.anchors[0]
+    assert json.loads(views[0].detail_json)["via"].startswith("api token ")
+    client.get("/api/v1/anchors", headers=bearer(trainer))
+    assert len(_audit(db, "anchor.key_view")) == 1 + len(world.anchors)
 
 
 def test_a_token_without_a_reading_scope_is_refused(client, world, db):

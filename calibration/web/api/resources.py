@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import Response
+from flask import Response, g
+from sqlalchemy.orm import Session
 
 from ...db import get_session
 from ...models import Anchor, DriftFlag, RecalibrationSession, Round, RubricVersion
-from ...services import api_reads
+from ...services import api_reads, key_views
+from ...services.context import SystemActor
+from ..boundary import commit_after_read
 from .blueprint import bp, caller, decode_cursor, encode_cursor, json_response, query
 from .schemas import (
     AnchorKeyOut,
@@ -177,11 +180,13 @@ def get_assessor(assessor_id: int) -> Response:
 
 
 # ----------------------------------------------------------------------------------- anchors
-def _anchor(anchor: Anchor) -> AnchorOut:
+def _anchor(anchor: Anchor, shown: list[tuple[int, int, int]]) -> AnchorOut:
+    """An anchor's payload; each key included is added to ``shown`` (anchor, key version id, version)."""
     key = None
     if caller().sees_keys:  # blindness: only the trainer scope ever sees a key or a rationale
         version = api_reads.current_key(get_session(), anchor.id)
         if version is not None:
+            shown.append((anchor.id, version.id, version.version))
             criteria = api_reads.criterion_keys(get_session(), {e.criterion_id for e in version.entries})
             key = AnchorKeyOut(
                 version=version.version,
@@ -213,14 +218,42 @@ def list_anchors() -> Response:
     rows, more = api_reads.anchors(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "anchors"), limit=q.limit
     )
-    return json_response(_page("anchors", rows, more, _anchor, lambda r: r.id))
+    shown: list[tuple[int, int, int]] = []
+    response = json_response(_page("anchors", rows, more, lambda a: _anchor(a, shown), lambda r: r.id))
+    _record_key_views(shown)
+    return response
 
 
 @bp.get("/anchors/<int:anchor_id>")
 @operation("/anchors/{anchor_id}", summary="Get an anchor", response=AnchorOut, tag="anchors")
 def get_anchor(anchor_id: int) -> Response:
     """One anchor's metadata; the master key and its rationales only with the `trainer` scope."""
-    return json_response(_anchor(api_reads.anchor(get_session(), caller().program_id, anchor_id)))
+    shown: list[tuple[int, int, int]] = []
+    response = json_response(_anchor(api_reads.anchor(get_session(), caller().program_id, anchor_id), shown))
+    _record_key_views(shown)
+    return response
+
+
+def _record_key_views(shown: list[tuple[int, int, int]]) -> None:
+    """Seeing a key is on the trail (as on the trainer's anchor page): one ``anchor.key_view`` row
+    per key sent, naming the token."""
+    if not shown:
+        return
+    me = caller()
+    actor = SystemActor(me.program_id, g.get("request_id"))
+
+    def write(session: Session) -> None:
+        for anchor_id, key_version_id, version in shown:
+            key_views.record_key_view(
+                session,
+                actor,
+                anchor_id=anchor_id,
+                key_version_id=key_version_id,
+                version=version,
+                via=f"api token {me.token_id}",
+            )
+
+    commit_after_read(write)
 
 
 # ------------------------------------------------------------------------------------- flags

@@ -190,3 +190,32 @@ def test_served_document_validates(client):
     validate(doc)
     assert doc["openapi"].startswith("3.1")
     assert {"/rubrics", "/rounds", "/assessors", "/anchors", "/flags", "/sessions"} <= set(doc["paths"])
+
+
+def test_two_instances_share_one_count(app_config, world, db, monkeypatch):
+    """Two app instances on one database: the limit is counted once for both."""
+    from calibration import create_app
+    from calibration.db import get_db
+
+    fixed = utcnow().replace(second=30)  # one minute for every request
+    monkeypatch.setattr(api_tokens, "utcnow", lambda: fixed)
+    token = make_token(db, world, ["read"])
+    apps = [create_app({**app_config, "API_RATE_PER_MINUTE": 4}) for _ in range(2)]
+    try:
+        clients = [a.test_client() for a in apps]
+        codes = [clients[i % 2].get("/api/v1/rounds", headers=bearer(token)).status_code for i in range(6)]
+    finally:
+        for a in apps:
+            get_db(a).dispose()
+    assert codes == [200, 200, 200, 200, 429, 429]
+
+
+def test_old_counts_are_pruned(client, world, db):
+    import datetime as dt
+
+    db.add(ApiRateWindow(bucket="token:999", window_start=utcnow() - dt.timedelta(hours=2), count=5))
+    db.commit()
+    token = make_token(db, world, ["read"])
+    assert client.get("/api/v1/rounds", headers=bearer(token)).status_code == 200
+    db.rollback()
+    assert db.scalars(select(ApiRateWindow.bucket)).all() == [f"token:{db.scalar(select(ApiToken.id))}"]

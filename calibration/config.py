@@ -58,6 +58,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # service) rather than Werkzeug's bare 413; only far larger bodies are cut off unread.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 2 * attachment_max + 1024 * 1024),
         "ATTACHMENT_MAX_BYTES": attachment_max,
+        # /api/v1: largest request body, and requests per token per minute (counted in the database).
+        "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 1024 * 1024),
+        "API_RATE_PER_MINUTE": _int("API_RATE_PER_MINUTE", 600),
         # Anchor attachments live outside static, served only through access-checked views.
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
         # Computed reports and rendered charts kept across restarts (services/report_store.py); empty

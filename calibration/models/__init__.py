@@ -1,6 +1,7 @@
 """SQLAlchemy models. Import from here: ``from calibration.models import Round``."""
 
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
+from .api import ApiRateWindow, ApiToken
 from .attachments import AnchorAttachment
 from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
@@ -45,6 +46,8 @@ __all__ = [
     "AnchorKeyVersion",
     "AnchorPurpose",
     "AnchorStatus",
+    "ApiRateWindow",
+    "ApiToken",
     "Assignment",
     "AuditChainHead",
     "AuditEvent",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..db import UnstorableText
 from ..services.errors import NotFound
+from .api import problems as api_problems
 from .boundary import discard
 from .guards import audit_denial
 
@@ -60,14 +61,22 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(NotFound)
-    def domain_not_found(err: NotFound) -> tuple[str, int]:
+    def domain_not_found(err: NotFound) -> tuple[str, int] | Response:
         # A service's scope check refused the object: an authorization failure, audited.
+        if api_problems.is_api_request():
+            return _api_not_found()
         audit_denial("scope", 404)
         return render_template("errors/error.html", code=404, title=_TITLES[404], message=None), 404
 
     @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> tuple[str, int]:
+    def http_error(err: HTTPException) -> tuple[str, int] | Response:
         code = err.code or 500
+        if api_problems.is_api_request():
+            headers = (
+                {"Allow": ", ".join(err.valid_methods or [])} if isinstance(err, MethodNotAllowed) else {}
+            )
+            detail = _too_large_message() if code == 413 else err.description
+            return api_problems.problem(code, detail, headers=headers)
         if code == 403:
             audit_denial("forbidden", 403)
         message = _too_large_message() if code == 413 else None
@@ -91,23 +100,36 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
-    def database_unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
+    def database_unavailable(err: Exception) -> tuple[str, int, dict[str, str]] | Response:
         return _unavailable(err)
 
     @app.errorhandler(DBAPIError)
-    def database_error(err: DBAPIError) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    def database_error(err: DBAPIError) -> tuple[str, int] | tuple[str, int, dict[str, str]] | Response:
         if err.connection_invalidated:  # a dropped connection, whatever the driver called it
             return _unavailable(err)
         log.exception("database error")
+        if api_problems.is_api_request():
+            discard()
+            return api_problems.problem(500)
         return render_template("errors/error.html", code=500, title=_TITLES[500], message=None), 500
 
     @app.errorhandler(Exception)
-    def unexpected(err: Exception) -> tuple[str, int]:
+    def unexpected(err: Exception) -> tuple[str, int] | Response:
         log.exception("unhandled error")
+        if api_problems.is_api_request():
+            discard()
+            return api_problems.problem(500)
         return render_template("errors/error.html", code=500, title=_TITLES[500], message=None), 500
 
 
-def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
+def _api_not_found() -> Response:
+    from .api.blueprint import audit_not_found
+
+    audit_not_found()
+    return api_problems.problem(404, "No such object in this token's program.")
+
+
+def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]] | Response:
     """503 when the database cannot be reached (restart, network, pool exhausted, SQLite lock timeout).
 
     Nothing of the failed unit of work is kept (rolled back; the next request gets a fresh, pinged
@@ -115,6 +137,8 @@ def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]]:
     """
     log.warning("database unavailable: %s", err.__class__.__name__)
     discard()
+    if api_problems.is_api_request():
+        return api_problems.problem(503, _UNAVAILABLE, headers={"Retry-After": "5"})
     g.user = None
     g.membership = None
     page = render_template("errors/error.html", code=503, title=_TITLES[503], message=_UNAVAILABLE)

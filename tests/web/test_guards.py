@@ -27,8 +27,11 @@ def _declared_public(app: Any) -> set[str]:
 
 
 def _refused_anonymously(response: Any) -> bool:
-    """Sent to the login page (302 to /login) or not found: never the page itself."""
+    """Sent to the login page (302 to /login) or not found, or (the API's token guard) 401 with a
+    problem: never the page itself."""
     if response.status_code == 404:
+        return True
+    if response.status_code == 401 and response.mimetype == "application/problem+json":
         return True
     return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 

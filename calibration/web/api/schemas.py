@@ -1,0 +1,296 @@
+"""The API's payloads, declared once as pydantic models: they validate what goes out (and the
+query strings that come in) and are the OpenAPI document's schemas (JSON Schema 2020-12, the
+dialect of OpenAPI 3.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+#: Largest and default page size.
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+#: An ISO 8601 time in UTC, written with a ``Z``.
+UtcTime = Annotated[
+    dt.datetime,
+    AfterValidator(_utc),
+    PlainSerializer(
+        lambda v: v.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        return_type=str,
+        when_used="json",
+    ),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------------- queries
+class PageQuery(BaseModel):
+    """``limit`` and ``cursor`` of a list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+    cursor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The `next_cursor` of the previous page (opaque).",
+    )
+
+
+class RubricQuery(PageQuery):
+    slug: str | None = Field(None, min_length=1, max_length=80, description="Only this rubric's versions.")
+
+
+# ----------------------------------------------------------------------------------- rubrics
+class LevelOut(Out):
+    value: int
+    label: str
+
+
+class DescriptorOut(Out):
+    level: int = Field(description="The level's value.")
+    text: str
+
+
+class CriterionOut(Out):
+    key: str
+    title: str
+    description: str
+    descriptors: list[DescriptorOut]
+
+
+class RubricVersionOut(Out):
+    id: int
+    slug: str
+    version: int
+    title: str
+    description: str
+    level_of_measurement: str
+    earn_cut: int
+    content_hash: str
+    created_at: UtcTime
+    levels: list[LevelOut]
+    criteria: list[CriterionOut]
+
+
+# ------------------------------------------------------------------------------------ rounds
+class RoundOut(Out):
+    id: int
+    name: str
+    kind: str
+    status: str
+    rubric_version_id: int
+    opens_at: UtcTime
+    closes_at: UtcTime
+    created_at: UtcTime
+    anchor_count: int
+    assessor_count: int
+
+
+# --------------------------------------------------------------------------------- assessors
+class AssessorOut(Out):
+    id: int
+    name: str
+    email: str
+    active: bool
+    certification_status: str | None = Field(
+        description="invited, in_training, certified, recalibration_due or suspended"
+    )
+    certified_at: UtcTime | None
+    certification_expires_at: UtcTime | None
+
+
+# ----------------------------------------------------------------------------------- anchors
+class KeyEntryOut(Out):
+    criterion: str = Field(description="The criterion's key.")
+    level: int
+    rationale: str
+
+
+class AnchorKeyOut(Out):
+    version: int
+    created_at: UtcTime
+    entries: list[KeyEntryOut]
+
+
+class AnchorOut(Out):
+    """An anchor's metadata. ``key`` (the master key with its rationales) is present only for a
+    token with the ``trainer`` scope; for any other it is left out entirely."""
+
+    id: int
+    title: str
+    purpose: str
+    status: str
+    rubric_version_id: int
+    created_at: UtcTime
+    key: AnchorKeyOut | None = Field(None, description="Only with the `trainer` scope.")
+
+
+# ------------------------------------------------------------------------------------- flags
+class FlagOut(Out):
+    id: int
+    rule: str
+    status: str
+    assessor_id: int | None = Field(description="None for a flag about the whole cohort.")
+    criterion_id: int | None
+    round_id: int | None
+    direction: str | None
+    statistic: str
+    value: float | None
+    threshold: float | None
+    summary: str
+    created_at: UtcTime
+    reviewed_at: UtcTime | None
+
+
+# ---------------------------------------------------------------------------------- sessions
+class SessionOut(Out):
+    id: int
+    title: str
+    starts_at: UtcTime
+    duration_minutes: int
+    timezone: str
+    location: str
+    capacity: int
+    status: str
+    trainer_id: int
+
+
+# ------------------------------------------------------------------------------------- pages
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(Out, Generic[Item]):
+    items: list[Item]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+# ---------------------------------------------------------------------------------- problems
+Location = Literal["query", "path", "header", "body"]
+
+
+class FieldProblem(Out):
+    field: str = Field(description="The parameter or field at fault.")
+    location: Location
+    message: str
+
+
+class Problem(Out):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] | None = Field(None, description="Field-level detail of a validation error.")
+
+
+# ------------------------------------------------------------------------------ round report
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key_mode: Literal["sheet", "current"] = Field(
+        "sheet",
+        description="Compare with the key each sheet was scored against (`sheet`) or the anchors' latest keys.",
+    )
+
+
+class StatisticOut(Out):
+    """One statistic as the report page shows it: the value with its interval, sample sizes, label,
+    and (when undefined) the reason."""
+
+    method: str | None = Field(description="What was computed, e.g. krippendorff_alpha_ordinal.")
+    value: float | None = Field(description="None when undefined: see `reason`.")
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str | None
+    confidence: float
+    n_units: int | None = Field(description="Units (or scores, for a share) behind the value.")
+    n_raters: int | None
+    count: int | None = Field(description="For a share: how many of `n_units` met it.")
+    label: str | None = Field(description="The words the page shows (e.g. 'good', 'too few to judge').")
+    reason: str | None = Field(description="Why the value is undefined.")
+
+
+class ReliabilityOut(Out):
+    criterion: str | None = Field(description="The criterion's key; null for all criteria together.")
+    n_units: int
+    n_raters: int
+    n_anchors: int
+    n_scores: int
+    alpha: StatisticOut
+    fleiss_kappa: StatisticOut
+    gwet_ac1: StatisticOut
+    percent_agreement_pairwise: StatisticOut
+    percent_agreement_all: StatisticOut
+
+
+class RuleCheckOut(Out):
+    name: str
+    observed: float | None
+    threshold: float
+    passed: bool | None = Field(description="null when the check could not be made.")
+    applicable: bool
+    message: str
+
+
+class DecisionOut(Out):
+    outcome: Literal["pass", "fail", "too_few"]
+    message: str
+    checks: list[RuleCheckOut]
+
+
+class AssessorResultOut(Out):
+    assessor_id: int
+    name: str
+    sheets_done: int
+    anchors: int
+    finished: bool
+    corrections: int
+    exact: StatisticOut | None
+    adjacent: StatisticOut | None
+    discrepant: StatisticOut | None
+    mean_signed_deviation: StatisticOut | None = Field(
+        description="Labelled lenient, severe or no clear lean."
+    )
+    weighted_kappa: StatisticOut | None
+    decision: DecisionOut | None
+
+
+class PairOut(Out):
+    a: str
+    b: str
+    kappa: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_common: int
+    too_few: bool
+
+
+class RoundReportOut(Out):
+    round_id: int
+    key_mode: Literal["sheet", "current"]
+    anchors: int
+    sheets: int
+    finished_assessors: int
+    key_versions: list[int]
+    stale_sheets: int = Field(description="Sheets scored against a key that has since changed.")
+    reliability: ReliabilityOut | None = Field(description="null until there are scores.")
+    reliability_by_criterion: list[ReliabilityOut]
+    assessors: list[AssessorResultOut]
+    pairs: list[PairOut]
+    pairs_complete: bool = Field(description="false when only the lowest pairs are listed.")

@@ -1,0 +1,50 @@
+"""Blindness through the API: a token without the ``trainer`` scope never receives a master key or
+a rationale from any operation of the document, on any page of any list; the trainer scope does."""
+
+from __future__ import annotations
+
+import re
+
+from calibration.web.api.spec import OPERATIONS
+
+from ..factories import submit
+from .helpers import bearer, make_token
+
+
+def _crawl(client, world, token):  # type: ignore[no-untyped-def]
+    """Every operation, every page (limit=1 so each item is its own page), as ``token``."""
+    values = {
+        "round_id": world.round_id,
+        "assessor_id": world.ids["assessor"],
+        "rubric_version_id": world.rubric_id,
+    }
+    bodies = []
+    for op in OPERATIONS:
+        if "{anchor_id}" in op.path:
+            paths = [op.path.replace("{anchor_id}", str(a)) for a in world.anchors]
+        else:
+            paths = [re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), op.path)]
+        paged = op.query is not None and "limit" in op.query.model_fields
+        for path in paths:
+            cursor = None
+            while True:
+                query = ("?limit=1" + (f"&cursor={cursor}" if cursor else "")) if paged else ""
+                r = client.get(f"/api/v1{path}{query}", headers=bearer(token))
+                assert r.status_code == 200, path
+                bodies.append(r.get_data(as_text=True))
+                cursor = r.get_json().get("next_cursor")
+                if not cursor:
+                    break
+    return bodies
+
+
+def test_no_key_or_rationale_without_the_trainer_scope(client, world, db):
+    submit(db, world, "assessor", 0)
+    for scopes in (["read"], ["read", "import", "validity"]):
+        bodies = _crawl(client, world, make_token(db, world, scopes))
+        assert len(bodies) > len(OPERATIONS)
+        for body in bodies:
+            assert "Rationale for" not in body
+            assert '"rationale"' not in body and '"entries"' not in body
+    trainer_bodies = "".join(_crawl(client, world, make_token(db, world, ["trainer"])))
+    assert "Rationale for" in trainer_bodies  # the crawl does reach the keys when allowed

@@ -191,7 +191,10 @@ def _numbers(text: str) -> list[tuple[float, int]]:
     out = []
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type == tokenize.NUMBER and not token.string.endswith(("j", "J")):
-            out.append((float(token.string.replace("_", "")), token.start[0]))
+            literal = token.string.replace("_", "")
+            # Hex, octal and binary literals (bit masks such as 0x80) are integers too.
+            value = float(int(literal, 0)) if literal[:2].lower() in ("0x", "0o", "0b") else float(literal)
+            out.append((value, token.start[0]))
     return out
 
 

@@ -7,7 +7,9 @@ attachment files in :mod:`calibration.services.anchor_files`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -78,6 +80,13 @@ def program_anchors(session: Session, program_id: int) -> list[AnchorListItem]:
         .where(Anchor.program_id == program_id)
         .order_by(Anchor.status, Anchor.title, Anchor.id)
     ).all()
+    return anchor_items(session, program_id, rows)
+
+
+def anchor_items(session: Session, program_id: int, rows: Sequence[Any]) -> list[AnchorListItem]:
+    """``(anchor, rubric title, rubric version)`` rows with their key version, sheet and attachment
+    counts and key exposure, in four queries whatever the number of anchors (exposure is read for
+    these anchors only)."""
     ids = [anchor.id for anchor, _, _ in rows]
     keys = dict(
         session.execute(
@@ -100,7 +109,7 @@ def program_anchors(session: Session, program_id: int) -> list[AnchorListItem]:
             .group_by(AnchorAttachment.anchor_id)
         ).all()
     )
-    exposed = anchor_exposure(session, program_id)
+    exposed = anchor_exposure(session, program_id, ids)
     return [
         AnchorListItem(
             a,

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     Anchor,
-    AnchorAttachment,
-    AnchorKeyVersion,
     Assignment,
     CertificationStatus,
     Membership,
@@ -28,8 +26,7 @@ from ..models import (
     User,
     WaitStatus,
 )
-from .anchor_queries import AnchorListItem
-from .exposure import anchor_exposure
+from .anchor_queries import AnchorListItem, anchor_items
 from .listing import ListFilter, Paged, contains, page_rows, within_days
 
 #: The people list's status filter: every certification status, and members without one.
@@ -219,42 +216,7 @@ def anchors_page(session: Session, program_id: int, f: ListFilter) -> Paged[Anch
         stmt = stmt.where(contains(Anchor.title, f.q))
     stmt = stmt.where(*within_days(Anchor.created_at, f))
     rows, page, total = page_rows(session, stmt, f)
-    ids = [anchor.id for anchor, _, _ in rows]
-    keys = dict(
-        session.execute(
-            select(AnchorKeyVersion.anchor_id, func.max(AnchorKeyVersion.version))
-            .where(AnchorKeyVersion.anchor_id.in_(ids))
-            .group_by(AnchorKeyVersion.anchor_id)
-        ).all()
-    )
-    sheets = dict(
-        session.execute(
-            select(ScoreSheet.anchor_id, func.count())
-            .where(ScoreSheet.anchor_id.in_(ids))
-            .group_by(ScoreSheet.anchor_id)
-        ).all()
-    )
-    files = dict(
-        session.execute(
-            select(AnchorAttachment.anchor_id, func.count())
-            .where(AnchorAttachment.anchor_id.in_(ids))
-            .group_by(AnchorAttachment.anchor_id)
-        ).all()
-    )
-    exposed = anchor_exposure(session, program_id, ids)
-    items = [
-        AnchorListItem(
-            a,
-            title,
-            version,
-            keys.get(a.id),
-            sheets.get(a.id, 0),
-            files.get(a.id, 0),
-            exposed.seen_by(a.id),
-            exposed.pool,
-        )
-        for a, title, version in rows
-    ]
+    items = anchor_items(session, program_id, rows)
     return Paged(items, page, f.per_page, total)
 
 

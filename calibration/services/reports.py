@@ -69,7 +69,6 @@ __all__ = [
     "get_round",
     "int_columns",
     "keyed_scores",
-    "program_rounds",
     "round_overview",
     "round_score_rows",
 ]
@@ -237,29 +236,6 @@ class RoundOverview:
 
 def _number(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
-
-
-def program_rounds(session: Session, program_id: int) -> list[tuple[Round, int, int]]:
-    """Rounds of a program with (assessors assigned, sheets submitted), in three queries."""
-    rounds = list(
-        session.scalars(select(Round).where(Round.program_id == program_id).order_by(Round.opens_at.desc()))
-    )
-    ids = [r.id for r in rounds]
-    assigned = dict(
-        session.execute(
-            select(Assignment.round_id, func.count())
-            .where(Assignment.round_id.in_(ids))
-            .group_by(Assignment.round_id)
-        ).all()
-    )
-    sheets = dict(
-        session.execute(
-            select(ScoreSheet.round_id, func.count())
-            .where(ScoreSheet.round_id.in_(ids))
-            .group_by(ScoreSheet.round_id)
-        ).all()
-    )
-    return [(r, assigned.get(r.id, 0), sheets.get(r.id, 0)) for r in rounds]
 
 
 def get_round(session: Session, *, program_id: int, round_id: int) -> Round:

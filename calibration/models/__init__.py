@@ -12,6 +12,7 @@ from .drift import (
     BookingStatus,
     CalendarFeedToken,
     DriftFlag,
+    EvidenceStream,
     FlagRule,
     FlagStatus,
     Recalibration,
@@ -30,6 +31,7 @@ from .onboarding import (
     TokenPurpose,
     TrainerDecision,
 )
+from .operational import ImportSource, ImportStatus, OperationalImport, OperationalRating
 from .outbox import MailStatus, OutgoingMail
 from .people import AuthSession, CertificationStatus, LoginAttempt, Membership, Program, Role, User
 from .practice import PracticeAttempt
@@ -59,8 +61,11 @@ __all__ = [
     "Criterion",
     "CriterionScore",
     "DriftFlag",
+    "EvidenceStream",
     "FlagRule",
     "FlagStatus",
+    "ImportSource",
+    "ImportStatus",
     "IssuedCredential",
     "IssuerKey",
     "KeyChallenge",
@@ -69,6 +74,8 @@ __all__ = [
     "LoginAttempt",
     "MailStatus",
     "Membership",
+    "OperationalImport",
+    "OperationalRating",
     "OutgoingMail",
     "PracticeAttempt",
     "Program",

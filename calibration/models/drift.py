@@ -29,6 +29,15 @@ class FlagRule(enum.StrEnum):
 COHORT_RULES = frozenset({FlagRule.COHORT, FlagRule.COHORT_LEVEL})
 
 
+class EvidenceStream(enum.StrEnum):
+    """Where a flag's evidence came from: calibration rounds, operational double scoring imported
+    from live work, or validity anchors seeded into live work."""
+
+    CALIBRATION = "calibration"
+    OPERATIONAL = "operational"
+    VALIDITY = "validity"
+
+
 class FlagStatus(enum.StrEnum):
     OPEN = "open"
     CONFIRMED = "confirmed"
@@ -50,6 +59,11 @@ class DriftFlag(Base):
     criterion_id: Mapped[int | None] = mapped_column(ForeignKey("criterion.id"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"))
     rule: Mapped[FlagRule] = mapped_column(_enum(FlagRule, "flag_rule"))
+    stream: Mapped[EvidenceStream] = mapped_column(
+        _enum(EvidenceStream, "evidence_stream"),
+        default=EvidenceStream.CALIBRATION,
+        server_default=EvidenceStream.CALIBRATION.value,
+    )
     status: Mapped[FlagStatus] = mapped_column(_enum(FlagStatus, "flag_status"), default=FlagStatus.OPEN)
     direction: Mapped[str | None] = mapped_column(String(20))
     statistic: Mapped[str] = mapped_column(String(200))

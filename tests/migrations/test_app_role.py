@@ -189,9 +189,10 @@ def test_create_app_role_makes_a_role_the_server_can_run_as(runner, owner_databa
     assert result.exit_code == 0, result.output
     assert f"Role '{new_role}' created" in result.output
     assert (
-        # practice_attempt: issue 16's practice tries, final like score sheets (migration 0016)
-        "insert only (append-only): audit_event, criterion_score, practice_attempt, score_correction, score_sheet"
-        in result.output
+        # practice_attempt: issue 16's practice tries, final like score sheets (migration 0016);
+        # operational_rating: issue 18's imported live scoring, immutable too (migration 0018)
+        "insert only (append-only): audit_event, criterion_score, operational_rating, practice_attempt, "
+        "score_correction, score_sheet" in result.output
     )
     assert _privileges(owner_database_url, new_role) == _privileges(owner_database_url, APP_ROLE)
 

@@ -143,8 +143,8 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         return uniq.astype(np.int64), tally[uniq].astype(np.int64)
     if space <= 1 << 16:  # small key space: a tally per cached block (no whole-length intp copy)
         tally = np.zeros(space, np.int64)
-        for lo in range(0, keys.size, _KEY_BLOCK):
-            tally += np.bincount(keys[lo : lo + _KEY_BLOCK], minlength=space)
+        for lo in range(0, keys.size, _TALLY_BLOCK):
+            tally += np.bincount(keys[lo : lo + _TALLY_BLOCK], minlength=space)
         uniq = np.flatnonzero(tally)
         return uniq.astype(np.int64), tally[uniq].astype(np.int64)
     if space <= keys.size:
@@ -180,8 +180,11 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
     return lo
 
 
-#: Rows per block of the key accumulation: each block's intermediates stay in cache.
-_KEY_BLOCK = 1 << 16
+#: Rows per block of the key accumulation: large enough that ``np.add.at``'s fixed cost per call is
+#: small, small enough that a block's ``intp`` unit indices and digits stay in cache.
+_KEY_BLOCK = 1 << 18
+#: Keys per block of a small key space's tally (a block's ``intp`` copy stays in cache).
+_TALLY_BLOCK = 1 << 16
 #: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally.
 _PAIR_BLOCK = 1 << 18
 
@@ -199,25 +202,32 @@ def _accumulate_keys(
     """Per-unit keys (``np.add.at`` of each row's digit), block by block.
 
     Blocks keep the row digits and the ``intp`` unit indices (``np.add.at``'s fast path needs them) in
-    cache instead of writing whole-length temporaries, which is most of the memory traffic.
+    buffers that are allocated once and stay in cache, instead of whole-length temporaries, which
+    would be most of the memory traffic. Unit ids that already are ``intp`` are used as they are.
     """
     acc = np.zeros(n_bins, dtype)
-    shift = None
-    if wtab is None:
-        # Each row's digit position, once for all rows in one byte each (a shift is below 64): three
-        # passes over the values instead of four small operations per block.
-        shift = np.empty(v.size, np.uint8)
-        np.subtract(v, start or 0, out=shift, casting="unsafe")
-        shift *= np.uint8(bits)
+    block = max(1, min(_KEY_BLOCK, ux.size))
+    cast = ux.dtype != np.intp
+    idx = np.empty(block, np.intp) if cast else None
+    w = np.empty(block, dtype)
+    shift = np.empty(block, np.uint8) if wtab is None else None
     one = dtype(1)
-    for lo in range(0, ux.size, _KEY_BLOCK):
-        hi = lo + _KEY_BLOCK
+    for lo in range(0, ux.size, block):
+        hi = min(lo + block, ux.size)
+        n = hi - lo
         if shift is not None:
-            w = np.left_shift(one, shift[lo:hi], dtype=dtype)
+            # The digit position (a shift below 64, so one byte), then the digit itself.
+            np.subtract(v[lo:hi], start or 0, out=shift[:n], casting="unsafe")
+            shift[:n] *= np.uint8(bits)
+            np.left_shift(one, shift[:n], out=w[:n])
         else:
             assert wtab is not None
-            w = wtab[ix[lo:hi]]
-        np.add.at(acc, ux[lo:hi].astype(np.intp), w)
+            np.take(wtab, ix[lo:hi], out=w[:n])
+        if idx is not None:
+            np.copyto(idx[:n], ux[lo:hi], casting="unsafe")
+            np.add.at(acc, idx[:n], w[:n])
+        else:
+            np.add.at(acc, ux[lo:hi], w[:n])
     return acc
 
 

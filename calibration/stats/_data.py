@@ -131,9 +131,9 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         # One-byte keys two at a time: a 65,536-bin tally of byte pairs over half as many elements,
         # then each byte's count is a row sum plus a column sum (the order of the two bytes is moot).
         even = keys.size - keys.size % 2
-        pairs = np.zeros(1 << 16, np.int64)
         halves = keys[:even].view(np.uint16)
-        for lo in range(0, halves.size, _PAIR_BLOCK):
+        pairs = np.bincount(halves[:_PAIR_BLOCK], minlength=1 << 16)
+        for lo in range(_PAIR_BLOCK, halves.size, _PAIR_BLOCK):
             pairs += np.bincount(halves[lo : lo + _PAIR_BLOCK], minlength=1 << 16)
         grid = pairs.reshape(256, 256)
         tally = grid.sum(axis=0) + grid.sum(axis=1)
@@ -182,11 +182,12 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
 
 #: Rows per block of the key accumulation: large enough that ``np.add.at``'s fixed cost per call is
 #: small, small enough that a block's ``intp`` unit indices and digits stay in cache.
-_KEY_BLOCK = 1 << 18
+_KEY_BLOCK = 1 << 17
 #: Keys per block of a small key space's tally (a block's ``intp`` copy stays in cache).
 _TALLY_BLOCK = 1 << 16
-#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally.
-_PAIR_BLOCK = 1 << 18
+#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally
+#: (a million units' keys are one block).
+_PAIR_BLOCK = 1 << 19
 
 
 def _accumulate_keys(
@@ -207,18 +208,22 @@ def _accumulate_keys(
     """
     acc = np.zeros(n_bins, dtype)
     block = max(1, min(_KEY_BLOCK, ux.size))
-    cast = ux.dtype != np.intp
-    idx = np.empty(block, np.intp) if cast else None
+    idx = np.empty(block, np.intp) if ux.dtype != np.intp else None
     w = np.empty(block, dtype)
     shift = np.empty(block, np.uint8) if wtab is None else None
-    one = dtype(1)
+    # One-byte values subtract the first level modulo 256 in place of a casting subtraction (the
+    # difference is a level index, so it is exact); 0-d operands avoid a scalar conversion per call.
+    narrow = v.dtype.itemsize == 1
+    vs = v.view(np.uint8) if narrow else v
+    first = np.array((start or 0) % 256, np.uint8) if narrow else (start or 0)
+    width, one = np.array(bits, np.uint8), np.array(1, dtype)
     for lo in range(0, ux.size, block):
         hi = min(lo + block, ux.size)
         n = hi - lo
         if shift is not None:
             # The digit position (a shift below 64, so one byte), then the digit itself.
-            np.subtract(v[lo:hi], start or 0, out=shift[:n], casting="unsafe")
-            shift[:n] *= np.uint8(bits)
+            np.subtract(vs[lo:hi], first, out=shift[:n], casting="same_kind" if narrow else "unsafe")
+            np.multiply(shift[:n], width, out=shift[:n])
             np.left_shift(one, shift[:n], out=w[:n])
         else:
             assert wtab is not None

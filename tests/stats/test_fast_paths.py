@@ -145,3 +145,17 @@ def test_unit_keys_for_consecutive_levels_anywhere_on_the_line(
     general = value_count_patterns(units, values.astype(float), levels=[float(x) for x in levels])
     np.testing.assert_array_equal(fast.counts, general.counts)
     np.testing.assert_array_equal(fast.multiplicity, general.multiplicity)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 999, 1000, 4001])
+@pytest.mark.parametrize("block", [7, 1 << 19])
+def test_one_byte_key_tally_in_pairs_equals_a_plain_count(
+    monkeypatch: pytest.MonkeyPatch, size: int, block: int
+) -> None:
+    # Byte pairs, one block or several, and an odd last key counted on its own.
+    monkeypatch.setattr(_data, "_PAIR_BLOCK", block)
+    keys = np.random.default_rng(size).choice(np.array([0, 1, 5, 17, 200, 255], np.uint8), size)
+    uniq, mult = _data._count_keys(keys, 256)
+    expected, counts = np.unique(keys, return_counts=True)
+    np.testing.assert_array_equal(uniq, expected)
+    np.testing.assert_array_equal(mult, counts)

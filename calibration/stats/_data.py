@@ -9,11 +9,10 @@ row is ignored. A value that is not NaN and not one of the levels is an error (`
 Most statistics need only each unit's *value-count pattern* (how many ratings at each level): units
 with the same pattern contribute identically, and there are rarely more than a few dozen patterns
 however many units there are. :func:`value_count_patterns` finds them in a couple of passes (no sort,
-no units x raters matrix): each row adds ``2**(s * level) + 2**(s * q)`` to its unit's key in a small
-unsigned accumulator, so a unit's key spells its counts in base ``2**s`` with the number of ratings as
-the top digit, and one ``np.bincount`` of the keys gives the multiplicities. A count that overflows its
-digit shows up as a mismatch between the digits' sum and the top digit (and a wrapped accumulator as a
-total that differs from the rows' total) and triggers a wider retry.
+no units x raters matrix): each row adds ``2**(s * level)`` to its unit's key in a small unsigned
+accumulator, so a unit's key spells its counts in base ``2**s``, and one ``np.bincount`` of the keys
+gives the multiplicities. A count that overflows its digit (or the accumulator) lowers the sum of the
+decoded digits, so a total that differs from the number of rows triggers a wider retry.
 """
 
 from __future__ import annotations

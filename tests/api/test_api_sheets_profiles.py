@@ -231,3 +231,18 @@ def test_the_profile_of_an_assessor_without_rounds_and_of_a_trainer(client, worl
     assert body["rubrics"] == [] and body["sheets"] == 0
     r = client.get(f"/api/v1/assessors/{world.ids['trainer']}/profile", headers=bearer(token))
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
+
+
+def test_profile_and_sheets_answer_304_until_a_new_sheet_arrives(client, world, db):
+    submit(db, world, "assessor", 0)
+    token = make_token(db, world, ["read"])
+    for url in (
+        f"/api/v1/assessors/{world.ids['assessor']}/profile",
+        f"/api/v1/rounds/{world.round_id}/sheets",
+    ):
+        etag = client.get(url, headers=bearer(token)).headers["ETag"]
+        same = client.get(url, headers={**bearer(token), "If-None-Match": etag})
+        assert same.status_code == 304 and not same.data, url
+        submit(db, world, "assessor", len([k for k in world.sheets if k[0] == "assessor"]))
+        fresh = client.get(url, headers={**bearer(token), "If-None-Match": etag})
+        assert fresh.status_code == 200 and fresh.headers["ETag"] != etag, url

@@ -6,6 +6,8 @@ all, is :class:`~.errors.NotFound` (the API answers 404 either way).
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -15,13 +17,17 @@ from ..models import (
     Anchor,
     AnchorKeyVersion,
     Criterion,
+    CriterionScore,
     DriftFlag,
     Membership,
     RecalibrationSession,
     Role,
     Round,
     RubricVersion,
+    ScoreCorrection,
+    ScoreSheet,
     User,
+    effective_level,
 )
 from .errors import NotFound
 
@@ -159,3 +165,98 @@ def sessions(
 ) -> tuple[list[RecalibrationSession], bool]:
     stmt = select(RecalibrationSession).where(RecalibrationSession.program_id == program_id)
     return _page(session, stmt, RecalibrationSession.id, after, limit)
+
+
+# ------------------------------------------------------------------------------------ sheets
+@dataclass(frozen=True)
+class SheetScore:
+    """One criterion of a final sheet: the level every statistic reads (the latest correction's,
+    else the submitted one) and the level as submitted."""
+
+    criterion: str
+    level: int
+    submitted_level: int
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class SheetRead:
+    """A final score sheet as the API shows it: the assessor's levels, never the key."""
+
+    id: int
+    round_id: int
+    anchor_id: int
+    assessor_id: int
+    key_version: int
+    submitted_at: dt.datetime
+    scores: tuple[SheetScore, ...]
+
+
+def _sheet_rows(session: Session, stmt: Select[ScoreSheet, int]) -> list[SheetRead]:
+    """Sheets of ``stmt`` (ScoreSheet and the key version's number) with their levels, in two queries."""
+    heads = session.execute(stmt).all()
+    if not heads:
+        return []
+    ids = [sheet.id for sheet, _ in heads]
+    levels: dict[int, list[SheetScore]] = {i: [] for i in ids}
+    corrected = (
+        select(ScoreCorrection.id).where(ScoreCorrection.criterion_score_id == CriterionScore.id).exists()
+    )
+    for sheet_id, key, submitted, effective, was_corrected in session.execute(
+        select(
+            CriterionScore.sheet_id, Criterion.key, CriterionScore.level_value, effective_level(), corrected
+        )
+        .join(Criterion, Criterion.id == CriterionScore.criterion_id)
+        .where(CriterionScore.sheet_id.in_(ids))
+        .order_by(CriterionScore.sheet_id, Criterion.position)
+    ).all():
+        levels[sheet_id].append(SheetScore(key, int(effective), int(submitted), bool(was_corrected)))
+    return [
+        SheetRead(
+            id=sheet.id,
+            round_id=sheet.round_id,
+            anchor_id=sheet.anchor_id,
+            assessor_id=sheet.assessor_id,
+            key_version=int(version),
+            submitted_at=sheet.submitted_at,
+            scores=tuple(levels[sheet.id]),
+        )
+        for sheet, version in heads
+    ]
+
+
+def _sheets_select() -> Select[ScoreSheet, int]:
+    """Final sheets only: a draft lives in another table (``score_draft``) and is never read here."""
+    return select(ScoreSheet, AnchorKeyVersion.version).join(
+        AnchorKeyVersion, AnchorKeyVersion.id == ScoreSheet.key_version_id
+    )
+
+
+def round_sheets(
+    session: Session, program_id: int, round_id: int, *, after: int, limit: int
+) -> tuple[list[SheetRead], bool]:
+    """One page of a round's final sheets (NotFound for a round of another program)."""
+    round_(session, program_id, round_id)
+    stmt = (
+        _sheets_select()
+        .where(ScoreSheet.round_id == round_id, ScoreSheet.id > after)
+        .order_by(ScoreSheet.id)
+        .limit(limit + 1)
+    )
+    rows = _sheet_rows(session, stmt)
+    return rows[:limit], len(rows) > limit
+
+
+def sheet(session: Session, program_id: int, sheet_id: int) -> SheetRead:
+    """One final sheet of the program, else NotFound."""
+    if not 0 < sheet_id <= MAX_ID:
+        raise NotFound("no such sheet")
+    stmt = (
+        _sheets_select()
+        .join(Round, Round.id == ScoreSheet.round_id)
+        .where(ScoreSheet.id == sheet_id, Round.program_id == program_id)
+    )
+    rows = _sheet_rows(session, stmt)
+    if not rows:
+        raise NotFound("no such sheet")
+    return rows[0]

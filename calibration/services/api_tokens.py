@@ -31,7 +31,10 @@ from .errors import InvalidInput, NotFound
 #: scope that ever sees master keys and rationales. ``import`` and ``validity`` are for the
 #: operational imports and validity seeding (issue 18 items 4 and 6).
 SCOPES: dict[str, str] = {
-    "read": "Read rubrics, rounds, assessors, anchors (no keys), reports, flags and sessions",
+    "read": (
+        "Read rubrics, rounds, score sheets, assessors and their profiles, anchors (no keys), reports, "
+        "flags and sessions"
+    ),
     "trainer": "Read as the program's trainers: also master keys and their rationales",
     "import": "Import operational ratings",
     "validity": "Ask for validity anchors and send their scores back",

@@ -310,26 +310,52 @@ def _bincount_ready(ids: np.ndarray, what: str) -> tuple[np.ndarray, int]:
 _DISTINCT_BLOCK = 1 << 16
 
 
+def _nonnegative_max(ids: np.ndarray) -> int | None:
+    """The largest integer id in one pass, or ``None`` when some id is negative.
+
+    A signed id read as unsigned is at least ``2**(bits - 1)`` exactly when it is negative, so the
+    maximum of the unsigned view both bounds every id and proves none is negative.
+    """
+    if ids.dtype.kind == "u":
+        return int(ids.max())
+    order = ids.dtype.byteorder
+    top = int(ids.view(np.dtype(f"{order}u{ids.dtype.itemsize}")).max())
+    return top if top < 1 << (8 * ids.dtype.itemsize - 1) else None
+
+
 def _count_distinct(ids: np.ndarray) -> int:
     """Number of distinct ids.
 
     Integer ids in a compact range are tallied block by block, stopping as soon as every id of the
     range ``min..max`` has been seen (no more can appear): with many rows per id, as in a season of
-    ratings, that is after the first block or two instead of a pass over all rows.
+    ratings, that is after the first block or two instead of a pass over all rows. Small
+    non-negative ids need one pass (their maximum) before the tally, which starts at 0; their minimum
+    is read only when the ids seen cover a range that does not start at 0.
     """
     if ids.size == 0:
         return 0
     if ids.dtype.kind in "iu":
-        lo, hi = int(ids.min()), int(ids.max())
-        span = hi - lo + 1
-        if span <= 4 * ids.size + (1 << 16):
-            x = ids if lo >= 0 else (ids - lo).astype(np.intp)
-            if span > ids.size // 4:
-                return int(np.count_nonzero(np.bincount(x, minlength=span)))
-            seen = np.zeros(span + (lo if lo >= 0 else 0), np.int64)
-            for start in range(0, x.size, _DISTINCT_BLOCK):
-                seen += np.bincount(x[start : start + _DISTINCT_BLOCK], minlength=seen.size)
-                if np.count_nonzero(seen) == span:
+        hi = _nonnegative_max(ids)
+        known_lo: int | None = None
+        if hi is not None and hi < _DISTINCT_BLOCK:
+            base = 0  # a lower bound of every id, so the tally's index 0 stands for id 0
+        else:
+            base = known_lo = int(ids.min())
+            hi = int(ids.max()) if hi is None else hi
+        top = hi - base
+        if top < 4 * ids.size + (1 << 16):
+            if top + 1 > ids.size // 4:
+                return int(np.count_nonzero(np.bincount(ids - base if base else ids, minlength=top + 1)))
+            seen = np.zeros(top + 1, np.int64)
+            for start in range(0, ids.size, _DISTINCT_BLOCK):
+                block = ids[start : start + _DISTINCT_BLOCK]
+                seen += np.bincount(block - base if base else block, minlength=top + 1)
+                first = int(np.argmax(seen > 0))
+                if np.count_nonzero(seen) < top + 1 - first:
+                    continue  # an id between the first seen and the largest is still missing
+                if first and known_lo is None:
+                    known_lo = int(ids.min())
+                if first == 0 or first + base == known_lo:
                     break
             return int(np.count_nonzero(seen))
     if ids.dtype.kind == "f" and np.isnan(ids).any():

@@ -9,11 +9,10 @@ row is ignored. A value that is not NaN and not one of the levels is an error (`
 Most statistics need only each unit's *value-count pattern* (how many ratings at each level): units
 with the same pattern contribute identically, and there are rarely more than a few dozen patterns
 however many units there are. :func:`value_count_patterns` finds them in a couple of passes (no sort,
-no units x raters matrix): each row adds ``2**(s * level) + 2**(s * q)`` to its unit's key in a small
-unsigned accumulator, so a unit's key spells its counts in base ``2**s`` with the number of ratings as
-the top digit, and one ``np.bincount`` of the keys gives the multiplicities. A count that overflows its
-digit shows up as a mismatch between the digits' sum and the top digit (and a wrapped accumulator as a
-total that differs from the rows' total) and triggers a wider retry.
+no units x raters matrix): each row adds ``2**(s * level)`` to its unit's key in a small unsigned
+accumulator, so a unit's key spells its counts in base ``2**s``, and one ``np.bincount`` of the keys
+gives the multiplicities. A count that overflows its digit (or the accumulator) lowers the sum of the
+decoded digits, so a total that differs from the number of rows triggers a wider retry.
 """
 
 from __future__ import annotations
@@ -131,9 +130,9 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         # One-byte keys two at a time: a 65,536-bin tally of byte pairs over half as many elements,
         # then each byte's count is a row sum plus a column sum (the order of the two bytes is moot).
         even = keys.size - keys.size % 2
-        pairs = np.zeros(1 << 16, np.int64)
         halves = keys[:even].view(np.uint16)
-        for lo in range(0, halves.size, _PAIR_BLOCK):
+        pairs = np.bincount(halves[:_PAIR_BLOCK], minlength=1 << 16)
+        for lo in range(_PAIR_BLOCK, halves.size, _PAIR_BLOCK):
             pairs += np.bincount(halves[lo : lo + _PAIR_BLOCK], minlength=1 << 16)
         grid = pairs.reshape(256, 256)
         tally = grid.sum(axis=0) + grid.sum(axis=1)
@@ -143,8 +142,8 @@ def _count_keys(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         return uniq.astype(np.int64), tally[uniq].astype(np.int64)
     if space <= 1 << 16:  # small key space: a tally per cached block (no whole-length intp copy)
         tally = np.zeros(space, np.int64)
-        for lo in range(0, keys.size, _KEY_BLOCK):
-            tally += np.bincount(keys[lo : lo + _KEY_BLOCK], minlength=space)
+        for lo in range(0, keys.size, _TALLY_BLOCK):
+            tally += np.bincount(keys[lo : lo + _TALLY_BLOCK], minlength=space)
         uniq = np.flatnonzero(tally)
         return uniq.astype(np.int64), tally[uniq].astype(np.int64)
     if space <= keys.size:
@@ -180,10 +179,14 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
     return lo
 
 
-#: Rows per block of the key accumulation: each block's intermediates stay in cache.
-_KEY_BLOCK = 1 << 16
-#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally.
-_PAIR_BLOCK = 1 << 18
+#: Rows per block of the key accumulation: large enough that ``np.add.at``'s fixed cost per call is
+#: small, small enough that a block's ``intp`` unit indices and digits stay in cache.
+_KEY_BLOCK = 1 << 17
+#: Keys per block of a small key space's tally (a block's ``intp`` copy stays in cache).
+_TALLY_BLOCK = 1 << 16
+#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally
+#: (a million units' keys are one block).
+_PAIR_BLOCK = 1 << 19
 
 
 def _accumulate_keys(
@@ -199,25 +202,36 @@ def _accumulate_keys(
     """Per-unit keys (``np.add.at`` of each row's digit), block by block.
 
     Blocks keep the row digits and the ``intp`` unit indices (``np.add.at``'s fast path needs them) in
-    cache instead of writing whole-length temporaries, which is most of the memory traffic.
+    buffers that are allocated once and stay in cache, instead of whole-length temporaries, which
+    would be most of the memory traffic. Unit ids that already are ``intp`` are used as they are.
     """
     acc = np.zeros(n_bins, dtype)
-    shift = None
-    if wtab is None:
-        # Each row's digit position, once for all rows in one byte each (a shift is below 64): three
-        # passes over the values instead of four small operations per block.
-        shift = np.empty(v.size, np.uint8)
-        np.subtract(v, start or 0, out=shift, casting="unsafe")
-        shift *= np.uint8(bits)
-    one = dtype(1)
-    for lo in range(0, ux.size, _KEY_BLOCK):
-        hi = lo + _KEY_BLOCK
+    block = max(1, min(_KEY_BLOCK, ux.size))
+    idx = np.empty(block, np.intp) if ux.dtype != np.intp else None
+    w = np.empty(block, dtype)
+    shift = np.empty(block, np.uint8) if wtab is None else None
+    # One-byte values subtract the first level modulo 256 in place of a casting subtraction (the
+    # difference is a level index, so it is exact); 0-d operands avoid a scalar conversion per call.
+    narrow = v.dtype.itemsize == 1
+    vs = v.view(np.uint8) if narrow else v
+    first = np.array((start or 0) % 256, np.uint8) if narrow else (start or 0)
+    width, one = np.array(bits, np.uint8), np.array(1, dtype)
+    for lo in range(0, ux.size, block):
+        hi = min(lo + block, ux.size)
+        n = hi - lo
         if shift is not None:
-            w = np.left_shift(one, shift[lo:hi], dtype=dtype)
+            # The digit position (a shift below 64, so one byte), then the digit itself.
+            np.subtract(vs[lo:hi], first, out=shift[:n], casting="same_kind" if narrow else "unsafe")
+            np.multiply(shift[:n], width, out=shift[:n])
+            np.left_shift(one, shift[:n], out=w[:n])
         else:
             assert wtab is not None
-            w = wtab[ix[lo:hi]]
-        np.add.at(acc, ux[lo:hi].astype(np.intp), w)
+            np.take(wtab, ix[lo:hi], out=w[:n])
+        if idx is not None:
+            np.copyto(idx[:n], ux[lo:hi], casting="unsafe")
+            np.add.at(acc, idx[:n], w[:n])
+        else:
+            np.add.at(acc, ux[lo:hi], w[:n])
     return acc
 
 

@@ -22,6 +22,7 @@ def test_every_api_rule_needs_a_token(app, client, world, login, role):
         "anchor_id": world.anchors[0],
         "assessor_id": world.ids["assessor"],
         "rubric_version_id": world.rubric_id,
+        "sheet_id": 1,  # refused before it is looked up
     }
     for rule in rules:
         url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

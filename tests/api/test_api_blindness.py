@@ -1,5 +1,7 @@
 """Blindness through the API: a token without the ``trainer`` scope never receives a master key or
-a rationale from any operation of the document, on any page of any list; the trainer scope does."""
+a rationale from any operation of the document, on any page of any list; the trainer scope does.
+Score sheets and assessor profiles carry neither for any scope (a profile holds statistics against
+the key, never its levels or the counts of its levels)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ def _crawl(client, world, token):  # type: ignore[no-untyped-def]
         "round_id": world.round_id,
         "assessor_id": world.ids["assessor"],
         "rubric_version_id": world.rubric_id,
+        "sheet_id": world.sheets[("assessor", 0)],
     }
     bodies = []
     for op in OPERATIONS:
@@ -31,20 +34,38 @@ def _crawl(client, world, token):  # type: ignore[no-untyped-def]
                 query = ("?limit=1" + (f"&cursor={cursor}" if cursor else "")) if paged else ""
                 r = client.get(f"/api/v1{path}{query}", headers=bearer(token))
                 assert r.status_code == 200, path
-                bodies.append(r.get_data(as_text=True))
+                bodies.append((op.path, r.get_data(as_text=True)))
                 cursor = r.get_json().get("next_cursor")
                 if not cursor:
                     break
     return bodies
 
 
+def _keyless(body: str) -> None:
+    assert "Rationale for" not in body
+    assert '"rationale"' not in body and '"entries"' not in body
+
+
 def test_no_key_or_rationale_without_the_trainer_scope(client, world, db):
     submit(db, world, "assessor", 0)
+    submit(db, world, "assessor2", 0, levels=[1] * len(world.criteria))
     for scopes in (["read"], ["read", "import", "validity"]):
         bodies = _crawl(client, world, make_token(db, world, scopes))
         assert len(bodies) > len(OPERATIONS)
-        for body in bodies:
-            assert "Rationale for" not in body
-            assert '"rationale"' not in body and '"entries"' not in body
-    trainer_bodies = "".join(_crawl(client, world, make_token(db, world, ["trainer"])))
-    assert "Rationale for" in trainer_bodies  # the crawl does reach the keys when allowed
+        for _, body in bodies:
+            _keyless(body)
+    trainer_bodies = _crawl(client, world, make_token(db, world, ["trainer"]))
+    assert "Rationale for" in "".join(
+        b for _, b in trainer_bodies
+    )  # the crawl does reach the keys when allowed
+    # Sheets and profiles are reached (with their levels and statistics) and are keyless even then.
+    reached = {path for path, _ in trainer_bodies}
+    assert {"/rounds/{round_id}/sheets", "/sheets/{sheet_id}", "/assessors/{assessor_id}/profile"} <= reached
+    for path, body in trainer_bodies:
+        if "sheet" in path or path.endswith("/profile"):
+            _keyless(body)
+            assert '"key"' not in body and "key_counts" not in body and "confusion" not in body
+    sheet_pages = [b for p, b in trainer_bodies if p == "/rounds/{round_id}/sheets"]
+    assert len(sheet_pages) == 2 and all('"scores"' in b for b in sheet_pages)
+    profile = next(b for p, b in trainer_bodies if p.endswith("/profile"))
+    assert '"exact"' in profile and '"ci_low"' in profile

@@ -76,19 +76,44 @@ def test_blocked_keys_still_detect_a_wrapped_key(monkeypatch: pytest.MonkeyPatch
     assert sorted(map(tuple, p.counts.tolist())) == [(0, 0, 1, 1), (25, 15, 0, 0)]
 
 
+_ID_SHAPES = [
+    np.tile(np.arange(50), 5000),  # every id of the range early: stops after the first block
+    np.r_[np.tile([0, 2], 100_000), [1]],  # the last id of the range appears only at the very end
+    np.r_[np.tile([0, 3], 100_000)],  # an id of the range never appears
+    np.array([5, 5, 9]),
+    np.r_[np.tile([-3, 4], 70_000)],
+    np.tile(np.arange(1, 60), 5000),  # ids from 1: the minimum proves the first block saw them all
+    np.r_[np.tile(np.arange(1, 60), 5000), [0]],  # id 0 appears only in the last block
+    np.r_[np.tile(np.arange(700, 760), 5000), [5]],  # a small id far below the rest, at the end
+    np.tile(np.arange(70_000, 70_050), 5000),  # ids beyond one block's range: tallied from the minimum
+    np.r_[np.tile(np.arange(70_000, 70_050), 5000), [69_000]],
+    np.array([10**9, 10**9 + 1, 10**9]),  # far from 0: no tally with a billion bins
+]
+
+
 @pytest.mark.parametrize(
-    "ids",
+    ("ids", "dtype"),
     [
-        np.tile(np.arange(50), 5000),  # every id of the range early: stops after the first block
-        np.r_[np.tile([0, 2], 100_000), [1]],  # the last id of the range appears only at the very end
-        np.r_[np.tile([0, 3], 100_000)],  # an id of the range never appears
-        np.array([5, 5, 9]),
-        np.r_[np.tile([-3, 4], 70_000)],
+        (ids, dtype)
+        for ids in _ID_SHAPES
+        for dtype in (np.int32, np.int64, np.uint32, ">i4")
+        if ids.min() >= 0 or np.dtype(dtype).kind == "i"  # negative ids have no unsigned form
     ],
 )
-def test_count_distinct_with_early_stop(monkeypatch: pytest.MonkeyPatch, ids: np.ndarray) -> None:
+def test_count_distinct_with_early_stop(monkeypatch: pytest.MonkeyPatch, ids: np.ndarray, dtype) -> None:
     monkeypatch.setattr(_checks, "_DISTINCT_BLOCK", 1000)
-    assert _checks._count_distinct(ids.astype(np.int32)) == np.unique(ids).size
+    assert _checks._count_distinct(ids.astype(dtype)) == np.unique(ids).size
+
+
+def test_nonnegative_max_reads_the_sign_from_the_unsigned_view() -> None:
+    assert _checks._nonnegative_max(np.array([3, 0, 7], np.int32)) == 7
+    assert _checks._nonnegative_max(np.array([3, -1, 7], np.int32)) is None
+    assert _checks._nonnegative_max(np.array([3, -(2**31)], np.int32)) is None
+    assert _checks._nonnegative_max(np.array([2**31 - 1], np.int32)) == 2**31 - 1
+    assert _checks._nonnegative_max(np.array([5, -2], ">i8")) is None
+    assert _checks._nonnegative_max(np.array([5, 2], ">i8")) == 5
+    assert _checks._nonnegative_max(np.array([250, 3], np.uint8)) == 250
+    assert _checks._nonnegative_max(np.array([-128, 3], np.int8)) is None
 
 
 @pytest.mark.parametrize("levels", [[1, 2, 3], [1, 2, 3, 4, 5], [1.0, 2.0, 3.0]])
@@ -120,3 +145,17 @@ def test_unit_keys_for_consecutive_levels_anywhere_on_the_line(
     general = value_count_patterns(units, values.astype(float), levels=[float(x) for x in levels])
     np.testing.assert_array_equal(fast.counts, general.counts)
     np.testing.assert_array_equal(fast.multiplicity, general.multiplicity)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 999, 1000, 4001])
+@pytest.mark.parametrize("block", [7, 1 << 19])
+def test_one_byte_key_tally_in_pairs_equals_a_plain_count(
+    monkeypatch: pytest.MonkeyPatch, size: int, block: int
+) -> None:
+    # Byte pairs, one block or several, and an odd last key counted on its own.
+    monkeypatch.setattr(_data, "_PAIR_BLOCK", block)
+    keys = np.random.default_rng(size).choice(np.array([0, 1, 5, 17, 200, 255], np.uint8), size)
+    uniq, mult = _data._count_keys(keys, 256)
+    expected, counts = np.unique(keys, return_counts=True)
+    np.testing.assert_array_equal(uniq, expected)
+    np.testing.assert_array_equal(mult, counts)

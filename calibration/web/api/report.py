@@ -12,6 +12,7 @@ from flask import Response
 from ...db import get_session
 from ...services import api_reads, reports
 from ...services.errors import NotFound
+from ...stats.passrule import PassDecision
 from ...stats.report import CohortReliability
 from .blueprint import bp, caller, json_response, query
 from .schemas import (
@@ -34,7 +35,7 @@ def _f(x: Any) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def _stat(est: Any, label: str | None = None) -> StatisticOut:
+def statistic(est: Any, label: str | None = None) -> StatisticOut:
     """An :class:`~calibration.stats.results.Estimate` or a ``Proportion`` as one shape."""
     is_share = hasattr(est, "count")
     return StatisticOut(
@@ -59,11 +60,11 @@ def _reliability(view: reports.RoundOverview, rel: CohortReliability, keys: dict
         n_raters=rel.n_raters,
         n_anchors=rel.n_anchors,
         n_scores=rel.n_scores,
-        alpha=_stat(rel.alpha, view.alpha_label(rel)),
-        fleiss_kappa=_stat(rel.fleiss_kappa),
-        gwet_ac1=_stat(rel.gwet_ac1),
-        percent_agreement_pairwise=_stat(rel.percent_agreement_pairwise),
-        percent_agreement_all=_stat(rel.percent_agreement_all),
+        alpha=statistic(rel.alpha, view.alpha_label(rel)),
+        fleiss_kappa=statistic(rel.fleiss_kappa),
+        gwet_ac1=statistic(rel.gwet_ac1),
+        percent_agreement_pairwise=statistic(rel.percent_agreement_pairwise),
+        percent_agreement_all=statistic(rel.percent_agreement_all),
     )
 
 
@@ -76,28 +77,33 @@ def _assessor(view: reports.RoundOverview, line: reports.AssessorLine) -> Assess
         anchors=line.n_anchors,
         finished=line.finished,
         corrections=line.n_corrections,
-        exact=None if acc is None else _stat(acc.exact),
-        adjacent=None if acc is None else _stat(acc.adjacent),
-        discrepant=None if acc is None else _stat(acc.discrepant),
-        mean_signed_deviation=None if acc is None else _stat(acc.mean_signed_deviation, view.lean(line)),
-        weighted_kappa=None if acc is None else _stat(acc.weighted_kappa),
-        decision=None
-        if decision is None
-        else DecisionOut(
-            outcome=decision.outcome,
-            message=decision.message,
-            checks=[
-                RuleCheckOut(
-                    name=c.name,
-                    observed=_f(c.observed),
-                    threshold=float(c.threshold),
-                    passed=c.passed,
-                    applicable=c.applicable,
-                    message=c.message,
-                )
-                for c in decision.checks
-            ],
-        ),
+        exact=None if acc is None else statistic(acc.exact),
+        adjacent=None if acc is None else statistic(acc.adjacent),
+        discrepant=None if acc is None else statistic(acc.discrepant),
+        mean_signed_deviation=None if acc is None else statistic(acc.mean_signed_deviation, view.lean(line)),
+        weighted_kappa=None if acc is None else statistic(acc.weighted_kappa),
+        decision=decision_out(decision),
+    )
+
+
+def decision_out(decision: PassDecision | None) -> DecisionOut | None:
+    """A pass decision with each of its checks (None stays None)."""
+    if decision is None:
+        return None
+    return DecisionOut(
+        outcome=decision.outcome,
+        message=decision.message,
+        checks=[
+            RuleCheckOut(
+                name=c.name,
+                observed=_f(c.observed),
+                threshold=float(c.threshold),
+                passed=c.passed,
+                applicable=c.applicable,
+                message=c.message,
+            )
+            for c in decision.checks
+        ],
     )
 
 

@@ -294,3 +294,112 @@ class RoundReportOut(Out):
     assessors: list[AssessorResultOut]
     pairs: list[PairOut]
     pairs_complete: bool = Field(description="false when only the lowest pairs are listed.")
+
+
+# ------------------------------------------------------------------------------------ sheets
+class SheetScoreOut(Out):
+    criterion: str = Field(description="The criterion's key.")
+    level: int = Field(
+        description="The level every statistic reads: the latest correction's, else as submitted."
+    )
+    submitted_level: int = Field(description="The level as the assessor submitted it.")
+    corrected: bool = Field(description="true when a trainer corrected this score (with a reason).")
+
+
+class SheetOut(Out):
+    """A final score sheet: one assessor's levels for one anchor in one round. Drafts are never
+    listed, and a sheet carries no key or rationale."""
+
+    id: int
+    round_id: int
+    anchor_id: int
+    assessor_id: int
+    key_version: int = Field(
+        description="The version of the anchor's key in force when the sheet became final."
+    )
+    submitted_at: UtcTime
+    scores: list[SheetScoreOut]
+
+
+# --------------------------------------------------------------------------- assessor profile
+class ProfileRoundOut(Out):
+    """One round of the assessor's history, against the key version each sheet was scored against."""
+
+    round_id: int
+    name: str
+    kind: str
+    status: str
+    opens_at: UtcTime
+    closes_at: UtcTime
+    anchors: int
+    sheets_done: int
+    exact: StatisticOut | None = Field(description="null until the assessor has scores in the round.")
+    adjacent: StatisticOut | None
+    discrepant: StatisticOut | None
+    mean_signed_deviation: StatisticOut | None = Field(description="In levels: positive is lenient.")
+    weighted_kappa: StatisticOut | None
+    decision: DecisionOut | None = Field(
+        description=(
+            "The round's pass rule applied to these scores; null for practice rounds and rounds "
+            "without scores."
+        )
+    )
+
+
+class ProfileCriterionOut(Out):
+    """The assessor's accuracy on one criterion over every round of one rubric version."""
+
+    criterion: str = Field(description="The criterion's key.")
+    title: str
+    n_scores: int
+    exact: StatisticOut
+    adjacent: StatisticOut
+    mean_signed_deviation: StatisticOut
+    too_few: bool = Field(description="Fewer criterion-scores than the pass rule's minimum: no judgement.")
+    findings: list[str] = Field(description="Weak spots in plain words (empty when none, or too few).")
+
+
+class ProfileRubricOut(Out):
+    rubric_version_id: int
+    title: str
+    version: int
+    min_exact: float | None = Field(description="Exact agreement the weak spots are judged against.")
+    n_scores: int
+    exact: StatisticOut
+    adjacent: StatisticOut
+    discrepant: StatisticOut
+    mean_signed_deviation: StatisticOut
+    weighted_kappa: StatisticOut
+    criteria: list[ProfileCriterionOut]
+
+
+class ProfileFlagOut(Out):
+    id: int
+    rule: str
+    rule_name: str
+    status: str = Field(description="open, confirmed or dismissed")
+    criterion: str | None = Field(description="The criterion's title, for a flag about one criterion.")
+    round_id: int | None
+    round_name: str | None
+    summary: str
+    created_at: UtcTime
+
+
+class AssessorProfileOut(Out):
+    """What the trainer's assessor profile page shows: certification, accuracy per round and per
+    criterion (each statistic with its interval, n and undefined reason), and drift flags."""
+
+    assessor_id: int
+    name: str
+    email: str
+    certification_status: str | None = Field(
+        description="invited, in_training, certified, recalibration_due or suspended"
+    )
+    certified_at: UtcTime | None
+    certification_expires_at: UtcTime | None
+    member_since: UtcTime
+    sheets: int
+    rounds: list[ProfileRoundOut] = Field(description="Oldest first.")
+    rubrics: list[ProfileRubricOut] = Field(description="Per rubric version, over every round.")
+    flags: list[ProfileFlagOut] = Field(description="Drift flags about the assessor, open ones first.")
+    open_flags: int

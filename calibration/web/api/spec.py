@@ -148,7 +148,8 @@ def document(server_url: str) -> dict[str, Any]:
             "title": "Assessor calibration API",
             "version": VERSION,
             "description": (
-                "Read a program's rubrics, rounds, assessors, anchors, flags and sessions. "
+                "Read a program's rubrics, rounds and their reports and score sheets, assessors and "
+                "their profiles, anchors, flags and sessions. "
                 "Every request carries a program API token (`Authorization: Bearer ...`), made by an "
                 "admin or lead trainer under API tokens. Lists are paged with `limit` and an opaque "
                 "`cursor`; times are ISO 8601 in UTC; errors are RFC 9457 problem details."

@@ -115,11 +115,13 @@ def zone_label(local: dt.datetime) -> str:
     return f"({key})" if key else f"(UTC{abbreviation})"
 
 
-def format_when(value: dt.datetime, zone_name: str | None, date_format: str = "%-d %b %Y") -> str:
+def format_when(
+    value: dt.datetime, zone_name: str | None, date_format: str = "%-d %b %Y", time_format: str = "%H:%M"
+) -> str:
     """Date and time in the zone, the zone named: ``"14 Jul 2026 14:00 BST"``."""
     local = to_local(value, zone_name)
     day = f"{local:{date_format}} " if date_format else ""
-    return f"{day}{local:%H:%M} {zone_label(local)}"
+    return f"{day}{local:{time_format}} {zone_label(local)}"
 
 
 def format_day(value: dt.datetime, zone_name: str | None, date_format: str = "%-d %b %Y") -> str:

@@ -15,6 +15,7 @@ The API and CSV exports do not use these: they stay ISO 8601 UTC.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from flask import Flask, g, has_request_context
 
@@ -48,16 +49,51 @@ def reader_zone() -> str:
     return name
 
 
-def when(value: dt.datetime | None, date_format: str = DAY_FORMAT) -> str:
-    return "—" if value is None else timezones.format_when(value, reader_zone(), date_format)
+def _aware(value: dt.datetime) -> dt.datetime:
+    # Stored times are aware UTC (UTCDateTime); a naive one can only be UTC computed in code.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def when(value: dt.datetime | None, date_format: str = DAY_FORMAT, *, seconds: bool = False) -> str:
+    """Date and time in the reader's zone, the zone named ("—" for none)."""
+    if value is None:
+        return "—"
+    time_format = "%H:%M:%S" if seconds else "%H:%M"
+    return timezones.format_when(_aware(value), reader_zone(), date_format, time_format)
 
 
 def clock(value: dt.datetime | None) -> str:
-    return "—" if value is None else timezones.format_when(value, reader_zone(), "")
+    """The time alone in the reader's zone, the zone named."""
+    return "—" if value is None else timezones.format_when(_aware(value), reader_zone(), "")
 
 
-def day(value: dt.datetime | None, date_format: str = DAY_FORMAT) -> str:
-    return "—" if value is None else timezones.format_day(value, reader_zone(), date_format)
+def day(value: dt.date | None, date_format: str = DAY_FORMAT) -> str:
+    """The date in the reader's zone (a calendar date is shown as it is)."""
+    if value is None:
+        return "—"
+    if not isinstance(value, dt.datetime):
+        return f"{value:{date_format}}"
+    return timezones.format_day(_aware(value), reader_zone(), date_format)
+
+
+SESSION_DAY_FORMAT = "%A %-d %B %Y,"
+
+
+class _Scheduled(Protocol):
+    starts_at: dt.datetime
+    timezone: str
+
+
+def session_when(row: _Scheduled) -> str:
+    """A session's start in the reader's zone, and in the session's own zone when that differs:
+    "Tuesday 8 December 2026, 15:00 GMT (09:00 CST in America/Chicago, the session's zone)"."""
+    text = when(row.starts_at, SESSION_DAY_FORMAT)
+    if timezones.check_zone(row.timezone) is not None and row.timezone != reader_zone():
+        there = timezones.format_when(row.starts_at, row.timezone, "")
+        if timezones.format_day(row.starts_at, row.timezone) != day(row.starts_at):
+            there = timezones.format_when(row.starts_at, row.timezone, "%a %-d %b")
+        text += f" ({there} in {row.timezone}, the session’s zone)"
+    return text
 
 
 def init_app(app: Flask) -> None:
@@ -65,3 +101,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(clock, "clock")
     app.add_template_filter(day, "day")
     app.add_template_global(reader_zone, "reader_zone")
+    app.add_template_global(session_when, "session_when")

@@ -160,9 +160,9 @@ def _check_window(
     zone_name: str,
 ) -> None:
     if opens_at is None or opens_at.tzinfo is None:
-        errors["opens_date"] = ["Enter the date and time the round opens."]
+        errors["opens_date"] = ["Enter the date and time (UTC) the round opens."]
     if closes_at is None or closes_at.tzinfo is None:
-        errors["closes_date"] = ["Enter the date and time the round closes."]
+        errors["closes_date"] = ["Enter the date and time (UTC) the round closes."]
     if errors.get("opens_date") or errors.get("closes_date"):
         return
     assert opens_at is not None and closes_at is not None
@@ -509,7 +509,7 @@ def extend_round(
         raise InvalidInput("This round is closed; a closed round cannot be extended. Nothing was changed.")
     zone_name = program_zone(session, program_id)
     if closes_at is None or closes_at.tzinfo is None:
-        problem = "Enter the new date and time the round closes."
+        problem = "Enter the new date and time (UTC) the round closes."
     elif closes_at <= now:
         problem = f"The new closing time must be in the future (it is now {when(now, zone_name)})."
     elif closes_at <= rnd.closes_at:

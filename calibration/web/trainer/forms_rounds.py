@@ -105,7 +105,7 @@ class ZonedTimesForm(FlaskForm):
             self[name].label.text = text.format(zone=zone_name)
 
     def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok = bool(super().validate(extra_validators))
         for day_name, time_name, instant in self.PAIRS:
             day, time = self[day_name].data, self[time_name].data
             self.instants[instant] = None

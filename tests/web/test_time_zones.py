@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from calibration.db import utcnow
 from calibration.models import AuditEvent, Program, RecalibrationSession, Round, User
+from calibration.services.calendar import feed_ics
 
 from ..conftest import post_form
 from .test_security_headers import get_urls
@@ -172,6 +173,9 @@ def test_a_session_is_offered_in_the_program_zone_and_stored_utc(app, world, db)
     )
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert f"15 January {year}, 10:00 NZDT" in page
+    # The trainer's calendar feed carries the session in its own zone (TZID), at the typed wall time.
+    feed = feed_ics(db, db.get(User, world.ids["trainer"])).decode()
+    assert f"DTSTART;TZID=Pacific/Auckland:{year}0115T100000" in feed.replace("\r\n ", "")
 
 
 def test_a_session_time_the_clocks_skip_is_refused_and_nothing_is_stored(app, world, db):

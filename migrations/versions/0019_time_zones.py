@@ -17,14 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("program") as batch_op:
-        batch_op.add_column(sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False))
-    with op.batch_alter_table("user_account") as batch_op:
-        batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite 3.35+ too): a batch copy of ``program`` or ``user_account``
+    # would trip the foreign keys of every row that points at them.
+    op.add_column(
+        "program", sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False)
+    )
+    op.add_column("user_account", sa.Column("timezone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_account") as batch_op:
-        batch_op.drop_column("timezone")
-    with op.batch_alter_table("program") as batch_op:
-        batch_op.drop_column("timezone")
+    op.drop_column("user_account", "timezone")
+    op.drop_column("program", "timezone")

@@ -57,9 +57,19 @@ def settings_page() -> Page:
         return _page(form, view, outcome.message)
     changes = outcome.value
     if changes:
+        rules = [c for c in changes if c.path != program_settings.TIMEZONE_FIELD]
+        zone = [c.new for c in changes if c.path == program_settings.TIMEZONE_FIELD]
+        after = []
+        if rules:
+            after.append("Rule changes apply to rounds created and flags raised from now on.")
+        if zone:
+            after.append(
+                f"Times are now entered and shown in {zone[0]}; existing windows and sessions keep "
+                "their moment in time."
+            )
         flash(
             f"Saved {len(changes)} change{'' if len(changes) == 1 else 's'} "
-            f"({', '.join(c.label for c in changes)}). They apply to rounds created and flags raised from now on.",
+            f"({', '.join(c.label for c in changes)}). {' '.join(after)}",
             "info",
         )
     else:

@@ -9,6 +9,7 @@ import html
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -245,7 +246,7 @@ def test_no_trainer_or_assessor_page_shows_a_time_in_utc_without_saying_so(app, 
     rnd = db.get(Round, world.round_id)
     rnd.opens_at, rnd.closes_at = opens, closes
     db.commit()
-    local_close = closes.astimezone(__import__("zoneinfo").ZoneInfo(NEW_YORK))
+    local_close = closes.astimezone(ZoneInfo(NEW_YORK))
     utc_readings = ("13:17", "20:43")
     expected_local = f"{local_close:%H:%M} {local_close.tzname()}"
 

@@ -65,12 +65,13 @@ def register_extensions(app: Flask) -> None:
     from . import db
     from .notify import mail
     from .services import report_store
-    from .web import markdown
+    from .web import markdown, times
 
     db.init_app(app)
     report_store.configure(app.config.get("CACHE_DIR"))
     CSRFProtect(app)
     markdown.init_app(app)
+    times.init_app(app)
     mail.init_app(app)
 
 

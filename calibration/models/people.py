@@ -37,6 +37,8 @@ class Program(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Program defaults (pass rule, drift thresholds...) as JSON text; copied into each round/flag.
     settings_json: Mapped[str] = mapped_column(Text, default="{}")
+    # IANA name: round windows and session times are entered and shown in it (stored UTC).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -48,6 +50,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # IANA name the assessor pages show times in; None: the program's zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", order_by="Membership.id")

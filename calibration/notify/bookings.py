@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..services import calendar, drift, notices
 from ..services.sessions import ACTIVE
+from ..services.timezones import format_when
 from . import mail, outbox
 
 INVITATION = "session-invitation"
@@ -202,10 +203,9 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
     link = _link("assessor_sessions.sessions_page")
     work: list[_Work] = []
     with maker() as session:
-        settings = {
-            pid: drift.drift_settings(sj)
-            for pid, sj in session.execute(select(Program.id, Program.settings_json)).all()
-        }
+        programs = session.execute(select(Program.id, Program.settings_json, Program.timezone)).all()
+        settings = {pid: drift.drift_settings(sj) for pid, sj, _ in programs}
+        zones = {pid: zone for pid, _, zone in programs}
         for b in session.scalars(
             select(SessionBooking)
             .join(RecalibrationSession, RecalibrationSession.id == SessionBooking.session_id)
@@ -247,7 +247,9 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
             key = f"{DEADLINE_REMINDER}:{rec.id}:{rec.deadline:%Y%m%dT%H%M}"
             message = mail.render_mail(
                 "deadline_reminder", to=person.email, subject=f"Reminder: “{rec.round.name}” closes soon",
-                name=person.name, round=rec.round, deadline=rec.deadline, link=link,
+                name=person.name, round=rec.round, link=link,
+                # In the assessor's own zone (else the program's), named: "14 December 2026 at 17:00 EST".
+                deadline=format_when(rec.deadline, person.timezone or zones[rec.program_id], "%-d %B %Y at"),
             )  # fmt: skip
             work.append(
                 (

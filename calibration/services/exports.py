@@ -289,7 +289,7 @@ def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[lis
         "level",
         "key_level",
         "key_version",
-        "submitted_at",
+        "submitted_at_utc",
         "submitted_level",
         "corrections",
     ]
@@ -419,7 +419,7 @@ def profile_export(session: Session, *, program_id: int, user_id: int, table: st
             "round_id",
             "round",
             "kind",
-            "opens_at",
+            "opens_at_utc",
             "sheets_done",
             "anchors_in_round",
             *ACCURACY_COLUMNS,
@@ -498,7 +498,7 @@ def overview_export(session: Session, *, program_id: int, table: str) -> CsvExpo
             "round",
             "kind",
             "status",
-            "opens_at",
+            "opens_at_utc",
             "sheets",
             "assessors",
             *_est_cols("alpha"),
@@ -524,6 +524,6 @@ def overview_export(session: Session, *, program_id: int, table: str) -> CsvExpo
         header = ["status", "assessors"]
         rows = [[status, n] for status, n in o.statuses]
     else:
-        header = ["assessor_id", "assessor", "status", "expires_at", "days_left", "reason"]
+        header = ["assessor_id", "assessor", "status", "expires_at_utc", "days_left", "reason"]
         rows = [[d.user_id, d.name, d.status, d.expires_at, d.days_left, d.reason] for d in o.due]
     return _export(filename, header, rows, meta)

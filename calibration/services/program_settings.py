@@ -24,6 +24,12 @@ from . import audit
 from .context import Member
 from .errors import InvalidInput, NotFound
 from .policy import ProgramSettings
+from .timezones import DEFAULT_ZONE, check_zone, zone_problem
+
+#: The program's time zone: stored in its own column, not among the rules (it is not a policy),
+#: but changed on the same form, checked, audited and refused over a concurrent change alike.
+TIMEZONE_FIELD = "timezone"
+TIMEZONE_LABEL = "Time zone"
 
 
 @dataclass(frozen=True)
@@ -179,9 +185,12 @@ def every_rule(settings_json: str | None = None) -> set[str]:
     return paths | {f"drift.{k}" for k in ps.drift.as_dict() if k != "recalibration_window_days"}
 
 
-def fingerprint(settings_json: str | None) -> str:
+def fingerprint(settings_json: str | None, timezone: str = DEFAULT_ZONE) -> str:
     """A short digest of the stored settings: a form posted over a change made meanwhile is refused."""
-    return hashlib.sha256((settings_json or "{}").encode()).hexdigest()[:16]
+    text = settings_json or "{}"
+    if timezone != DEFAULT_ZONE:  # unchanged digest for a program that never set its zone
+        text += "\n" + timezone
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -192,13 +201,15 @@ class SettingsView:
 
 
 def settings_view(session: Session, program_id: int) -> SettingsView:
-    row = session.execute(select(Program.name, Program.settings_json).where(Program.id == program_id)).first()
+    row = session.execute(
+        select(Program.name, Program.settings_json, Program.timezone).where(Program.id == program_id)
+    ).first()
     if row is None:
         raise NotFound("program")
     values = current(row.settings_json)
-    return SettingsView(
-        row.name, {s.field: shown(s, values[s.path]) for s in SETTINGS}, fingerprint(row.settings_json)
-    )
+    shown_values = {s.field: shown(s, values[s.path]) for s in SETTINGS}
+    shown_values[TIMEZONE_FIELD] = row.timezone
+    return SettingsView(row.name, shown_values, fingerprint(row.settings_json, row.timezone))
 
 
 def _parse(setting: Setting, text: str, old: Any) -> tuple[Any, str | None]:
@@ -246,7 +257,8 @@ def update_settings(
 ) -> list[Change]:
     """Save the typed settings over the program's own (flushed, audited with old and new values).
 
-    ``typed`` maps each field name to its text; ``seen`` is the :func:`fingerprint` the form was
+    ``typed`` maps each field name to its text (and :data:`TIMEZONE_FIELD` to the program's time
+    zone, an IANA name; absent: unchanged); ``seen`` is the :func:`fingerprint` the form was
     filled from. Bad values raise :class:`InvalidInput` naming each field, and nothing changes.
     Returns the changes (empty when nothing was different: then nothing is written).
     """
@@ -258,7 +270,7 @@ def update_settings(
     )
     if program is None:
         raise NotFound("program")
-    if seen != fingerprint(program.settings_json):
+    if seen != fingerprint(program.settings_json, program.timezone):
         raise InvalidInput(
             "Someone changed the settings while you were editing them; nothing was saved. "
             "The form now shows the settings in force: make your change again."
@@ -275,29 +287,42 @@ def update_settings(
         errors["reminder_days_before_expiry"] = [
             "Remind before expiry: must be fewer days than the certification lasts."
         ]
+    zone_name = (typed.get(TIMEZONE_FIELD) or program.timezone).strip()
+    problem = zone_problem(zone_name)
+    if problem:
+        errors[TIMEZONE_FIELD] = [f"{TIMEZONE_LABEL}: {problem}"]
     if errors:
         raise InvalidInput("Some settings need attention; nothing was saved.", errors)
-    changes = [
+    rule_changes = [
         Change(s.path, s.label, old[s.path], new[s.path]) for s in SETTINGS if new[s.path] != old[s.path]
     ]
+    zone_name = getattr(check_zone(zone_name), "key", zone_name)
+    zone_changes = (
+        [Change(TIMEZONE_FIELD, TIMEZONE_LABEL, program.timezone, zone_name)]
+        if zone_name != program.timezone
+        else []
+    )
+    changes = zone_changes + rule_changes
     if not changes:
         return []
-    stored: dict[str, Any] = json.loads(program.settings_json or "{}")
-    for c in changes:
-        section, _, key = c.path.rpartition(".")
-        if section:
-            stored[section] = {**(stored.get(section) or {}), key: c.new}
-        else:
-            stored[key] = c.new
-    text = json.dumps(stored, sort_keys=True)
-    try:
-        ProgramSettings.from_json(text)  # the policy's own checks (e.g. the false-alarm budget)
-    except InvalidInput as exc:
-        raise InvalidInput(
-            "Some settings need attention; nothing was saved.",
-            {k.replace(".", "__"): v for k, v in exc.field_errors.items()},
-        ) from exc
-    program.settings_json = text
+    if rule_changes:
+        stored: dict[str, Any] = json.loads(program.settings_json or "{}")
+        for c in rule_changes:
+            section, _, key = c.path.rpartition(".")
+            if section:
+                stored[section] = {**(stored.get(section) or {}), key: c.new}
+            else:
+                stored[key] = c.new
+        text = json.dumps(stored, sort_keys=True)
+        try:
+            ProgramSettings.from_json(text)  # the policy's own checks (e.g. the false-alarm budget)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                "Some settings need attention; nothing was saved.",
+                {k.replace(".", "__"): v for k, v in exc.field_errors.items()},
+            ) from exc
+        program.settings_json = text
+    program.timezone = zone_name
     session.flush()
     audit.record(
         session,

@@ -24,6 +24,7 @@ from ..models import (
     Assignment,
     Level,
     Membership,
+    Program,
     Role,
     Round,
     RoundAnchor,
@@ -39,6 +40,7 @@ from .exposure import COUNTED_KINDS, fresh_counts, not_fresh
 from .policy import ProgramSettings
 from .rules import pass_rule_from_json
 from .scoring import rubric_with_levels
+from .timezones import DEFAULT_ZONE, format_when
 
 # The anchors an automatic selection draws from, per kind of round.
 KIND_PURPOSE: dict[RoundKind, AnchorPurpose] = {
@@ -51,9 +53,15 @@ KIND_PURPOSE: dict[RoundKind, AnchorPurpose] = {
 UNSEEN_KINDS = COUNTED_KINDS
 
 
-def when(value: dt.datetime) -> str:
-    """A time as shown in messages: always UTC, to the minute."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(value: dt.datetime, zone_name: str = DEFAULT_ZONE) -> str:
+    """A time as shown in messages: in the program's zone (UTC by default), to the minute, the zone
+    named ("2026-07-01 14:00 BST")."""
+    return format_when(value, zone_name, "%Y-%m-%d")
+
+
+def program_zone(session: Session, program_id: int) -> str:
+    """The program's time zone (IANA name): its round windows are entered and shown in it."""
+    return session.scalar(select(Program.timezone).where(Program.id == program_id)) or DEFAULT_ZONE
 
 
 # ------------------------------------------------------------------------------------------ look-ups
@@ -272,7 +280,9 @@ def open_problems(session: Session, rnd: Round, *, now: dt.datetime | None = Non
                 )
     problems += _conflicts(session, rnd, anchor_ids, people)
     if rnd.closes_at <= now:
-        problems.append(f"The window ended {when(rnd.closes_at)}: change the window first.")
+        problems.append(
+            f"The window ended {when(rnd.closes_at, program_zone(session, rnd.program_id))}: change the window first."
+        )
     return problems
 
 

@@ -56,6 +56,7 @@ from .round_queries import (
     exact_minimums_by_scale,
     get_round,
     open_problems,
+    program_zone,
     round_management,
     rubric_choices,
     when,
@@ -87,6 +88,7 @@ __all__ = [
     "get_round",
     "open_problems",
     "open_round",
+    "program_zone",
     "reschedule_round",
     "round_management",
     "rubric_choices",
@@ -155,6 +157,7 @@ def _check_window(
     opens_at: dt.datetime | None,
     closes_at: dt.datetime | None,
     now: dt.datetime,
+    zone_name: str,
 ) -> None:
     if opens_at is None or opens_at.tzinfo is None:
         errors["opens_date"] = ["Enter the date and time (UTC) the round opens."]
@@ -165,10 +168,13 @@ def _check_window(
     assert opens_at is not None and closes_at is not None
     if closes_at <= opens_at:
         errors["closes_date"] = [
-            f"The round must close after it opens (it opens {when(opens_at)}, you chose {when(closes_at)})."
+            "The round must close after it opens "
+            f"(it opens {when(opens_at, zone_name)}, you chose {when(closes_at, zone_name)})."
         ]
     elif closes_at <= now:
-        errors["closes_date"] = [f"The closing time must be in the future (it is now {when(now)})."]
+        errors["closes_date"] = [
+            f"The closing time must be in the future (it is now {when(now, zone_name)})."
+        ]
 
 
 def _check_assessors(session: Session, program_id: int, user_ids: Sequence[int]) -> list[str]:
@@ -235,7 +241,7 @@ def create_round(
     )
     if rubric is None:
         errors["rubric_version_id"] = ["Choose one of this program's rubrics."]
-    _check_window(errors, opens_at, closes_at, now)
+    _check_window(errors, opens_at, closes_at, now, program_zone(session, program_id))
     rule, rule_errors = check_pass_rule(pass_rule)
     errors.update(rule_errors)
     people = _dedupe(assessor_ids)
@@ -442,7 +448,7 @@ def reschedule_round(
             + " Nothing was changed."
         )
     errors: dict[str, list[str]] = {}
-    _check_window(errors, opens_at, closes_at, now)
+    _check_window(errors, opens_at, closes_at, now, program_zone(session, program_id))
     if errors:
         raise InvalidInput("The window needs attention; nothing was changed.", errors)
     assert opens_at is not None and closes_at is not None
@@ -501,12 +507,15 @@ def extend_round(
         )
     if rnd.status == RoundStatus.CLOSED:
         raise InvalidInput("This round is closed; a closed round cannot be extended. Nothing was changed.")
+    zone_name = program_zone(session, program_id)
     if closes_at is None or closes_at.tzinfo is None:
         problem = "Enter the new date and time (UTC) the round closes."
     elif closes_at <= now:
-        problem = f"The new closing time must be in the future (it is now {when(now)})."
+        problem = f"The new closing time must be in the future (it is now {when(now, zone_name)})."
     elif closes_at <= rnd.closes_at:
-        problem = f"The new closing time must be later than the current one ({when(rnd.closes_at)})."
+        problem = (
+            f"The new closing time must be later than the current one ({when(rnd.closes_at, zone_name)})."
+        )
     else:
         problem = None
     if problem:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from ..models import (
 )
 from .errors import InvalidInput
 from .scoring import ONE_LINE_MESSAGE, has_control_characters, is_one_line
+from .timezones import LocalTimeProblem, check_zone, to_utc
 
 TITLE_MAX_CHARS = 200
 LOCATION_MAX_CHARS = 500
@@ -45,13 +46,8 @@ def _text(
 
 
 def check_timezone(name: str) -> ZoneInfo | None:
-    name = name.strip()
-    if not name or name not in available_timezones():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    """The IANA zone called ``name`` (None when there is none by that name)."""
+    return check_zone(name)
 
 
 @dataclass(frozen=True)
@@ -108,10 +104,13 @@ def _checked_fields(
         errors["time"] = ["Enter the start time."]
     starts_at = None
     if zone is not None and date is not None and time is not None:
-        local = dt.datetime.combine(date, time, tzinfo=zone)
-        starts_at = local.astimezone(dt.UTC)
-        if starts_at <= now:
-            errors["date"] = ["The session must start in the future."]
+        try:
+            starts_at = to_utc(date, time, zone.key)
+        except LocalTimeProblem as exc:  # the clocks skip or repeat that time: not one instant
+            errors["time"] = [str(exc)]
+        else:
+            if starts_at <= now:
+                errors["date"] = ["The session must start in the future."]
     if duration_minutes is None or not 1 <= duration_minutes <= MAX_DURATION_MINUTES:
         errors["duration_minutes"] = [f"Enter the duration in minutes, from 1 to {MAX_DURATION_MINUTES}."]
     if capacity is None or not 1 <= capacity <= MAX_CAPACITY:
@@ -130,4 +129,12 @@ def _checked_fields(
     if errors:
         raise InvalidInput("Some fields need attention; nothing was saved.", errors)
     assert starts_at is not None and trainer_id is not None and duration_minutes and capacity
-    return SessionFields(title, starts_at, timezone.strip(), duration_minutes, location, trainer_id, capacity)
+    return SessionFields(
+        title,
+        starts_at,
+        zone.key if zone else timezone.strip(),
+        duration_minutes,
+        location,
+        trainer_id,
+        capacity,
+    )

@@ -88,7 +88,7 @@
         }
         return response.json().then(function (body) {
           if (body.saved) {
-            status.textContent = "Draft saved at " + body.saved_at + " UTC.";
+            status.textContent = "Draft saved at " + body.saved_at + ".";
             status.className = "muted";
           } else {
             status.textContent = "Draft not saved: " + (body.errors && body.errors.notes ? body.errors.notes[0] : body.message);

@@ -326,6 +326,7 @@ KEY_PAGES = [
     KeyPage("sheet-correct", "trainer@demo.test", _correct_path),
     KeyPage("feedback-corrected", "maya@demo.test", _corrected_feedback_path),
     KeyPage("change-password", "grace@demo.test", lambda site: "/account/password"),
+    KeyPage("account-time-zone", "grace@demo.test", lambda site: "/account/time-zone"),
     KeyPage("admin-people", "admin@demo.test", lambda site: "/admin/"),
     KeyPage("forgot-password", None, lambda site: "/password/forgot"),
     KeyPage("round-result", "tom@demo.test", _result_path),

@@ -4,6 +4,7 @@ missing the deadline suspends, pending the trainer. Scored through the web (the 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -102,3 +103,24 @@ def test_deadline_reminder_is_sent_once(app, world, db, runner, smtp_sink):
         assert result.exit_code == 0, result.output
     [msg] = smtp_sink.to(world.emails["assessor"])
     assert "closes soon" in msg["Subject"]
+
+
+def test_deadline_reminder_names_the_deadline_in_the_readers_zone(app, world, db, runner, smtp_sink):
+    from calibration.models import Program, User
+
+    from ..mailsink import text_of
+
+    fresh_anchors(db, world, sets=2)
+    round_id = _start(db, world)
+    rec = db.scalar(select(Recalibration).where(Recalibration.round_id == round_id))
+    deadline = (utcnow() + dt.timedelta(days=2)).replace(hour=22, minute=5, second=0, microsecond=0)
+    rec.deadline = deadline
+    db.get(Program, world.program_a).timezone = "America/New_York"
+    db.get(User, world.ids["assessor"]).timezone = "Asia/Tokyo"
+    db.commit()
+    assert runner.invoke(args=["evaluate-drift"]).exit_code == 0
+    [msg] = smtp_sink.to(world.emails["assessor"])
+    local = deadline.astimezone(ZoneInfo("Asia/Tokyo"))
+    body = text_of(msg)
+    assert f"closes on {local:%-d %B %Y} at 07:05 JST" in body
+    assert "UTC" not in body and "22:05" not in body

@@ -29,6 +29,9 @@ ACCESS: dict[str, dict[str, int]] = {
     "account.change_password": {
         r: 200 for r in ("assessor", "assessor2", "trainer", "admin", "assessor_b", "trainer_b")
     },
+    "account.time_zone": {
+        r: 200 for r in ("assessor", "assessor2", "trainer", "admin", "assessor_b", "trainer_b")
+    },
 }
 
 

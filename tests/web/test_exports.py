@@ -64,7 +64,7 @@ def test_scores_round_trip_against_the_stored_rows(client, login, world, db):
         "level",
         "key_level",
         "key_version",
-        "submitted_at",
+        "submitted_at_utc",
         "submitted_level",
         "corrections",
     ]
@@ -86,12 +86,12 @@ def test_scores_round_trip_against_the_stored_rows(client, login, world, db):
                     "level": str(score.level_value),
                     "key_level": str(key[score.criterion_id]),
                     "key_version": str(db.get(AnchorKeyVersion, sheet.key_version_id).version),
-                    "submitted_at": sheet.submitted_at.isoformat().replace("+00:00", "Z"),
+                    "submitted_at_utc": sheet.submitted_at.isoformat().replace("+00:00", "Z"),
                     "submitted_level": str(score.level_value),
                     "corrections": "0",
                 }
             )
-    order = lambda r: (r["submitted_at"], r["anchor_id"], r["assessor_id"], r["criterion_key"])  # noqa: E731
+    order = lambda r: (r["submitted_at_utc"], r["anchor_id"], r["assessor_id"], r["criterion_key"])  # noqa: E731
     assert sorted(got, key=order) == sorted(stored, key=order)
     assert len(got) == (3 * 5 + 1) * len(world.criteria)
     events = exports_audited(db)

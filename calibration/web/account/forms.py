@@ -1,5 +1,5 @@
-"""Forms for one's own account: accepting an invitation, and choosing, changing or resetting a
-password (shape only: :mod:`calibration.services.onboarding` checks the rules)."""
+"""Forms for one's own account: accepting an invitation, choosing, changing or resetting a
+password, and one's own time zone (shape only: :mod:`calibration.services.onboarding` checks the rules)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from ...services.onboarding import NAME_MAX_CHARS, PASSWORD_MAX_CHARS
+from ...services.timezones import ZONE_MAX_CHARS
 from ..forms import no_control_characters
 
 
@@ -49,3 +50,13 @@ class ChangePasswordForm(FlaskForm):
 class ResetForm(FlaskForm):
     password = _password("New password")
     confirm = _password("Type the new password again")
+
+
+class TimeZoneForm(FlaskForm):
+    timezone = StringField(
+        "Your time zone",
+        validators=[
+            Length(max=ZONE_MAX_CHARS, message=f"A time zone name has at most {ZONE_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+    )

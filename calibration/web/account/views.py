@@ -1,4 +1,5 @@
-"""One's own account: accept an invitation, reset a forgotten password, change one's password.
+"""One's own account: accept an invitation, reset a forgotten password, change one's password,
+choose one's own time zone.
 
 The invitation and reset pages need no login (the emailed link is the credential), so they are
 declared public; every other page here needs a signed-in person. A bad link (tampered, expired,
@@ -13,12 +14,13 @@ from werkzeug.wrappers import Response
 
 from ...db import get_session
 from ...notify import outbox
-from ...services import onboarding
+from ...services import onboarding, own_zone, timezones
 from ...services.certification import Policy
 from ...services.tokens import TokenInvalid
 from ..boundary import attempt, carry_out, page
 from ..guards import acting, require_login
-from .forms import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm
+from ..times import program_zone
+from .forms import AcceptForm, ChangePasswordForm, ForgotForm, ResetForm, TimeZoneForm
 
 bp = Blueprint("account", __name__)
 # Reached from emailed links (the link is the credential) or by someone who cannot sign in.
@@ -141,3 +143,36 @@ def change_password() -> Page:
     elif form.is_submitted():
         page_error = "Some fields need attention; your password was not changed."
     return page(render_template("account/password.html", form=form, page_error=page_error), page_error)
+
+
+@bp.route("/account/time-zone", methods=["GET", "POST"])
+def time_zone() -> Page:
+    """Choose the zone one's pages show times in (empty: the program's zone). Trainer pages keep the
+    program's zone, the one round windows and sessions are entered in."""
+    user = g.user
+    form = (
+        TimeZoneForm()
+        if request.method == "POST"
+        else TimeZoneForm(formdata=None, timezone=user.timezone or "")
+    )
+    page_error = None
+    if form.validate_on_submit():
+        me = acting()
+        typed = form.timezone.data or ""
+        outcome = attempt(lambda s: own_zone.set_own_timezone(s, me, timezone=typed), form=form)
+        if outcome.ok:
+            g.pop("reader_zone", None)
+            chosen = outcome.value or f"your program’s time zone, {program_zone()}"
+            flash(f"Saved. Your pages show times in {chosen}.", "info")
+            return redirect(url_for(".time_zone"))
+        page_error = outcome.message
+    elif form.is_submitted():
+        page_error = "Some fields need attention; your time zone was not changed."
+    html = render_template(
+        "account/time_zone.html",
+        form=form,
+        page_error=page_error,
+        program_zone=program_zone(),
+        zone_names=timezones.zone_names(),
+    )
+    return page(html, page_error)

@@ -7,6 +7,7 @@ from flask import flash, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from ...services.errors import AlreadyRecorded, InvalidInput
+from .. import times
 from ..hooks import writes_late
 from . import flow
 from .forms import CRITERION_PREFIX
@@ -53,16 +54,16 @@ def save_draft(round_id: int, anchor_id: int) -> Page:
     else:
         outcome = keep_draft(c, form, levels, notes)
         if outcome.ok:
-            saved = outcome.value.strftime("%H:%M:%S")
+            saved = times.when(outcome.value, "", seconds=True)  # "14:03:22 EST": the reader's zone, named
             if _wants_json():
                 return jsonify(saved=True, saved_at=saved)
             if request.form.get("action") == "next":
                 step = flow.progress(c.session, c.rnd, user_id=c.me.user_id, anchor_id=c.anchor.id)
-                flash(f"Draft saved at {saved} UTC for the anchor you left.", "info")
+                flash(f"Draft saved at {saved} for the anchor you left.", "info")
                 if step.next_anchor_id is None:
                     return redirect(url_for(".round_page", round_id=c.rnd.id))
                 return redirect(url_for(".score", round_id=c.rnd.id, anchor_id=step.next_anchor_id))
-            flash(f"Draft saved at {saved} UTC. It is private to you and is not a score.", "info")
+            flash(f"Draft saved at {saved}. It is private to you and is not a score.", "info")
             return redirect(url_for(".score", round_id=c.rnd.id, anchor_id=c.anchor.id))
         if isinstance(outcome.error, AlreadyRecorded):
             if _wants_json():

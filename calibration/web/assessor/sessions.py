@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
 from ...models import COHORT_RULES, FlagRule, Role
-from ...notify.bookings import local_time
 from ...services import flags as flag_service
 from ...services import recalibration, sessions, training_path
 from ..boundary import attempt, page
@@ -43,7 +42,6 @@ def _page(forms: dict[int, RespondForm] | None = None, page_error: str | None = 
         bookings=bookings,
         forms=forms,
         now=utcnow(),
-        local_time=local_time,
         page_error=page_error,
     )
     return page(html, page_error)

@@ -8,7 +8,6 @@ and sends them after the commit (:mod:`calibration.notify.bookings`)."""
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy.orm import Session
@@ -16,7 +15,6 @@ from werkzeug.wrappers import Response
 
 from ...db import get_session, utcnow
 from ...models import FlagRule, FlagStatus, SessionStatus
-from ...notify import bookings as booking_mail
 from ...notify import outbox
 from ...services import (
     anchor_waits,
@@ -29,8 +27,10 @@ from ...services import (
 )
 from ...services import flags as flag_service
 from ...services.flag_page import flag_page
+from ...services.timezones import split_local
 from ..boundary import MailOutcome, attempt, page
 from ..guards import actor
+from ..times import program_zone, session_when
 from .blueprint import bp
 from .forms_drift import (
     AttendanceForm,
@@ -261,6 +261,8 @@ def _session_form(formdata: bool = True) -> SessionForm:
     form.trainer_id.choices = sessions.trainer_choices(get_session(), _program())
     if not formdata and form.trainer_id.data is None:
         form.trainer_id.data = actor().user_id
+    if not formdata and not form.timezone.data:
+        form.timezone.data = program_zone()
     return form
 
 
@@ -277,7 +279,6 @@ def _sessions_page(form: SessionForm, page_error: str | None = None) -> Page:
         waiting=sessions.waiting_assessors(db_session, program_id),
         window_days=drift.program_drift_settings(db_session, program_id).recalibration_window_days,
         now=utcnow(),
-        local_time=booking_mail.local_time,
         page_error=page_error,
     )
     return page(html, page_error)
@@ -322,13 +323,13 @@ def _edit_form(row: Any | None = None) -> SessionForm:
     if row is None:
         form = SessionForm(prefix="edit")
     else:
-        local = row.starts_at.astimezone(ZoneInfo(row.timezone))
+        day, time = split_local(row.starts_at, row.timezone)
         form = SessionForm(
             formdata=None,
             prefix="edit",
             title=row.title,
-            date=local.date(),
-            time=local.time().replace(second=0, microsecond=0),
+            date=day,
+            time=time,
             timezone=row.timezone,
             duration_minutes=row.duration_minutes,
             location=row.location,
@@ -353,7 +354,7 @@ def _session_detail(
     row = sessions.get_session_row(db_session, program_id=program_id, session_id=session_id)
     now = utcnow()
     others = [
-        (line.row.id, f"{line.row.title}, {booking_mail.local_time(line.row)} ({line.room} places left)")
+        (line.row.id, f"{line.row.title}, {session_when(line.row)} ({line.room} places left)")
         for line in sessions.session_lines(db_session, program_id)
         if line.row.id != row.id and line.row.status.value == "scheduled" and line.row.starts_at > now
     ]
@@ -364,7 +365,7 @@ def _session_detail(
     html = render_template(
         "trainer/session.html",
         row=row,
-        when=booking_mail.local_time(row),
+        when=session_when(row),
         people=sessions.attendees(db_session, row.id),
         booked=sessions.booked_count(db_session, row.id),
         move=move,

@@ -1,14 +1,16 @@
 """Forms for creating and managing rounds. Shape only (types, required, choices); the rules (window
 order, pass rule ranges, lifecycle) are checked by :mod:`calibration.services.rounds`.
 
-Times are entered as a date and a time in UTC and become timezone-aware UTC datetimes.
+Times are entered as a date and a time in the program's time zone and become timezone-aware UTC
+datetimes (:func:`calibration.services.timezones.to_utc`); a time the clocks skip or repeat that day
+is refused on the form, with the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -29,6 +31,7 @@ from ...models import CertificationStatus, Membership, RoundKind, User
 from ...services.policy import PRACTICE_TRIES
 from ...services.rounds import NAME_MAX_CHARS, RubricChoice
 from ...services.selection import DEFAULT_TARGET
+from ...services.timezones import DEFAULT_ZONE, LocalTimeProblem, split_local, to_utc
 from ..forms import no_control_characters
 
 KIND_CHOICES = [
@@ -71,39 +74,78 @@ def _time(label: str) -> TimeField:
         label,
         validators=[InputRequired("Enter a time.")],
         format=TIME_FORMATS,
-        invalid_value_message="Enter the time as HH:MM (24-hour clock, UTC).",
+        invalid_value_message="Enter the time as HH:MM (24-hour clock).",
     )
 
 
-def combine(day: dt.date | None, time: dt.time | None) -> dt.datetime | None:
-    """A date and a time typed in UTC as an aware UTC datetime (None if either is missing)."""
-    if day is None or time is None:
-        return None
-    return dt.datetime.combine(day, time.replace(second=0, microsecond=0), tzinfo=dt.UTC)
+def split(value: dt.datetime, zone_name: str = DEFAULT_ZONE) -> tuple[dt.date, dt.time]:
+    """The date and time (to the minute) a form shows for ``value`` in the zone."""
+    return split_local(value, zone_name)
 
 
-def split(value: dt.datetime) -> tuple[dt.date, dt.time]:
-    utc = value.astimezone(dt.UTC)
-    return utc.date(), utc.time().replace(second=0, microsecond=0)
+class ZonedTimesForm(FlaskForm):
+    """A form whose date and time pairs are typed in one zone (:meth:`set_zone`, UTC until then).
+    Validation turns each pair into a UTC instant, or puts the reason it is not one (a skipped or
+    repeated time) on the date field."""
+
+    #: (date field, time field, name of the instant) for each pair of the form.
+    PAIRS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: Each field's label, naming the zone where it says ``{zone}``.
+    LABELS: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone_name = DEFAULT_ZONE
+        self.instants: dict[str, dt.datetime | None] = {}
+        self.set_zone(DEFAULT_ZONE)
+
+    def set_zone(self, zone_name: str) -> None:
+        self.zone_name = zone_name
+        for name, text in self.LABELS.items():
+            self[name].label.text = text.format(zone=zone_name)
+
+    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        for day_name, time_name, instant in self.PAIRS:
+            day, time = self[day_name].data, self[time_name].data
+            self.instants[instant] = None
+            if day is None or time is None or self[day_name].errors or self[time_name].errors:
+                continue
+            try:
+                self.instants[instant] = to_utc(day, time, self.zone_name)
+            except LocalTimeProblem as exc:
+                self[day_name].errors = [*self[day_name].errors, str(exc)]
+                ok = False
+        return ok
 
 
-class WindowForm(FlaskForm):
-    """When the round opens and closes (UTC)."""
+class WindowForm(ZonedTimesForm):
+    """When the round opens and closes, in the program's zone."""
 
-    opens_date = _date("Opens on (date, UTC)")
-    opens_time = _time("at (time, UTC)")
-    closes_date = _date("Closes on (date, UTC)")
-    closes_time = _time("at (time, UTC)")
+    PAIRS = (("opens_date", "opens_time", "opens_at"), ("closes_date", "closes_time", "closes_at"))
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "opens_date": "Opens on (date, {zone})",
+        "opens_time": "at (time, {zone})",
+        "closes_date": "Closes on (date, {zone})",
+        "closes_time": "at (time, {zone})",
+    }
+
+    opens_date = _date("Opens on (date)")
+    opens_time = _time("at (time)")
+    closes_date = _date("Closes on (date)")
+    closes_time = _time("at (time)")
 
     def opens_at(self) -> dt.datetime | None:
-        return combine(self.opens_date.data, self.opens_time.data)
+        return self.instants.get("opens_at")
 
     def closes_at(self) -> dt.datetime | None:
-        return combine(self.closes_date.data, self.closes_time.data)
+        return self.instants.get("closes_at")
 
 
-def window_data(opens_at: dt.datetime, closes_at: dt.datetime) -> dict[str, Any]:
-    (od, ot), (cd, ct) = split(opens_at), split(closes_at)
+def window_data(
+    opens_at: dt.datetime, closes_at: dt.datetime, zone_name: str = DEFAULT_ZONE
+) -> dict[str, Any]:
+    (od, ot), (cd, ct) = split(opens_at, zone_name), split(closes_at, zone_name)
     return {"opens_date": od, "opens_time": ot, "closes_date": cd, "closes_time": ct}
 
 
@@ -194,12 +236,15 @@ class NewRoundForm(WindowForm):
 
 
 def new_round_data(
-    pass_rule: Mapping[str, float | int], rubrics: list[RubricChoice], now: dt.datetime
+    pass_rule: Mapping[str, float | int],
+    rubrics: list[RubricChoice],
+    now: dt.datetime,
+    zone_name: str = DEFAULT_ZONE,
 ) -> dict[str, Any]:
     """Initial values: the program's pass rule (shares as %), the newest rubric, a two-week window
-    from the next full hour."""
+    from the next full hour (shown in the program's zone)."""
     start = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    data: dict[str, Any] = window_data(start, start + dt.timedelta(days=14))
+    data: dict[str, Any] = window_data(start, start + dt.timedelta(days=14), zone_name)
     data["kind"] = RoundKind.CALIBRATION.value
     data["practice_tries"] = PRACTICE_TRIES
     if rubrics:
@@ -231,9 +276,15 @@ class AssessorsForm(FlaskForm):
     )
 
 
-class ExtendForm(FlaskForm):
-    closes_date = _date("New closing date (UTC)")
-    closes_time = _time("at (time, UTC)")
+class ExtendForm(ZonedTimesForm):
+    PAIRS = (("closes_date", "closes_time", "closes_at"),)
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "closes_date": "New closing date ({zone})",
+        "closes_time": "at (time, {zone})",
+    }
+
+    closes_date = _date("New closing date")
+    closes_time = _time("at (time)")
 
     def closes_at(self) -> dt.datetime | None:
-        return combine(self.closes_date.data, self.closes_time.data)
+        return self.instants.get("closes_at")

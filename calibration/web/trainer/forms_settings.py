@@ -8,12 +8,25 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from ...services.program_settings import SETTINGS
+from ...services.program_settings import SETTINGS, TIMEZONE_LABEL
+from ...services.timezones import ZONE_MAX_CHARS
 from ..forms import no_control_characters
 
 
 class _SettingsForm(FlaskForm):
     seen = HiddenField()
+    timezone = StringField(
+        TIMEZONE_LABEL,
+        validators=[
+            InputRequired(f"{TIMEZONE_LABEL}: enter a time zone name, such as Europe/London."),
+            Length(max=ZONE_MAX_CHARS, message=f"{TIMEZONE_LABEL}: at most {ZONE_MAX_CHARS} characters."),
+            no_control_characters,
+        ],
+        description=(
+            "Round windows and session times are entered and shown in this zone (assessors may choose "
+            "their own for reading). An IANA name such as Europe/London or America/New_York; UTC by default."
+        ),
+    )
 
 
 def settings_form_class() -> type[FlaskForm]:

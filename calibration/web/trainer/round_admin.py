@@ -24,6 +24,7 @@ from ...services.selection import CoverageImpossible
 from ..boundary import apply_errors, attempt, page
 from ..forms import ConfirmForm
 from ..guards import actor
+from ..times import program_zone
 from .blueprint import bp
 from .forms_rounds import (
     AnchorsForm,
@@ -32,7 +33,9 @@ from .forms_rounds import (
     ExtendForm,
     NewRoundForm,
     WindowForm,
+    ZonedTimesForm,
     new_round_data,
+    split,
     window_data,
 )
 
@@ -47,9 +50,13 @@ def round_new() -> Page:
     assessors = service.assessor_choices(db_session, me.program_id)
     # Prefilled for the rubric chosen first: exact agreement follows its scale (DESIGN §6).
     first = rubrics[0].rubric.id if rubrics else None
+    zone_name = program_zone()
     form = NewRoundForm(
-        data=new_round_data(service.default_pass_rule(db_session, me.program_id, first), rubrics, utcnow())
+        data=new_round_data(
+            service.default_pass_rule(db_session, me.program_id, first), rubrics, utcnow(), zone_name
+        )
     )
+    form.set_zone(zone_name)
     form.set_choices(rubrics, assessors)
     page_error = None
     if form.validate_on_submit():
@@ -95,19 +102,19 @@ def _forms(m: service.RoundManagement, posted: str | None) -> dict[str, FlaskFor
     def make(name: str, cls: type[FlaskForm], data: dict[str, Any]) -> FlaskForm:
         return cls(data=data) if name == posted else cls(formdata=None, data=data)
 
-    later = m.round.closes_at + (m.round.closes_at - m.round.opens_at) / 2
+    zone_name = program_zone()
+    later_day, later_time = split(m.round.closes_at + (m.round.closes_at - m.round.opens_at) / 2, zone_name)
     forms: dict[str, FlaskForm] = {
         "anchors": make("anchors", AnchorsForm, {"anchor_ids": m.selected_ids}),
         "auto": make("auto", AutoSelectForm, {"target": max(m.pass_rule.min_anchors, 1)}),
         "assessors": make("assessors", AssessorsForm, {"assessor_ids": m.assigned_ids}),
-        "window": make("window", WindowForm, window_data(m.round.opens_at, m.round.closes_at)),
-        "extend": make(
-            "extend",
-            ExtendForm,
-            {"closes_date": later.date(), "closes_time": later.time().replace(second=0, microsecond=0)},
-        ),
+        "window": make("window", WindowForm, window_data(m.round.opens_at, m.round.closes_at, zone_name)),
+        "extend": make("extend", ExtendForm, {"closes_date": later_day, "closes_time": later_time}),
         "confirm": make("confirm", ConfirmForm, {}),
     }
+    for zoned in (forms["window"], forms["extend"]):
+        if isinstance(zoned, ZonedTimesForm):
+            zoned.set_zone(zone_name)
     _choices(forms["anchors"], "anchor_ids").choices = [(c.anchor.id, c.anchor.title) for c in m.candidates]
     _choices(forms["assessors"], "assessor_ids").choices = [(u.id, u.name) for u, _ in m.assessor_choices]
     return forms
@@ -213,7 +220,7 @@ def round_window(round_id: int) -> Page:
             opens_at=form.opens_at(),
             closes_at=form.closes_at(),
         )
-        return f"Window saved: {service.when(rnd.opens_at)} to {service.when(rnd.closes_at)}."
+        return f"Window saved: {service.when(rnd.opens_at, program_zone())} to {service.when(rnd.closes_at, program_zone())}."
 
     return _action(round_id, "window", call, "Window saved.")
 
@@ -223,7 +230,7 @@ def round_open(round_id: int) -> Page:
     def call(db_session: Session, me: Member, form: Any) -> str:
         rnd = service.open_round(db_session, me, program_id=me.program_id, round_id=round_id)
         if rnd.opens_at > utcnow():
-            return f"Round opened. Assessors will see it from {service.when(rnd.opens_at)}."
+            return f"Round opened. Assessors will see it from {service.when(rnd.opens_at, program_zone())}."
         return "Round opened. Assessors can score it now."
 
     return _action(round_id, "confirm", call, "Round opened.")
@@ -235,7 +242,7 @@ def round_extend(round_id: int) -> Page:
         rnd = service.extend_round(
             db_session, me, program_id=me.program_id, round_id=round_id, closes_at=form.closes_at()
         )
-        return f"Round extended: it now closes {service.when(rnd.closes_at)}."
+        return f"Round extended: it now closes {service.when(rnd.closes_at, program_zone())}."
 
     return _action(round_id, "extend", call, "Round extended.")
 

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ...db import get_session
-from ...services import program_settings
+from ...services import program_settings, timezones
 from ..boundary import attempt, page
 from ..guards import actor
 from .blueprint import bp
@@ -28,6 +28,7 @@ def _page(form: FlaskForm, view: program_settings.SettingsView, page_error: str 
         view=view,
         settings=program_settings.SETTINGS,
         sections=program_settings.SECTIONS,
+        zone_names=timezones.zone_names(),
         page_error=page_error,
     )
     return page(html, page_error)
@@ -43,6 +44,7 @@ def settings_page() -> Page:
     if not form.validate_on_submit():
         return _page(form, view, "Some settings need attention; nothing was saved.")
     typed = {s.field: form[s.field].data or "" for s in program_settings.SETTINGS}
+    typed[program_settings.TIMEZONE_FIELD] = form[program_settings.TIMEZONE_FIELD].data or ""
     outcome = attempt(
         lambda s: program_settings.update_settings(
             s, me, program_id=me.program_id, typed=typed, seen=form["seen"].data or ""
@@ -55,9 +57,19 @@ def settings_page() -> Page:
         return _page(form, view, outcome.message)
     changes = outcome.value
     if changes:
+        rules = [c for c in changes if c.path != program_settings.TIMEZONE_FIELD]
+        zone = [c.new for c in changes if c.path == program_settings.TIMEZONE_FIELD]
+        after = []
+        if rules:
+            after.append("Rule changes apply to rounds created and flags raised from now on.")
+        if zone:
+            after.append(
+                f"Times are now entered and shown in {zone[0]}; existing windows and sessions keep "
+                "their moment in time."
+            )
         flash(
             f"Saved {len(changes)} change{'' if len(changes) == 1 else 's'} "
-            f"({', '.join(c.label for c in changes)}). They apply to rounds created and flags raised from now on.",
+            f"({', '.join(c.label for c in changes)}). {' '.join(after)}",
             "info",
         )
     else:

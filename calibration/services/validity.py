@@ -443,7 +443,6 @@ def expire_due(
             update(ValidityAssignment)
             .where(ValidityAssignment.id.in_(ids), ValidityAssignment.status == ValidityStatus.ASSIGNED)
             .values(status=ValidityStatus.EXPIRED, expired_at=now)
-            .execution_options(synchronize_session=False)
         )
         if rows_matched(result):
             done[pid] = ids

@@ -35,13 +35,14 @@ from ..models import (
 from ..stats import drift as stats_drift
 from ..stats.lean import lean
 from ..stats.selfstart import self_starting_drift
+from . import flag_words
 from .drift_own import false_alarm_words
 from .drift_series import Finding
 from .policy import DriftPolicy
 
 STREAM = EvidenceStream.VALIDITY
 #: Plain words for the stream on flag pages and lists.
-STREAM_WORDS = "validity items in live scoring"
+STREAM_WORDS = flag_words.STREAM_WORDS[STREAM]
 
 
 def period_size(cfg: DriftPolicy, n_criteria: int) -> int:

@@ -39,6 +39,7 @@ from . import flag_words
 from .drift_own import false_alarm_words
 from .drift_series import Finding
 from .policy import DriftPolicy
+from .score_rows import label_id
 
 STREAM = EvidenceStream.VALIDITY
 #: Plain words for the stream on flag pages and lists.
@@ -53,7 +54,7 @@ def period_size(cfg: DriftPolicy, n_criteria: int) -> int:
 def _restarts(session: Session, program_id: int) -> dict[int, Any]:
     """assessor -> when their latest reviewed validity flag was raised (their series starts after)."""
     return {
-        int(uid): at
+        label_id(uid): at
         for uid, at in session.execute(
             select(DriftFlag.user_id, func.max(DriftFlag.created_at))
             .where(
@@ -89,10 +90,12 @@ def validity_columns(
         .order_by(ValidityAssignment.scored_at, ValidityAssignment.id)
     ).all()
     by_rubric: dict[int, dict[int, list[tuple[int, dict[str, Any]]]]] = {}
-    for item_id, uid, rubric_id, scored_at, result in rows:
+    for item_id, uid, rubric_id, scored_at, result_json in rows:
         if uid not in wanted or (uid in restart and scored_at <= restart[uid]):
             continue
-        by_rubric.setdefault(rubric_id, {}).setdefault(uid, []).append((item_id, json.loads(result or "{}")))
+        by_rubric.setdefault(rubric_id, {}).setdefault(uid, []).append(
+            (item_id, json.loads(result_json or "{}"))
+        )
     out: dict[int, dict[str, np.ndarray]] = {}
     for rubric_id, people in by_rubric.items():
         ids = dict(
@@ -163,13 +166,13 @@ def _leans(
         min_anchors=int(cfg.min_anchors),
         min_scores=int(cfg.min_scores),
     )
-    overall = {int(r.rater) for k, r in leans.items() if not isinstance(k, tuple) and r.flagged}
+    overall = {label_id(r.rater) for k, r in leans.items() if not isinstance(k, tuple) and r.flagged}
     out = []
     for key, r in leans.items():
-        uid = int(r.rater)
+        uid = label_id(r.rater)
         if not r.flagged or (isinstance(key, tuple) and uid in overall):
             continue
-        crit = None if r.criterion is None else int(r.criterion)
+        crit = None if r.criterion is None else label_id(r.criterion)
         where = "overall" if crit is None else f"on “{titles.get(crit, str(crit))}”"
         rows = (sub["assessor"] == uid) & np.isin(period, np.asarray(r.window_rounds, dtype=np.int64))
         items = _items(sub, rows)
@@ -245,8 +248,8 @@ def _drifts(
     )
     out = []
     for d in table.flags:
-        uid = int(d.rater)
-        crit = None if d.criterion is None else int(d.criterion)
+        uid = label_id(d.rater)
+        crit = None if d.criterion is None else label_id(d.criterion)
         name = None if crit is None else titles.get(crit, str(crit))
         where = "overall" if crit is None else f"on “{name}”"
         rows = (sub["assessor"] == uid) & np.isin(sub_period, np.asarray(d.evidence_rounds, dtype=np.int64))
@@ -267,7 +270,7 @@ def _drifts(
                 window=items,
                 evidence={
                     "stream": STREAM.value,
-                    "periods": [int(p) for p in d.rounds],
+                    "periods": [label_id(p) for p in d.rounds],
                     "means": list(d.means),
                     "n_scores": list(d.n_scores),
                     "shift": d.shift,

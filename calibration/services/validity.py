@@ -314,7 +314,7 @@ def score_against_key(
     """Per criterion (rubric order) the level, the key level, the signed deviation in level steps
     (+ above the key) and whether it is exact or adjacent; plus the item's totals."""
     index = {v: i for i, v in enumerate(rubric.level_values)}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in rubric.criteria:
         given, wanted = int(levels[c.key]), int(key[c.id])
         d = index[given] - index[wanted]

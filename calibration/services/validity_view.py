@@ -108,8 +108,8 @@ def _accuracy(session: Session, program_id: int, names: dict[int, str], rules: A
         .order_by(ValidityAssignment.id)
     ).all()
     by_rubric: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for uid, rubric_id, result in rows:
-        by_rubric.setdefault(int(rubric_id), []).append((int(uid), json.loads(result or "{}")))
+    for uid, rubric_id, result_json in rows:
+        by_rubric.setdefault(int(rubric_id), []).append((int(uid), json.loads(result_json or "{}")))
     out: list[AccuracyLine] = []
     for rubric_id, answers in by_rubric.items():
         rubric = session.get(RubricVersion, rubric_id)

@@ -140,14 +140,14 @@ _SUCCESS = {200: "OK", 201: "Created"}
 def _responses(op: Operation, name: str | None) -> dict[str, Any]:
     problem = {"content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
     responses: dict[str, Any] = {}
-    for code in op.success:
+    for status in op.success:
         if name is None:
             content = {t: {"schema": {"type": "string", "format": "binary"}} for t in op.files}
         else:
             content = {"application/json": {"schema": {"$ref": REF.format(model=name)}}}
-        responses[str(code)] = {"description": _SUCCESS.get(code, "OK"), "content": content}
+        responses[str(status)] = {"description": _SUCCESS.get(status, "OK"), "content": content}
         if op.method == "get" and name is not None:
-            responses[str(code)]["headers"] = {"ETag": {"schema": {"type": "string"}}}
+            responses[str(status)]["headers"] = {"ETag": {"schema": {"type": "string"}}}
     if op.method == "get" and name is not None:
         responses["304"] = {"description": "Not modified (the `If-None-Match` ETag still matches)."}
     for code, text in _PROBLEMS.items():

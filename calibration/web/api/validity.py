@@ -12,6 +12,7 @@ import dataclasses
 import json
 
 from flask import Response, current_app, g, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...db import get_session, utcnow
 from ...models import ValidityAssignment, ValidityStatus
@@ -209,7 +210,7 @@ def list_assignments() -> Response:
     scopes=SCOPES,
     tag="validity",
 )
-def get_assignment_attachment(assignment_id: int, attachment_id: int) -> Response:
+def get_assignment_attachment(assignment_id: int, attachment_id: int) -> WerkzeugResponse:
     """One file of the item's evidence, under a neutral name (`evidence-1.pdf`, ...)."""
     session = get_session()
     row = validity.get_assignment(session, caller().program_id, assignment_id)

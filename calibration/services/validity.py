@@ -211,6 +211,13 @@ def assign(
         return _served(session, earlier, False)
     if status not in CERTIFIED_POOL:
         raise Conflict("not_certified", "Only certified assessors are sent validity items.")
+    # One assessor's requests take turns (their membership row's lock), so two at once cannot both
+    # pass the weekly rate; SQLite's writes are one at a time already.
+    session.execute(
+        select(Membership.id)
+        .where(Membership.user_id == user_id, Membership.program_id == program_id)
+        .with_for_update()
+    )
     rules = ProgramSettings.of_program(session, program_id).validity
     _check_rate(session, rules, user_id, live_items, now)
     candidates = eligible_anchors(session, program_id, user_id, rules)

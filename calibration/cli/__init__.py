@@ -24,6 +24,7 @@ from ..services.scoring import ONE_LINE_MESSAGE, is_one_line
 from .credentials import credential_key, verify_credential
 from .drift import evaluate_drift
 from .reminders import send_mail, send_reminders
+from .validity import expire_validity
 
 
 def init_app(app: Flask) -> None:
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_reminders)
     app.cli.add_command(send_mail)
     app.cli.add_command(evaluate_drift)
+    app.cli.add_command(expire_validity)
     app.cli.add_command(credential_key)
     app.cli.add_command(verify_credential)
 

@@ -38,9 +38,11 @@ from .practice import PracticeAttempt
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
+from .validity import FINAL_VALIDITY, ValidityAssignment, ValidityStatus
 
 __all__ = [
     "COHORT_RULES",
+    "FINAL_VALIDITY",
     "AccountToken",
     "Anchor",
     "AnchorAttachment",
@@ -100,6 +102,8 @@ __all__ = [
     "TokenPurpose",
     "TrainerDecision",
     "User",
+    "ValidityAssignment",
+    "ValidityStatus",
     "WaitStatus",
     "effective_level",
 ]

@@ -43,6 +43,7 @@ from ..models import (
     CertificationStatus,
     Criterion,
     DriftFlag,
+    EvidenceStream,
     FlagRule,
     FlagStatus,
 )
@@ -63,6 +64,7 @@ from .drift_series import (
     assessor_statuses,
     calibration_series,
 )
+from .drift_validity import validity_findings
 from .policy import DriftPolicy, ProgramSettings
 
 __all__ = [
@@ -115,8 +117,15 @@ def program_drift_settings(session: Session, program_id: int) -> DriftPolicy:
 
 # ------------------------------------------------------------------------------------- recording
 def evidence_hash(
-    rule: FlagRule, program_id: int, user_id: int | None, criterion_id: int | None, evidence: Any
+    rule: FlagRule,
+    program_id: int,
+    user_id: int | None,
+    criterion_id: int | None,
+    evidence: Any,
+    stream: EvidenceStream = EvidenceStream.CALIBRATION,
 ) -> str:
+    """The flag's identity. The stream is part of it, except calibration's (older flags' hashes)."""
+    other = {} if stream == EvidenceStream.CALIBRATION else {"stream": stream.value}
     payload = json.dumps(
         {
             "rule": rule.value,
@@ -124,6 +133,7 @@ def evidence_hash(
             "user": user_id,
             "criterion": criterion_id,
             "evidence": evidence,
+            **other,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -136,7 +146,7 @@ def _record(
     session: Session, program_id: int, f: Finding, now: dt.datetime, request_id: str | None
 ) -> DriftFlag | None:
     """Insert the flag unless the same evidence (or an open flag of the rule) already exists."""
-    digest = evidence_hash(f.rule, program_id, f.user_id, f.criterion_id, f.key_evidence)
+    digest = evidence_hash(f.rule, program_id, f.user_id, f.criterion_id, f.key_evidence, f.stream)
     if session.scalar(select(DriftFlag.id).where(DriftFlag.evidence_hash == digest)) is not None:
         return None
     if f.rule not in COHORT_RULES:
@@ -144,6 +154,7 @@ def _record(
             select(DriftFlag.id).where(
                 DriftFlag.program_id == program_id,
                 DriftFlag.rule == f.rule,
+                DriftFlag.stream == f.stream,
                 DriftFlag.user_id == f.user_id,
                 DriftFlag.criterion_id.is_(None)
                 if f.criterion_id is None
@@ -159,6 +170,7 @@ def _record(
         criterion_id=f.criterion_id,
         round_id=f.round_id,
         rule=f.rule,
+        stream=f.stream,
         status=FlagStatus.OPEN,
         direction=f.direction,
         statistic=f.statistic,
@@ -274,6 +286,7 @@ def evaluate_program(
                 session, series, cfg, titles, cohort_round, set_apart=_minority(series, individual, due)
             )
     findings += expiry_findings(session, program_id, now, judged_all=user_ids is None, user_ids=user_ids)
+    findings += validity_findings(session, program_id, pool_ids, judged, cfg)
     created = [
         f for f in (_record(session, program_id, x, now, request_id) for x in findings) if f is not None
     ]

@@ -39,3 +39,12 @@ class AuthenticationFailed(DomainError):
 
 class LoginThrottled(AuthenticationFailed):
     """Too many recent failures for this email address."""
+
+
+class Conflict(DomainError):
+    """The request is well formed but the current state refuses it; ``code`` names why, for machines
+    (the API's problem+json carries it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

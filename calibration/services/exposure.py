@@ -31,6 +31,7 @@ from ..models import (
     RoundKind,
     RoundStatus,
     ScoreSheet,
+    ValidityAssignment,
 )
 
 # Rounds whose scores count: none of them may serve an anchor whose key an assigned assessor has read.
@@ -73,8 +74,9 @@ def seen_anchors(
     exclude_round_id: int | None = None,
     program_id: int | None = None,
 ) -> dict[int, set[int]]:
-    """user id -> anchors they have seen: the key (:func:`seen_keys`), or the anchor in another
-    non-draft round assigned to them (``exclude_round_id`` is the round being prepared)."""
+    """user id -> anchors they have seen: the key (:func:`seen_keys`), the anchor in another
+    non-draft round assigned to them (``exclude_round_id`` is the round being prepared), or the
+    anchor served to them as a validity item in live work."""
     ids = list(user_ids)
     seen = seen_keys(session, program_id, ids)
     earlier = (
@@ -88,6 +90,13 @@ def seen_anchors(
     if exclude_round_id is not None:
         earlier = earlier.where(Round.id != exclude_round_id)
     for user_id, anchor_id in session.execute(earlier).all():
+        seen[user_id].add(anchor_id)
+    served = select(ValidityAssignment.assessor_id, ValidityAssignment.anchor_id).where(
+        ValidityAssignment.assessor_id.in_(ids)
+    )
+    if program_id is not None:
+        served = served.where(ValidityAssignment.program_id == program_id)
+    for user_id, anchor_id in session.execute(served).all():
         seen[user_id].add(anchor_id)
     return seen
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import DriftFlag, FlagRule, Round, RubricVersion, User
+from ..models import DriftFlag, EvidenceStream, FlagRule, Round, RubricVersion, User
 from .drift import program_drift_settings
 from .flag_words import kind_of
 from .flags import FlagLine, affected_assessors
@@ -59,10 +59,11 @@ _FACTS: dict[str, str] = {
     "lowest_anchor_titles": "Anchors with the lowest agreement",
     "lowest_criterion_titles": "Criteria with the lowest agreement",
     "expires_at": "Certification expired on",
+    "validity_items": "Validity items it rests on",
 }
 _ROUND_KEYS = {"round", "signal_round", "change_round"}
 _ROUND_LISTS = {"too_few_rounds", "window_rounds", "lean_rounds", "rounds"}
-_HIDDEN = {"lowest_anchors", "lowest_criteria", "observed", "rounds"}
+_HIDDEN = {"lowest_anchors", "lowest_criteria", "observed", "rounds", "stream", "periods"}
 _SHARES = {
     "exact": "exact agreement",
     "adjacent": "exact-or-adjacent agreement",
@@ -165,8 +166,11 @@ def _rule_sentence(
         ci = evidence.get("ci") or [None, None]
         n = len(evidence.get("window_rounds") or [])
         side = "above" if (value or 0) > 0 else "below"
+        span = f"the last {n} round{'s' if n != 1 else ''}"
+        if isinstance(evidence.get("validity_items"), list):
+            span = f"{len(evidence['validity_items'])} validity items in live scoring"
         return (
-            f"{who}'s mean signed deviation from the key{where} over the last {n} round{'s' if n != 1 else ''}, "
+            f"{who}'s mean signed deviation from the key{where} over {span}, "
             f"{_signed(value)} levels (95% interval {_signed(ci[0])} to {_signed(ci[1])}), is wholly {side} "
             f"{_signed(limit)}, the smallest lean that matters."
         )
@@ -273,7 +277,8 @@ def _levels_of_round(session: Session, round_id: int | None) -> int:
 
 def _round_names(session: Session, flag: DriftFlag, evidence: Mapping[str, Any]) -> dict[int, str]:
     ids: set[int] = {flag.round_id} if flag.round_id else set()
-    ids |= {int(r) for r in json.loads(flag.window_json or "[]") if isinstance(r, int)}
+    if flag.stream != EvidenceStream.VALIDITY:  # a validity flag's window is its items, not rounds
+        ids |= {int(r) for r in json.loads(flag.window_json or "[]") if isinstance(r, int)}
     for key in _ROUND_KEYS | _ROUND_LISTS:
         v = evidence.get(key)
         if isinstance(v, int):
@@ -343,7 +348,10 @@ def flag_page(session: Session, *, program_id: int, line: FlagLine) -> FlagPage:
         found = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids_affected))).all())
         affected = sorted(found.get(u, f"assessor {u}") for u in ids_affected)
     window_days = program_drift_settings(session, program_id).recalibration_window_days
-    window = tuple(names.get(int(r), f"round {r}") for r in line.window)
+    window = tuple(
+        f"validity item #{r}" if flag.stream == EvidenceStream.VALIDITY else names.get(int(r), f"round {r}")
+        for r in line.window
+    )
     return FlagPage(
         line=line,
         rule_sentence=_rule_sentence(flag, evidence, names, who, where),

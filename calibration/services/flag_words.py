@@ -10,7 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from ..models import DriftFlag, FlagRule
+from ..models import DriftFlag, EvidenceStream, FlagRule
+
+#: Where a flag's evidence came from, as the flag page and the flag lists say it ("Evidence: ...").
+STREAM_WORDS = {
+    EvidenceStream.CALIBRATION: "calibration rounds",
+    EvidenceStream.OPERATIONAL: "double scoring in live work",
+    EvidenceStream.VALIDITY: "validity items in live scoring",
+}
 
 #: What each rule finds, in one sentence.
 RULE_MEANING = {

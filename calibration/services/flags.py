@@ -28,7 +28,7 @@ from .certification import check_reason
 from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
-from .flag_words import RuleWords, rule_words
+from .flag_words import STREAM_WORDS, RuleWords, rule_words
 
 
 # ---------------------------------------------------------------------------------------- review
@@ -114,6 +114,11 @@ class FlagLine:
     def parameters(self) -> dict[str, Any]:
         parameters: dict[str, Any] = json.loads(self.flag.parameters_json)
         return parameters
+
+    @property
+    def evidence_words(self) -> str:
+        """Where the flag's evidence came from, in plain words."""
+        return f"Evidence: {STREAM_WORDS[self.flag.stream]}"
 
     @property
     def words(self) -> RuleWords:

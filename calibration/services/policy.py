@@ -53,6 +53,7 @@ __all__ = [
     "ProgramSettings",
     "RecalibrationPolicy",
     "ScaleExact",
+    "ValidityPolicy",
 ]
 
 #: Certification lasts this many days (annual recalibration).
@@ -202,6 +203,25 @@ class DriftPolicy:
 
 
 @dataclass(frozen=True)
+class ValidityPolicy:
+    """Seeding validity anchors into live work (issue 18): how often, how widely, how long.
+
+    Stored in the program's ``validity`` settings section under these names. An anchor is never
+    served twice to one assessor, nor one they have met in any round (practice included).
+    """
+
+    #: At most this many validity items per assessor in any 7 days (0 stops seeding).
+    max_per_week: int = 2
+    #: When the platform says how many live items the assessor has had since their last validity
+    #: item, at least this many must have passed (0: no such check).
+    live_items_between: int = 20
+    #: One anchor is served to at most this many assessors (each one more sees it in live work).
+    max_assessors_per_anchor: int = 5
+    #: An unanswered item is reported as expired this many days after it was assigned.
+    expiry_days: int = 14
+
+
+@dataclass(frozen=True)
 class ScaleExact:
     """Exact agreement asked for on short scales; ``PassRule.min_exact`` is for four levels or more.
 
@@ -215,6 +235,7 @@ class ScaleExact:
 _PASS_RULE_KEYS = tuple(f.name for f in fields(PassRule))
 _SCALE_KEYS = tuple(f.name for f in fields(ScaleExact))
 _DRIFT_KEYS = tuple(f.name for f in fields(DriftPolicy) if f.name != "recalibration_window_days")
+_VALIDITY_KEYS = tuple(f.name for f in fields(ValidityPolicy))
 _SHARES = frozenset(
     {"min_exact", "min_adjacent", "min_decision", "baseline_alpha", "budget_total", *_SCALE_KEYS}
 )
@@ -222,7 +243,7 @@ _SHARES |= {f.name for f in fields(DriftPolicy) if f.name.startswith("budget_")}
 #: "bool", "int", "float" or "share" (a fraction in [0, 1]) for each pass rule and drift key.
 _KINDS: dict[str, str] = {
     f.name: "share" if f.name in _SHARES else str(f.type)
-    for f in (*fields(PassRule), *fields(ScaleExact), *fields(DriftPolicy))
+    for f in (*fields(PassRule), *fields(ScaleExact), *fields(DriftPolicy), *fields(ValidityPolicy))
 }
 
 
@@ -236,6 +257,7 @@ class ProgramSettings:
     certification: CertificationPolicy = field(default_factory=CertificationPolicy)
     recalibration: RecalibrationPolicy = field(default_factory=RecalibrationPolicy)
     drift: DriftPolicy = field(default_factory=DriftPolicy)
+    validity: ValidityPolicy = field(default_factory=ValidityPolicy)
     extra: Mapping[str, Any] = field(default_factory=dict)
     pass_rule_extra: Mapping[str, Any] = field(default_factory=dict)
     drift_extra: Mapping[str, Any] = field(default_factory=dict)
@@ -263,7 +285,8 @@ class ProgramSettings:
         stored = _load(text)
         rule = _section(stored, "pass_rule")
         drift = _section(stored, "drift")
-        known = {"pass_rule", "drift", "certification_days", "reminder_days_before_expiry"}
+        validity = _section(stored, "validity")
+        known = {"pass_rule", "drift", "validity", "certification_days", "reminder_days_before_expiry"}
         known |= {"qualification_attempts", "recalibration_window_days"}
         errors: dict[str, list[str]] = {}
         rule_values = {
@@ -274,6 +297,11 @@ class ProgramSettings:
         }
         drift_values = {
             k: _checked(errors, f"drift.{k}", _KINDS[k], drift[k]) for k in drift if k in _DRIFT_KEYS
+        }
+        validity_values = {
+            k: _checked(errors, f"validity.{k}", _KINDS[k], validity[k])
+            for k in validity
+            if k in _VALIDITY_KEYS
         }
         defaults = CertificationPolicy()
         top = {
@@ -298,6 +326,7 @@ class ProgramSettings:
             ),
             recalibration=RecalibrationPolicy(window_days=window),
             drift=replace(DriftPolicy(**drift_values), recalibration_window_days=window),
+            validity=ValidityPolicy(**validity_values),
             extra={k: v for k, v in stored.items() if k not in known},
             pass_rule_extra={k: v for k, v in rule.items() if k not in (*_PASS_RULE_KEYS, *_SCALE_KEYS)},
             drift_extra={k: v for k, v in drift.items() if k not in _DRIFT_KEYS},
@@ -320,6 +349,8 @@ class ProgramSettings:
             drift = self.drift.as_dict()
             drift.pop("recalibration_window_days")
             out["drift"] = {**self.drift_extra, **drift}
+        if self.validity != ValidityPolicy():  # written only when not the default
+            out["validity"] = asdict(self.validity)
         return out
 
     def to_json(self) -> str:

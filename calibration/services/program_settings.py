@@ -53,7 +53,7 @@ class Setting:
         return self.path.replace(".", "__")
 
 
-_P, _E, _C, _D, _R, _B, _N = (
+_P, _E, _C, _D, _R, _B, _N, _V = (
     "Qualification pass rule",
     "Exact agreement on short scales",
     "Certification and expiry",
@@ -61,6 +61,7 @@ _P, _E, _C, _D, _R, _B, _N = (
     "Recalibration",
     "False-alarm budget",
     "Reminders",
+    "Anchors seeded into live scoring",
 )
 
 SETTINGS: tuple[Setting, ...] = (
@@ -145,9 +146,19 @@ SETTINGS: tuple[Setting, ...] = (
             "0.5 by default.", "share"),
     Setting("drift.budget_alpha_baseline", _B, "Share: cohort alpha below its baseline (%)",
             "1 by default.", "share"),
+    Setting("validity.max_per_week", _V, "Seeded anchors per assessor in any 7 days, at most",
+            "The scoring platform may slip this many keyed anchors into one assessor's live work a week; "
+            "0 stops seeding; 2 by default.", "int", 0),
+    Setting("validity.live_items_between", _V, "Live items between two seeded anchors, at least",
+            "Checked when the platform says how many live items the assessor has had since the last one; "
+            "20 by default.", "int", 0),
+    Setting("validity.max_assessors_per_anchor", _V, "Assessors one anchor is seeded to, at most",
+            "5 by default.", "int", 1),
+    Setting("validity.expiry_days", _V, "Unanswered seeded anchors expire after (days)",
+            "They are then reported as expired; 14 by default.", "int", 1),
 )  # fmt: skip
 
-SECTIONS: tuple[str, ...] = (_P, _E, _C, _R, _N, _D, _B)
+SECTIONS: tuple[str, ...] = (_P, _E, _C, _R, _N, _D, _B, _V)
 
 
 def shown(setting: Setting, value: Any) -> str:
@@ -172,6 +183,7 @@ def current(settings_json: str | None) -> dict[str, Any]:
         "qualification_attempts": ps.certification.attempts,
         "recalibration_window_days": ps.recalibration.window_days,
         **{f"drift.{k}": v for k, v in ps.drift.as_dict().items() if k != "recalibration_window_days"},
+        **{f"validity.{k}": v for k, v in asdict(ps.validity).items()},
     }
     return {s.path: values[s.path] for s in SETTINGS}
 
@@ -181,7 +193,7 @@ def every_rule(settings_json: str | None = None) -> set[str]:
     ps = ProgramSettings.from_json(settings_json)
     paths = {f"pass_rule.{k}" for k in (*asdict(ps.pass_rule), *asdict(ps.exact_by_scale))}
     paths |= {"certification_days", "reminder_days_before_expiry", "qualification_attempts"}
-    paths |= {"recalibration_window_days"}
+    paths |= {"recalibration_window_days"} | {f"validity.{k}" for k in asdict(ps.validity)}
     return paths | {f"drift.{k}" for k in ps.drift.as_dict() if k != "recalibration_window_days"}
 
 

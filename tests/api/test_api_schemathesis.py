@@ -44,7 +44,7 @@ def api_token(api_app: Any) -> str:
         for index in range(3):  # the round report then has statistics (and undefined ones) to show
             submit(session, world, "assessor", index)
             submit(session, world, "assessor2", index, levels=[1] * len(world.criteria))
-        return make_token(session, world, ["trainer"])
+        return make_token(session, world, ["trainer", "validity"])  # every operation, validity too
 
 
 def _operations(schema: Any) -> list[Any]:

@@ -308,6 +308,7 @@ KEY_PAGES = [
     KeyPage("calendar", "samuel@demo.test", lambda site: "/calendar"),
     KeyPage("trainer-sessions", "trainer@demo.test", lambda site: "/trainer/sessions"),
     KeyPage("trainer-flags", "trainer@demo.test", lambda site: "/trainer/flags"),
+    KeyPage("trainer-validity", "trainer@demo.test", lambda site: "/trainer/validity?status=nope"),
     KeyPage("trainer-session", "trainer@demo.test", _session_path),
     KeyPage("trainer-mail", "trainer@demo.test", lambda site: "/trainer/mail"),
     KeyPage("trainer-challenges", "trainer@demo.test", lambda site: "/trainer/challenges"),

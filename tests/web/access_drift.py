@@ -17,6 +17,7 @@ PUBLIC = {"calendar.feed"}
 
 ACCESS: dict[str, dict[str, int]] = {
     "trainer.flags": ANY_TRAINER,
+    "trainer.validity_items": ANY_TRAINER,  # validity items in live work (issue 18)
     "trainer.flag": {},  # id does not exist: 404 (scope tested in tests/drift/test_web.py)
     "trainer.flag_confirm": {},  # POST only
     "trainer.flag_dismiss": {},  # POST only

@@ -605,3 +605,56 @@ def test_a_practice_key_stays_hidden_while_tries_remain(app, world, db):
     pages = crawl(assessor, start)
     assert key_marker(first) in pages[f"{base}/feedback"][1]  # the last try: the key is shown
     assert leaks(pages, {}, forbidden_markers(world, revealed=[first])) == []
+
+
+def test_no_assessor_page_shows_a_validity_item_or_says_validity(app, world, db):
+    """Issue 18: validity items seeded into live work are never marked to the assessor. With items
+    assigned, answered (leniently, so a validity-stream flag exists) and expired, nothing the assessor
+    can reach names them: no anchor title, evidence, rationale or platform reference, and not the word
+    "validity" (pages the crawl asks for by a URL that says it, the API and the trainer's page, are
+    refusals)."""
+    import datetime as dt
+
+    from calibration.db import utcnow
+    from calibration.services import drift, validity
+
+    from ..drift.test_validity_stream import answer_items
+    from ..factories_validity import fresh_anchors, set_validity_rules
+
+    anchors = fresh_anchors(db, world, 12, title="Seeded live anchor")
+    set_validity_rules(db, world.program_a, max_per_week=100, live_items_between=0)
+    answer_items(db, world, "assessor", anchors[:10], lenient=True, start=utcnow() - dt.timedelta(days=20))
+    validity.assign(db, world.program_a, assessor=world.emails["assessor"], external_ref="unanswered-ref")
+    validity.assign(
+        db, world.program_a, assessor=world.emails["assessor"], external_ref="expired-ref",
+        now=utcnow() - dt.timedelta(days=30),
+    )  # fmt: skip
+    db.commit()
+    validity.expire_due(db)
+    flags = drift.evaluate_program(db, world.program_a).flags
+    db.commit()
+    assert any(f.stream.value == "validity" and f.user_id == world.ids["assessor"] for f in flags)
+
+    assessor = _client_as(app, world.emails["assessor"])
+    pages = crawl(assessor, seeds(app, world, 999_999))
+    assert sum(1 for status, _ in pages.values() if status == 200) >= 10, "the crawl reached too little"
+    markers = [
+        "Seeded live anchor",
+        "Live evidence",
+        "Live rationale",
+        "unanswered-ref",
+        "expired-ref",
+        "assessor-",
+    ]
+    found = []
+    for url, (status, text) in pages.items():
+        if "validity" in url.lower():
+            assert status in (401, 403, 404), url
+            continue
+        found += [f"{url}: {m}" for m in [*markers, "validity"] if m.lower() in text.lower()]
+    found += [
+        f"mail {label}"
+        for label, text in reachable_mail(app, db, world, "assessor").items()
+        if "validity" in text.lower()
+    ]
+    assert found == []

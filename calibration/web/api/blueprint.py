@@ -17,6 +17,7 @@ from ..boundary import carry_out, commit_alone
 from ..guards import Guard
 from .problems import problem, validation_problem
 from .schemas import FieldProblem
+from .spec import scopes_of
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -29,7 +30,8 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.reference"})
 
 class TokenGuard(Guard):
     """Deny by default: every endpoint but the document and its reference page needs a live token
-    of the program with a reading scope; refusals are problem+json (401, 403 or 429)."""
+    of the program with one of the scopes its operation declares (a reading scope where none is
+    declared); refusals are problem+json (401, 403 or 429)."""
 
     def __call__(self) -> Response | None:
         limit = int(current_app.config.get("API_MAX_BODY_BYTES", API_MAX_BODY_BYTES))
@@ -47,6 +49,7 @@ class TokenGuard(Guard):
         client = request.remote_addr or "unknown"
         request_id = g.get("request_id")
         rate = current_app.config.get("API_RATE_PER_MINUTE")
+        allowed = scopes_of(endpoint) or api_tokens.READ_SCOPES
         admission = carry_out(
             lambda s: api_tokens.admit(
                 s,
@@ -56,6 +59,7 @@ class TokenGuard(Guard):
                 method=method,
                 request_id=request_id,
                 rate=rate,
+                allowed=allowed,
             ),
             late=True,
         ).value
@@ -65,7 +69,8 @@ class TokenGuard(Guard):
                 headers["Retry-After"] = str(admission.retry_after)
             detail = {
                 401: "Send a live program API token as 'Authorization: Bearer <token>'.",
-                403: "This token's scopes do not allow reading.",
+                403: "This token's scopes do not allow "
+                + ("reading." if allowed <= api_tokens.READ_SCOPES else "this."),
                 429: "Too many requests this minute: wait, then try again.",
             }[admission.status]
             return problem(admission.status, detail, headers=headers)
@@ -125,6 +130,43 @@ class QueryInvalid(Exception):
 @bp.errorhandler(QueryInvalid)
 def _invalid(err: QueryInvalid) -> Response:
     return validation_problem(err.err)
+
+
+class BodyInvalid(Exception):
+    """The JSON body is missing, not JSON, or did not pass its model (``err`` then says where)."""
+
+    def __init__(self, err: ValidationError | None) -> None:
+        super().__init__(str(err) if err else "no JSON body")
+        self.err = err
+
+
+@bp.errorhandler(BodyInvalid)
+def _invalid_body(err: BodyInvalid) -> Response:
+    if err.err is not None:
+        return validation_problem(err.err, "body")
+    return problem(
+        400,
+        "Send a JSON object with 'Content-Type: application/json'.",
+        errors=[FieldProblem(field="(request)", location="body", message="Not a JSON object.")],
+    )
+
+
+def body(model: type[Q]) -> Q:
+    """The JSON body checked against ``model`` (anything else becomes a 400 problem)."""
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        raise BodyInvalid(None)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise BodyInvalid(err) from None
+
+
+def json_written(payload: BaseModel, status: int = 200) -> Response:
+    """A write's answer: JSON, never cached."""
+    response = Response(payload.model_dump_json(), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class BadCursor(Exception):

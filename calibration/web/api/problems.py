@@ -25,6 +25,7 @@ def problem(
     *,
     errors: Iterable[FieldProblem] = (),
     headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     found = list(errors)
     body = Problem(
@@ -32,6 +33,7 @@ def problem(
         status=status,
         detail=detail,
         instance=request.path,
+        code=code,
         errors=found or None,
     )
     response = Response(
@@ -44,6 +46,7 @@ def problem(
 
 
 def validation_problem(err: ValidationError, location: Location = "query") -> Response:
+    """A model's ValidationError as a 400 naming each field."""
     errors = [
         FieldProblem(
             field=".".join(str(part) for part in e["loc"]) or "(request)",

@@ -196,6 +196,7 @@ class Problem(Out):
     status: int
     detail: str | None = None
     instance: str | None = None
+    code: str | None = Field(None, description="Why the state refused it (409), for machines.")
     errors: list[FieldProblem] | None = Field(None, description="Field-level detail of a validation error.")
 
 

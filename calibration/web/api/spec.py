@@ -27,10 +27,14 @@ class Operation:
     operation_id: str
     summary: str
     description: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None  # None: a file (``files`` names its media types)
     query: type[BaseModel] | None
     scopes: tuple[str, ...]
     tag: str
+    body: type[BaseModel] | None = None
+    success: tuple[int, ...] = (200,)
+    problems: tuple[int, ...] = ()  # besides the usual ones: e.g. 409, 422
+    files: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -40,17 +44,23 @@ def operation(
     path: str,
     *,
     summary: str,
-    response: type[BaseModel],
+    response: type[BaseModel] | None,
     query: type[BaseModel] | None = None,
     tag: str,
     scopes: tuple[str, ...] = ("read", "trainer"),
+    method: str = "get",
+    body: type[BaseModel] | None = None,
+    success: tuple[int, ...] = (200,),
+    problems: tuple[int, ...] = (),
+    files: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a GET operation for the document (the view is routed by the blueprint)."""
+    """Register an operation for the document (the view is routed by the blueprint). ``scopes``
+    are the token scopes that may call it: the guard admits no other."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         OPERATIONS.append(
             Operation(
-                "get",
+                method,
                 path,
                 view.__name__,
                 summary,
@@ -59,11 +69,23 @@ def operation(
                 query,
                 scopes,
                 tag,
+                body,
+                success,
+                problems,
+                files,
             )
         )
         return view
 
     return register
+
+
+def scopes_of(endpoint: str) -> frozenset[str] | None:
+    """The scopes that may call the API endpoint (``api.<view>``), or None if it is not documented."""
+    for op in OPERATIONS:
+        if f"api.{op.operation_id}" == endpoint:
+            return frozenset(op.scopes)
+    return None
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
@@ -107,40 +129,62 @@ _PROBLEMS = {
     "404": "No such object in the token's program.",
     "429": "Too many requests this minute; see `Retry-After`.",
 }
+_MORE_PROBLEMS = {
+    409: "The state refuses it now (`code` says why).",
+    413: "The request body is too large.",
+    422: "A value names nothing in the program or does not fit (field-level detail in `errors`).",
+}
+_SUCCESS = {200: "OK", 201: "Created"}
 
 
-def _responses(op: Operation, name: str) -> dict[str, Any]:
+def _responses(op: Operation, name: str | None) -> dict[str, Any]:
     problem = {"content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "headers": {"ETag": {"schema": {"type": "string"}}},
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}},
-        },
-        "304": {"description": "Not modified (the `If-None-Match` ETag still matches)."},
-    }
+    responses: dict[str, Any] = {}
+    for status in op.success:
+        if name is None:
+            content = {t: {"schema": {"type": "string", "format": "binary"}} for t in op.files}
+        else:
+            content = {"application/json": {"schema": {"$ref": REF.format(model=name)}}}
+        responses[str(status)] = {"description": _SUCCESS.get(status, "OK"), "content": content}
+        if op.method == "get" and name is not None:
+            responses[str(status)]["headers"] = {"ETag": {"schema": {"type": "string"}}}
+    if op.method == "get" and name is not None:
+        responses["304"] = {"description": "Not modified (the `If-None-Match` ETag still matches)."}
     for code, text in _PROBLEMS.items():
-        if code == "400" and op.query is None:
+        if code == "400" and op.query is None and op.body is None:
             continue
         responses[code] = {"description": text, **problem}
+    for number in op.problems:
+        responses[str(number)] = {"description": _MORE_PROBLEMS[number], **problem}
     return responses
 
 
 def document(server_url: str) -> dict[str, Any]:
     mode: JsonSchemaMode = "serialization"
-    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(op.response, mode) for op in OPERATIONS]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (op.response, mode) for op in OPERATIONS if op.response is not None
+    ]
+    models += [(op.body, "validation") for op in OPERATIONS if op.body is not None]
     names, defs = models_json_schema([*models, (Problem, mode)], ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        ref = names[(op.response, "serialization")]["$ref"]
-        paths.setdefault(op.path, {})[op.method] = {
+        name = None
+        if op.response is not None:
+            name = names[(op.response, "serialization")]["$ref"].rsplit("/", 1)[1]
+        entry: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
             "description": op.description + f"\n\nScopes: {', '.join(f'`{s}`' for s in op.scopes)}.",
             "tags": [op.tag],
             "parameters": _parameters(op),
-            "responses": _responses(op, ref.rsplit("/", 1)[1]),
         }
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": names[(op.body, "validation")]["$ref"]}}},
+            }
+        entry["responses"] = _responses(op, name)
+        paths.setdefault(op.path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -149,7 +193,8 @@ def document(server_url: str) -> dict[str, Any]:
             "version": VERSION,
             "description": (
                 "Read a program's rubrics, rounds and their reports and score sheets, assessors and "
-                "their profiles, anchors, flags and sessions. "
+                "their profiles, anchors, flags and sessions; a scoring platform asks for validity "
+                "items to seed into live work and sends their scores back. "
                 "Every request carries a program API token (`Authorization: Bearer ...`), made by an "
                 "admin or lead trainer under API tokens. Lists are paged with `limit` and an opaque "
                 "`cursor`; times are ISO 8601 in UTC; errors are RFC 9457 problem details."

@@ -14,6 +14,7 @@ from . import (
     rubrics,
     settings,
     sheets,
+    validity,
 )
 from .blueprint import bp
 
@@ -30,4 +31,5 @@ __all__ = [
     "rubrics",
     "settings",
     "sheets",
+    "validity",
 ]

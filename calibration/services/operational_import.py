@@ -55,7 +55,6 @@ from .context import Member, SystemActor
 from .errors import InvalidInput, NotFound
 from .exports import neutralise
 from .operational_csv import (
-    COLUMNS,
     DuplicateFinder,
     ErrorSink,
     FileProblem,
@@ -521,4 +520,7 @@ def error_report_csv(imp: OperationalImport) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["COLUMNS", "create_import", "process_import", "start_import"]
+def discard_file(path: str) -> None:
+    """Remove a spooled upload whose import was never recorded."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
@@ -99,7 +100,7 @@ def imports_page() -> str | tuple[str, int]:
 
 @bp.post("/new")
 @writes_late
-def upload() -> Response | str | tuple[str, int]:
+def upload() -> WerkzeugResponse | str | tuple[str, int]:
     form = _form(bound=True)
     if not form.validate_on_submit():
         return _render(form, "The file was not imported: check the fields marked below.")

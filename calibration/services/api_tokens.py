@@ -194,11 +194,13 @@ def admit(
     method: str,
     request_id: str | None,
     rate: int | None = None,
+    needs: frozenset[str] = READ_SCOPES,
     now: dt.datetime | None = None,
 ) -> Admission:
     """Resolve a bearer token, count the request against its rate limit (``rate`` per minute,
-    default :data:`RATE_PER_MINUTE`) and audit as described in the module's docstring. Flushes; the
-    caller commits (a refusal is committed too)."""
+    default :data:`RATE_PER_MINUTE`), check that it has one of the scopes in ``needs`` (default:
+    a reading scope) and audit as described in the module's docstring. Flushes; the caller commits
+    (a refusal is committed too)."""
     now = now or utcnow()
     window = _window(now)
     row = None
@@ -227,7 +229,7 @@ def admit(
             detail={"reason": "rate", "endpoint": endpoint, "method": method, "status": 429, "count": n},
         )  # fmt: skip
         return Admission(None, 429, "rate", retry_after=60 - now.second)
-    if not (caller.scopes & READ_SCOPES):
+    if not (caller.scopes & needs):
         refuse(
             session,
             caller,

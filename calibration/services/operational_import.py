@@ -86,18 +86,29 @@ def rubric_versions(session: Session, program_id: int) -> list[RubricVersion]:
     )
 
 
+NO_SUCH_VERSION = "No rubric version with this id in the program."
+
+
 def lookups(session: Session, program_id: int, rubric_version_id: int) -> Lookups:
-    """The criteria and levels of the program's rubric version and the program's members."""
+    """The criteria and levels of the program's rubric version and the program's members
+    (:class:`InvalidInput` on ``rubric_version_id`` for a version not in the program)."""
+    found = find_lookups(session, program_id, rubric_version_id)
+    if found is None:
+        raise InvalidInput(
+            "Choose one of the program's rubric versions.", {"rubric_version_id": [NO_SUCH_VERSION]}
+        )
+    return found
+
+
+def find_lookups(session: Session, program_id: int, rubric_version_id: int) -> Lookups | None:
+    """:func:`lookups`, or None for a rubric version not in the program."""
     found = session.scalar(
         select(RubricVersion.id).where(
             RubricVersion.id == rubric_version_id, RubricVersion.program_id == program_id
         )
     )
     if found is None:
-        raise InvalidInput(
-            "Choose one of the program's rubric versions.",
-            {"rubric_version_id": ["No rubric version with this id in the program."]},
-        )
+        return None
     criteria = {
         key: criterion_id
         for key, criterion_id in session.execute(

@@ -25,6 +25,8 @@ API_MAX_BODY_BYTES = 1024 * 1024
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.reference"})
+#: Endpoints that need other scopes than reading (one of them); every other endpoint reads.
+ENDPOINT_SCOPES: dict[str, frozenset[str]] = {}
 
 
 class TokenGuard(Guard):
@@ -47,6 +49,7 @@ class TokenGuard(Guard):
         client = request.remote_addr or "unknown"
         request_id = g.get("request_id")
         rate = current_app.config.get("API_RATE_PER_MINUTE")
+        needs = ENDPOINT_SCOPES.get(endpoint, api_tokens.READ_SCOPES)
         admission = carry_out(
             lambda s: api_tokens.admit(
                 s,
@@ -56,6 +59,7 @@ class TokenGuard(Guard):
                 method=method,
                 request_id=request_id,
                 rate=rate,
+                needs=needs,
             ),
             late=True,
         ).value
@@ -65,7 +69,9 @@ class TokenGuard(Guard):
                 headers["Retry-After"] = str(admission.retry_after)
             detail = {
                 401: "Send a live program API token as 'Authorization: Bearer <token>'.",
-                403: "This token's scopes do not allow reading.",
+                403: "This token's scopes do not allow reading."
+                if needs == api_tokens.READ_SCOPES
+                else f"This token's scopes do not allow this: it needs {' or '.join(sorted(needs))}.",
                 429: "Too many requests this minute: wait, then try again.",
             }[admission.status]
             return problem(admission.status, detail, headers=headers)

@@ -43,7 +43,7 @@ def problem(
     return response
 
 
-def validation_problem(err: ValidationError, location: Location = "query") -> Response:
+def validation_problem(err: ValidationError, location: Location = "query", *, status: int = 400) -> Response:
     errors = [
         FieldProblem(
             field=".".join(str(part) for part in e["loc"]) or "(request)",
@@ -52,4 +52,4 @@ def validation_problem(err: ValidationError, location: Location = "query") -> Re
         )
         for e in err.errors(include_url=False, include_input=False)
     ]
-    return problem(400, "Some parameters are not valid: see errors.", errors=errors)
+    return problem(status, "Some parameters are not valid: see errors.", errors=errors)

@@ -31,6 +31,8 @@ class Operation:
     query: type[BaseModel] | None
     scopes: tuple[str, ...]
     tag: str
+    body: type[BaseModel] | None = None  # a POST's JSON body
+    success: str = "200"
 
 
 OPERATIONS: list[Operation] = []
@@ -66,6 +68,52 @@ def operation(
     return register
 
 
+def post_operation(
+    path: str,
+    *,
+    summary: str,
+    body: type[BaseModel],
+    response: type[BaseModel],
+    tag: str,
+    scopes: tuple[str, ...],
+    success: str = "202",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a POST operation (with its JSON body and the ``Idempotency-Key`` header)."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        OPERATIONS.append(
+            Operation(
+                "post",
+                path,
+                view.__name__,
+                summary,
+                (view.__doc__ or "").strip(),
+                response,
+                None,
+                scopes,
+                tag,
+                body,
+                success,
+            )
+        )
+        return view
+
+    return register
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": (
+        "A new key for each logical request (e.g. a UUID). A retry with the same key and the same "
+        "request gets the first answer again and writes nothing; the same key with another request "
+        "is refused (422)."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
@@ -97,6 +145,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             if description:
                 param["description"] = description
             params.append(param)
+    if op.method == "post":
+        params.append(IDEMPOTENCY_HEADER)
     return params
 
 
@@ -109,7 +159,43 @@ _PROBLEMS = {
 }
 
 
+_POST_PROBLEMS = {
+    "400": "The body is not JSON, or the `Idempotency-Key` header is missing or not valid.",
+    "401": _PROBLEMS["401"],
+    "403": _PROBLEMS["403"],
+    "404": "Not found.",
+    "409": "A request with this `Idempotency-Key` is still being carried out; see `Retry-After`.",
+    "413": "The body is larger than the API accepts.",
+    "415": "The body is not sent as `application/json`.",
+    "422": "The body or its rows are not valid (each named in `errors`); nothing was written. "
+    "Also: the `Idempotency-Key` was used for a different request.",
+    "429": _PROBLEMS["429"],
+}
+
+
+def _post_responses(op: Operation, name: str) -> dict[str, Any]:
+    problem = {"content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+    responses: dict[str, Any] = {
+        op.success: {
+            "description": "Accepted: the import's status resource (also in `Location`).",
+            "headers": {
+                "Location": {"schema": {"type": "string"}},
+                "Idempotent-Replayed": {
+                    "description": "`true` when this is the first answer to a retried request.",
+                    "schema": {"type": "string"},
+                },
+            },
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}},
+        }
+    }
+    for code, text in _POST_PROBLEMS.items():
+        responses[code] = {"description": text, **problem}
+    return responses
+
+
 def _responses(op: Operation, name: str) -> dict[str, Any]:
+    if op.method == "post":
+        return _post_responses(op, name)
     problem = {"content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
     responses: dict[str, Any] = {
         "200": {
@@ -129,18 +215,25 @@ def _responses(op: Operation, name: str) -> dict[str, Any]:
 def document(server_url: str) -> dict[str, Any]:
     mode: JsonSchemaMode = "serialization"
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(op.response, mode) for op in OPERATIONS]
+    models += [(op.body, "validation") for op in OPERATIONS if op.body is not None]
     names, defs = models_json_schema([*models, (Problem, mode)], ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         ref = names[(op.response, "serialization")]["$ref"]
-        paths.setdefault(op.path, {})[op.method] = {
+        entry: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
             "description": op.description + f"\n\nScopes: {', '.join(f'`{s}`' for s in op.scopes)}.",
             "tags": [op.tag],
             "parameters": _parameters(op),
-            "responses": _responses(op, ref.rsplit("/", 1)[1]),
         }
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": names[(op.body, "validation")]}},
+            }
+        entry["responses"] = _responses(op, ref.rsplit("/", 1)[1])
+        paths.setdefault(op.path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -172,4 +265,4 @@ def document(server_url: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["OPERATIONS", "PageQuery", "document", "operation"]
+__all__ = ["OPERATIONS", "PageQuery", "document", "operation", "post_operation"]

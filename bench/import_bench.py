@@ -43,10 +43,20 @@ from sqlalchemy import func, select  # noqa: E402 (after the path set-up)
 
 from calibration.db import Database, write_intent  # noqa: E402
 from calibration.db.migrate import upgrade  # noqa: E402
-from calibration.models import ImportSource, OperationalRating, Role  # noqa: E402
+from calibration.models import (  # noqa: E402
+    Criterion,
+    ImportSource,
+    Membership,
+    OperationalRating,
+    Program,
+    Role,
+    User,
+)
+from calibration.rubrics import load_rubric_file  # noqa: E402
 from calibration.services import operational_import  # noqa: E402
 from calibration.services.context import SystemActor  # noqa: E402
 from calibration.services.operational_csv import spool  # noqa: E402
+from calibration.services.rubrics import import_rubric  # noqa: E402
 
 ASSESSORS = 20
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -118,21 +128,44 @@ def report_cold_time(db: Database, program_id: int, rubric_version_id: int) -> f
         return time.perf_counter() - started
 
 
+def setup(db: Database) -> tuple[int, int, list[str], list[str]]:
+    """A program with one rubric version and :data:`ASSESSORS` readers (no passwords: never used).
+
+    Made with the models and the rubric service only (not the test factories, which load the
+    whole statistics stack), so the peak memory is the import's and what it needs."""
+    with write_intent(), db.sessionmaker() as session:
+        program = Program(slug="bench", name="Bench", settings_json="{}")
+        session.add(program)
+        session.flush()
+        outcome = import_rubric(
+            session,
+            SystemActor(program.id),
+            program.id,
+            load_rubric_file(ROOT / "rubrics" / "analyzing-time.yaml"),
+        )
+        emails = [f"reader{i}@bench.test" for i in range(ASSESSORS)]
+        for email in emails:
+            user = User(email=email, name=email.split("@")[0], password_hash=None)
+            session.add(user)
+            session.flush()
+            session.add(Membership(user_id=user.id, program_id=program.id, role=Role.ASSESSOR))
+        criteria = list(
+            session.scalars(
+                select(Criterion.key)
+                .where(Criterion.rubric_version_id == outcome.rubric_version_id)
+                .order_by(Criterion.position)
+            )
+        )
+        session.commit()
+        return program.id, outcome.rubric_version_id, criteria, emails
+
+
 def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
-    from tests.factories import make_program, make_rubric, make_user
 
     baseline = maxrss_mb()
     with database(kind, url) as db_url, tempfile.TemporaryDirectory(prefix="calib-import-") as folder:
         db = Database(db_url)
-        with write_intent(), db.sessionmaker() as session:
-            program = make_program(session, "bench")
-            rubric = make_rubric(session, program)
-            emails = [f"reader{i}@bench.test" for i in range(ASSESSORS)]
-            for email in emails:
-                make_user(session, program, email, Role.ASSESSOR)
-            criteria = [c.key for c in rubric.criteria]
-            program_id, version_id = program.id, rubric.id
-            session.commit()
+        program_id, version_id, criteria, emails = setup(db)
         source = Path(folder) / "ratings.csv"
         started = time.perf_counter()
         generate(source, rows, criteria, emails)

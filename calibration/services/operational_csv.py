@@ -170,6 +170,58 @@ class RowChecker:
         self.lookups = lookups
         self.errors = errors
         self.latest = now + FUTURE_SLACK
+        # The common case, looked up in dicts: cells written the plain way, times seen just before
+        # (a submission's rows share one), the submission id of the row before.
+        self._levels = {str(v): v for v in lookups.levels}
+        self._reads = {str(r): r for r in range(1, MAX_READ + 1)}
+        self._times: dict[str, dt.datetime] = {}
+        self._last_submission = ""
+
+    def check(self, row: int, cells: list[str]) -> Parsed | None:
+        """The parsed row, or None after recording its errors (every bad cell of the row)."""
+        if len(cells) == len(COLUMNS):
+            submission, criterion, assessor, level_text, read_text, at_text = map(str.strip, cells)
+            criterion_id = self.lookups.criteria.get(criterion)
+            assessor_id = self.lookups.assessors.get(assessor) or self.lookups.assessors.get(assessor.lower())
+            level = self._levels.get(level_text)
+            read = self._reads.get(read_text)
+            at = self._times.get(at_text) or self._plain_time(at_text)
+            if (
+                criterion_id is not None
+                and assessor_id is not None
+                and level is not None
+                and read is not None
+                and at is not None
+                and (submission == self._last_submission or self._plain_submission(submission))
+            ):
+                return submission, criterion_id, assessor_id, level, read, at
+        return self._check_each_cell(row, cells)
+
+    def _plain_time(self, text: str) -> dt.datetime | None:
+        try:
+            at = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if at.utcoffset() is None:
+            return None
+        at = at.astimezone(dt.UTC)
+        if at > self.latest:
+            return None
+        if len(self._times) > 10_000:  # a bounded cache: memory stays flat
+            self._times.clear()
+        self._times[text] = at
+        return at
+
+    def _plain_submission(self, value: str) -> bool:
+        if (
+            value
+            and len(value) <= MAX_SUBMISSION_ID
+            and not value.startswith(FORMULA_START)
+            and value.isprintable()
+        ):
+            self._last_submission = value
+            return True
+        return False
 
     def _bad(self, row: int, column: str, value: str, problem: str) -> None:
         self.errors.add(RowError(row, column, _short(value), problem))
@@ -190,8 +242,7 @@ class RowChecker:
             return False
         return True
 
-    def check(self, row: int, cells: list[str]) -> Parsed | None:
-        """The parsed row, or None after recording its errors (every bad cell of the row)."""
+    def _check_each_cell(self, row: int, cells: list[str]) -> Parsed | None:
         if len(cells) != len(COLUMNS):
             self._bad(
                 row, "(row)", ",".join(cells),

@@ -52,7 +52,6 @@ from ..models import (
 from . import audit
 from .context import Member, SystemActor
 from .errors import InvalidInput, NotFound
-from .exports import neutralise
 from .operational_csv import (
     DuplicateFinder,
     ErrorSink,
@@ -64,7 +63,11 @@ from .operational_csv import (
     read_csv,
 )
 
-DEFAULT_CHUNK = 5000
+#: Rows per stored chunk (one transaction each) and per conflict check.
+DEFAULT_CHUNK = 20_000
+#: SQLite page cache of the connection that stores a chunk (the default 2 MiB makes every insert
+#: into a large natural-key index read pages from disk).
+SQLITE_CACHE_KIB = 64 * 1024
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
@@ -564,6 +567,8 @@ def report_errors(imp: OperationalImport) -> list[RowError]:
 
 def error_report_csv(imp: OperationalImport) -> str:
     """The error report as CSV (row, column, value, problem), every text cell formula-safe."""
+    from .exports import neutralise  # here: the exports module loads the statistics stack
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["row", "column", "value", "problem"])

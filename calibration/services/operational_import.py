@@ -71,6 +71,8 @@ SQLITE_CACHE_KIB = 64 * 1024
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
+#: The largest id a table holds (a bigger one in a URL is simply not found).
+MAX_ID = 2**31 - 1
 #: Submission ids per conflict query (well under every database's limit on parameters).
 IN_BATCH = 2000
 
@@ -550,7 +552,9 @@ def program_imports(session: Session, program_id: int, *, limit: int = 50) -> li
 
 
 def get_import(session: Session, program_id: int, import_id: int) -> OperationalImport:
-    """One of the program's imports (another program's is not found)."""
+    """One of the program's imports (another program's, or an id no table could hold, is not found)."""
+    if not 0 < import_id <= MAX_ID:
+        raise NotFound("no such import")
     found = session.scalar(
         select(OperationalImport).where(
             OperationalImport.id == import_id, OperationalImport.program_id == program_id

@@ -160,3 +160,10 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_writes_nothing(clie
     other = make_token(db, world, ["import"])
     assert _post(client, other, body, key="retry-me").get_json()["rows_already"] == 3
     assert _counts(db) == (2, 3)
+
+
+def test_an_id_no_table_could_hold_is_404_not_500(client, world, db):
+    token = make_token(db, world, ["import"])
+    for import_id in (2**31, 2**70):
+        r = client.get(f"/api/v1/imports/{import_id}", headers=bearer(token))
+        assert r.status_code == 404 and r.mimetype == "application/problem+json"

@@ -61,6 +61,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # /api/v1: largest request body, and requests per token per minute (counted in the database).
         "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 1024 * 1024),
         "API_RATE_PER_MINUTE": _int("API_RATE_PER_MINUTE", 600),
+        # Live scoring imports: largest CSV upload, and where uploads wait for their import.
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_BYTES", 200 * 1024 * 1024),
+        "IMPORT_DIR": os.environ.get("IMPORT_DIR", str(Path(instance_path) / "imports")),
         # Anchor attachments live outside static, served only through access-checked views.
         "ATTACHMENT_DIR": os.environ.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
         # Computed reports and rendered charts kept across restarts (services/report_store.py); empty

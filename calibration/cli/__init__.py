@@ -23,6 +23,7 @@ from ..services.rules import DEFAULT_PROGRAM_SETTINGS
 from ..services.scoring import ONE_LINE_MESSAGE, is_one_line
 from .credentials import credential_key, verify_credential
 from .drift import evaluate_drift
+from .imports import import_ratings
 from .reminders import send_mail, send_reminders
 from .validity import expire_validity
 
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(expire_validity)
     app.cli.add_command(credential_key)
     app.cli.add_command(verify_credential)
+    app.cli.add_command(import_ratings)
 
 
 def _session() -> Session:

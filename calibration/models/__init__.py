@@ -1,7 +1,7 @@
 """SQLAlchemy models. Import from here: ``from calibration.models import Round``."""
 
 from .anchors import Anchor, AnchorKeyEntry, AnchorKeyVersion, AnchorPurpose, AnchorStatus
-from .api import ApiRateWindow, ApiToken
+from .api import ApiIdempotencyKey, ApiRateWindow, ApiToken
 from .attachments import AnchorAttachment
 from .audit import AuditChainHead, AuditEvent
 from .challenges import ChallengeStatus, KeyChallenge
@@ -50,6 +50,7 @@ __all__ = [
     "AnchorKeyVersion",
     "AnchorPurpose",
     "AnchorStatus",
+    "ApiIdempotencyKey",
     "ApiRateWindow",
     "ApiToken",
     "Assignment",

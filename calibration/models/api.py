@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
@@ -41,3 +41,22 @@ class ApiRateWindow(Base):
     bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiIdempotencyKey(Base):
+    """The first answer to a POST sent with an ``Idempotency-Key``, per token: a retry with the
+    same key and the same request gets this answer again and writes nothing; ``status`` is None
+    while the first request is still being handled."""
+
+    __tablename__ = "api_idempotency_key"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -146,7 +146,8 @@ def _unavailable(err: Exception) -> tuple[str, int, dict[str, str]] | Response:
 
 
 def _too_large_message() -> str:
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    # The request's own limit: an upload endpoint may allow more than the app's default.
+    limit = request.max_content_length if request else current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit:
         size = ""
     elif limit >= 1024 * 1024:

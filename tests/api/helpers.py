@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from calibration.models import Role
@@ -21,3 +22,20 @@ def make_token(db: Any, world: Any, scopes: list[str], *, program: str = "a") ->
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def posting(token: str) -> dict[str, str]:
+    """The headers of a POST: the token and a new ``Idempotency-Key`` (each call a new request)."""
+    return bearer(token) | {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def schemathesis_config() -> Any:
+    """schemathesis' defaults, except that a body over the size limit (413 problem) counts as
+    refusing schema-violating data: it is refused before it is read, whatever else is wrong."""
+    from schemathesis.config import SchemathesisConfig
+    from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
+
+    expected = [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]
+    return SchemathesisConfig.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": expected}}}
+    )

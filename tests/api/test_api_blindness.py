@@ -10,7 +10,8 @@ import re
 from calibration.web.api.spec import OPERATIONS
 
 from ..factories import submit
-from .helpers import bearer, make_token
+from ..factories_operational import CRITERIA
+from .helpers import bearer, make_token, posting
 
 
 def _readable(scopes):  # type: ignore[no-untyped-def]
@@ -18,9 +19,9 @@ def _readable(scopes):  # type: ignore[no-untyped-def]
     return [op for op in OPERATIONS if op.method == "get" and op.response and set(op.scopes) & set(scopes)]
 
 
-def _crawl(client, world, token, scopes):  # type: ignore[no-untyped-def]
+def _crawl(client, world, token, scopes, **more):  # type: ignore[no-untyped-def]
     """Every JSON read the token may call, every page (limit=1 so each item is its own page)."""
-    values = {
+    values = more | {
         "round_id": world.round_id,
         "assessor_id": world.ids["assessor"],
         "rubric_version_id": world.rubric_id,
@@ -46,6 +47,19 @@ def _crawl(client, world, token, scopes):  # type: ignore[no-untyped-def]
     return bodies
 
 
+def _import(client, world, db) -> int:  # type: ignore[no-untyped-def]
+    """A live scoring import through the API, so the crawl reaches its status resource."""
+    row = {"submission_id": "L-1", "assessor": "assessor@a.test", "level": 2, "read": 1}
+    rows = [row | {"criterion": c, "scored_at": "2026-03-01T14:05:00Z"} for c in CRITERIA]
+    r = client.post(
+        "/api/v1/operational-ratings",
+        json={"rubric_version_id": world.rubric_id, "rows": rows},
+        headers=posting(make_token(db, world, ["import"])),
+    )
+    assert r.status_code == 202, r.get_json()
+    return int(r.get_json()["id"])
+
+
 def _keyless(body: str) -> None:
     assert "Rationale for" not in body
     assert '"rationale"' not in body and '"entries"' not in body
@@ -54,12 +68,15 @@ def _keyless(body: str) -> None:
 def test_no_key_or_rationale_without_the_trainer_scope(client, world, db):
     submit(db, world, "assessor", 0)
     submit(db, world, "assessor2", 0, levels=[1] * len(world.criteria))
+    imported = _import(client, world, db)
     for scopes in (["read"], ["read", "import", "validity"]):
-        bodies = _crawl(client, world, make_token(db, world, scopes), scopes)
+        bodies = _crawl(client, world, make_token(db, world, scopes), scopes, import_id=imported)
         assert len(bodies) > len(_readable(scopes))
         for _, body in bodies:
             _keyless(body)
-    trainer_bodies = _crawl(client, world, make_token(db, world, ["trainer"]), ["trainer"])
+    trainer_bodies = _crawl(
+        client, world, make_token(db, world, ["trainer"]), ["trainer"], import_id=imported
+    )
     assert "Rationale for" in "".join(
         b for _, b in trainer_bodies
     )  # the crawl does reach the keys when allowed

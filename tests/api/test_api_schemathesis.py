@@ -14,7 +14,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from calibration.web.api.spec import OPERATIONS
 
-from .helpers import bearer, make_token
+from .helpers import bearer, make_token, schemathesis_config
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def api_app(app_config: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def api_schema(api_app: Any) -> Any:
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app, config=schemathesis_config())
 
 
 @pytest.fixture

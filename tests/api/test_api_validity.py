@@ -17,7 +17,7 @@ from calibration.models import AuditEvent, ValidityAssignment
 
 from ..conftest import post_form
 from ..factories_validity import fresh_anchors, key_of, set_validity_rules
-from .helpers import bearer, make_token
+from .helpers import bearer, make_token, posting
 
 URL = "/api/v1/validity/assignments"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -43,7 +43,7 @@ def _audit(db, action):  # type: ignore[no-untyped-def]
 
 
 def _ask(client, token, who="assessor@a.test", ref="queue-1", **more):  # type: ignore[no-untyped-def]
-    return client.post(URL, json={"assessor": who, "external_ref": ref, **more}, headers=bearer(token))
+    return client.post(URL, json={"assessor": who, "external_ref": ref, **more}, headers=posting(token))
 
 
 def test_read_or_trainer_tokens_are_refused_and_audited(client, world, db, live):
@@ -55,7 +55,7 @@ def test_read_or_trainer_tokens_are_refused_and_audited(client, world, db, live)
             client.post(
                 f"{URL}/1/scores",
                 json={"levels": {}, "scored_at": "2026-01-01T00:00:00Z"},
-                headers=bearer(token),
+                headers=posting(token),
             ),
         ):
             assert r.status_code == 403 and r.mimetype == "application/problem+json"
@@ -121,7 +121,7 @@ def test_refusals_are_problem_json_with_a_reason_code(client, world, db, live):
 )
 def test_bad_bodies_are_400_naming_the_field_and_write_nothing(client, world, db, live, payload, field):
     token = make_token(db, world, ["validity"])
-    r = client.post(URL, json=payload, headers=bearer(token))
+    r = client.post(URL, json=payload, headers=posting(token))
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
     assert field in [e["field"] for e in r.get_json()["errors"]]
     assert db.scalar(select(func.count()).select_from(ValidityAssignment)) == 0
@@ -134,7 +134,7 @@ def test_not_json_is_400(client, world, db, live):
         (b"a=1", "application/x-www-form-urlencoded"),
         (b"[1]", "application/json"),
     ):
-        r = client.post(URL, data=data, content_type=kind, headers=bearer(token))
+        r = client.post(URL, data=data, content_type=kind, headers=posting(token))
         assert r.status_code == 400 and r.mimetype == "application/problem+json"
 
 
@@ -146,18 +146,18 @@ def test_scores_are_stored_scored_and_idempotent(client, world, db, live):
     db.rollback()
     url = f"{URL}/{served['id']}/scores"
     at = utcnow().isoformat()
-    r = client.post(url, json={"levels": key, "scored_at": at}, headers=bearer(token))
+    r = client.post(url, json={"levels": key, "scored_at": at}, headers=posting(token))
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
     assert body["status"] == "answered" and body["result"] is None  # no key to the validity scope
     assert '"entries"' not in r.get_data(as_text=True) and "rationale" not in r.get_data(as_text=True)
-    assert client.post(url, json={"levels": key, "scored_at": at}, headers=bearer(token)).status_code == 200
+    assert client.post(url, json={"levels": key, "scored_at": at}, headers=posting(token)).status_code == 200
     other = {k: (v % 3) + 1 for k, v in key.items()}
-    r = client.post(url, json={"levels": other, "scored_at": at}, headers=bearer(token))
+    r = client.post(url, json={"levels": other, "scored_at": at}, headers=posting(token))
     assert r.status_code == 409 and r.get_json()["code"] == "already_answered"
     # A token with the trainer scope too sees the result against the key.
     both = make_token(db, world, ["validity", "trainer"])
-    r = client.post(url, json={"levels": key, "scored_at": at}, headers=bearer(both))
+    r = client.post(url, json={"levels": key, "scored_at": at}, headers=posting(both))
     result = r.get_json()["result"]
     assert result["exact"] == result["n"] == len(key) and result["anchor_id"] == row.anchor_id
     assert len(_audit(db, "validity.score")) == 1
@@ -168,13 +168,13 @@ def test_levels_that_do_not_fit_are_422_and_other_programs_404(client, world, db
     served = _ask(client, token).get_json()["assignment"]
     url = f"{URL}/{served['id']}/scores"
     r = client.post(
-        url, json={"levels": {"nope": 1}, "scored_at": utcnow().isoformat()}, headers=bearer(token)
+        url, json={"levels": {"nope": 1}, "scored_at": utcnow().isoformat()}, headers=posting(token)
     )
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
     assert "levels.nope" in [e["field"] for e in r.get_json()["errors"]]
     token_b = make_token(db, world, ["validity", "trainer"], program="b")
     r = client.post(
-        url, json={"levels": {"nope": 1}, "scored_at": utcnow().isoformat()}, headers=bearer(token_b)
+        url, json={"levels": {"nope": 1}, "scored_at": utcnow().isoformat()}, headers=posting(token_b)
     )
     assert r.status_code == 404
     assert (

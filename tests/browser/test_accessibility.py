@@ -283,6 +283,51 @@ def _practice_try_path(site) -> str:
     return _practice_differed_path(site).removesuffix("/feedback") + "/try-again"
 
 
+def _live_import_path(site, state: str) -> str:
+    """A live scoring import of the demo program (made once): ``rejected`` with its error table,
+    or ``queued`` (never started: the page shows its progress and refreshes itself)."""
+    import io
+    import tempfile
+
+    from sqlalchemy import select
+
+    from calibration.db import write_intent
+    from calibration.models import ImportSource, OperationalImport, Program, RubricVersion
+    from calibration.services import operational_csv, operational_import
+    from calibration.services.context import SystemActor
+
+    name = f"a11y-{state}.csv"
+    with write_intent(), site.session() as session:
+        found = session.scalar(select(OperationalImport.id).where(OperationalImport.filename == name))
+        if found is not None:
+            return f"/trainer/imports/{found}"
+        program_id = session.scalar(select(Program.id).where(Program.slug == "demo"))
+        version = session.scalar(
+            select(RubricVersion).where(RubricVersion.program_id == program_id).order_by(RubricVersion.id)
+        )
+        content = (
+            "submission_id,criterion,assessor,level,read,scored_at\n"
+            f"S-1,{version.criteria[0].key},priya@demo.test,9,1,2026-03-01T10:00:00Z\n"
+            "=S-2,nope,nobody@demo.test,1,1,2026-03-01T10:00:00Z\n"
+        )
+        spooled = operational_csv.spool(io.BytesIO(content.encode()), tempfile.mkdtemp(prefix="a11y-"))
+        imp = operational_import.create_import(
+            session, SystemActor(program_id), rubric_version_id=version.id, source=ImportSource.UPLOAD,
+            filename=name, upload_path=spooled.path, content_sha256=spooled.sha256,
+        )  # fmt: skip
+        session.commit()
+        import_id = imp.id
+    if state == "rejected":
+        operational_import.process_import(site._sessions, import_id)
+    return f"/trainer/imports/{import_id}"
+
+
+def _live_imports_path(site) -> str:
+    _live_import_path(site, "rejected")
+    _live_import_path(site, "queued")
+    return "/trainer/imports"
+
+
 KEY_PAGES = [
     KeyPage("login", None, lambda site: "/login"),
     KeyPage("dashboard", "priya@demo.test", lambda site: "/dashboard"),
@@ -355,6 +400,10 @@ KEY_PAGES = [
     KeyPage("certification-in-training", "new@demo.test", lambda site: "/certification"),
     KeyPage("practice-differed", "new@demo.test", _practice_differed_path),
     KeyPage("practice-try", "new@demo.test", _practice_try_path),
+    # Issue 18 item 4: live scoring imports.
+    KeyPage("live-imports", "trainer@demo.test", _live_imports_path),
+    KeyPage("live-import-rejected", "trainer@demo.test", lambda site: _live_import_path(site, "rejected")),
+    KeyPage("live-import-running", "trainer@demo.test", lambda site: _live_import_path(site, "queued")),
 ]
 
 

@@ -69,8 +69,9 @@ class TokenGuard(Guard):
                 headers["Retry-After"] = str(admission.retry_after)
             detail = {
                 401: "Send a live program API token as 'Authorization: Bearer <token>'.",
-                403: "This token's scopes do not allow "
-                + ("reading." if allowed <= api_tokens.READ_SCOPES else "this."),
+                403: "This token's scopes do not allow reading."
+                if allowed <= api_tokens.READ_SCOPES
+                else f"This token's scopes do not allow this: it needs {' or '.join(sorted(allowed))}.",
                 429: "Too many requests this minute: wait, then try again.",
             }[admission.status]
             return problem(admission.status, detail, headers=headers)

@@ -45,8 +45,8 @@ def problem(
     return response
 
 
-def validation_problem(err: ValidationError, location: Location = "query") -> Response:
-    """A model's ValidationError as a 400 naming each field."""
+def validation_problem(err: ValidationError, location: Location = "query", *, status: int = 400) -> Response:
+    """A model's ValidationError as a problem (400 by default) naming each field."""
     errors = [
         FieldProblem(
             field=".".join(str(part) for part in e["loc"]) or "(request)",
@@ -55,4 +55,4 @@ def validation_problem(err: ValidationError, location: Location = "query") -> Re
         )
         for e in err.errors(include_url=False, include_input=False)
     ]
-    return problem(400, "Some parameters are not valid: see errors.", errors=errors)
+    return problem(status, "Some parameters are not valid: see errors.", errors=errors)

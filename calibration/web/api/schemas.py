@@ -404,3 +404,68 @@ class AssessorProfileOut(Out):
     rubrics: list[ProfileRubricOut] = Field(description="Per rubric version, over every round.")
     flags: list[ProfileFlagOut] = Field(description="Drift flags about the assessor, open ones first.")
     open_flags: int
+
+
+# ------------------------------------------------------------------------ operational ratings
+#: Rows per batch of ``POST /operational-ratings`` (a larger import: several batches, or the
+#: CSV upload in the UI).
+MAX_BATCH_ROWS = 5000
+
+
+class RatingIn(BaseModel):
+    """One reader's level for one criterion of one live submission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submission_id: str = Field(
+        min_length=1, max_length=200, description="The scoring platform's id of the live submission."
+    )
+    criterion: str = Field(min_length=1, max_length=80, description="The rubric criterion's key.")
+    assessor: str = Field(
+        min_length=1, max_length=254, description="The reader's email address (a member of the program)."
+    )
+    level: int = Field(ge=-1000, le=1000, description="The rubric level's value.")
+    read: int = Field(ge=1, le=20, description="1 first read, 2 second read, higher for later reads.")
+    scored_at: str = Field(
+        min_length=1,
+        max_length=40,
+        description="ISO 8601 with a UTC offset, e.g. `2026-03-01T14:05:00+01:00` or `...Z`.",
+    )
+
+
+class OperationalBatchIn(BaseModel):
+    """A batch of operational ratings scored on one rubric version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rubric_version_id: int = Field(ge=1, le=2**31 - 1, description="The rubric version the scores use.")
+    rows: list[RatingIn] = Field(
+        min_length=1, max_length=MAX_BATCH_ROWS, description=f"At most {MAX_BATCH_ROWS} rows."
+    )
+
+
+class ImportErrorOut(Out):
+    row: int = Field(description="The file's row (header = 1), or the index in `rows` of an API batch.")
+    column: str
+    value: str
+    problem: str
+
+
+class ImportOut(Out):
+    """An operational ratings import: its progress and outcome."""
+
+    id: int
+    status: Literal["queued", "checking", "storing", "done", "rejected", "failed"]
+    source: Literal["upload", "api", "cli"]
+    rubric_version_id: int
+    filename: str
+    rows_total: int | None = Field(description="Known once the rows are read through.")
+    rows_checked: int
+    rows_stored: int = Field(description="Rows this import stored.")
+    rows_already: int = Field(description="Rows identical to ones stored earlier (skipped).")
+    error_count: int
+    errors: list[ImportErrorOut] = Field(description="The first errors by row (at most 100).")
+    message: str
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None

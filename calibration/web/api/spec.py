@@ -88,6 +88,20 @@ def scopes_of(endpoint: str) -> frozenset[str] | None:
     return None
 
 
+#: Every POST carries one (see ``idempotency.py``): a retry with the same key gets the first answer.
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": (
+        "A new key for each logical request (e.g. a UUID). A retry with the same key and the same "
+        "request gets the first answer again and writes nothing; the same key with another request "
+        "is refused (422)."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
@@ -119,6 +133,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
             if description:
                 param["description"] = description
             params.append(param)
+    if op.method == "post":
+        params.append(IDEMPOTENCY_HEADER)
     return params
 
 
@@ -130,11 +146,22 @@ _PROBLEMS = {
     "429": "Too many requests this minute; see `Retry-After`.",
 }
 _MORE_PROBLEMS = {
-    409: "The state refuses it now (`code` says why).",
+    409: "The state refuses it now (`code` says why), or a request with this `Idempotency-Key` is "
+    "still being carried out (see `Retry-After`).",
     413: "The request body is too large.",
-    422: "A value names nothing in the program or does not fit (field-level detail in `errors`).",
+    415: "The body is not sent as `application/json`.",
+    422: "A value names nothing in the program or does not fit (field-level detail in `errors`); "
+    "nothing was written. Also: the `Idempotency-Key` was used for a different request.",
 }
-_SUCCESS = {200: "OK", 201: "Created"}
+#: What every POST may answer besides its own problems: the body and the Idempotency-Key.
+_POST_PROBLEMS = (409, 413, 415, 422)
+_SUCCESS = {200: "OK", 201: "Created", 202: "Accepted"}
+_POST_HEADERS = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the first answer again, to a retried request.",
+        "schema": {"type": "string"},
+    },
+}
 
 
 def _responses(op: Operation, name: str | None) -> dict[str, Any]:
@@ -148,13 +175,23 @@ def _responses(op: Operation, name: str | None) -> dict[str, Any]:
         responses[str(status)] = {"description": _SUCCESS.get(status, "OK"), "content": content}
         if op.method == "get" and name is not None:
             responses[str(status)]["headers"] = {"ETag": {"schema": {"type": "string"}}}
+        if op.method == "post":
+            headers = dict(_POST_HEADERS)
+            if status in (201, 202):
+                headers["Location"] = {"description": "The resource's URL.", "schema": {"type": "string"}}
+            responses[str(status)]["headers"] = headers
     if op.method == "get" and name is not None:
         responses["304"] = {"description": "Not modified (the `If-None-Match` ETag still matches)."}
     for code, text in _PROBLEMS.items():
         if code == "400" and op.query is None and op.body is None:
             continue
         responses[code] = {"description": text, **problem}
-    for number in op.problems:
+    if op.method == "post":
+        responses["400"] = {
+            "description": "The body is not JSON, or the `Idempotency-Key` header is missing or not valid.",
+            **problem,
+        }
+    for number in sorted({*op.problems, *(_POST_PROBLEMS if op.method == "post" else ())}):
         responses[str(number)] = {"description": _MORE_PROBLEMS[number], **problem}
     return responses
 

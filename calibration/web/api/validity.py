@@ -21,7 +21,9 @@ from ...services.anchor_files import attachment_file, get_attachment
 from ...services.errors import Conflict, InvalidInput
 from ..attachments import send_attachment
 from ..boundary import Refused, attempt
+from ..hooks import writes_late
 from .blueprint import body, bp, caller, decode_cursor, json_response, json_written, query
+from .idempotency import idempotent
 from .problems import problem
 from .resources import _page, _rubric
 from .schemas import FieldProblem, Page
@@ -81,6 +83,7 @@ def _refusal(outcome: Refused) -> Response:
 
 
 @bp.post("/validity/assignments")
+@writes_late
 @operation(
     "/validity/assignments",
     method="post",
@@ -92,6 +95,7 @@ def _refusal(outcome: Refused) -> Response:
     scopes=SCOPES,
     tag="validity",
 )
+@idempotent
 def create_assignment() -> Response:
     """Picks a keyed anchor the assessor has never met, under the program's seeding rate and exposure
     rules, and returns its evidence and rubric (never its key): insert it into the assessor's queue
@@ -141,6 +145,7 @@ def create_assignment() -> Response:
 
 
 @bp.post("/validity/assignments/<int:assignment_id>/scores")
+@writes_late
 @operation(
     "/validity/assignments/{assignment_id}/scores",
     method="post",
@@ -151,6 +156,7 @@ def create_assignment() -> Response:
     scopes=SCOPES,
     tag="validity",
 )
+@idempotent
 def post_scores(assignment_id: int) -> Response:
     """Scores the levels against the master key version in force when the item was assigned and
     stores them. Posting the same levels again returns the stored answer (nothing written);

@@ -149,17 +149,19 @@ def audit_export(session: Session, program_id: int, f: AuditFilter) -> CsvExport
         AUDIT_COLUMNS,
         tuple(
             tuple(
-                cell(v)
-                for v in (
-                    x.id,
-                    x.at,
-                    x.actor,
-                    x.action,
-                    x.object_type,
-                    x.object_id,
-                    x.outcome,
-                    x.request_id,
-                    x.detail,
+                map(
+                    cell,
+                    (
+                        x.id,
+                        x.at,
+                        x.actor,
+                        x.action,
+                        x.object_type,
+                        x.object_id,
+                        x.outcome,
+                        x.request_id,
+                        x.detail,
+                    ),
                 )
             )
             for x in lines

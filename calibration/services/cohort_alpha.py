@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Level
+from ..models import Level, Round, ScoreSheet
 from ..models.scoring import UnitLevelCount
 from ..stats import krippendorff_alpha
 from ..stats.results import Estimate
@@ -27,6 +27,56 @@ from .rules import pass_rule_from_json
 from .score_rows import int_columns
 
 ROUND_ALPHAS = ReportCache(maxsize=512, namespace="round-alpha")
+#: Each program's sheets per round, keyed by the criterion-score count of each of its rounds.
+ROUND_SHEET_COUNTS = ReportCache(maxsize=64)
+
+#: ``round id -> (sheets, highest sheet id, assessors, highest anchor id)``
+SheetCounts = dict[int, tuple[int, int, int, int]]
+
+
+def round_sheet_counts(session: Session, program_id: int) -> SheetCounts:
+    """Sheets, the highest sheet id, assessors and the highest anchor id of every round of the
+    program that has scores, for the overview and the cache keys of :func:`round_alphas`.
+
+    Counting them means grouping every score sheet of the program (a ``COUNT(DISTINCT)`` over
+    hundreds of thousands of rows at 300 assessors and 30 rounds), so the answer is cached under
+    each round's number of criterion-scores read from ``unit_level_count`` (a few thousand rows, kept
+    by a trigger in the transaction that inserts the scores). Sheets are never updated or deleted and
+    each is inserted with its criterion-scores, so any new sheet changes that key; the highest sheet
+    id is added as well.
+    """
+    state = session.execute(
+        select(UnitLevelCount.round_id, func.sum(UnitLevelCount.n))
+        .join(Round, Round.id == UnitLevelCount.round_id)
+        .where(Round.program_id == program_id)
+        .group_by(UnitLevelCount.round_id)
+        .order_by(UnitLevelCount.round_id)
+    ).all()
+    key = (
+        database_identity(session),
+        program_id,
+        session.scalar(select(func.max(ScoreSheet.id))),
+        tuple((rid, int(n)) for rid, n in state),
+    )
+
+    def compute() -> SheetCounts:
+        return {
+            rid: (n, top, people, max_anchor)
+            for rid, n, top, people, max_anchor in session.execute(
+                select(
+                    ScoreSheet.round_id,
+                    func.count(ScoreSheet.id),
+                    func.max(ScoreSheet.id),
+                    func.count(ScoreSheet.assessor_id.distinct()),
+                    func.max(ScoreSheet.anchor_id),
+                )
+                .join(Round, Round.id == ScoreSheet.round_id)
+                .where(Round.program_id == program_id)
+                .group_by(ScoreSheet.round_id)
+            ).all()
+        }
+
+    return dict(ROUND_SHEET_COUNTS.get_or_compute(key, compute))
 
 
 def alpha_label(alpha: Estimate | None, rule_json: Any) -> str | None:

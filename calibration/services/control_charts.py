@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import CertificationStatus, Criterion, DriftFlag, FlagRule, ScoreCorrection, ScoreSheet
+from ..models.scoring import UnitLevelCount
 from ..stats.ewma import EwmaDrift, PoolSigma, ewma_drift, pool_sigma
 from .drift import program_drift_settings
 from .drift_series import Series, assessor_statuses, calibration_series
@@ -223,8 +224,9 @@ def _chart(series: Series, d: EwmaDrift, titles: Mapping[int, str], s: ControlSe
     )
 
 
-#: The certified pool's sigma per rubric version, keyed by what the database says about its scores.
-POOL_SIGMAS = ReportCache(maxsize=32)
+#: The certified pool's sigma per rubric version, keyed by what the database says about its scores;
+#: kept on disk too (:mod:`.report_store`): it reads every calibration score of the rubric version.
+POOL_SIGMAS = ReportCache(maxsize=32, namespace="pool-sigma")
 
 
 def _pool_sigma(session: Session, program_id: int, series: Series, pool_ids: list[int]) -> PoolSigma | None:
@@ -233,18 +235,23 @@ def _pool_sigma(session: Session, program_id: int, series: Series, pool_ids: lis
     without a pool."""
     if not pool_ids:
         return None
-    n_sheets, last_sheet = session.execute(
-        select(func.count(ScoreSheet.id), func.max(ScoreSheet.id)).where(
-            ScoreSheet.round_id.in_(series.round_ids)
-        )
-    ).one()
+    # Each round's number of criterion-scores, from the trigger-kept ``unit_level_count`` (a few
+    # thousand rows; counting the sheets themselves reads every sheet of every round): sheets are
+    # inserted with their scores and never deleted, so a new sheet changes it.
+    scores = session.execute(
+        select(UnitLevelCount.round_id, func.sum(UnitLevelCount.n))
+        .where(UnitLevelCount.round_id.in_(series.round_ids))
+        .group_by(UnitLevelCount.round_id)
+        .order_by(UnitLevelCount.round_id)
+    ).all()
+    last_sheet = session.scalar(select(func.max(ScoreSheet.id)))
     last_correction = session.scalar(select(func.max(ScoreCorrection.id)))
     key = (
         database_identity(session),
         program_id,
         series.rubric.id,
         tuple(series.round_ids),
-        n_sheets,
+        tuple((rid, int(n)) for rid, n in scores),
         last_sheet,
         last_correction,
         tuple(pool_ids),

@@ -45,7 +45,7 @@ from ..stats.labels import interpret
 from ..stats.passrule import PassDecision, PassRule, evaluate_pass_rule
 from ..stats.results import Estimate
 from . import report_store
-from .cohort_alpha import ROUND_ALPHAS, alpha_label, round_alphas
+from .cohort_alpha import ROUND_ALPHAS, ROUND_SHEET_COUNTS, alpha_label, round_alphas, round_sheet_counts
 from .errors import NotFound
 from .flags import FlagLine, flag_lines
 from .policy import ProgramSettings
@@ -78,6 +78,7 @@ def clear_caches() -> None:
     ROUND_REPORTS.clear()
     PROFILES.clear()
     ROUND_ALPHAS.clear()
+    ROUND_SHEET_COUNTS.clear()
     report_store.clear()
 
 
@@ -454,21 +455,7 @@ def program_overview(
             .where(Round.program_id == program_id, Round.kind == RoundKind.PRACTICE)
         ).all()
     )
-    counts = {
-        rid: (n, top, people, max_anchor)
-        for rid, n, top, people, max_anchor in session.execute(
-            select(
-                ScoreSheet.round_id,
-                func.count(ScoreSheet.id),
-                func.max(ScoreSheet.id),
-                func.count(ScoreSheet.assessor_id.distinct()),
-                func.max(ScoreSheet.anchor_id),
-            )
-            .join(Round, Round.id == ScoreSheet.round_id)
-            .where(Round.program_id == program_id)
-            .group_by(ScoreSheet.round_id)
-        ).all()
-    }
+    counts = round_sheet_counts(session, program_id)
     corrected = dict(
         session.execute(
             select(ScoreCorrection.round_id, func.max(ScoreCorrection.id))

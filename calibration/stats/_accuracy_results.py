@@ -231,6 +231,29 @@ class _ResultBuilder:
         )
 
 
+class _GroupBuild:
+    """Builds the result of one group of a table's ``by_rater``, ``by_criterion`` or
+    ``by_rater_criterion`` (``scope``); a plain object, not a closure, so a pickled table carries the
+    builder's arrays and builds its results when read, instead of carrying every result object."""
+
+    __slots__ = ("builder", "n_raters", "scope")
+
+    def __init__(self, builder: _ResultBuilder, scope: str, n_raters: tuple[int, ...] = ()) -> None:
+        self.builder = builder
+        self.scope = scope
+        self.n_raters = n_raters  # per group, for ``by_criterion``
+
+    def __call__(self, key: Any, g: int) -> AccuracyResult:
+        if self.scope == "rater":
+            return self.builder.build(g, rater=key, criterion=None, n_raters=1)
+        if self.scope == "criterion":
+            return self.builder.build(g, rater=None, criterion=key, n_raters=self.n_raters[g])
+        return self.builder.build(g, rater=key[0], criterion=key[1], n_raters=1)
+
+    def __reduce__(self) -> tuple[Any, tuple[_ResultBuilder, str, tuple[int, ...]]]:
+        return _GroupBuild, (self.builder, self.scope, self.n_raters)
+
+
 class _LazyResults(Mapping[Any, "AccuracyResult"]):
     """Read-only mapping whose result objects are built on first access (and then kept).
 
@@ -260,8 +283,11 @@ class _LazyResults(Mapping[Any, "AccuracyResult"]):
     def __repr__(self) -> str:
         return f"<{len(self)} accuracy results: {list(self._index)[:5]}{'...' if len(self) > 5 else ''}>"
 
-    def __reduce__(self) -> tuple[Any, tuple[dict[Any, AccuracyResult]]]:
-        """Pickled with every result built (the builder is a closure), as a read-only mapping."""
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its index and builder (a :class:`_GroupBuild`), still lazy when loaded; with
+        another builder (a closure) with every result built, as a read-only mapping."""
+        if isinstance(self._build, _GroupBuild):
+            return _LazyResults, (self._index, self._build)
         return _built_results, ({key: self[key] for key in self._index},)
 
 

@@ -30,6 +30,7 @@ from ._accuracy_results import (
     AccuracyTable,
     CategoryUse,
     DecisionAgreement,
+    _GroupBuild,
     _LazyResults,
     _ResultBuilder,
 )
@@ -427,15 +428,11 @@ def accuracy_by_rater(
         levels=tuple(_py(x) for x in lv),
         earn_cut=cut_level,
         overall=builder.build(0, rater=None, criterion=None, n_raters=int(n_raters[0])),
-        by_rater=_LazyResults(
-            by_rater, lambda key, g: builder.build(g, rater=key, criterion=None, n_raters=1)
-        ),
+        by_rater=_LazyResults(by_rater, _GroupBuild(builder, "rater")),
         by_criterion=_LazyResults(
-            by_crit, lambda key, g: builder.build(g, rater=None, criterion=key, n_raters=int(n_raters[g]))
+            by_crit, _GroupBuild(builder, "criterion", tuple(int(x) for x in n_raters.tolist()))
         ),
-        by_rater_criterion=_LazyResults(
-            by_rc, lambda key, g: builder.build(g, rater=key[0], criterion=key[1], n_raters=1)
-        ),
+        by_rater_criterion=_LazyResults(by_rc, _GroupBuild(builder, "rater_criterion")),
     )
 
 

@@ -60,3 +60,25 @@ def test_every_list_page_uses_as_many_queries_for_300_assessors_as_for_10(app, c
     assert small == large
     page = client.get("/trainer/people?page=2").get_data(as_text=True)
     assert "Showing 51–100 of 302 assessors." in page
+
+
+def test_flag_page_and_exports_use_as_many_queries_for_300_assessors_as_for_10(app, client, login, world, db):
+    """The pages issue 17's speed work changed beyond the lists: an assessor's flag page (its control
+    charts key the pool's sigma on the trigger-kept score counts), and the audit log and overview
+    exports, warm."""
+    login(world.emails["trainer"])
+
+    def counts(filled: Any) -> dict[str, int]:
+        flag = filled.flags[1]  # an assessor's own-drift flag (every tenth is a cohort flag)
+        urls = [f"/trainer/flags/{flag}", "/trainer/audit/export.csv", "/trainer/overview/export.csv"]
+        out = {}
+        for url in urls:
+            assert client.get(url).status_code == 200, url  # caches filled
+            with counting(app) as statements:
+                assert client.get(url).status_code == 200, url
+            out[url.replace(str(flag), "<flag>")] = len(statements)
+        return out
+
+    small = counts(fill_program(db, world, 10, tag="Small"))
+    large = counts(fill_program(db, world, 290, tag="Large"))
+    assert small == large

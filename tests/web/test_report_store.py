@@ -11,9 +11,10 @@ import pytest
 
 from calibration import create_app
 from calibration.db import get_db
+from calibration.models import Role
 from calibration.services import profiles, report_store, reports
 from calibration.web import charts
-from calibration.web.warmup import warm_up
+from calibration.web.warmup import WARM_PAGES, warm_up
 
 from ..conftest import post_form
 from ..factories import submit
@@ -134,3 +135,27 @@ def test_warm_up_reads_and_writes_nothing_and_survives_a_database_without_tables
         assert warm_up(empty) >= 0  # `flask --app wsgi migrate` on a new database loads wsgi.py first
     finally:
         get_db(empty).dispose()
+
+
+def test_warm_up_compiles_the_statements_of_the_first_pages(app_config, db, world):
+    """After the warm-up a trainer's first overview and lists compile no new SQL (SQLAlchemy's cache
+    is keyed by a statement's shape, so the program the warm-up read does not matter)."""
+    application = create_app(app_config)
+    try:
+        warm_up(application)
+        client = application.test_client()
+        resp = post_form(client, "/login", {"email": world.emails["trainer"], "password": "pw-for-tests"})
+        assert resp.status_code == 302
+        client.get("/trainer/")  # the login's own first statements, and the session's activity stamp
+        cache = get_db(application).engine._compiled_cache
+        assert cache is not None
+        with application.test_request_context():
+            from flask import url_for
+
+            urls = [url_for(e) for e in WARM_PAGES[Role.LEAD_TRAINER]]
+        for url in urls:
+            before = len(cache)
+            assert client.get(url).status_code == 200
+            assert len(cache) == before, url
+    finally:
+        get_db(application).dispose()

@@ -8,15 +8,25 @@ column anywhere holds a control character.
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, func, select
 
 from calibration.db import Base
-from calibration.models import Anchor, Round, ScoreSheet
+from calibration.models import (
+    Anchor,
+    AuditEvent,
+    DriftFlag,
+    FlagRule,
+    FlagStatus,
+    Recalibration,
+    Round,
+    ScoreSheet,
+)
 
 from ..conftest import csrf_token, post_form
 from ..factories import score_form
@@ -218,4 +228,107 @@ def test_every_form_field_fuzzed_with_control_characters(app, world, db, who):
             assert "Traceback" not in body
             fuzzed += 1
     assert fuzzed >= (1 if who == "assessor" else 10), fuzzed
+    assert control_characters_stored(db) == []
+
+
+# ------------------------------------------------------- forms that only data or a first step reach
+#: Each field of the flag review forms gets these; every one is invalid for every field there (the
+#: notes refuse control characters and more than their maximum, the hidden ``acknowledged`` takes
+#: only "yes"), so each post must be refused: 400, a clear message, nothing written.
+FLAG_BAD = (BAD, "y" * 20_000, "\x00")
+
+
+def _open_flags(db: Any, world: Any) -> tuple[int, int]:
+    """An open drift flag of one assessor and an open cohort flag in program A (the world has no
+    flags, so the generic crawl above never reaches the flag page's forms)."""
+    own = DriftFlag(
+        program_id=world.program_a,
+        user_id=world.ids["assessor"],
+        round_id=world.round_id,
+        rule=FlagRule.OWN_DRIFT,
+        status=FlagStatus.OPEN,
+        statistic="self-starting CUSUM",
+        summary="Moved from their own level.",
+        evidence_hash="fuzz-own",
+    )
+    cohort = DriftFlag(
+        program_id=world.program_a,
+        user_id=None,
+        round_id=world.round_id,
+        rule=FlagRule.COHORT,
+        status=FlagStatus.OPEN,
+        statistic="Krippendorff's alpha of the cohort in the round, judged on its interval",
+        value=0.41,
+        threshold=0.667,
+        window_json=json.dumps([world.round_id]),
+        evidence_json=json.dumps({"round": world.round_id, "alphas": [0.41], "triggers": ["below_minimum"]}),
+        summary="Cohort alpha 0.410: its whole interval is below the minimum.",
+        evidence_hash="fuzz-cohort",
+    )
+    db.add_all([own, cohort])
+    db.commit()
+    return int(own.id), int(cohort.id)
+
+
+def _written(db: Any) -> tuple[Any, ...]:
+    """What a flag review would change: the flags' states, recalibrations and the audit trail."""
+    db.rollback()
+    return (
+        tuple(db.execute(select(DriftFlag.id, DriftFlag.status).order_by(DriftFlag.id)).all()),
+        db.scalar(select(func.count(Recalibration.id))),
+        db.scalar(select(func.count(AuditEvent.id))),
+    )
+
+
+def _refused_field_by_field(client: Any, page: str, form: dict[str, Any]) -> list[str]:
+    """Post ``form`` once per field and bad value; every post must be refused with a message and
+    must keep what was typed in the notes. Returns the fields fuzzed."""
+    tokens = [f[0] for f in form["fields"] if f[0].endswith("csrf_token")]  # "confirm-csrf_token"
+    fields = [f for f in form["fields"] if f[1] not in {"file", "submit"} and f[0] not in tokens]
+    for target in fields:
+        for bad in FLAG_BAD:
+            data: dict[str, Any] = {name: [value or ""] for name, kind, value in form["fields"]}
+            data[target[0]] = [bad]
+            if target[1] != "textarea":  # the note keeps what was typed next to a bad hidden field
+                data.update({n: ["typed note"] for n, kind, _v in form["fields"] if kind == "textarea"})
+            token = csrf_token(client, page)
+            data.update({name: [token] for name in tokens or ["csrf_token"]})
+            resp = client.post(form["action"], data=data)
+            body = resp.get_data(as_text=True)
+            where = (form["action"], target[0], bad[:12])
+            assert resp.status_code == 400, (*where, resp.status_code)
+            assert "nothing was changed" in body or "Nothing has changed yet" in body, where
+            assert "Traceback" not in body
+            if target[1] != "textarea":
+                assert "typed note" in body, where
+    return [f[0] for f in fields]
+
+
+def test_flag_review_and_cohort_confirm_forms_refuse_bad_input_and_write_nothing(app, world, db):
+    own, cohort = _open_flags(db, world)
+    trainer = _as(app, world.emails["trainer"])
+    before = _written(db)
+    fuzzed: dict[str, list[str]] = {}
+    for flag_id in (own, cohort):
+        page = f"/trainer/flags/{flag_id}"
+        resp = trainer.get(page)
+        assert resp.status_code == 200
+        forms = {f["action"]: f for f in post_forms(resp.get_data(as_text=True), page)}
+        for action in (f"{page}/confirm", f"{page}/dismiss"):
+            assert action in forms, (action, sorted(forms))
+            fuzzed[action] = _refused_field_by_field(trainer, page, forms[action])
+    assert fuzzed[f"/trainer/flags/{own}/dismiss"] == ["dismiss-reason"]
+    assert "confirm-reason" in fuzzed[f"/trainer/flags/{cohort}/confirm"]
+
+    # The cohort flag's second step (who recalibration will start for) is reached only by a post.
+    page = f"/trainer/flags/{cohort}"
+    step = post_form(trainer, f"{page}/confirm", {"confirm-reason": "first press"}, token_page=page)
+    html = step.get_data(as_text=True)
+    assert step.status_code == 200 and 'id="cohort-warning"' in html
+    [form] = [f for f in post_forms(html, page) if f["action"] == f"{page}/confirm"]
+    assert {name for name, _k, _v in form["fields"]} >= {"confirm-reason", "confirm-acknowledged"}
+    fuzzed["step"] = _refused_field_by_field(trainer, page, form)
+    assert set(fuzzed["step"]) == {"confirm-reason", "confirm-acknowledged"}
+
+    assert _written(db) == before
     assert control_characters_stored(db) == []

@@ -63,7 +63,7 @@ def register_extensions(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from . import db
-    from .notify import mail
+    from .notify import mail, queue
     from .services import report_store
     from .web import markdown
 
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     CSRFProtect(app)
     markdown.init_app(app)
     mail.init_app(app)
+    queue.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -118,6 +118,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "CREDENTIAL_KEY": "test-credential-key-with-enough-length-012345",
         "RUBRIC_DIR": str(ROOT / "rubrics"),
         "CACHE_DIR": str(tmp_path / "cache"),
+        "JOBS_IMMEDIATE": True,
     }
 
 

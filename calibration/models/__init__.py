@@ -23,6 +23,7 @@ from .drift import (
     SessionStatus,
     WaitStatus,
 )
+from .jobs import Job, JobStatus
 from .onboarding import (
     AccountToken,
     QualificationOutcome,
@@ -38,6 +39,7 @@ from .practice import PracticeAttempt
 from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
+from .webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "COHORT_RULES",
@@ -60,6 +62,7 @@ __all__ = [
     "ChallengeStatus",
     "Criterion",
     "CriterionScore",
+    "DeliveryStatus",
     "DriftFlag",
     "EvidenceStream",
     "FlagRule",
@@ -68,6 +71,8 @@ __all__ = [
     "ImportStatus",
     "IssuedCredential",
     "IssuerKey",
+    "Job",
+    "JobStatus",
     "KeyChallenge",
     "Level",
     "LevelDescriptor",
@@ -101,5 +106,8 @@ __all__ = [
     "TrainerDecision",
     "User",
     "WaitStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "effective_level",
 ]

@@ -379,14 +379,13 @@ class Attempt:
 
 def start_attempt(session: Session, delivery_id: int, now: dt.datetime) -> Attempt | None:
     """Claim the delivery's next try (a conditional UPDATE: two workers never make the same try);
-    None when it has arrived, failed for good, is not due or its endpoint is switched off."""
+    None when it has arrived, failed for good or its endpoint is switched off. When a try is due is
+    the job's business (each try is a job that runs after its wait)."""
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return None
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.enabled:
-        return None
-    if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
         return None
     seen = delivery.attempts
     result = session.execute(

@@ -144,7 +144,9 @@ class JobQueue:
         self.start_sweeper()
 
     def stop(self) -> None:
+        """Stop the sweeper and close this thread's connection to the queue's storage."""
         self._stop.set()
+        self.huey.storage.close()
 
 
 def init_app(app: Flask) -> None:
@@ -169,7 +171,10 @@ def dispatch(ids: Iterable[int], app: Flask | None = None) -> None:
 @sa_event.listens_for(Session, "after_commit")
 def _hand_over_after_commit(session: Session) -> None:
     """Every commit that enqueued jobs hands them to the queue (the web boundary's, a command's, a
-    job's own). Outside an app nothing is handed over: the rows are committed, the sweep finds them."""
+    job's own). Outside an app nothing is handed over: the rows are committed, the sweep finds them.
+    A savepoint's release fires this too: its jobs wait for the real commit."""
+    if session.in_nested_transaction():
+        return
     ids = jobs.take_enqueued(session)
     if not ids or not has_app_context() or _EXTENSION not in _app().extensions:
         return

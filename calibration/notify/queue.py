@@ -81,6 +81,7 @@ class JobQueue:
         self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="calibration.sweep")(self._sweep)
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
+        self._inline: Any = None  # the consumer run inside this process, if any
 
     # -- tasks (run in a worker thread, or synchronously in immediate mode)
     def _run(self, job_id: int) -> None:
@@ -137,7 +138,7 @@ class JobQueue:
 
     def start_inline(self, workers: int = 1) -> None:
         """Run a consumer's threads inside this process (the development server)."""
-        consumer = self.consumer(workers)
+        consumer = self._inline = self.consumer(workers)
         consumer.scheduler.start()  # not consumer.start(): the server keeps its own signal handlers
         for _name, worker in consumer.worker_threads:
             worker.start()
@@ -146,6 +147,8 @@ class JobQueue:
     def stop(self) -> None:
         """Stop the sweeper and close this thread's connection to the queue's storage."""
         self._stop.set()
+        if self._inline is not None:
+            self._inline.stop_flag.set()  # its threads finish the job in hand, then end
         self.huey.storage.close()
 
 

@@ -102,6 +102,9 @@ def _job_settings(instance_path: str) -> dict[str, Any]:
         "JOBS_LEASE_SECONDS": _int("JOBS_LEASE_SECONDS", 60),
         # How often a worker looks for jobs to hand over again (expired leases, missed hand-overs).
         "JOBS_SWEEP_SECONDS": _int("JOBS_SWEEP_SECONDS", 30),
+        # A job handed over this long ago and still not claimed is handed over again (its message
+        # may have died with a worker that took it).
+        "JOBS_REDISPATCH_SECONDS": _int("JOBS_REDISPATCH_SECONDS", 300),
         "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
     }
 

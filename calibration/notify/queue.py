@@ -68,6 +68,7 @@ class JobQueue:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.lease = dt.timedelta(seconds=int(app.config["JOBS_LEASE_SECONDS"]))
+        self.redispatch_after = dt.timedelta(seconds=int(app.config["JOBS_REDISPATCH_SECONDS"]))
         self.immediate = bool(app.config["JOBS_IMMEDIATE"])
         url = app.config["DATABASE_URL"]
         self.huey: Huey
@@ -191,7 +192,7 @@ def sweep(app: Flask | None = None, *, now: dt.datetime | None = None) -> int:
     """Hand over every job a worker should have and does not (see the module text); returns how many."""
     app = app or _app()
     with get_db(app).sessionmaker() as session:
-        ids = jobs.due_for_dispatch(session, now=now)
+        ids = jobs.due_for_dispatch(session, now=now, redispatch_after=get_queue(app).redispatch_after)
     if ids:
         get_queue(app).hand_over(ids)
     return len(ids)

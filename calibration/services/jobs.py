@@ -162,9 +162,16 @@ def _claimable(now: dt.datetime) -> Any:
     )
 
 
-def due_for_dispatch(session: Session, *, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
-    """Jobs a worker should be handed: due and never handed over (or long ago), or running with an
-    expired lease (their worker died)."""
+def due_for_dispatch(
+    session: Session,
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 500,
+    redispatch_after: dt.timedelta = REDISPATCH_AFTER,
+) -> list[int]:
+    """Jobs a worker should be handed: due and never handed over, or handed over ``redispatch_after``
+    ago and still not claimed (a worker took the message and died before claiming the row), or
+    running with an expired lease (their worker died)."""
     now = now or utcnow()
     stmt = (
         select(Job.id)
@@ -173,7 +180,7 @@ def due_for_dispatch(session: Session, *, now: dt.datetime | None = None, limit:
                 and_(
                     Job.status == JobStatus.QUEUED,
                     Job.run_after <= now,
-                    or_(Job.dispatched_at.is_(None), Job.dispatched_at < now - REDISPATCH_AFTER),
+                    or_(Job.dispatched_at.is_(None), Job.dispatched_at < now - redispatch_after),
                 ),
                 and_(Job.status == JobStatus.RUNNING, Job.lease_until < now),
             )

@@ -98,3 +98,23 @@ def test_an_expired_lease_is_taken_over(app):
         row = session.get(Job, job_id)
         assert (row.status, row.attempts, row.locked_by) == (JobStatus.DONE, 2, None)
         assert count_rows(session) == 1
+
+
+def test_a_job_handed_over_but_never_claimed_is_handed_over_again(app, db):
+    maker = get_db(app).sessionmaker
+    with app.app_context(), write_intent(), maker() as session:
+        job = jobs.enqueue(
+            session, SLOW_JOB, {"n": 10}, dedupe_key="ten", run_after=utcnow() + dt.timedelta(days=1)
+        )
+        session.commit()
+        job_id = job.id
+    due = utcnow() + dt.timedelta(days=1, seconds=1)
+    with maker() as session:
+        assert jobs.due_for_dispatch(session, now=due) == [job_id]  # never handed over
+    jobs.mark_dispatched(maker, [job_id], now=due)  # a worker took the message, then died
+    wait = dt.timedelta(seconds=30)
+    with maker() as session:
+        assert jobs.due_for_dispatch(session, now=due + dt.timedelta(seconds=10), redispatch_after=wait) == []
+        assert jobs.due_for_dispatch(session, now=due + dt.timedelta(seconds=31), redispatch_after=wait) == [
+            job_id
+        ]

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "test-credential-key-with-enough-length-012345"
-PATIENCE = 60.0  # seconds: only a guard against a hung test, never a measure of speed
+PATIENCE = 180.0  # seconds: only a guard against a hung test, never a measure of speed
 
 
 @pytest.fixture
@@ -49,6 +49,7 @@ def worker(app_config: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[b
         "JOBS_QUEUE_FILE": app_config["JOBS_QUEUE_FILE"],
         "JOBS_LEASE_SECONDS": "3",
         "JOBS_SWEEP_SECONDS": "1",
+        "JOBS_REDISPATCH_SECONDS": "5",  # a message taken by the killed worker before it claimed the row
     }
     command = [sys.executable, "-m", "flask", "--app", "tests.jobs.worker_app", "worker", "--workers", "2"]
     with log.open("ab") as out:

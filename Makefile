@@ -23,16 +23,18 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 ## Serve the app with demo data on the embedded SQLite database (instance/calibration.sqlite3).
-## Mail goes to instance/outbox/*.eml unless MAIL_BACKEND is set.
+## Mail goes to instance/outbox/*.eml unless MAIL_BACKEND is set. Background jobs run in the server's
+## own process (JOBS_INLINE_WORKER), queued in instance/jobs-queue.sqlite3: no extra service.
 MAIL_BACKEND ?= outbox
 run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo
-	MAIL_BACKEND=$(MAIL_BACKEND) PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	MAIL_BACKEND=$(MAIL_BACKEND) PUBLIC_BASE_URL=http://$(HOST):$(PORT) JOBS_INLINE_WORKER=1 $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 ## Put the demo back to its seeded state: removes the demo database, its outbox mail and attachments.
 reset-demo: install
 	rm -f instance/calibration.sqlite3 instance/calibration.sqlite3-wal instance/calibration.sqlite3-shm
+	rm -f instance/jobs-queue.sqlite3 instance/jobs-queue.sqlite3-wal instance/jobs-queue.sqlite3-shm
 	rm -rf instance/outbox instance/attachments
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo

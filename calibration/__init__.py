@@ -63,7 +63,7 @@ def register_extensions(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from . import db
-    from .notify import mail
+    from .notify import mail, queue
     from .services import report_store
     from .web import markdown, times
 
@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     markdown.init_app(app)
     times.init_app(app)
     mail.init_app(app)
+    queue.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

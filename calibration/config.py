@@ -88,6 +88,27 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Reverse proxies in front of the app whose X-Forwarded-Proto/-For are believed (0: none).
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         **_onboarding_settings(instance_path),
+        **_job_settings(instance_path),
+    }
+
+
+def _job_settings(instance_path: str) -> dict[str, Any]:
+    """Background jobs (``calibration/notify/queue.py``) and webhook delivery."""
+    return {
+        # Run each job synchronously right after the commit that enqueued it (tests).
+        "JOBS_IMMEDIATE": _bool(os.environ.get("JOBS_IMMEDIATE")),
+        # Start a worker inside the app's own process (make run: no extra service).
+        "JOBS_INLINE_WORKER": _bool(os.environ.get("JOBS_INLINE_WORKER")),
+        # The queue's file when the database is SQLite (PostgreSQL keeps it in its huey_* tables).
+        "JOBS_QUEUE_FILE": os.environ.get("JOBS_QUEUE_FILE", str(Path(instance_path) / "jobs-queue.sqlite3")),
+        # A running job's lease (renewed while it runs); a killed worker's job runs again after it.
+        "JOBS_LEASE_SECONDS": _int("JOBS_LEASE_SECONDS", 60),
+        # How often a worker looks for jobs to hand over again (expired leases, missed hand-overs).
+        "JOBS_SWEEP_SECONDS": _int("JOBS_SWEEP_SECONDS", 30),
+        # A job handed over this long ago and still not claimed is handed over again (its message
+        # may have died with a worker that took it).
+        "JOBS_REDISPATCH_SECONDS": _int("JOBS_REDISPATCH_SECONDS", 300),
+        "WEBHOOK_TIMEOUT_SECONDS": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from calibration import create_app
 from calibration.db import get_db
 from calibration.db.migrate import upgrade
+from calibration.notify.queue import get_queue
 from calibration.services.auth import use_cheap_hashing
 
 from .pg import (
@@ -119,6 +120,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "RUBRIC_DIR": str(ROOT / "rubrics"),
         "CACHE_DIR": str(tmp_path / "cache"),
         "IMPORT_DIR": str(tmp_path / "import-uploads"),
+        "JOBS_IMMEDIATE": True,
     }
 
 
@@ -126,6 +128,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
     application = create_app(app_config)
     yield application
+    get_queue(application).stop()
     get_db(application).dispose()
 
 

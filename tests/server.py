@@ -41,6 +41,8 @@ def gunicorn(
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-with-enough-length-0123456789",
         "CACHE_DIR": tempfile.mkdtemp(prefix="calibration-cache-"),
+        # The job queue's file (SQLite) stays out of the repository's instance folder.
+        "JOBS_QUEUE_FILE": str(Path(tempfile.mkdtemp(prefix="calibration-jobs-")) / "queue.sqlite3"),
         **(extra_env or {}),
     }
     gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")

@@ -26,6 +26,7 @@ from .drift import evaluate_drift
 from .imports import import_ratings
 from .reminders import send_mail, send_reminders
 from .validity import expire_validity
+from .worker import worker
 
 
 def init_app(app: Flask) -> None:
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(credential_key)
     app.cli.add_command(verify_credential)
     app.cli.add_command(import_ratings)
+    app.cli.add_command(worker)
 
 
 def _session() -> Session:

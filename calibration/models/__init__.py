@@ -23,6 +23,7 @@ from .drift import (
     SessionStatus,
     WaitStatus,
 )
+from .jobs import Job, JobStatus
 from .onboarding import (
     AccountToken,
     QualificationOutcome,
@@ -39,6 +40,7 @@ from .rounds import Assignment, Round, RoundAnchor, RoundKind, RoundStatus
 from .rubrics import Criterion, Level, LevelDescriptor, RubricVersion
 from .scoring import CriterionScore, ScoreCorrection, ScoreSheet, effective_level
 from .validity import FINAL_VALIDITY, ValidityAssignment, ValidityStatus
+from .webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "COHORT_RULES",
@@ -63,6 +65,7 @@ __all__ = [
     "ChallengeStatus",
     "Criterion",
     "CriterionScore",
+    "DeliveryStatus",
     "DriftFlag",
     "EvidenceStream",
     "FlagRule",
@@ -71,6 +74,8 @@ __all__ = [
     "ImportStatus",
     "IssuedCredential",
     "IssuerKey",
+    "Job",
+    "JobStatus",
     "KeyChallenge",
     "Level",
     "LevelDescriptor",
@@ -106,5 +111,8 @@ __all__ = [
     "ValidityAssignment",
     "ValidityStatus",
     "WaitStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "effective_level",
 ]

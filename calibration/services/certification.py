@@ -45,7 +45,7 @@ from ..models import (
 )
 from ..stats.accuracy import accuracy
 from ..stats.passrule import evaluate_pass_rule
-from . import audit, credentials, events, training
+from . import audit, credentials, events, training, webhooks
 from .certification_view import (
     CertificationView,
     CheckLine,
@@ -149,6 +149,17 @@ def set_status(
         object_id=membership.user_id,
         program_id=membership.program_id,
         detail={"from": old and old.value, "to": new.value, "reason": reason, **extra},
+    )
+    webhooks.emit(
+        session,
+        membership.program_id,
+        webhooks.CERTIFICATION_CHANGED,
+        {
+            "assessor_id": membership.user_id,
+            "from": old and old.value,
+            "to": new.value,
+            "links": {"assessor": f"/api/v1/assessors/{membership.user_id}"},
+        },
     )
     if old == S.RECALIBRATION_DUE and new != S.RECALIBRATION_DUE:
         _close_waits(session, actor, membership, new, now)

@@ -47,7 +47,7 @@ from ..models import (
     FlagRule,
     FlagStatus,
 )
-from . import audit
+from . import audit, webhooks
 from .context import SystemActor
 from .drift_cohort import cohort_findings
 from .drift_own import lean_findings, own_drift_findings
@@ -203,6 +203,23 @@ def _record(
             "round_id": f.round_id,
             "value": f.value,
             "threshold": f.threshold,
+        },
+    )
+    webhooks.emit(
+        session,
+        program_id,
+        webhooks.FLAG_RAISED,
+        {
+            "flag_id": flag.id,
+            "rule": f.rule.value,
+            "stream": flag.stream.value if flag.stream is not None else None,
+            "assessor_id": f.user_id,
+            "criterion_id": f.criterion_id,
+            "round_id": f.round_id,
+            "links": {
+                "flags": "/api/v1/flags",
+                "assessor": f"/api/v1/assessors/{f.user_id}" if f.user_id is not None else None,
+            },
         },
     )
     return flag

@@ -19,7 +19,7 @@ the insert) and ends with the same rows and counts as an uninterrupted run. Re-i
 already stored by an earlier import writes nothing and counts them as "already stored".
 
 Unlike a use case, :func:`process_import` commits (per chunk): it is a job, given a sessionmaker.
-:func:`start_import` is the one place that starts it (to move onto a job queue).
+:func:`create_import` enqueues it as a background job (:func:`import_job`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from ..models import (
     RubricVersion,
     User,
 )
-from . import audit
+from . import audit, jobs
 from .context import Member, SystemActor
 from .errors import InvalidInput, NotFound
 from .operational_csv import (
@@ -71,6 +71,8 @@ SQLITE_CACHE_KIB = 64 * 1024
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
+#: The background job kind that processes an import.
+IMPORT_JOB = "operational.import"
 #: The largest id a table holds (a bigger one in a URL is simply not found).
 MAX_ID = 2**31 - 1
 #: Submission ids per conflict query (well under every database's limit on parameters).
@@ -172,6 +174,9 @@ def create_import(
         detail={"source": str(source), "filename": name, "rubric_version_id": rubric_version_id,
                 "sha256": content_sha256, "token_id": token_id},
     )  # fmt: skip
+    # Written with the import: a worker takes it after the commit, and no crash loses it.
+    jobs.enqueue(session, IMPORT_JOB, {"import_id": row.id}, dedupe_key=f"{IMPORT_JOB}:{row.id}",
+                 program_id=actor.program_id)  # fmt: skip
     return row
 
 
@@ -296,11 +301,6 @@ def _summary(imp: OperationalImport) -> ImportSummary:
     return ImportSummary(
         imp.id, imp.status, imp.rows_total, imp.rows_stored, imp.rows_already, imp.error_count
     )
-
-
-def start_import(maker: sessionmaker[Session], import_id: int) -> ImportSummary:
-    """Start processing an import just committed (the one place to move onto a job queue)."""
-    return process_import(maker, import_id)
 
 
 def process_import(

@@ -35,7 +35,7 @@ from ..models import (
     RubricVersion,
     User,
 )
-from . import audit
+from . import audit, webhooks
 from .context import Actor
 from .errors import InvalidInput
 from .exposure import seen_anchors as seen_anchors  # re-exported: callers and tests use it here
@@ -548,4 +548,14 @@ def close_round(
     session.flush()
     detail = {"closes_at": [before.isoformat(), rnd.closes_at.isoformat()], "closed_at": now.isoformat()}
     _audit(session, actor, rnd, "round.close", detail)
+    webhooks.emit(
+        session,
+        program_id,
+        webhooks.ROUND_CLOSED,
+        {
+            "round_id": rnd.id,
+            "kind": rnd.kind.value,
+            "links": {"round": f"/api/v1/rounds/{rnd.id}", "report": f"/api/v1/rounds/{rnd.id}/report"},
+        },
+    )
     return rnd

@@ -47,7 +47,7 @@ from ..models import (
     ValidityAssignment,
     ValidityStatus,
 )
-from . import audit
+from . import audit, jobs, webhooks
 from .context import SystemActor
 from .errors import Conflict, InvalidInput, NotFound
 from .exposure import CERTIFIED_POOL, seen_anchors
@@ -426,6 +426,20 @@ def record_scores(
             "mean_deviation": result["mean_deviation"],
         },
     )
+    # Ids and API paths only: the receiver reads the result with a token that may see it.
+    webhooks.emit(
+        session,
+        program_id,
+        webhooks.VALIDITY_SCORED,
+        {
+            "assignment_id": row.id,
+            "external_ref": row.external_ref,
+            "assessor_id": row.assessor_id,
+            "links": {"assignment": f"/api/v1/validity/assignments?assessor_id={row.assessor_id}"},
+        },
+    )
+    # New evidence for the validity stream: the drift rules read it (one evaluation per item).
+    jobs.enqueue(session, jobs.DRIFT_EVALUATE, {}, dedupe_key=f"{jobs.DRIFT_EVALUATE}:validity:{row.id}")
     return Scored(row, result, already=False)
 
 

@@ -6,7 +6,19 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import account, admin, api, api_tokens, assessor, auth, credentials, guards, imports, trainer
+    from . import (
+        account,
+        admin,
+        api,
+        api_tokens,
+        assessor,
+        auth,
+        credentials,
+        guards,
+        imports,
+        trainer,
+        webhooks,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -18,5 +30,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(credentials.bp)
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(webhooks.bp)
     api.init_app(app)  # /api/v1: its own token guard, no CSRF
     guards.check_installed(app)  # a blueprint without its guard would be open to anyone

@@ -11,7 +11,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from calibration.models import ApiIdempotencyKey, OperationalImport, OperationalRating
+from calibration.models import ApiIdempotencyKey, Job, OperationalImport, OperationalRating
+from calibration.notify.queue import run_due_jobs
+from calibration.services.operational_import import IMPORT_JOB
 
 from ..server import gunicorn
 from .helpers import bearer, make_token
@@ -20,7 +22,7 @@ from .test_api_import import _rows
 pytestmark = pytest.mark.slow
 
 
-def test_twenty_concurrent_retries_write_once(world, db, database_url, tmp_path):
+def test_twenty_concurrent_retries_write_once(app, world, db, database_url, tmp_path):
     token = make_token(db, world, ["import"])
     body = json.dumps({"rubric_version_id": world.rubric_id, "rows": _rows(40)})
     headers = {**bearer(token), "Idempotency-Key": "one-batch", "Content-Type": "application/json"}
@@ -37,5 +39,9 @@ def test_twenty_concurrent_retries_write_once(world, db, database_url, tmp_path)
     assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 19
     db.rollback()
     assert db.scalar(select(func.count()).select_from(OperationalImport)) == 1
+    # The import was accepted as one background job; a worker (here this process) stores it.
+    assert db.scalar(select(func.count()).select_from(Job).where(Job.kind == IMPORT_JOB)) == 1
+    run_due_jobs(app)
+    db.rollback()
     assert db.scalar(select(func.count()).select_from(OperationalRating)) == 40
     assert db.scalar(select(func.count()).select_from(ApiIdempotencyKey)) == 1

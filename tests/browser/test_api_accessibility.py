@@ -51,3 +51,27 @@ def test_api_reference_is_accessible(new_page: Callable[..., Page], site) -> Non
     response = page.goto(site.url("/api/v1/reference"))
     assert response is not None and response.status == 200
     _check_both_widths(page, "api-reference")
+
+
+def test_webhooks_pages_are_accessible(new_page: Callable[..., Page], site) -> None:
+    page = new_page(WIDE)
+    log_in(page, site.base, "trainer@demo.test")
+    page.goto(site.url("/trainer/webhooks"))
+    expect(page.get_by_role("link", name="Webhooks")).to_have_attribute("aria-current", "page")
+    _check_both_widths(page, "webhooks")
+
+    page.get_by_label("Address (URL)").fill("ftp://example.org/hooks")
+    page.get_by_role("button", name="Add the endpoint").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    _check_both_widths(page, "webhooks-error")
+
+    page.get_by_label("Address (URL)").fill("http://127.0.0.1:9/hooks")
+    page.get_by_role("checkbox", name="round.closed:").check()
+    page.get_by_role("button", name="Add the endpoint").click()
+    assert page.get_by_label("The endpoint's signing secret").input_value().startswith("whsec_")
+    _check_both_widths(page, "webhooks-made")
+
+    page.get_by_role("link", name="http://127.0.0.1:9/hooks").click()
+    page.get_by_role("button", name="Send a test event").click()
+    expect(page.get_by_role("cell", name="webhook.test")).to_be_visible()
+    _check_both_widths(page, "webhook-endpoint")

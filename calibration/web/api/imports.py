@@ -9,7 +9,7 @@ import json
 from flask import Response, current_app, g, request, url_for
 from pydantic import ValidationError
 
-from ...db import get_db, get_session, utcnow
+from ...db import get_session, utcnow
 from ...models import ImportSource, OperationalImport
 from ...services import operational_import as service
 from ...services.context import SystemActor
@@ -121,7 +121,6 @@ def import_ratings() -> Response:
         service.discard_file(spooled.path)
         return _invalid(outcome.message, [])
     import_id = outcome.value
-    service.start_import(get_db().sessionmaker, import_id)
     discard()
     imp = service.get_import(get_session(), me.program_id, import_id)
     response = Response(_out(imp).model_dump_json(), status=202, mimetype="application/json")

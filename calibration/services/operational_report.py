@@ -1,0 +1,285 @@
+"""The operational agreement report (issue 18, item 5): how well live readers agree on one rubric
+version over a period, computed from the imported :class:`~calibration.models.OperationalRating` rows.
+
+* **Reliability among live readers**, per criterion and overall: Krippendorff's alpha on every read
+  (the rubric's level of measurement, ordinal by default; bootstrap interval over units), and between
+  the first and second read of each submission x criterion: Cohen's quadratic-weighted kappa (Fleiss,
+  Cohen & Everitt interval) and exact and exact-or-adjacent agreement (Wilson intervals).
+* **Adjudication rate**: of the submissions read at least twice (on some criterion), the share that
+  needed adjudication: a read after the second on any criterion, or first and second reads more than
+  one level apart (on a two-level scale, any disagreement). Per criterion, the same share of the
+  submission x criterion units read at least twice.
+* **Each reader's agreement with co-readers**: on every first/second pair they are in, exact and
+  exact-or-adjacent agreement with the other read and the mean signed difference (own level minus the
+  co-reader's: + lenient, − severe), over the whole period and per month or quarter
+  (:func:`calibration.stats.coreaders.coreader_agreement`).
+
+Labels follow the round report's rules (:func:`calibration.stats.labels.interpret`): below the
+program's minimum evidence (submissions for anchors, read pairs for criterion-scores) a statistic has
+no label, only "too few to judge"; alpha's label and a lean are decided on the interval.
+
+Fast at scale: one Core query reads the needed columns in (submission, criterion, read) order into
+numpy; reads are paired by that order and every statistic is vectorised. The result is cached
+(:mod:`.report_cache`, kept on disk by :mod:`.report_store`) under the data's version: the count and
+highest id of the rows in range (rows are never updated or deleted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Integer, String, cast, extract, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Criterion, Level, OperationalRating, RubricVersion, User
+from .errors import InvalidInput, NotFound
+from .operational_stats import (
+    N_BOOT,
+    AssessorAgreement,
+    Evidence,
+    OperationalRows,
+    Period,
+    PeriodAgreement,
+    ReliabilityLine,
+    Statistic,
+    compute,
+    period_label,
+)
+from .policy import ProgramSettings
+from .report_cache import ReportCache, database_identity
+from .rules import level_of_measurement
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "OPERATIONAL_REPORTS",
+    "PERIODS",
+    "AssessorAgreement",
+    "OperationalReport",
+    "OperationalRows",
+    "PeriodAgreement",
+    "ReliabilityLine",
+    "Statistic",
+    "operational_report",
+    "operational_rows",
+    "period_label",
+    "rubric_choices",
+]
+
+PERIODS: tuple[Period, ...] = ("month", "quarter")
+#: The period shown when none is asked for: the last 90 days up to today (UTC).
+DEFAULT_DAYS = 90
+OPERATIONAL_REPORTS = ReportCache(maxsize=16, namespace="operational-report")
+
+
+@dataclass(frozen=True)
+class OperationalReport:
+    rubric_id: int | None
+    rubric_title: str
+    start: dt.date
+    end: dt.date
+    by: Period
+    levels: list[int]
+    level_of_measurement: str
+    min_submissions: int
+    min_pairs: int
+    n_rows: int = 0
+    reliability: list[ReliabilityLine] = field(default_factory=list)
+    periods: list[PeriodAgreement] = field(default_factory=list)
+    assessors: list[AssessorAgreement] = field(default_factory=list)
+
+    @property
+    def overall(self) -> ReliabilityLine | None:
+        return self.reliability[0] if self.reliability else None
+
+    @property
+    def by_criterion(self) -> list[ReliabilityLine]:
+        return self.reliability[1:]
+
+    def sorted_assessors(self, sort: str = "name") -> list[AssessorAgreement]:
+        """By name, or by lean: ``"lenient"`` most lenient first, ``"severe"`` most severe first;
+        undefined means last either way."""
+        if sort not in ("lenient", "severe"):
+            return list(self.assessors)
+        sign = -1.0 if sort == "lenient" else 1.0
+        return sorted(
+            self.assessors,
+            key=lambda a: (a.lean.value is None, sign * (a.lean.value or 0.0), a.name, a.user_id),
+        )
+
+
+# ------------------------------------------------------------------------------------------ reading
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+    return lo, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _in_range(program_id: int, rubric_id: int, start: dt.date, end: dt.date) -> list[Any]:
+    lo, hi = _bounds(start, end)
+    r = OperationalRating
+    return [r.program_id == program_id, r.rubric_version_id == rubric_id, r.scored_at >= lo, r.scored_at < hi]
+
+
+def _month(session: Session) -> Any:
+    """``year * 12 + month - 1`` of ``scored_at`` as an integer, computed by the database (SQLite
+    stores the time as ISO text, whose first seven characters are the month: cheaper than strftime)."""
+    col = OperationalRating.scored_at
+    if session.get_bind().dialect.name == "sqlite":
+        text_ = cast(col, String)
+        return cast(func.substr(text_, 1, 4), Integer) * 12 + cast(func.substr(text_, 6, 2), Integer) - 1
+    return cast(extract("year", col) * 12 + extract("month", col) - 1, Integer)
+
+
+def operational_rows(
+    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date
+) -> OperationalRows:
+    """One Core query for the columns the report needs (never ORM entities, no ORDER BY: the rows
+    are put in (submission, criterion, read) order by numpy, which is cheaper than a database sort
+    on a text column)."""
+    r = OperationalRating
+    stmt = select(
+        r.external_submission_id, r.criterion_id, r.assessor_id, r.level, r.read_number, _month(session)
+    ).where(*_in_range(program_id, rubric_id, start, end))
+    rows = session.connection().execute(stmt).all()
+    n = len(rows)
+    if not n:
+        empty = np.zeros(0, dtype=np.int64)
+        return OperationalRows(empty, empty, empty, empty, empty, empty)
+    ext, crit, who, level, read, mon = zip(*rows, strict=True)
+    del rows
+    codes: dict[str, int] = {}
+    first_seen = np.fromiter(map(codes.setdefault, ext, range(n)), dtype=np.int64, count=n)
+    del ext
+    # number submissions 0.. in order of first appearance, then sort rows by submission, criterion, read
+    _, submission = np.unique(first_seen, return_inverse=True)
+    cols = {
+        "criterion": np.fromiter(crit, dtype=np.int64, count=n),
+        "assessor": np.fromiter(who, dtype=np.int64, count=n),
+        "level": np.fromiter(level, dtype=np.int64, count=n),
+        "read": np.fromiter(read, dtype=np.int64, count=n),
+        "month": np.fromiter(mon, dtype=np.int64, count=n),
+    }
+    order = np.lexsort((cols["read"], cols["criterion"], submission))
+    return OperationalRows(submission=submission[order], **{k: v[order] for k, v in cols.items()})
+
+
+def rubric_choices(session: Session, program_id: int) -> list[tuple[int, str]]:
+    """The program's rubric versions as (id, "title (version n)"), newest first."""
+    return [
+        (rid, f"{title} (version {version})")
+        for rid, title, version in session.execute(
+            select(RubricVersion.id, RubricVersion.title, RubricVersion.version)
+            .where(RubricVersion.program_id == program_id)
+            .order_by(RubricVersion.created_at.desc(), RubricVersion.id.desc())
+        ).all()
+    ]
+
+
+def _default_rubric(session: Session, program_id: int) -> int | None:
+    """The rubric version of the latest imported rating, else the newest version."""
+    latest = session.scalar(
+        select(OperationalRating.rubric_version_id)
+        .where(OperationalRating.program_id == program_id)
+        .order_by(OperationalRating.id.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        return int(latest)
+    return session.scalar(
+        select(RubricVersion.id)
+        .where(RubricVersion.program_id == program_id)
+        .order_by(RubricVersion.created_at.desc(), RubricVersion.id.desc())
+        .limit(1)
+    )
+
+
+# ------------------------------------------------------------------------------------------- entry
+def _state(
+    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date
+) -> tuple[Any, ...]:
+    """The data's version: rows are only ever added, so their count and highest id say it all."""
+    r = OperationalRating
+    lo, hi = _bounds(start, end)
+    # every rubric's rows of the program in range: the (program, scored_at) index answers it alone
+    n, top = session.execute(
+        select(func.count(r.id), func.max(r.id)).where(
+            r.program_id == program_id, r.scored_at >= lo, r.scored_at < hi
+        )
+    ).one()
+    return (int(n or 0), int(top or 0))
+
+
+def operational_report(
+    session: Session,
+    *,
+    program_id: int,
+    rubric_version_id: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    by: Period = "month",
+    today: dt.date | None = None,
+) -> OperationalReport:
+    """The report for one rubric version of the program (default: the one of the latest imported
+    rating) from ``start`` to ``end`` inclusive (UTC days; default the last :data:`DEFAULT_DAYS`
+    days), over time ``by`` month or quarter. A constant number of queries; NotFound for a rubric
+    version of another program; InvalidInput when ``start`` is after ``end``."""
+    if by not in PERIODS:
+        raise InvalidInput(f"Over time is shown by month or by quarter, not “{by}”.")
+    end = end or today or dt.datetime.now(dt.UTC).date()
+    start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise InvalidInput("The period starts after it ends: put the earlier date in “from”.")
+    settings = ProgramSettings.of_program(session, program_id)
+    ev = Evidence(settings.evidence.min_anchors, settings.evidence.min_scores)
+    rid = rubric_version_id if rubric_version_id is not None else _default_rubric(session, program_id)
+    if rid is None:
+        return OperationalReport(None, "", start, end, by, [], "ordinal", ev.min_submissions, ev.min_pairs)
+    rubric = session.scalar(
+        select(RubricVersion).where(RubricVersion.id == rid, RubricVersion.program_id == program_id)
+    )
+    if rubric is None:
+        raise NotFound("rubric version")
+    levels = list(
+        session.scalars(select(Level.value).where(Level.rubric_version_id == rid).order_by(Level.position))
+    )
+    titles = dict(
+        session.execute(
+            select(Criterion.id, Criterion.title)
+            .where(Criterion.rubric_version_id == rid)
+            .order_by(Criterion.position)
+        ).all()
+    )
+    lom = level_of_measurement(rubric.level_of_measurement)
+    base = OperationalReport(
+        rid,
+        f"{rubric.title} (version {rubric.version})",
+        start,
+        end,
+        by,
+        levels,
+        lom,
+        ev.min_submissions,
+        ev.min_pairs,
+    )
+    state = _state(session, program_id, rid, start, end)
+    if state[0] == 0:
+        return base
+    key = (database_identity(session), program_id, rid, start, end, by, ev, N_BOOT, *state)
+
+    def run() -> tuple[Any, ...]:
+        rows = operational_rows(session, program_id, rid, start, end)
+        if not len(rows):  # rows of other rubric versions only
+            return (0, [], [], {})
+        return (len(rows), *compute(rows, levels, lom, titles, ev, by, seed=rid))
+
+    n_rows, lines, periods, by_assessor = OPERATIONAL_REPORTS.get_or_compute(key, run)
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(list(by_assessor)))).all())
+
+    def named(line: AssessorAgreement) -> AssessorAgreement:
+        name = names.get(line.user_id, f"Assessor {line.user_id}")
+        return replace(line, name=name, periods=tuple(replace(p, name=name) for p in line.periods))
+
+    people = sorted((named(x) for x in by_assessor.values()), key=lambda x: (x.name.lower(), x.user_id))
+    return replace(base, n_rows=n_rows, reliability=lines, periods=periods, assessors=people)

@@ -49,6 +49,7 @@ from ..models import (
 from . import audit
 from .context import SystemActor
 from .drift_cohort import cohort_findings
+from .drift_operational import operational_findings
 from .drift_own import lean_findings, own_drift_findings
 from .drift_rules import (
     ASSESSOR_RULES,
@@ -144,6 +145,7 @@ def _record(
             select(DriftFlag.id).where(
                 DriftFlag.program_id == program_id,
                 DriftFlag.rule == f.rule,
+                DriftFlag.stream == f.stream,
                 DriftFlag.user_id == f.user_id,
                 DriftFlag.criterion_id.is_(None)
                 if f.criterion_id is None
@@ -159,6 +161,7 @@ def _record(
         criterion_id=f.criterion_id,
         round_id=f.round_id,
         rule=f.rule,
+        stream=f.stream,
         status=FlagStatus.OPEN,
         direction=f.direction,
         statistic=f.statistic,
@@ -273,6 +276,7 @@ def evaluate_program(
             findings += cohort_findings(
                 session, series, cfg, titles, cohort_round, set_apart=_minority(series, individual, due)
             )
+    findings += operational_findings(session, program_id, judged, pool_ids, cfg)
     findings += expiry_findings(session, program_id, now, judged_all=user_ids is None, user_ids=user_ids)
     created = [
         f for f in (_record(session, program_id, x, now, request_id) for x in findings) if f is not None

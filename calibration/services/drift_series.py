@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..models import (
     CertificationStatus,
     CriterionScore,
+    EvidenceStream,
     FlagRule,
     Membership,
     Role,
@@ -141,3 +142,4 @@ class Finding:
     summary: str
     assessor_text: str
     key_evidence: Any  # what the hash rests on
+    stream: EvidenceStream = EvidenceStream.CALIBRATION  # where the evidence came from

@@ -28,7 +28,7 @@ from .certification import check_reason
 from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
-from .flag_words import RuleWords, rule_words
+from .flag_words import RuleWords, rule_words, stream_words
 
 
 # ---------------------------------------------------------------------------------------- review
@@ -119,6 +119,11 @@ class FlagLine:
     def words(self) -> RuleWords:
         """The rule, its parameters and nominal false-alarm rate in plain words."""
         return rule_words(self.flag)
+
+    @property
+    def evidence_source(self) -> str:
+        """Which stream the flag came from, in plain words ("Evidence: calibration rounds")."""
+        return stream_words(self.flag.stream)
 
     @property
     def window(self) -> list[int]:

@@ -30,6 +30,7 @@ __all__ = [
     "ReliabilityLine",
     "Statistic",
     "compute",
+    "paired",
     "period_label",
 ]
 
@@ -312,6 +313,32 @@ def _assessor_lines(
     return out
 
 
+def paired(
+    rows: OperationalRows, levels: list[int]
+) -> tuple[OperationalRows, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows with a level of the rubric (the import refuses others; never let one break a
+    report), each read's level index (0 = lowest), its unit (submission x criterion, numbered in row
+    order: rows come sorted by both) and the row indices of each unit's first and second read."""
+    lv = np.asarray(levels, dtype=np.int64)
+    order = np.argsort(lv)
+    pos = np.minimum(np.searchsorted(lv, rows.level, sorter=order), max(lv.size - 1, 0))
+    known = lv[order[pos]] == rows.level
+    if not bool(known.all()):
+        keep = np.flatnonzero(known)
+        rows = OperationalRows(*(getattr(rows, f)[keep] for f in OperationalRows.__dataclass_fields__))
+        pos = pos[keep]
+    idx = order[pos]
+    key_change = np.empty(rows.level.size, dtype=bool)
+    if key_change.size:
+        key_change[0] = True
+        key_change[1:] = (rows.submission[1:] != rows.submission[:-1]) | (
+            rows.criterion[1:] != rows.criterion[:-1]
+        )
+    unit = np.cumsum(key_change) - 1
+    pr = pair_reads(unit, rows.read)
+    return rows, idx, unit, pr.first, pr.second
+
+
 def compute(
     rows: OperationalRows,
     levels: list[int],
@@ -321,27 +348,8 @@ def compute(
     by: Period,
     seed: int,
 ) -> tuple[list[ReliabilityLine], list[PeriodAgreement], dict[int, AssessorAgreement]]:
-    lv = np.asarray(levels, dtype=np.int64)
-    order = np.argsort(lv)
-    pos = np.searchsorted(lv, rows.level, sorter=order)
-    pos = np.minimum(pos, lv.size - 1)
-    known = lv[order[pos]] == rows.level
-    if not bool(known.all()):  # the import refuses unknown levels; never let one break the report
-        keep = np.flatnonzero(known)
-        rows = OperationalRows(*(getattr(rows, f)[keep] for f in OperationalRows.__dataclass_fields__))
-        pos = pos[keep]
-    idx = order[pos]  # each read's level index in the rubric's order (0 = lowest)
-    # units: submission x criterion, numbered in row order (rows come sorted by both)
+    rows, idx, unit, first, second = paired(rows, levels)
     crit_ids = sorted(titles)
-    crit_code = np.searchsorted(np.asarray(crit_ids, dtype=np.int64), rows.criterion)
-    unit_key = rows.submission * max(len(crit_ids), 1) + crit_code
-    change = np.empty(unit_key.size, dtype=bool)
-    if unit_key.size:
-        change[0] = True
-        np.not_equal(unit_key[1:], unit_key[:-1], out=change[1:])
-    unit = np.cumsum(change) - 1
-    pr = pair_reads(unit, rows.read)
-    first, second = pr.first, pr.second
     everything = np.ones(unit.size, dtype=bool)
     lines = [
         _reliability(

@@ -9,7 +9,15 @@ import json
 
 from sqlalchemy import select
 
-from calibration.models import CertificationStatus, DriftFlag, EvidenceStream, FlagRule, Membership, Role, User
+from calibration.models import (
+    CertificationStatus,
+    DriftFlag,
+    EvidenceStream,
+    FlagRule,
+    Membership,
+    Role,
+    User,
+)
 from calibration.services.drift import evaluate_program
 from calibration.services.drift_operational import STREAM_LEAD
 

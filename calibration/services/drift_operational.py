@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -89,7 +89,14 @@ def co_reads(session: Session, program_id: int) -> list[CoReads]:
         rubric = session.get(RubricVersion, rid)
         assert rubric is not None  # a foreign key guarantees it
         levels = rubric.level_values
-        rows, _idx, _unit, first, second = paired(operational_rows(session, program_id, rid, *_EVER), levels)
+        since, until = session.execute(
+            select(func.min(OperationalRating.scored_at), func.max(OperationalRating.scored_at)).where(
+                OperationalRating.program_id == program_id, OperationalRating.rubric_version_id == rid
+            )
+        ).one()
+        span = (since.date(), until.date()) if since is not None and until is not None else _EVER
+        rows = operational_rows(session, program_id, rid, *span, levels=levels)
+        rows, _idx, _unit, first, second = paired(rows, levels)
         month = rows.month[second]
         cols = {
             "assessor": np.concatenate([rows.assessor[first], rows.assessor[second]]),

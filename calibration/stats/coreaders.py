@@ -122,6 +122,19 @@ def adjudication_needed(first: Any, second: Any, *, n_levels: int) -> np.ndarray
     return np.asarray(np.abs(a - b) >= gap)
 
 
+def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and each element's index among them (``np.unique`` with
+    ``return_inverse``, by one stable argsort: faster on millions of values)."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    new = np.empty(xs.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    inverse = np.empty(x.size, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return xs[new], inverse
+
+
 @dataclass(frozen=True, eq=False)
 class CoreaderTable:
     """Per group (``groups``, sorted), a reader's agreement with co-readers: ``n`` pairs, ``m``
@@ -186,7 +199,7 @@ def coreader_agreement(
         raise ValueError("groups, clusters, own and other must be 1-d and of one length")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    ids, gi = np.unique(g, return_inverse=True)
+    ids, gi = _dense(g)
     k = ids.size
     d = (a - b).astype(np.float64)
     n = np.bincount(gi, minlength=k)
@@ -198,7 +211,7 @@ def coreader_agreement(
     # clusters within groups: sum of differences and count per (group, submission)
     c_lo = int(c.min()) if c.size else 0
     span = int(c.max()) - c_lo + 1 if c.size else 1
-    cid = np.unique(gi * span + (c - c_lo), return_inverse=True)[1].ravel() if g.size else gi
+    cid = _dense(gi * span + (c - c_lo))[1]
     n_c = np.bincount(cid)
     d_c = np.bincount(cid, weights=d)
     g_of_c = np.zeros(n_c.size, dtype=np.int64)

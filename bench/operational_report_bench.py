@@ -4,7 +4,8 @@ Run: ``nice -n 10 .venv/bin/python bench/operational_report_bench.py`` (SQLite i
 with ``--postgres`` (a private PostgreSQL server started with initdb, as the tests do), or with
 ``--database-url postgresql://user@host/empty_db`` against an empty PostgreSQL database (migrated
 here). Inserts ``--rows`` operational ratings (default 1,000,000: submissions double scored on a
-4-level, ``--criteria``-criterion rubric by ``--readers`` readers over the last 90 days, about 7% of
+4-level, ``--criteria``-criterion rubric by ``--readers`` readers over the last 90 days, in time order
+as live work is imported, about 7% of
 submission x criterion units read a third time), then times
 :func:`calibration.services.operational_report.operational_report` for the default period:
 
@@ -114,7 +115,8 @@ def build(app: Any, args: argparse.Namespace) -> tuple[int, int]:
             s1 = min(n_subs, s0 + CHUNK // (2 * args.criteria))
             batch: list[dict[str, Any]] = []
             for sub in range(s0, s1):
-                at = now - dt.timedelta(minutes=int(rng.integers(0, 89 * 24 * 60)))
+                # live scoring arrives over time: submissions are read (and imported) in time order
+                at = now - dt.timedelta(minutes=int((n_subs - sub) * 89 * 24 * 60 / n_subs))
                 pair = rng.choice(reader_ids.size, size=3, replace=False)
                 truth = rng.integers(0, 4, args.criteria)
                 for k, c in enumerate(crit_ids):

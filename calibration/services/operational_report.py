@@ -54,6 +54,8 @@ from .rules import level_of_measurement
 
 __all__ = [
     "DEFAULT_DAYS",
+    "FIRST_DAY",
+    "LAST_DAY",
     "OPERATIONAL_REPORTS",
     "PERIODS",
     "AssessorAgreement",
@@ -72,6 +74,8 @@ __all__ = [
 PERIODS: tuple[Period, ...] = ("month", "quarter")
 #: The period shown when none is asked for: the last 90 days up to today (UTC).
 DEFAULT_DAYS = 90
+#: The earliest and latest days a period may name.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 OPERATIONAL_REPORTS = ReportCache(maxsize=16, namespace="operational-report")
 
 
@@ -267,9 +271,11 @@ def operational_report(
     if by not in PERIODS:
         raise InvalidInput(f"Over time is shown by month or by quarter, not “{by}”.")
     end = end or today or dt.datetime.now(dt.UTC).date()
-    start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    start = start or max(FIRST_DAY, end - dt.timedelta(days=DEFAULT_DAYS - 1))
     if start > end:
         raise InvalidInput("The period starts after it ends: put the earlier date in “from”.")
+    if start < FIRST_DAY or end > LAST_DAY:
+        raise InvalidInput(f"A period lies between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
     settings = ProgramSettings.of_program(session, program_id)
     ev = Evidence(settings.evidence.min_anchors, settings.evidence.min_scores)
     rid = rubric_version_id if rubric_version_id is not None else _default_rubric(session, program_id)

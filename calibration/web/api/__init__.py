@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import reference, report, resources  # noqa: F401  (their routes register on import)
+from . import operational, reference, report, resources  # noqa: F401  (their routes register on import)
 from .blueprint import bp
 
 

@@ -59,11 +59,18 @@ def operational_args(rubrics: list[tuple[int, str]]) -> OperationalArgs:
             )
     start = read_day(typed["from"], "from", problems)
     end = read_day(typed["to"], "to", problems)
+    for day in (start, end):
+        if day is not None and not opr.FIRST_DAY <= day <= opr.LAST_DAY:
+            problems.append(
+                f"{day.isoformat()} is outside the dates this page can show; showing the last 90 days."
+            )
+            start = end = None
+            break
     if start and end and start > end:
         problems.append("“From” is after “to”; showing the last 90 days instead.")
         start = end = None
     elif start and not end:
-        end = start + dt.timedelta(days=opr.DEFAULT_DAYS - 1)
+        end = min(opr.LAST_DAY, start + dt.timedelta(days=opr.DEFAULT_DAYS - 1))
     by: opr.Period = "month"
     if typed["by"] == "quarter":
         by = "quarter"

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Literal
 
 from flask import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...db import get_session
 from ...services import api_reads
@@ -17,6 +17,8 @@ from ...services.operational_stats import AssessorAgreement, ReliabilityLine, St
 from .blueprint import bp, caller, json_response, query
 from .schemas import Out, StatisticOut
 from .spec import operation
+
+_RANGE = f"Days before {opr.FIRST_DAY.isoformat()} or after {opr.LAST_DAY.isoformat()} count as those days."
 
 
 class OperationalQuery(BaseModel):
@@ -31,13 +33,15 @@ class OperationalQuery(BaseModel):
     from_: dt.date | None = Field(
         None,
         alias="from",
-        ge=opr.FIRST_DAY,
-        le=opr.LAST_DAY,
-        description="First day (UTC), inclusive; default 89 days before `to`.",
+        description=f"First day (UTC), inclusive; default 89 days before `to`. {_RANGE}",
     )
-    to: dt.date | None = Field(
-        None, ge=opr.FIRST_DAY, le=opr.LAST_DAY, description="Last day (UTC), inclusive; default today."
-    )
+    to: dt.date | None = Field(None, description=f"Last day (UTC), inclusive; default today. {_RANGE}")
+
+    @field_validator("from_", "to", mode="after")
+    @classmethod
+    def _within(cls, day: dt.date | None) -> dt.date | None:
+        return None if day is None else min(opr.LAST_DAY, max(opr.FIRST_DAY, day))
+
     by: Literal["month", "quarter"] = Field("month", description="Periods of the over-time part.")
 
     @model_validator(mode="after")

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Integer, String, case, cast, extract, func, select
+from sqlalchemy import BigInteger, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..models import Criterion, Level, OperationalRating, RubricVersion, User
@@ -127,16 +128,6 @@ def _in_range(program_id: int, rubric_id: int, start: dt.date, end: dt.date) -> 
     return [r.program_id == program_id, r.rubric_version_id == rubric_id, r.scored_at >= lo, r.scored_at < hi]
 
 
-def _month(session: Session) -> Any:
-    """``year * 12 + month - 1`` of ``scored_at`` as an integer, computed by the database (SQLite
-    stores the time as ISO text, whose first seven characters are the month: cheaper than strftime)."""
-    col = OperationalRating.scored_at
-    if session.get_bind().dialect.name == "sqlite":
-        text_ = cast(col, String)
-        return cast(func.substr(text_, 1, 4), Integer) * 12 + cast(func.substr(text_, 6, 2), Integer) - 1
-    return cast(extract("year", col) * 12 + extract("month", col) - 1, Integer)
-
-
 #: Bits of the packed column (see :func:`operational_rows`).
 _LEVEL_BITS, _READ_BITS, _MONTH_BITS = 8, 6, 17
 _UNKNOWN_LEVEL = (1 << _LEVEL_BITS) - 1
@@ -144,6 +135,20 @@ _UNKNOWN_LEVEL = (1 << _LEVEL_BITS) - 1
 
 def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
+
+
+def _months_since(start: dt.date, end: dt.date) -> Any:
+    """The month of ``scored_at`` counted from ``start``'s month (0, 1, ...), by comparing it with
+    the first instant of each later month up to ``end``: a few comparisons per row, cheaper than
+    taking the stored time apart, and the same SQL on every database."""
+    col = OperationalRating.scored_at
+    first = _month_index(start)
+    cuts = [
+        dt.datetime(m // 12, m % 12 + 1, 1, tzinfo=dt.UTC) for m in range(first + 1, _month_index(end) + 1)
+    ]
+    if not cuts:
+        return literal(0)
+    return case(*((col < cut, i) for i, cut in enumerate(cuts)), else_=len(cuts))
 
 
 def operational_rows(
@@ -161,7 +166,7 @@ def operational_rows(
     read = case((r.read_number > 63, 63), else_=r.read_number)
     packed = (
         (
-            (cast(r.criterion_id, BigInteger) * (1 << _MONTH_BITS) + (_month(session) - first_month))
+            (cast(r.criterion_id, BigInteger) * (1 << _MONTH_BITS) + _months_since(start, end))
             * (1 << _READ_BITS)
             + read
         )
@@ -177,23 +182,25 @@ def operational_rows(
     if not n:
         empty = np.zeros(0, dtype=np.int64)
         return OperationalRows(empty, empty, empty, empty, empty, empty)
-    ext, who, pk = zip(*rows, strict=True)
-    del rows
+    # one pass per column (``zip(*rows)`` would unpack a million arguments: several times slower)
     codes: dict[str, int] = {}
-    first_seen = np.fromiter(map(codes.setdefault, ext, range(n)), dtype=np.int64, count=n)
-    del ext, codes
+    first_seen = np.fromiter(
+        map(codes.setdefault, map(itemgetter(0), rows), range(n)), dtype=np.int64, count=n
+    )
+    del codes
+    assessor = np.fromiter(map(itemgetter(1), rows), dtype=np.int64, count=n)
+    p = np.fromiter(map(itemgetter(2), rows), dtype=np.int64, count=n)
+    del rows
     # submissions numbered 0.. in order of first appearance (no sort: mark and count)
     seen = np.zeros(n, dtype=bool)
     seen[first_seen] = True
     submission = (np.cumsum(seen) - 1)[first_seen]
-    p = np.fromiter(pk, dtype=np.int64, count=n)
     lv = p & _UNKNOWN_LEVEL
     p >>= _LEVEL_BITS
     rd = p & ((1 << _READ_BITS) - 1)
     p >>= _READ_BITS
     month = (p & ((1 << _MONTH_BITS) - 1)) + first_month
     crit = p >> _MONTH_BITS
-    assessor = np.fromiter(who, dtype=np.int64, count=n)
     keep = lv != _UNKNOWN_LEVEL  # the import refuses unknown levels; never let one break a report
     order = np.lexsort((rd, crit, submission))
     order = order[keep[order]]

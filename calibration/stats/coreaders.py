@@ -124,7 +124,13 @@ def adjudication_needed(first: Any, second: Any, *, n_levels: int) -> np.ndarray
 
 def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and each element's index among them (``np.unique`` with
-    ``return_inverse``, by one stable argsort: faster on millions of values)."""
+    ``return_inverse``): by counting when the values span a small range, else one stable argsort
+    (both faster than ``np.unique`` on millions of values)."""
+    if x.size and int(x.max()) - int(x.min()) < 4 * x.size:
+        lo = int(x.min())
+        present = np.bincount(x - lo) > 0
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present) + lo, rank[x - lo]
     order = np.argsort(x, kind="stable")
     xs = x[order]
     new = np.empty(xs.size, dtype=bool)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..stats._types import LevelOfMeasurement
 from ..stats.accuracy import Proportion, wilson_interval
 from ..stats.alpha import krippendorff_alpha
 from ..stats.coreaders import CoreaderTable, adjudication_needed, coreader_agreement, pair_reads
@@ -206,7 +207,7 @@ def _reliability(
     second: np.ndarray,
     unit: np.ndarray,
     levels: list[int],
-    lom: str,
+    lom: LevelOfMeasurement,
     ev: Evidence,
     seed: int,
     crit: int | None,
@@ -224,7 +225,7 @@ def _reliability(
         rows.assessor[sel],
         rows.level[sel],
         levels=levels,
-        level_of_measurement=lom,  # type: ignore[arg-type]
+        level_of_measurement=lom,
         n_boot=N_BOOT,
         seed=seed,
     )
@@ -349,7 +350,7 @@ def paired(
 def compute(
     rows: OperationalRows,
     levels: list[int],
-    lom: str,
+    lom: LevelOfMeasurement,
     titles: dict[int, str],
     ev: Evidence,
     by: Period,

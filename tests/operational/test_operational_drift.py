@@ -89,7 +89,11 @@ def test_lenient_reader_raises_an_operational_flag_and_calibration_flags_stay(db
     assert evidence["stream"] == "operational" and evidence["rubric"] == world.rubric_id
     # the same evidence never flags twice
     again = evaluate_program(db, world.program_a, now=NOW).flags
-    assert [f for f in again if f.stream == EvidenceStream.OPERATIONAL] == []
+    live_again = [f for f in again if f.stream == EvidenceStream.OPERATIONAL]
+    assert [f.summary for f in live_again if f.rule == FlagRule.LEAN] == []
+    # (a reader back to their co-readers' level after a lean may be a change from their own
+    # earlier level: the own-drift rule restarts only after a reviewed own-drift flag, as in rounds)
+    assert all(f.rule == FlagRule.OWN_DRIFT and f.direction == "severe" for f in live_again)
 
 
 def test_pages_say_which_stream_the_evidence_came_from(client, db, world, login):
@@ -117,3 +121,47 @@ def test_pages_say_which_stream_the_evidence_came_from(client, db, world, login)
     assert "Evidence: calibration rounds" in calib and "Rounds it rests on" in calib
     listing = client.get("/trainer/flags").get_data(as_text=True)
     assert "Evidence: second reads in live scoring" in listing and "Evidence: calibration rounds" in listing
+
+
+def test_a_reviewed_live_flag_restarts_the_series_after_its_months(db, world):
+    from calibration.services.context import Member
+    from calibration.services.flags import dismiss
+
+    readers = _readers(db, world)
+    rows = double_scored(
+        readers=readers,
+        criteria=world.criteria[:3],
+        levels=world.levels,
+        submissions=360,
+        start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        days=89,
+        lenient={readers[0]: 1},
+        seed=7,
+    )
+    add_ratings(db, world.program_a, world.rubric_id, rows)
+    created = evaluate_program(db, world.program_a, now=NOW).flags
+    db.commit()
+    live = [f for f in created if f.stream == EvidenceStream.OPERATIONAL]
+    trainer = Member(world.ids["trainer"], world.program_a, Role.LEAD_TRAINER)
+    for flag in live:
+        dismiss(db, trainer, program_id=world.program_a, flag_id=flag.id, reason="Talked it through.")
+    db.commit()
+    # a calm April follows: judged alone (the lean restarts after the reviewed months) it shows no
+    # lean; read together with the lenient months before it, it would flag the lean again
+    calm = double_scored(
+        readers=readers,
+        criteria=world.criteria[:3],
+        levels=world.levels,
+        submissions=150,
+        start=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+        days=25,
+        seed=8,
+        prefix="april",
+    )
+    add_ratings(db, world.program_a, world.rubric_id, calm)
+    again = evaluate_program(db, world.program_a, now=NOW).flags
+    live_again = [f for f in again if f.stream == EvidenceStream.OPERATIONAL]
+    assert [f.summary for f in live_again if f.rule == FlagRule.LEAN] == []
+    # (a reader back to their co-readers' level after a lean may be a change from their own
+    # earlier level: the own-drift rule restarts only after a reviewed own-drift flag, as in rounds)
+    assert all(f.rule == FlagRule.OWN_DRIFT and f.direction == "severe" for f in live_again)

@@ -218,8 +218,12 @@ def main() -> None:
             }
         )
         program_id, rubric_id = build(app, args)
-        if not get_db(app).is_sqlite:
-            with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # As the database would be by the time someone reads the report: PostgreSQL's autovacuum has
+        # run, SQLite's write-ahead log has been checkpointed into the database file.
+        with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if get_db(app).is_sqlite:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            else:
                 conn.execute(text("VACUUM ANALYZE"))
         timed(app, program_id, rubric_id, cold=True, repeats=1)  # imports and first connections
         cold = timed(app, program_id, rubric_id, cold=True, repeats=args.repeats)

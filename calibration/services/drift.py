@@ -50,6 +50,7 @@ from ..models import (
 from . import audit, webhooks
 from .context import SystemActor
 from .drift_cohort import cohort_findings
+from .drift_operational import operational_findings
 from .drift_own import lean_findings, own_drift_findings
 from .drift_rules import (
     ASSESSOR_RULES,
@@ -302,6 +303,7 @@ def evaluate_program(
             findings += cohort_findings(
                 session, series, cfg, titles, cohort_round, set_apart=_minority(series, individual, due)
             )
+    findings += operational_findings(session, program_id, judged, pool_ids, cfg)
     findings += expiry_findings(session, program_id, now, judged_all=user_ids is None, user_ids=user_ids)
     findings += validity_findings(session, program_id, pool_ids, judged, cfg)
     created = [

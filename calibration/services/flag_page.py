@@ -59,11 +59,26 @@ _FACTS: dict[str, str] = {
     "lowest_anchor_titles": "Anchors with the lowest agreement",
     "lowest_criterion_titles": "Criteria with the lowest agreement",
     "expires_at": "Certification expired on",
+    "signal_period": "First signal in",
+    "change_period": "The change began in",
+    "window_periods": "Months judged",
+    "lean_periods": "Months leaning the same way",
+    "too_few_periods": "Months too few to judge (left out)",
+    "pairs": "Pairs of first and second reads it rests on",
     "validity_items": "Validity items it rests on",
 }
 _ROUND_KEYS = {"round", "signal_round", "change_round"}
 _ROUND_LISTS = {"too_few_rounds", "window_rounds", "lean_rounds", "rounds"}
-_HIDDEN = {"lowest_anchors", "lowest_criteria", "observed", "rounds", "stream", "periods"}
+_HIDDEN = {
+    "lowest_anchors",
+    "lowest_criteria",
+    "observed",
+    "rounds",
+    "periods",
+    "stream",
+    "rubric",
+    "last_month",
+}
 _SHARES = {
     "exact": "exact agreement",
     "adjacent": "exact-or-adjacent agreement",
@@ -97,6 +112,7 @@ class FlagPage:
     needs_confirmation_step: bool
     value_text: str
     threshold_text: str
+    window_label: str = "Rounds it rests on"
 
 
 # ---------------------------------------------------------------------------------------- numbers
@@ -139,6 +155,8 @@ def _rule_sentence(
 
     value, limit = flag.value, flag.threshold
     rule = flag.rule
+    if flag.stream == EvidenceStream.OPERATIONAL:
+        return _operational_sentence(flag, evidence, who, where)
     if rule in (FlagRule.OWN_DRIFT, FlagRule.COHORT_LEVEL):
         way = "upward" if flag.direction == "lenient" else "downward"
         moved = "higher" if flag.direction == "lenient" else "lower"
@@ -187,6 +205,43 @@ def _rule_sentence(
     if rule == FlagRule.EXPIRY:
         return f"{who}'s certification expired {plain(value, 0)} days ago: annual recalibration is due."
     return f"{flag.statistic}: {plain(value, 3)} against {plain(limit, 3)}."
+
+
+def _operational_sentence(flag: DriftFlag, evidence: Mapping[str, Any], who: str, where: str) -> str:
+    """A live-scoring flag: months instead of rounds, the co-reader instead of the key."""
+    if flag.rule == FlagRule.LEAN:
+        ci = evidence.get("ci") or [None, None]
+        n = len(evidence.get("window_periods") or [])
+        side = "above" if (flag.value or 0) > 0 else "below"
+        return (
+            f"{who}'s mean signed difference from the other reader of the same submissions{where} over the "
+            f"last {n} month{'s' if n != 1 else ''}, {_signed(flag.value)} levels (95% interval "
+            f"{_signed(ci[0])} to {_signed(ci[1])}), is wholly {side} {_signed(flag.threshold)}, the smallest "
+            "lean that matters."
+        )
+    way = "upward" if flag.direction == "lenient" else "downward"
+    out = (
+        f"The {way} self-starting CUSUM of {who}'s change from their own earlier level against co-readers"
+        f"{where}, {plain(flag.value, 3)}, is above its limit {plain(flag.threshold, 3)} since "
+        f"{evidence.get('signal_period') or 'the latest month'}"
+    )
+    shift, change = evidence.get("shift"), evidence.get("change_period")
+    if isinstance(shift, int | float) and change:
+        moved = "higher" if flag.direction == "lenient" else "lower"
+        out += f": levels moved {moved} by about {abs(float(shift)):.2f} levels from {change}"
+    return out + "."
+
+
+def _period_table(evidence: Mapping[str, Any], periods: Sequence[Any], mark: Any) -> EvidenceTable:
+    keys = [k for k in _COLUMNS if isinstance(evidence.get(k), list) and len(evidence[k]) == len(periods)]
+    rows = tuple(
+        (str(p), *(_fmt(_COLUMNS[k][1], evidence[k][i]) for k in keys)) for i, p in enumerate(periods)
+    )
+    head = ("Month", *(_COLUMNS[k][0].replace("deviation", "difference from co-reader") for k in keys))
+    head = tuple(h.replace("Anchors", "Submissions").replace("Criterion-scores", "Read pairs") for h in head)
+    return EvidenceTable(
+        "The months the rule read, oldest first", head, rows, tuple(p == mark for p in periods)
+    )
 
 
 # --------------------------------------------------------------------------------------- evidence
@@ -328,7 +383,11 @@ def flag_page(session: Session, *, program_id: int, line: FlagLine) -> FlagPage:
     if not isinstance(ids, list) and isinstance(evidence.get("alphas"), list):
         ids = json.loads(flag.window_json or "[]")
     mark = evidence.get("signal_round", flag.round_id)
-    if isinstance(ids, list) and ids:
+    operational = flag.stream == EvidenceStream.OPERATIONAL
+    periods = evidence.get("periods")
+    if operational and isinstance(periods, list) and periods:
+        tables.append(_period_table(evidence, periods, evidence.get("signal_period")))
+    elif isinstance(ids, list) and ids:
         tables.append(_round_table(evidence, ids, names, mark))
     if flag.rule == FlagRule.PASS_RULE:
         share_table = _pass_rule_table(evidence, parameters, _levels_of_round(session, flag.round_id) <= 2)
@@ -352,6 +411,8 @@ def flag_page(session: Session, *, program_id: int, line: FlagLine) -> FlagPage:
         f"validity item #{r}" if flag.stream == EvidenceStream.VALIDITY else names.get(int(r), f"round {r}")
         for r in line.window
     )
+    if operational:
+        window = tuple(str(p) for p in evidence.get("window_periods") or [])
     return FlagPage(
         line=line,
         rule_sentence=_rule_sentence(flag, evidence, names, who, where),
@@ -363,6 +424,11 @@ def flag_page(session: Session, *, program_id: int, line: FlagLine) -> FlagPage:
         needs_confirmation_step=kind_of(flag.rule) == "cohort" and bool(affected),
         value_text=_number(flag, flag.value),
         threshold_text=_number(flag, flag.threshold),
+        window_label="Months it rests on"
+        if operational
+        else "Validity items it rests on"
+        if flag.stream == EvidenceStream.VALIDITY
+        else "Rounds it rests on",
     )
 
 

@@ -12,13 +12,6 @@ from typing import Any, Protocol, TypeVar
 
 from ..models import DriftFlag, EvidenceStream, FlagRule
 
-#: Where a flag's evidence came from, as the flag page and the flag lists say it ("Evidence: ...").
-STREAM_WORDS = {
-    EvidenceStream.CALIBRATION: "calibration rounds",
-    EvidenceStream.OPERATIONAL: "double scoring in live work",
-    EvidenceStream.VALIDITY: "validity items in live scoring",
-}
-
 #: What each rule finds, in one sentence.
 RULE_MEANING = {
     FlagRule.OWN_DRIFT: (
@@ -50,6 +43,26 @@ RULE_MEANING = {
     ),
     FlagRule.EXPIRY: "Certification expired: annual recalibration is due.",
 }
+
+#: Where a flag's evidence came from, in plain words ("Evidence: ...").
+STREAM_WORDS = {
+    EvidenceStream.CALIBRATION: "calibration rounds",
+    EvidenceStream.OPERATIONAL: "second reads in live scoring",
+    EvidenceStream.VALIDITY: "validity items in live scoring",
+}
+#: What the rule reads on a stream other than calibration rounds, added to its meaning.
+STREAM_MEANING = {
+    EvidenceStream.OPERATIONAL: (
+        "In live scoring there is no key: the other reader of the same submission and criterion takes "
+        "its place, and each calendar month takes the place of a round."
+    ),
+}
+
+
+def stream_words(stream: EvidenceStream | None) -> str:
+    """ "Evidence: second reads in live scoring" and the like."""
+    return f"Evidence: {STREAM_WORDS[stream or EvidenceStream.CALIBRATION]}"
+
 
 #: Plain labels of the stored parameters (issue 15's rules and issue 6's).
 PARAMETER_WORDS = {
@@ -165,9 +178,11 @@ def rule_words(flag: DriftFlag) -> RuleWords:
     rows = [
         (PARAMETER_WORDS.get(k, k), _value(k, v)) for k, v in sorted(parameters.items()) if k not in _HIDDEN
     ]
-    return RuleWords(
-        kind_of(flag.rule), RULE_MEANING[flag.rule], rows, false_alarm_sentence(flag.rule, parameters)
-    )
+    meaning = RULE_MEANING[flag.rule]
+    extra = STREAM_MEANING.get(flag.stream)
+    if extra:
+        meaning = f"{meaning} {extra}"
+    return RuleWords(kind_of(flag.rule), meaning, rows, false_alarm_sentence(flag.rule, parameters))
 
 
 def group_under_cohort(lines: Sequence[L]) -> list[tuple[L, list[L]]]:

@@ -28,7 +28,7 @@ from .certification import check_reason
 from .context import Actor, Member
 from .drift import RULE_NAMES
 from .errors import InvalidInput, NotFound
-from .flag_words import STREAM_WORDS, RuleWords, rule_words
+from .flag_words import RuleWords, rule_words, stream_words
 
 
 # ---------------------------------------------------------------------------------------- review
@@ -116,14 +116,14 @@ class FlagLine:
         return parameters
 
     @property
-    def evidence_words(self) -> str:
-        """Where the flag's evidence came from, in plain words."""
-        return f"Evidence: {STREAM_WORDS[self.flag.stream]}"
-
-    @property
     def words(self) -> RuleWords:
         """The rule, its parameters and nominal false-alarm rate in plain words."""
         return rule_words(self.flag)
+
+    @property
+    def evidence_source(self) -> str:
+        """Which stream the flag came from, in plain words ("Evidence: calibration rounds")."""
+        return stream_words(self.flag.stream)
 
     @property
     def window(self) -> list[int]:

@@ -70,7 +70,7 @@ def test_a_lenient_assessors_validity_answers_raise_a_validity_flag_once(db, wor
     db.commit()
     # The flag list says where the evidence came from, in plain words.
     [line] = flag_lines(db, world.program_a, flag_id=lean.id)
-    assert line.evidence_words == f"Evidence: {STREAM_WORDS}"
+    assert line.evidence_source == f"Evidence: {STREAM_WORDS}"
 
 
 def test_the_stream_is_part_of_the_evidence_hash_but_not_for_calibration():

@@ -17,6 +17,9 @@ ACCESS: dict[str, dict[str, int]] = {
     "trainer.profile_export": TRAINERS,
     "trainer.overview": ANY_TRAINER,
     "trainer.overview_export": ANY_TRAINER,
+    # issue 18: live scoring agreement, about the trainer's own program
+    "trainer.operational": ANY_TRAINER,
+    "trainer.operational_csv": ANY_TRAINER,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import imports, profile, reference, report, resources, sheets, validity  # noqa: F401  (their routes register on import)
+from . import imports, operational, profile, reference, report, resources, sheets, validity  # noqa: F401  (their routes register on import)
 from .blueprint import bp
 
 

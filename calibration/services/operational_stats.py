@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..stats._intervals import DEFAULT_CONFIDENCE
 from ..stats._types import LevelOfMeasurement
 from ..stats.accuracy import Proportion, wilson_interval
 from ..stats.alpha import krippendorff_alpha
@@ -69,6 +70,7 @@ class Statistic:
     count: int | None = None
     label: str | None = None
     reason: str | None = None
+    confidence: float = DEFAULT_CONFIDENCE  # every interval here is the package's default
 
     @property
     def defined(self) -> bool:

@@ -15,6 +15,9 @@ from ._checks import _check_choice, _check_confidence, _fmt
 
 __all__ = ["kappa_interval", "normal_interval", "t_interval", "wilson_bounds"]
 
+#: The confidence of every interval the package gives unless a caller asks for another.
+DEFAULT_CONFIDENCE = 0.95
+
 
 def kappa_interval(
     value: float,

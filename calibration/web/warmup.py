@@ -103,8 +103,7 @@ def _warm_pages(app: Flask) -> None:
                     view()
                 except Exception as exc:  # a page that cannot be warmed is simply warmed by its first request
                     log.info("page %s not warmed up: %s", endpoint, exc.__class__.__name__)
-                finally:
-                    db_session.rollback()
+            # Leaving the request context closes its session: whatever a view began is discarded.
 
 
 def warm_up(app: Flask) -> float:

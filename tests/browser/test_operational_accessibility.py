@@ -62,7 +62,9 @@ def test_live_scoring_page_is_accessible(new_page: Callable[..., Page], site) ->
     page = new_page(WIDE)
     log_in(page, site.base, "trainer@demo.test")
     page.goto(site.url(f"/trainer/operational?{query}"))
-    expect(page.get_by_role("link", name="Live scoring")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Live scoring", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.locator("#reliability-table")).to_be_visible()
     _check_both_widths(page, "operational")
     page.goto(site.url("/trainer/operational?from=not-a-day&by=decade"))

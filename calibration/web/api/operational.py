@@ -13,11 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...db import get_session
 from ...services import api_reads
 from ...services import operational_report as opr
-from ...services.errors import InvalidInput
 from ...services.operational_stats import AssessorAgreement, ReliabilityLine, Statistic
 from .blueprint import bp, caller, json_response, query
-from .problems import problem
-from .schemas import FieldProblem, Out, StatisticOut
+from .schemas import Out, StatisticOut
 from .spec import operation
 
 _RANGE = f"Days before {opr.FIRST_DAY.isoformat()} or after {opr.LAST_DAY.isoformat()} count as those days."
@@ -48,8 +46,9 @@ class OperationalQuery(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> OperationalQuery:
-        if self.from_ is not None and self.to is not None and self.from_ > self.to:
-            raise ValueError("`from` is after `to`: put the earlier day in `from`")
+        end = self.to if self.to is not None else dt.datetime.now(dt.UTC).date()  # `to`'s default
+        if self.from_ is not None and self.from_ > end:
+            raise ValueError("`from` is after `to` (today when left out): put the earlier day in `from`")
         return self
 
 
@@ -124,7 +123,7 @@ def _stat(s: Statistic) -> StatisticOut:
         ci_low=s.ci_low,
         ci_high=s.ci_high,
         ci_method=s.ci_method,
-        confidence=0.95,
+        confidence=s.confidence,
         n_units=s.n,
         n_raters=None,
         count=s.count,
@@ -177,21 +176,14 @@ def get_operational_report() -> Response:
     interval, its n, its label and, when it is undefined, the reason."""
     q = query(OperationalQuery)
     session = get_session()
-    try:
-        r = opr.operational_report(
-            session,
-            program_id=caller().program_id,
-            rubric_version_id=q.rubric_version,
-            start=q.from_,
-            end=q.to,
-            by=q.by,
-        )
-    except InvalidInput as err:  # a "from" after the default "to" (today): the schema cannot say so
-        return problem(
-            400,
-            "Some parameters are not valid: see errors.",
-            errors=[FieldProblem(field="from", location="query", message=str(err))],
-        )
+    r = opr.operational_report(
+        session,
+        program_id=caller().program_id,
+        rubric_version_id=q.rubric_version,
+        start=q.from_,
+        end=q.to,
+        by=q.by,
+    )
     keys = api_reads.criterion_keys(session, {x.criterion_id for x in r.by_criterion if x.criterion_id})
     return json_response(
         OperationalReportOut(

@@ -32,6 +32,7 @@ from ._checks import (
     _factorize,
     _fmt,
     _lookup,
+    _nonnegative_max,
     _values_1d,
 )
 
@@ -181,12 +182,14 @@ def _consecutive_start(v: np.ndarray, lv: np.ndarray) -> int | None:
 
 #: Rows per block of the key accumulation: large enough that ``np.add.at``'s fixed cost per call is
 #: small, small enough that a block's ``intp`` unit indices and digits stay in cache.
-_KEY_BLOCK = 1 << 17
+_KEY_BLOCK = 1 << 18
+#: Stride of the sample of unit ids that sizes the key digits before the ids are checked.
+_SAMPLE_STRIDE = 1024
 #: Keys per block of a small key space's tally (a block's ``intp`` copy stays in cache).
 _TALLY_BLOCK = 1 << 16
-#: Byte pairs per block of the one-byte key tally: larger, since each block adds a 65,536-bin tally
-#: (a million units' keys are one block).
-_PAIR_BLOCK = 1 << 19
+#: Byte pairs per block of the one-byte key tally: larger than a block of the small key space, since
+#: each block adds a 65,536-bin tally; small enough that its ``intp`` copy stays in the second-level cache.
+_PAIR_BLOCK = 1 << 17
 
 
 def _accumulate_keys(
@@ -198,14 +201,25 @@ def _accumulate_keys(
     bits: int,
     dtype: type[np.unsignedinteger],
     n_bins: int,
-) -> np.ndarray:
-    """Per-unit keys (``np.add.at`` of each row's digit), block by block.
+    *,
+    unchecked: bool = False,
+) -> tuple[np.ndarray, int] | None:
+    """Per-unit keys (``np.add.at`` of each row's digit), block by block, and the largest unit id when
+    ``unchecked`` (else 0).
 
     Blocks keep the row digits and the ``intp`` unit indices (``np.add.at``'s fast path needs them) in
     buffers that are allocated once and stay in cache, instead of whole-length temporaries, which
     would be most of the memory traffic. Unit ids that already are ``intp`` are used as they are.
+
+    ``unchecked``: the integer ids were not checked yet. Each block's largest id is then read while the
+    block is in cache, before it is added (instead of a pass over all ids first); ``None`` comes back as
+    soon as a block has a negative id (``np.add.at`` would count it from the end) or one past ``n_bins``.
     """
     acc = np.zeros(n_bins, dtype)
+    bound = 0
+    # The ids read as unsigned: a negative id is then larger than any bound (one maximum per block
+    # checks both ends, and a maximum is a faster reduction than a bitwise OR).
+    ids = ux.view(np.dtype(f"{ux.dtype.byteorder}u{ux.dtype.itemsize}")) if unchecked else ux
     block = max(1, min(_KEY_BLOCK, ux.size))
     idx = np.empty(block, np.intp) if ux.dtype != np.intp else None
     w = np.empty(block, dtype)
@@ -227,12 +241,16 @@ def _accumulate_keys(
         else:
             assert wtab is not None
             np.take(wtab, ix[lo:hi], out=w[:n])
+        if unchecked:
+            bound = max(bound, int(ids[lo:hi].max()))
+            if bound >= n_bins:
+                return None
         if idx is not None:
             np.copyto(idx[:n], ux[lo:hi], casting="unsafe")
             np.add.at(acc, idx[:n], w[:n])
         else:
             np.add.at(acc, ux[lo:hi], w[:n])
-    return acc
+    return acc, bound
 
 
 def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = None) -> ValuePatterns:
@@ -301,10 +319,21 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
     n_raters = _count_distinct(r) if r is not None else 0
     if u.size == 0:
         return ValuePatterns(np.zeros((0, q), np.int64), np.zeros(0, np.int64), 0, n_raters, lv)
-    ux, n_bins = _key_bins(u)
+    # Integer ids are tried as they are, checked block by block while accumulating (a bound on them
+    # costs no pass of its own); other ids, or ids out of range, get dense codes first.
+    unchecked = u.dtype.kind in "iu" and u.size > _KEY_BLOCK
+    if unchecked:
+        ux, n_bins = u, 4 * u.size + (1 << 16)
+        # The units' count from a sample of the ids (every 1024th; read as unsigned, a negative id
+        # is huge, so the guess stays small, and the loop below finds it).
+        sample = u[::_SAMPLE_STRIDE]
+        units_seen = max(1, int(sample.view(np.dtype(f"{u.dtype.byteorder}u{u.dtype.itemsize}")).max()) + 1)
+    else:
+        ux, n_bins = _key_bins(u)
+        units_seen = n_bins
     # Digit width guess: room for the mean number of ratings per unit at one level (at least 3), capped
     # by the rater count; double scoring on four levels fits one byte per unit.
-    guess = max(3, -(-u.size // n_bins))
+    guess = max(3, -(-u.size // units_seen))
     if n_raters:
         guess = min(guess, max(n_raters, 3))
     bits = guess.bit_length()
@@ -315,7 +344,15 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
         wtab = None
         if start is None:
             wtab = np.where(codes >= 0, np.left_shift(1, np.maximum(codes, 0) * bits), 0).astype(dtype)
-        acc = _accumulate_keys(ux, v, ix, start, wtab, bits, dtype, n_bins)
+        done = _accumulate_keys(ux, v, ix, start, wtab, bits, dtype, n_bins, unchecked=unchecked)
+        if done is None:  # an id out of range: dense codes, and accumulate again
+            ux, n_bins = _key_bins(u)
+            unchecked = False
+            done = _accumulate_keys(ux, v, ix, start, wtab, bits, dtype, n_bins)
+            assert done is not None
+        acc, bound = done
+        if unchecked:  # the ids are proven in range: only the keys up to the largest id can be set
+            acc, n_bins, unchecked = acc[: bound + 1], bound + 1, False
         width = np.dtype(dtype).itemsize * 8
         if bits * q < width:  # drop anything carried past the last digit (it fails the check below)
             np.bitwise_and(acc, dtype((1 << (bits * q)) - 1), out=acc)
@@ -328,23 +365,24 @@ def value_count_patterns(units: Any, values: Any, *, levels: Any, raters: Any = 
             return ValuePatterns(counts, mult, int(mult.sum()), n_raters, lv)
         # A digit carried: widen the digits to fill the next accumulator size.
         bits = max(bits + 1, min(2 * width, 63) // q)
+    if unchecked:
+        ux, n_bins = _key_bins(u)
     if start is not None:
         ix, table = _lookup(v, lv)
     return _patterns_by_matrix(ux, ix, table, n_bins, q, n_raters, lv)
 
 
 def _key_bins(u: np.ndarray) -> tuple[np.ndarray, int]:
-    """Unit ids ready for the key accumulator, and its length (an upper bound on the largest id + 1).
+    """Unit ids ready for the key accumulator, and its length (the largest id + 1).
 
     Integer ids are used as they are when none is negative and none is far beyond the number of rows;
-    one ``bitwise_or`` pass over the ids proves both (the OR is negative if any id is, and it bounds
-    every id from above), where a minimum and a maximum would take two. The bound can exceed the
-    largest id by less than a factor of two; the spare keys stay 0 and are dropped with the empty units.
+    one maximum of the ids read as unsigned proves both (:func:`._checks._nonnegative_max`), where a
+    minimum and a maximum would take two passes.
     """
     if u.dtype.kind in "iu" and u.size:
-        bound = int(np.bitwise_or.reduce(u))
-        if 0 <= bound < 4 * u.size + (1 << 16):
-            return u, bound + 1
+        top = _nonnegative_max(u)
+        if top is not None and top < 4 * u.size + (1 << 16):
+            return u, top + 1
     return _bincount_ready(u, "units")
 
 

@@ -159,3 +159,52 @@ def test_one_byte_key_tally_in_pairs_equals_a_plain_count(
     expected, counts = np.unique(keys, return_counts=True)
     np.testing.assert_array_equal(uniq, expected)
     np.testing.assert_array_equal(mult, counts)
+
+
+def _reference_patterns(
+    units: np.ndarray, values: np.ndarray, levels: list[int]
+) -> list[tuple[tuple[int, ...], int]]:
+    """Per-unit counts by a plain dictionary: the patterns and how many units show each."""
+    per_unit: dict[int, list[int]] = {}
+    for unit, value in zip(units.tolist(), values.tolist(), strict=True):
+        per_unit.setdefault(unit, [0] * len(levels))[levels.index(value)] += 1
+    seen: dict[tuple[int, ...], int] = {}
+    for counts in per_unit.values():
+        seen[tuple(counts)] = seen.get(tuple(counts), 0) + 1
+    return sorted(seen.items())
+
+
+def _as_pairs(p: _data.ValuePatterns) -> list[tuple[tuple[int, ...], int]]:
+    return sorted(zip(map(tuple, p.counts.tolist()), p.multiplicity.tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "negative id in a late block",
+        "id far beyond the rows in a late block",
+        "sorted by unit, many ratings per unit",
+        "int64 ids",
+    ],
+)
+def test_ids_checked_while_accumulating_give_the_plain_counts(monkeypatch: pytest.MonkeyPatch, shape) -> None:
+    # Large inputs check the unit ids block by block while the keys accumulate (no pass of their own
+    # first): an id that is negative or out of range, in any block, must still give exact patterns.
+    monkeypatch.setattr(_data, "_KEY_BLOCK", 500)
+    monkeypatch.setattr(_data, "_SAMPLE_STRIDE", 7)
+    units, raters, values, _ = _season(3, n_units=1500)
+    if shape == "negative id in a late block":
+        units[-3:] = -5
+    elif shape == "id far beyond the rows in a late block":
+        units[-2] = 10**9
+    elif shape == "sorted by unit, many ratings per unit":
+        units = np.repeat(np.arange(40, dtype=np.int32), 90)
+        rng = np.random.default_rng(4)
+        values = rng.integers(1, 5, units.size).astype(np.int8)
+        raters = np.tile(np.arange(90, dtype=np.int32), 40)
+    else:
+        units = units.astype(np.int64)
+    assert units.size > 500
+    p = value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=raters)
+    assert _as_pairs(p) == _reference_patterns(units, values, [1, 2, 3, 4])
+    assert p.n_units == np.unique(units).size

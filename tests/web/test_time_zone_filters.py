@@ -166,3 +166,21 @@ def test_the_overview_counts_expiring_certifications_to_the_end_of_the_programs_
     page = client.get("/trainer/overview").get_data(as_text=True)
     shown_day = timezones.to_local(utcnow() + dt.timedelta(days=counted.reminder_days), NEW_YORK).date()
     assert f"/trainer/people?status=certified&amp;to={shown_day.isoformat()}" in page
+
+
+def test_every_date_filter_names_the_zone_its_days_are_counted_in(client, login, world, db):
+    _set_zone(db, world.program_a, NEW_YORK)
+    login(world.emails["trainer"])
+    for url in (
+        "/trainer/",
+        "/trainer/people",
+        "/trainer/anchors",
+        "/trainer/flags",
+        "/trainer/challenges",
+        "/trainer/sessions",
+        "/trainer/audit",
+    ):
+        page = client.get(f"{url}?from=2026-12-07&to=2026-12-07").get_data(as_text=True)
+        for field in ("from", "to"):
+            label = page.split(f'<label for="filter-{field}">', 1)[1].split("</label>", 1)[0]
+            assert "(year-month-day, America/New_York)" in label, (url, label)

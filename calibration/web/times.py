@@ -8,7 +8,9 @@ through the filters registered here, so no page shows a bare UTC time.
 
 The reader's zone: trainers and admins read the program's zone (the zone its round windows and
 sessions are entered in); an assessor reads their own zone when they set one, else the program's;
-anyone else their own zone or UTC. Outside a request (mail sent by the cron commands) it is UTC.
+anyone else their own zone or UTC. Outside a request it is UTC. Mail does not use these: it is
+read by someone other than whoever caused it, so it names its times in the recipient's zone
+(:func:`calibration.services.timezones.reader_zone_of`).
 The API and CSV exports do not use these: they stay ISO 8601 UTC.
 """
 

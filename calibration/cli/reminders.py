@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from ..db import get_db, utcnow, write_intent
 from ..notify import mail, outbox
 from ..services import certification, notices
+from ..services.timezones import format_day, format_when
 
 SUBJECTS = {
     notices.EXPIRY_REMINDER: "Your assessor certification expires on {date}",
@@ -51,8 +52,12 @@ def send_reminders() -> None:
         message = mail.render_mail(
             notice.kind.replace("-", "_"),
             to=notice.email,
-            subject=SUBJECTS[notice.kind].format(date=f"{notice.expires_at:%-d %B %Y}"),
+            # In the person's own zone (else the program's): the date and time are theirs, named.
+            subject=SUBJECTS[notice.kind].format(
+                date=format_day(notice.expires_at, notice.zone, "%-d %B %Y")
+            ),
             notice=notice,
+            expires=format_when(notice.expires_at, notice.zone, "%-d %B %Y at"),
             link=link,
         )
         try:

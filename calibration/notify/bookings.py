@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..services import calendar, drift, notices
 from ..services.sessions import ACTIVE
-from ..services.timezones import format_when
+from ..services.timezones import format_session_start, format_when, reader_zone_of
 from . import mail, outbox
 
 INVITATION = "session-invitation"
@@ -55,12 +55,20 @@ def _link(endpoint: str) -> str:
         return base + url_for(endpoint)
 
 
-def local_time(row: RecalibrationSession) -> str:
-    """The start as the session's own zone shows it, e.g. ``Tuesday 8 December 2026, 09:00 (Europe/Berlin)``."""
-    from zoneinfo import ZoneInfo
+def start_for(row: RecalibrationSession, reader: User, program_zone: str | None) -> str:
+    """The session's start as ``reader`` reads it: in their own zone when they set one, else the
+    program's, the zone named, and in the session's own zone too when that differs, e.g.
+    ``Tuesday 8 December 2026, 09:00 EST (15:00 CET in Europe/Berlin, the session’s zone)``. The
+    ``.ics`` attachment keeps the session's own zone (its TZID): a calendar shows it in the reader's."""
+    return format_session_start(row.starts_at, row.timezone, reader_zone_of(reader.timezone, program_zone))
 
-    local = row.starts_at.astimezone(ZoneInfo(row.timezone))
-    return f"{local:%A %-d %B %Y, %H:%M} ({row.timezone})"
+
+def _program_zones(session: Session, program_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(program_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Program.id, Program.timezone).where(Program.id.in_(ids)))
+    return {program_id: zone for program_id, zone in rows}
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,9 @@ def _taken(session: Session, keys: list[str]) -> set[str]:
     return set(session.scalars(select(SentNotice.key).where(SentNotice.key.in_(keys)))) if keys else set()
 
 
-def _booking_mail(session: Session, b: SessionBooking, key: str, link: str) -> _Work | None:
+def _booking_mail(
+    session: Session, b: SessionBooking, key: str, link: str, program_zone: str | None
+) -> _Work | None:
     """The invitation, update or cancellation for one change of booking ``b`` (None when there is
     nothing to say: a booking cancelled before it was ever mailed)."""
     cancelled = b.status not in ACTIVE or b.session.status == SessionStatus.CANCELLED
@@ -142,7 +152,7 @@ def _booking_mail(session: Session, b: SessionBooking, key: str, link: str) -> _
         ),
         name=user.name,
         row=b.session,
-        when=local_time(b.session),
+        when=start_for(b.session, user, program_zone),
         cancelled=cancelled,
         link=link,
     )
@@ -164,10 +174,12 @@ def _booking_mails(session: Session, *, now: dt.datetime, user_ids: Iterable[int
     bookings = list(session.scalars(stmt))
     keys = {b.id: f"booking:{b.id}:{b.sequence}" for b in bookings}
     taken = _taken(session, list(keys.values()))
+    zones = _program_zones(session, (b.session.program_id for b in bookings if keys[b.id] not in taken))
     return [
         work
         for b in bookings
-        if keys[b.id] not in taken and (work := _booking_mail(session, b, keys[b.id], link)) is not None
+        if keys[b.id] not in taken
+        and (work := _booking_mail(session, b, keys[b.id], link, zones.get(b.session.program_id))) is not None
     ]
 
 
@@ -223,7 +235,8 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
             key = f"{SESSION_REMINDER}:{b.id}:{b.session.starts_at:%Y%m%dT%H%M}"
             message = mail.render_mail(
                 "session_reminder", to=user.email, subject=f"Reminder: {b.session.title}",
-                name=user.name, row=b.session, when=local_time(b.session), link=link,
+                name=user.name, row=b.session, when=start_for(b.session, user, zones[b.session.program_id]),
+                link=link,
             )  # fmt: skip
             work.append(
                 (
@@ -249,7 +262,9 @@ def send_reminders(maker: sessionmaker[Session], *, now: dt.datetime | None = No
                 "deadline_reminder", to=person.email, subject=f"Reminder: “{rec.round.name}” closes soon",
                 name=person.name, round=rec.round, link=link,
                 # In the assessor's own zone (else the program's), named: "14 December 2026 at 17:00 EST".
-                deadline=format_when(rec.deadline, person.timezone or zones[rec.program_id], "%-d %B %Y at"),
+                deadline=format_when(
+                    rec.deadline, reader_zone_of(person.timezone, zones[rec.program_id]), "%-d %B %Y at"
+                ),
             )  # fmt: skip
             work.append(
                 (

@@ -29,6 +29,7 @@ from ..models import (
     ScoreSheet,
     WaitStatus,
 )
+from . import timezones
 from .policy import ProgramSettings
 from .sessions import waiting_assessors
 
@@ -62,6 +63,7 @@ class Attention:
     )
     reminder_days: int
     horizon: dt.datetime  # now + reminder_days
+    horizon_day: dt.date  # the horizon's date in the program's zone: the people list's "to" day
     closing: tuple[ClosingRound, ...]
     closing_days: int = CLOSING_DAYS
 
@@ -78,8 +80,11 @@ class Attention:
         )
 
 
-def needs_attention(session: Session, program_id: int, *, now: dt.datetime | None = None) -> Attention:
-    """Count what waits for the program's trainers, in eight queries."""
+def needs_attention(
+    session: Session, program_id: int, *, now: dt.datetime | None = None, zone: str = timezones.DEFAULT_ZONE
+) -> Attention:
+    """Count what waits for the program's trainers, in eight queries. ``zone`` is the program's
+    time zone: the reminder window ends with the last of its days there."""
     now = now or utcnow()
     settings = ProgramSettings.of_program(session, program_id)
     reminder_days = settings.certification.reminder_days
@@ -99,8 +104,9 @@ def needs_attention(session: Session, program_id: int, *, now: dt.datetime | Non
             RecalibrationWait.program_id == program_id, RecalibrationWait.status == WaitStatus.WAITING
         )
     )
-    # Whole days, as the people list's "expires to" filter that the queue links to counts them.
-    day_after = dt.datetime.combine(horizon.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    # Whole days of the zone, as the people list's "expires to" filter that the queue links to counts them.
+    horizon_day = timezones.to_local(horizon, zone).date()
+    day_after = timezones.day_start(horizon_day + dt.timedelta(days=1), zone)
     expiring = session.scalar(
         select(func.count(Membership.id)).where(
             Membership.program_id == program_id,
@@ -117,6 +123,7 @@ def needs_attention(session: Session, program_id: int, *, now: dt.datetime | Non
         expiring=expiring or 0,
         reminder_days=reminder_days,
         horizon=horizon,
+        horizon_day=horizon_day,
         closing=closing_rounds(session, program_id, now=now),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import AuditChainHead, AuditEvent, Membership, User
+from . import timezones
 from .audit import ChainCheck, verify_chain
 from .exports import CsvExport, cell
 from .listing import ListFilter, Paged, Paging, contains, page_rows, within_days
@@ -25,7 +26,8 @@ EXPORT_MAX_ROWS = 50_000
 @dataclass(frozen=True)
 class AuditFilter:
     """``actor``: text in the actor's name or email; ``action`` and ``object_type``: exact values
-    (checked by the caller against :func:`audit_choices`); ``object_id``: exact; days in UTC."""
+    (checked by the caller against :func:`audit_choices`); ``object_id``: exact; the days are
+    whole days of ``zone``'s calendar (the zone the page shows times in), both included."""
 
     actor: str = ""
     action: str | None = None
@@ -34,6 +36,7 @@ class AuditFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     paging: Paging = field(default_factory=Paging)
+    zone: str = timezones.DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def _query(program_id: int, f: AuditFilter) -> Select[*tuple[Any, ...]]:
         stmt = stmt.where(AuditEvent.object_type == f.object_type)
     if f.object_id:
         stmt = stmt.where(AuditEvent.object_id == f.object_id)
-    days = ListFilter(date_from=f.date_from, date_to=f.date_to)
+    days = ListFilter(date_from=f.date_from, date_to=f.date_to, zone=f.zone)
     return stmt.where(*within_days(AuditEvent.at, days))
 
 

@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from . import timezones
+
 T = TypeVar("T")
 
 #: Rows on one page of a list.
@@ -30,7 +32,8 @@ class ListFilter:
     """What a list is narrowed to; None (or empty text) means "any".
 
     ``status``, ``kind`` and ``rubric_id`` are checked by the caller against the list's choices;
-    ``date_from`` and ``date_to`` are whole days in UTC, both included.
+    ``date_from`` and ``date_to`` are whole days, both included, as the calendar of ``zone`` (the
+    IANA name of the zone the reader's pages show times in; UTC for an unknown name) counts them.
     """
 
     q: str = ""
@@ -41,6 +44,7 @@ class ListFilter:
     date_to: dt.date | None = None
     page: int = 1
     per_page: int = PER_PAGE
+    zone: str = timezones.DEFAULT_ZONE
 
     def at_page(self, page: int) -> ListFilter:
         return replace(self, page=page)
@@ -105,11 +109,20 @@ def contains(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).like(f"%{escaped.lower()}%", escape="\\")
 
 
+def day_bounds(f: ListFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The UTC instants the filter's days run between: (start of ``date_from``, start of the day
+    after ``date_to``), each in the filter's zone, None where that end is open."""
+    low = timezones.day_start(f.date_from, f.zone) if f.date_from is not None else None
+    high = timezones.day_start(f.date_to + dt.timedelta(days=1), f.zone) if f.date_to is not None else None
+    return low, high
+
+
 def within_days(column: Any, f: ListFilter) -> list[ColumnElement[bool]]:
-    """Conditions for a UTC time column to fall on or between the filter's days."""
+    """Conditions for a UTC time column to fall on or between the filter's days (in its zone)."""
+    low, high = day_bounds(f)
     out: list[ColumnElement[bool]] = []
-    if f.date_from is not None:
-        out.append(column >= dt.datetime.combine(f.date_from, dt.time(), tzinfo=dt.UTC))
-    if f.date_to is not None:
-        out.append(column < dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
+    if low is not None:
+        out.append(column >= low)
+    if high is not None:
+        out.append(column < high)
     return out

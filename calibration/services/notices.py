@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..models import CertificationStatus, Membership, Program, Role, SentNotice, User
 from .certification import Policy
+from .timezones import DEFAULT_ZONE, reader_zone_of
 
 EXPIRY_REMINDER = "expiry-reminder"
 RECALIBRATION_DUE = "recalibration-due"
@@ -32,6 +33,7 @@ class DueNotice:
     name: str
     program_name: str
     expires_at: dt.datetime
+    zone: str = DEFAULT_ZONE  # the zone the person reads times in: their own, else the program's
 
 
 def due_notices(session: Session, *, defaults: Policy, now: dt.datetime | None = None) -> list[DueNotice]:
@@ -47,6 +49,8 @@ def due_notices(session: Session, *, defaults: Policy, now: dt.datetime | None =
             User.id,
             User.email,
             User.name,
+            User.timezone,
+            Program.timezone,
         )
         .join(Program, Program.id == Membership.program_id)
         .join(User, User.id == Membership.user_id)
@@ -61,7 +65,7 @@ def due_notices(session: Session, *, defaults: Policy, now: dt.datetime | None =
         .order_by(Membership.id)
     ).all()
     out = []
-    for mid, status, expires, settings_json, program_name, uid, email, name in rows:
+    for mid, status, expires, settings_json, program_name, uid, email, name, own_zone, program_zone in rows:
         if expires is None:  # excluded by the query; tells the type checker
             continue
         if status == CertificationStatus.CERTIFIED:
@@ -74,7 +78,8 @@ def due_notices(session: Session, *, defaults: Policy, now: dt.datetime | None =
         else:
             continue
         key = f"{kind}:{mid}:{expires:%Y-%m-%d}"
-        out.append(DueNotice(key, kind, uid, email, name, program_name, expires))
+        zone = reader_zone_of(own_zone, program_zone)
+        out.append(DueNotice(key, kind, uid, email, name, program_name, expires, zone))
     taken = set(session.scalars(select(SentNotice.key).where(SentNotice.key.in_([n.key for n in out]))))
     return [n for n in out if n.key not in taken]
 

@@ -91,6 +91,19 @@ def to_utc(day: dt.date, time: dt.time, zone_name: str) -> dt.datetime:
     return first.astimezone(dt.UTC)
 
 
+def day_start(day: dt.date, zone_name: str | None) -> dt.datetime:
+    """The UTC instant a calendar ``day`` begins in ``zone_name`` (UTC for an unknown name): its
+    local midnight, or the first time that exists when the clocks skip midnight that night. A
+    filter "from 7 December to 7 December" is ``day_start(7 Dec) <= t < day_start(8 Dec)``.
+
+    >>> day_start(dt.date(2026, 12, 7), "America/New_York").isoformat()
+    '2026-12-07T05:00:00+00:00'
+    """
+    # fold=0 reads a skipped midnight with the offset in force before the change, which is the
+    # instant the clocks jump: the first moment of the day.
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone(zone_name)).astimezone(dt.UTC)
+
+
 def to_local(value: dt.datetime, zone_name: str | None) -> dt.datetime:
     """An aware instant as the wall clock of ``zone_name`` shows it (UTC for an unknown name)."""
     if value.tzinfo is None:
@@ -127,3 +140,29 @@ def format_when(
 def format_day(value: dt.datetime, zone_name: str | None, date_format: str = "%-d %b %Y") -> str:
     """The date in the zone (a date alone needs no zone name, but midnight UTC may be another day)."""
     return f"{to_local(value, zone_name):{date_format}}"
+
+
+def reader_zone_of(own: str | None, program: str | None) -> str:
+    """The zone a person reads times in outside a page (mail): their own zone when they set one we
+    know, else their program's, else UTC."""
+    for name in (own, program):
+        if check_zone(name) is not None:
+            return (name or "").strip()
+    return DEFAULT_ZONE
+
+
+SESSION_DAY_FORMAT = "%A %-d %B %Y,"
+
+
+def format_session_start(
+    starts_at: dt.datetime, session_zone: str | None, reader: str, date_format: str = SESSION_DAY_FORMAT
+) -> str:
+    """A session's start in the ``reader``'s zone, and in the session's own zone when that differs:
+    "Tuesday 8 December 2026, 15:00 GMT (09:00 CST in America/Chicago, the session’s zone)"."""
+    text = format_when(starts_at, reader, date_format)
+    if check_zone(session_zone) is not None and session_zone != reader:
+        there = format_when(starts_at, session_zone, "")
+        if format_day(starts_at, session_zone) != format_day(starts_at, reader):
+            there = format_when(starts_at, session_zone, "%a %-d %b")
+        text += f" ({there} in {session_zone}, the session’s zone)"
+    return text

@@ -8,7 +8,9 @@ through the filters registered here, so no page shows a bare UTC time.
 
 The reader's zone: trainers and admins read the program's zone (the zone its round windows and
 sessions are entered in); an assessor reads their own zone when they set one, else the program's;
-anyone else their own zone or UTC. Outside a request (mail sent by the cron commands) it is UTC.
+anyone else their own zone or UTC. Outside a request it is UTC. Mail does not use these: it is
+read by someone other than whoever caused it, so it names its times in the recipient's zone
+(:func:`calibration.services.timezones.reader_zone_of`).
 The API and CSV exports do not use these: they stay ISO 8601 UTC.
 """
 
@@ -76,7 +78,7 @@ def day(value: dt.date | None, date_format: str = DAY_FORMAT) -> str:
     return timezones.format_day(_aware(value), reader_zone(), date_format)
 
 
-SESSION_DAY_FORMAT = "%A %-d %B %Y,"
+SESSION_DAY_FORMAT = timezones.SESSION_DAY_FORMAT
 
 
 class _Scheduled(Protocol):
@@ -86,14 +88,11 @@ class _Scheduled(Protocol):
 
 def session_when(row: _Scheduled) -> str:
     """A session's start in the reader's zone, and in the session's own zone when that differs:
-    "Tuesday 8 December 2026, 15:00 GMT (09:00 CST in America/Chicago, the session's zone)"."""
-    text = when(row.starts_at, SESSION_DAY_FORMAT)
-    if timezones.check_zone(row.timezone) is not None and row.timezone != reader_zone():
-        there = timezones.format_when(row.starts_at, row.timezone, "")
-        if timezones.format_day(row.starts_at, row.timezone) != day(row.starts_at):
-            there = timezones.format_when(row.starts_at, row.timezone, "%a %-d %b")
-        text += f" ({there} in {row.timezone}, the session’s zone)"
-    return text
+    "Tuesday 8 December 2026, 15:00 GMT (09:00 CST in America/Chicago, the session's zone)"
+    (the same words as the session mail, :func:`calibration.services.timezones.format_session_start`)."""
+    return timezones.format_session_start(
+        _aware(row.starts_at), row.timezone, reader_zone(), SESSION_DAY_FORMAT
+    )
 
 
 def init_app(app: Flask) -> None:

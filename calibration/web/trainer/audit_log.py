@@ -17,6 +17,7 @@ from ...services import audit_log, exports
 from ...services.listing import MAX_SEARCH, Paging
 from ..boundary import commit_after_read
 from ..guards import actor
+from ..times import reader_zone
 from .blueprint import bp
 from .list_args import CONTROL, read_choice, read_day, read_page
 
@@ -57,6 +58,7 @@ def _args(actions: list[str], types: list[str]) -> AuditArgs:
         date_from=date_from,
         date_to=date_to,
         paging=Paging(read_page(problems)),
+        zone=reader_zone(),  # the days the page shows its times in; the CSV reads the same filter
     )
     active = bool(f.actor or action or object_type or object_id or date_from or date_to)
     return AuditArgs(f, typed, tuple(problems), active)

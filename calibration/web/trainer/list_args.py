@@ -13,6 +13,7 @@ from typing import Any
 from flask import request
 
 from ...services.listing import MAX_SEARCH, ListFilter
+from ..times import reader_zone
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: The query-string names of the filters, as the forms send them.
@@ -111,7 +112,14 @@ def list_args(
     for name in NAMES:  # what was typed is shown back, without control characters
         typed[name] = CONTROL.sub("", typed[name])[:MAX_SEARCH]
     f = ListFilter(
-        q=q, status=status, kind=kind, rubric_id=rubric_id, date_from=date_from, date_to=date_to, page=page
+        q=q,
+        status=status,
+        kind=kind,
+        rubric_id=rubric_id,
+        date_from=date_from,
+        date_to=date_to,
+        page=page,
+        zone=reader_zone(),  # days as the reader's calendar counts them, like the times the list shows
     )
     active = bool(q or status or kind or rubric_id is not None or date_from or date_to)
     return ListArgs(f, typed, tuple(problems), active)

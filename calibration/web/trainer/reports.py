@@ -19,6 +19,7 @@ from ...services.reports import KEY_MODES, KeyMode, RoundOverview
 from .. import charts
 from ..boundary import commit_after_read
 from ..guards import actor
+from ..times import program_zone
 from .blueprint import bp
 
 PERCENT_AXIS = "% of criterion-scores"
@@ -359,7 +360,7 @@ def assessor_profile(user_id: int) -> str:
 def overview() -> str:
     me = actor()
     o = profiles.program_overview(get_session(), program_id=me.program_id)
-    queue = attention.needs_attention(get_session(), me.program_id)
+    queue = attention.needs_attention(get_session(), me.program_id, zone=program_zone())
     return render_template("trainer/overview.html", o=o, charts=overview_charts(o), attention=queue)
 
 

@@ -506,6 +506,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--corrections", type=int, default=30, help="trainer corrections in the latest round")
     parser.add_argument("--audit-rows", type=int, default=5000, help="audited actions (through the service)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        metavar="NAME",
+        help="time only these pages (their names as printed, e.g. flag person)",
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -535,6 +541,8 @@ def main() -> None:
         if resp.status_code != 302:
             raise SystemExit(f"login failed: HTTP {resp.status_code}")
         pages = trainer_pages(app, round_id, assessor_id)
+        if args.pages:
+            pages = {k: v for k, v in pages.items() if k in args.pages}
         for url_ in pages.values():  # imports, fonts, first connections: not part of "cold"
             client.get(url_)
         print(

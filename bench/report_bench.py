@@ -249,7 +249,24 @@ def build(url: str, args: argparse.Namespace) -> tuple[int, int]:
             print(f"  round {rid:2d}: {len(sheets):,} sheets, {len(scores):,} criterion-scores", flush=True)
     _correct_some(engine, rng, round_id=args.rounds, user_id=2, n=args.corrections)
     _workspace(engine, args, now)
+    _record_sigma(engine)
     return args.rounds, 2
+
+
+def _record_sigma(engine: Any) -> None:
+    """The pool sigma estimate a whole-program drift evaluation records (the control charts'
+    limits), through the same service, so a cold page reads what a running program has."""
+    from sqlalchemy.orm import Session
+
+    from calibration.db import write_intent
+    from calibration.services import sigma_baseline
+
+    start = time.perf_counter()
+    with write_intent(), Session(engine) as session:
+        rows = sigma_baseline.record_program_estimates(session, 1, request_id="bench")
+        session.commit()
+    took = time.perf_counter() - start
+    print(f"  pool sigma estimate recorded ({len(rows)} rubric version) in {took:.1f} s", flush=True)
 
 
 def _workspace(engine: Any, args: argparse.Namespace, now: dt.datetime) -> None:

@@ -14,18 +14,23 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import PoolSigmaEstimate, Round, ScoreCorrection
+from ..models import CertificationStatus, PoolSigmaEstimate, Round, ScoreCorrection
 from ..stats.ewma import PoolSigma
 from . import audit
 from .context import SystemActor
-from .drift_series import Series
+from .drift_own import series_pool_sigma
+from .drift_series import Series, assessor_statuses, calibration_series
+
+#: Who makes up the certified pool whose scores give the sigma (as the drift rules read it).
+POOL_STATUSES = (CertificationStatus.CERTIFIED, CertificationStatus.RECALIBRATION_DUE)
 
 __all__ = ["SigmaBaseline", "baseline_of", "computed_baseline", "estimate_sigma", "latest_estimate"]
-__all__ += ["record_estimate"]
+__all__ += ["record_estimate", "record_program_estimates"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,26 @@ def record_estimate(
         },
     )
     return row
+
+
+def record_program_estimates(
+    session: Session, program_id: int, *, now: dt.datetime | None = None, request_id: str | None = None
+) -> list[PoolSigmaEstimate]:
+    """Estimate and record the pool's sigma of every rubric version with calibration rounds, as
+    :func:`.drift.evaluate_program` does when it runs for the whole program (for a program whose
+    drift evaluation is not due, e.g. after a bulk import). Returns the new rows."""
+    pool_ids = [u for u, s in assessor_statuses(session, program_id).items() if s in POOL_STATUSES]
+    out = []
+    for series in calibration_series(session, program_id):
+        pool = series.mask(np.isin(series.assessor, np.asarray(pool_ids, dtype=np.int64)))
+        if not len(pool):
+            continue
+        row = record_estimate(
+            session, program_id, pool, pool_ids, series_pool_sigma(pool), now=now, request_id=request_id
+        )
+        if row is not None:
+            out.append(row)
+    return out
 
 
 def baseline_of(session: Session, row: PoolSigmaEstimate) -> SigmaBaseline:

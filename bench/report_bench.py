@@ -506,6 +506,21 @@ def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
     return statistics.median(times)
 
 
+def profile_cold(client: Any, name: str, url: str) -> None:
+    """One cold request of ``url`` under cProfile: the 20 calls with the most cumulative time."""
+    import cProfile
+    import pstats
+
+    client.get("/trainer/")
+    clear_caches()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(url)
+    profiler.disable()
+    print(f"\n--- cold {name} ({url})")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary file)")
@@ -528,6 +543,11 @@ def main() -> None:
         nargs="+",
         metavar="NAME",
         help="time only these pages (their names as printed, e.g. flag person)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then profile one cold request of each page (cProfile, the 20 slowest calls by cumulative time)",
     )
     args = parser.parse_args()
 
@@ -572,6 +592,9 @@ def main() -> None:
             warm = timed(client, page, cold=False, repeats=args.repeats)
             ok = cold < 0.5 and warm < 0.1
             print(f"{name:<48}{cold * 1000:>8.0f}ms{warm * 1000:>8.0f}ms   {'PASS' if ok else 'FAIL'}")
+        if args.profile:
+            for name, page in pages.items():
+                profile_cold(client, name, page)
         get_db(app).dispose()
 
 

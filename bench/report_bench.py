@@ -249,7 +249,24 @@ def build(url: str, args: argparse.Namespace) -> tuple[int, int]:
             print(f"  round {rid:2d}: {len(sheets):,} sheets, {len(scores):,} criterion-scores", flush=True)
     _correct_some(engine, rng, round_id=args.rounds, user_id=2, n=args.corrections)
     _workspace(engine, args, now)
+    _record_sigma(engine)
     return args.rounds, 2
+
+
+def _record_sigma(engine: Any) -> None:
+    """The pool sigma estimate a whole-program drift evaluation records (the control charts'
+    limits), through the same service, so a cold page reads what a running program has."""
+    from sqlalchemy.orm import Session
+
+    from calibration.db import write_intent
+    from calibration.services import sigma_baseline
+
+    start = time.perf_counter()
+    with write_intent(), Session(engine) as session:
+        rows = sigma_baseline.record_program_estimates(session, 1, request_id="bench")
+        session.commit()
+    took = time.perf_counter() - start
+    print(f"  pool sigma estimate recorded ({len(rows)} rubric version) in {took:.1f} s", flush=True)
 
 
 def _workspace(engine: Any, args: argparse.Namespace, now: dt.datetime) -> None:
@@ -489,6 +506,21 @@ def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
     return statistics.median(times)
 
 
+def profile_cold(client: Any, name: str, url: str) -> None:
+    """One cold request of ``url`` under cProfile: the 20 calls with the most cumulative time."""
+    import cProfile
+    import pstats
+
+    client.get("/trainer/")
+    clear_caches()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(url)
+    profiler.disable()
+    print(f"\n--- cold {name} ({url})")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an EMPTY database (default: SQLite in a temporary file)")
@@ -506,6 +538,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--corrections", type=int, default=30, help="trainer corrections in the latest round")
     parser.add_argument("--audit-rows", type=int, default=5000, help="audited actions (through the service)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        metavar="NAME",
+        help="time only these pages (their names as printed, e.g. flag person)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then profile one cold request of each page (cProfile, the 20 slowest calls by cumulative time)",
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -535,6 +578,8 @@ def main() -> None:
         if resp.status_code != 302:
             raise SystemExit(f"login failed: HTTP {resp.status_code}")
         pages = trainer_pages(app, round_id, assessor_id)
+        if args.pages:
+            pages = {k: v for k, v in pages.items() if k in args.pages}
         for url_ in pages.values():  # imports, fonts, first connections: not part of "cold"
             client.get(url_)
         print(
@@ -547,6 +592,9 @@ def main() -> None:
             warm = timed(client, page, cold=False, repeats=args.repeats)
             ok = cold < 0.5 and warm < 0.1
             print(f"{name:<48}{cold * 1000:>8.0f}ms{warm * 1000:>8.0f}ms   {'PASS' if ok else 'FAIL'}")
+        if args.profile:
+            for name, page in pages.items():
+                profile_cold(client, name, page)
         get_db(app).dispose()
 
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, utcnow
@@ -81,6 +91,35 @@ class DriftFlag(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class PoolSigmaEstimate(Base):
+    """The certified pool's sigma of one rubric version as a drift evaluation estimated it: the
+    control charts' recorded baseline (issue 17), not recomputed on every view.
+
+    Append-only: each evaluation whose data differ from the latest estimate adds a row. What it was
+    computed from is kept so it can be explained and recomputed: the calibration rounds
+    (``round_ids_json``, in time order), the pool's assessors (``assessor_ids_json``) and the
+    highest score sheet and correction ids the evaluation saw.
+    """
+
+    __tablename__ = "pool_sigma_estimate"
+    __table_args__ = (Index("ix_pool_sigma_estimate_latest", "program_id", "rubric_version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_version.id"))
+    per_sheet: Mapped[float | None] = mapped_column(Float)
+    by_criterion_json: Mapped[str] = mapped_column(Text, default="{}")
+    df: Mapped[int] = mapped_column(Integer)
+    n_sheets: Mapped[int] = mapped_column(Integer)
+    n_scores: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    round_ids_json: Mapped[str] = mapped_column(Text, default="[]")
+    assessor_ids_json: Mapped[str] = mapped_column(Text, default="[]")
+    last_sheet_id: Mapped[int | None] = mapped_column(Integer)
+    last_correction_id: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RecalibrationOutcome(enum.StrEnum):

@@ -12,8 +12,9 @@ are the flag's when it stored them (rule ``ewma``), else the program's policy
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from ..models import CertificationStatus, Criterion, DriftFlag, FlagRule, ScoreCorrection, ScoreSheet
 from ..models.scoring import UnitLevelCount
-from ..stats.ewma import EwmaDrift, PoolSigma, ewma_drift, pool_sigma
+from ..stats.ewma import EwmaDrift, PoolSigma, ewma_drift
 from .drift import program_drift_settings
+from .drift_own import series_pool_sigma
 from .drift_series import Series, assessor_statuses, calibration_series
 from .policy import DriftPolicy
 from .report_cache import ReportCache, database_identity
 from .score_rows import label_id
+from .sigma_baseline import SigmaBaseline, baseline_of, computed_baseline, estimate_sigma, latest_estimate
 
 __all__ = ["ChartPoint", "ControlChart", "ControlSettings", "assessor_control_charts", "control_settings"]
 
@@ -67,6 +70,7 @@ class ControlSettings:
     min_scores: int
     sigma: PoolSigma
     source: str
+    baseline: SigmaBaseline | None = None  # where the pool's sigma came from (None: the flag's)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class ControlChart:
     L: float
     sigma: float | None  # of one score sheet's mean deviation (overall) or one score (criterion)
     source: str
+    baseline: SigmaBaseline | None = None
 
     @property
     def scope(self) -> str:
@@ -149,11 +154,23 @@ def _flag_sigma(flag: DriftFlag, parameters: Mapping[str, Any]) -> PoolSigma | N
     return None
 
 
-def control_settings(cfg: DriftPolicy, pool: PoolSigma, flag: DriftFlag | None = None) -> ControlSettings:
-    """The numbers in force: the flag's where it stored them, else the program's policy."""
+def control_settings(
+    cfg: DriftPolicy,
+    pool: PoolSigma | Callable[[], tuple[PoolSigma, SigmaBaseline | None]],
+    flag: DriftFlag | None = None,
+) -> ControlSettings:
+    """The numbers in force: the flag's where it stored them, else the program's policy. ``pool``
+    is the certified pool's sigma, or a function giving it with where it came from: called only
+    when the flag stored no sigma of its own."""
     parameters: dict[str, Any] = json.loads(flag.parameters_json or "{}") if flag is not None else {}
-    sigma = (_flag_sigma(flag, parameters) if flag is not None else None) or pool
-    from_flag_sigma = sigma is not pool
+    stored = _flag_sigma(flag, parameters) if flag is not None else None
+    where_from: SigmaBaseline | None = None
+    if stored is not None:
+        sigma = stored
+    elif callable(pool):
+        sigma, where_from = pool()
+    else:
+        sigma = pool
     if flag is not None and flag.rule == FlagRule.EWMA and "lam" in parameters:
         stored_L = float(parameters.get("L", cfg.ewma_L))
         on_criterion = flag.criterion_id is not None
@@ -166,11 +183,14 @@ def control_settings(cfg: DriftPolicy, pool: PoolSigma, flag: DriftFlag | None =
             min_anchors=int(parameters.get("min_anchors", cfg.min_anchors)),
             min_scores=int(parameters.get("min_scores", cfg.min_scores)),
             sigma=sigma,
-            source=f"the weight, limits and sigma stored with flag #{flag.id}",
+            source=f"the weight, limits and sigma stored with flag #{flag.id}"
+            if stored is not None
+            else f"the weight and limits stored with flag #{flag.id}, sigma from the certified assessors' scores",
+            baseline=where_from,
         )
     where = (
         f"sigma stored with flag #{flag.id}; weight and limit width from the program's drift settings"
-        if flag is not None and from_flag_sigma
+        if flag is not None and stored is not None
         else "the program's drift settings, sigma from the certified assessors' scores"
     )
     return ControlSettings(
@@ -182,6 +202,7 @@ def control_settings(cfg: DriftPolicy, pool: PoolSigma, flag: DriftFlag | None =
         min_scores=int(cfg.min_scores),
         sigma=sigma,
         source=where,
+        baseline=where_from,
     )
 
 
@@ -221,18 +242,22 @@ def _chart(series: Series, d: EwmaDrift, titles: Mapping[int, str], s: ControlSe
         L=float(d.parameters["L"]),
         sigma=None if sigma is None else float(sigma),
         source=s.source,
+        baseline=s.baseline,
     )
 
 
-#: The certified pool's sigma per rubric version, keyed by what the database says about its scores;
-#: kept on disk too (:mod:`.report_store`): it reads every calibration score of the rubric version.
-POOL_SIGMAS = ReportCache(maxsize=32, namespace="pool-sigma")
+#: The certified pool's sigma per rubric version while no estimate is recorded, keyed by what the
+#: database says about its scores; kept on disk too (:mod:`.report_store`): it reads every
+#: calibration score of the rubric version.
+POOL_SIGMAS = ReportCache(maxsize=32, namespace="pool-sigma-baseline")
 
 
-def _pool_sigma(session: Session, program_id: int, series: Series, pool_ids: list[int]) -> PoolSigma | None:
-    """The certified pool's sigma over the rubric version's calibration rounds (as the drift rules
-    compute it), from the cache while no sheet, correction or pool member has changed; None
-    without a pool."""
+def _computed_pool_sigma(
+    session: Session, program_id: int, series: Series, pool_ids: list[int]
+) -> tuple[PoolSigma, SigmaBaseline] | None:
+    """The certified pool's sigma over the rubric version's calibration rounds, computed as the
+    drift rules do, from the cache while no sheet, correction or pool member has changed; None
+    without a pool. Only used before the drift evaluation has recorded an estimate."""
     if not pool_ids:
         return None
     # Each round's number of criterion-scores, from the trigger-kept ``unit_level_count`` (a few
@@ -257,22 +282,30 @@ def _pool_sigma(session: Session, program_id: int, series: Series, pool_ids: lis
         tuple(pool_ids),
     )
 
-    def compute() -> PoolSigma | None:
+    def compute() -> tuple[PoolSigma, SigmaBaseline] | None:
         [full] = [s for s in calibration_series(session, program_id) if s.rubric.id == series.rubric.id]
         pool = full.mask(np.isin(full.assessor, np.asarray(pool_ids, dtype=np.int64)))
         if not len(pool):
             return None
-        return pool_sigma(
-            pool.pos,
-            pool.assessor,
-            pool.sheet,
-            pool.level,
-            pool.key,
-            levels=full.rubric.level_values,
-            criteria=pool.criterion,
-        )
+        sigma = series_pool_sigma(pool)
+        return sigma, computed_baseline(pool, pool_ids, sigma)
 
     return POOL_SIGMAS.get_or_compute(key, compute)
+
+
+def _pool_sigma_in_force(
+    session: Session, program_id: int, mine: Series, pool_ids: list[int]
+) -> tuple[PoolSigma, SigmaBaseline | None]:
+    """The pool's sigma the charts use: the latest estimate the drift evaluation recorded for the
+    rubric version; before the first one, computed from the pool's scores now (or, with no
+    certified pool yet, the assessor's own spread)."""
+    row = latest_estimate(session, program_id, mine.rubric.id)
+    if row is not None:
+        return estimate_sigma(row), baseline_of(session, row)
+    computed = _computed_pool_sigma(session, program_id, mine, pool_ids)
+    if computed is not None:
+        return computed
+    return series_pool_sigma(mine), None  # no certified pool yet: the assessor's own spread
 
 
 def assessor_control_charts(
@@ -291,10 +324,9 @@ def assessor_control_charts(
             continue
         series = mine
         levels = series.rubric.level_values
-        sigma = _pool_sigma(session, program_id, series, pool_ids) or pool_sigma(
-            mine.pos, mine.assessor, mine.sheet, mine.level, mine.key, levels=levels, criteria=mine.criterion
-        )  # no certified pool yet: the assessor's own spread
-        settings = control_settings(cfg, sigma, flag)
+        settings = control_settings(
+            cfg, partial(_pool_sigma_in_force, session, program_id, series, pool_ids), flag
+        )
         table = ewma_drift(
             mine.pos,
             mine.assessor,

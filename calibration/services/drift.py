@@ -47,11 +47,11 @@ from ..models import (
     FlagRule,
     FlagStatus,
 )
-from . import audit, webhooks
+from . import audit, sigma_baseline, webhooks
 from .context import SystemActor
 from .drift_cohort import cohort_findings
 from .drift_operational import operational_findings
-from .drift_own import lean_findings, own_drift_findings
+from .drift_own import lean_findings, own_drift_findings, series_pool_sigma
 from .drift_rules import (
     ASSESSOR_RULES,
     expiry_findings,
@@ -284,6 +284,11 @@ def evaluate_program(
             ).all()
         )
         pool = series.mask(np.isin(series.assessor, np.asarray(pool_ids, dtype=np.int64)))
+        sigma = series_pool_sigma(pool) if len(pool) else None
+        if sigma is not None and user_ids is None:  # a whole-program evaluation: the charts' baseline
+            sigma_baseline.record_estimate(
+                session, program_id, pool, pool_ids, sigma, now=now, request_id=request_id
+            )
         mine = np.isin(series.assessor, np.asarray(judged, dtype=np.int64))
         current = series.mask(
             mine & (series.pos > _since(restart_positions(session, program_id, series), series))
@@ -293,7 +298,7 @@ def evaluate_program(
             individual += pass_rule_findings(
                 session, series, current, finished_sheets(session, series.round_ids), cfg
             )
-            individual += own_drift_findings(series, current, pool, cfg, titles)
+            individual += own_drift_findings(series, current, pool, cfg, titles, sigma)
         findings += individual
         reviewed_lean = restart_positions(session, program_id, series, (FlagRule.LEAN,))
         findings += lean_findings(

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..models import FlagRule
 from ..stats import drift as stats_drift
+from ..stats.ewma import PoolSigma
 from ..stats.lean import Lean, lean
 from ..stats.selfstart import OwnDrift, self_starting_drift
 from .drift_series import Finding, Series
@@ -48,17 +49,35 @@ def false_alarm_words(parameters: Mapping[str, Any], who: str = "a stable assess
     )
 
 
+def series_pool_sigma(pool: Series) -> PoolSigma:
+    """The certified pool's sigma over ``pool`` (its rows of one rubric version's calibration rounds)."""
+    return stats_drift.pool_sigma(
+        pool.pos,
+        pool.assessor,
+        pool.sheet,
+        pool.level,
+        pool.key,
+        levels=pool.rubric.level_values,
+        criteria=pool.criterion,
+    )
+
+
 def own_drift_findings(
-    series: Series, current: Series, pool: Series, cfg: DriftPolicy, titles: Mapping[int, str]
+    series: Series,
+    current: Series,
+    pool: Series,
+    cfg: DriftPolicy,
+    titles: Mapping[int, str],
+    sigma: PoolSigma | None = None,
 ) -> list[Finding]:
-    """Self-starting drift charts of the judged assessors, with the pool's sigma as their prior."""
+    """Self-starting drift charts of the judged assessors, with the pool's sigma (``sigma``, else
+    computed from ``pool``) as their prior."""
     budget = cfg.assessor_budget
     if budget.share("drift_overall") <= 0:
         return []
     levels = series.rubric.level_values
-    sigma = stats_drift.pool_sigma(
-        pool.pos, pool.assessor, pool.sheet, pool.level, pool.key, levels=levels, criteria=pool.criterion
-    )
+    if sigma is None:
+        sigma = series_pool_sigma(pool)
     per_criterion = cfg.ewma_per_criterion and budget.share("drift_criterion") > 0
     table = self_starting_drift(
         current.pos,

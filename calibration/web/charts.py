@@ -34,6 +34,7 @@ from markupsafe import Markup
 
 from ..services import report_store
 from . import svg_clean
+from .control_svg import control_svg
 from .svg_clean import clean_svg
 
 __all__ = [
@@ -236,13 +237,16 @@ def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
 
 
 def _render(draw: Callable[[], Any], label: str, *, prefix: str) -> Markup:
-    """Draw and save as SVG (caller holds the lock: rc settings and warning filters are global)."""
+    """Draw and save as SVG (caller holds the lock: rc settings and warning filters are global); a
+    ``draw`` may also return the SVG itself (:mod:`.control_svg`)."""
     _, _, rc_context = _mpl()
     buf = io.StringIO()
     with rc_context(_RC), warnings.catch_warnings():
         # Layout and missing-glyph notices (a name in a script DejaVu lacks) are cosmetic here.
         warnings.simplefilter("ignore")
         fig = draw()
+        if isinstance(fig, str):
+            return Markup(clean_svg(fig, label, prefix))
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     return Markup(clean_svg(buf.getvalue(), label, prefix))
 
@@ -525,47 +529,8 @@ def control_chart(
         for p in panels
     ]
 
-    def draw() -> Any:
-        n, k = len(xs), max(len(data), 1)
-        labelled = n <= MAX_LABELLED_ROWS
-        rotate = n > 4
-        short = [_short(x, 18) for x in xs]
-        bottom = 0.3 + (_text_width(short) * 0.72 if rotate else 0.2) if labelled else 0.45
-        fig = _figure(6.4, 0.6 + (2.0 if k == 1 else 1.5) * k + bottom)
-        axes = fig.subplots(k, 1, sharex=True, squeeze=False)[:, 0]
-        _margins(fig, left=0.75, bottom=bottom, top=0.6)
-        _title(fig, title)
-        pos = np.arange(n)
-        for i, (ax, (name, m, z, lo, hi, flagged)) in enumerate(zip(axes, data, strict=True)):
-            ax.axhline(centre, color=GREY, linewidth=1, label="centre (the key)")
-            ax.step(pos, hi, where="mid", color=ORANGE, linestyle="--", linewidth=1, label="control limits")
-            ax.step(pos, lo, where="mid", color=ORANGE, linestyle="--", linewidth=1)
-            ax.plot(
-                pos, m, "o", markerfacecolor="none", markeredgecolor=GREY, markersize=5, label="round mean"
-            )
-            ax.plot(pos, z, "o-", color=BLUE, linewidth=1.4, markersize=4, label="EWMA")
-            if flagged.any():
-                ax.plot(
-                    pos[flagged], z[flagged], "X", color=ORANGE, markersize=10, markeredgecolor="black",
-                    markeredgewidth=0.6, label="outside the limits", linestyle="none",
-                )  # fmt: skip
-            ax.set_ylabel("Levels" if k > 1 else "Signed deviation (levels)")
-            if k > 1:
-                ax.set_title(_short(name, 60), fontsize=8, loc="left", fontweight="normal")
-            ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
-            if i == 0:
-                ax.legend(
-                    loc="lower right", bbox_to_anchor=(1.0, 1.0 if k == 1 else 1.18), fontsize=7,
-                    frameon=False, ncols=5, borderaxespad=0.1,
-                )  # fmt: skip
-        last = axes[-1]
-        last.set_xlim(-0.5, n - 0.5)
-        if labelled:
-            last.set_xticks(pos, short, rotation=45 if rotate else 0, ha="right" if rotate else "center")
-        else:
-            last.set_xticks([])
-            last.set_xlabel(f"{n} rounds, oldest first")
-        return fig
+    def draw() -> str:
+        return control_svg(xs, data, title=title, centre=centre, max_labelled=MAX_LABELLED_ROWS)
 
     key = [(name, m, z, lo, hi, f) for name, m, z, lo, hi, f in data]
-    return _cached("control", label, draw, xs, title, centre, key)
+    return _cached("control-svg", label, draw, xs, title, centre, key)

@@ -212,3 +212,35 @@ def test_a_large_file_with_one_bad_row_near_the_end_writes_nothing(app, db, worl
     assert (summary.status, summary.rows_total, summary.error_count) == (ImportStatus.REJECTED, 200_002, 1)
     assert _errors(db, import_id)[0]["row"] == 200_002
     assert _count(db) == 0
+
+
+@pytest.mark.parametrize("column", ["program_id", "rubric_version_id", "import_id"])
+def test_a_rating_must_share_its_imports_program_and_version(app, db, world, tmp_path, column):
+    """One composite foreign key (migration 0025) to the import's id, program and rubric version:
+    a row naming another program, another version or no import at all is refused by the database."""
+    from ..factories_operational import make_stored_import
+
+    import_id = make_stored_import(db, world.program_a, world.rubric_id)
+    db.commit()
+    row = {
+        "program_id": world.program_a, "import_id": import_id, "rubric_version_id": world.rubric_id,
+        "criterion_id": db.scalar(text("SELECT min(id) FROM criterion")), "assessor_id": world.ids["assessor"],
+    }  # fmt: skip
+    insert = text(
+        "INSERT INTO operational_rating (program_id, import_id, rubric_version_id, external_submission_id, "
+        "criterion_id, assessor_id, level, read_number, scored_at, stored_at) VALUES (:program_id, "
+        ":import_id, :rubric_version_id, :sub, :criterion_id, :assessor_id, 1, 1, :at, :at)"
+    )
+    at = dt.datetime(2026, 3, 1, 9, 0)
+    db.execute(insert, {**row, "sub": "S-1", "at": at})  # the import's own program and version: stored
+    db.commit()
+    wrong = {
+        "program_id": world.program_b,
+        "rubric_version_id": world.rubric_id + 1000,
+        "import_id": import_id + 1,
+    }
+    with pytest.raises(DBAPIError, match=r"(?i)foreign key"):
+        db.execute(insert, {**row, column: wrong[column], "sub": "S-2", "at": at})
+        db.flush()
+    db.rollback()
+    assert _count(db) == 1

@@ -237,6 +237,7 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
         server_after = server_cpu_seconds(postmaster)
         server_cpu = None if server_before is None or server_after is None else server_after - server_before
         load_after = os.getloadavg()[0]
+        import_peak = maxrss_mb()
         with db.sessionmaker() as session:
             stored = session.scalar(select(func.count()).select_from(OperationalRating))
         cold = report_cold_time(db, program_id, version_id)
@@ -258,7 +259,7 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
     )
     print(
         f"  peak memory: {peak:.0f} MB (target < 300 MB); at start {baseline:.0f} MB, "
-        f"before the import {before:.0f} MB"
+        f"before the import {before:.0f} MB, after it (before the report) {import_peak:.0f} MB"
     )
     if summary.error_count:
         print(f"  errors: {summary.error_count} (the generated file should have none)")

@@ -67,9 +67,6 @@ from .operational_store import Batch, CheckedFile, checked_chunks, discard_all_c
 
 #: Rows per stored chunk (one transaction each) and per conflict check.
 DEFAULT_CHUNK = 20_000
-#: SQLite page cache of the connection that stores a chunk (the default 2 MiB makes every insert
-#: into a large natural-key index read pages from disk).
-SQLITE_CACHE_KIB = 64 * 1024
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})

@@ -244,3 +244,45 @@ def test_a_rating_must_share_its_imports_program_and_version(app, db, world, tmp
         db.flush()
     db.rollback()
     assert _count(db) == 1
+
+
+def test_a_run_killed_half_way_leaves_no_file_behind_once_done(app, db, world, tmp_path):
+    """The checked rows kept for the store pass (next to the upload) of a crashed run and of the
+    run that completes it are both removed when the import ends."""
+    folder = tmp_path / "imports"
+    import_id = make_import(db, world, rows_csv(3), str(folder))
+
+    def crash(processed: int) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        _run(app, import_id, chunk_size=7, after_chunk=crash)
+    assert len(list(folder.iterdir())) == 2  # the upload and the crashed run's checked rows
+    assert _run(app, import_id, chunk_size=7).status == ImportStatus.DONE
+    assert list(folder.iterdir()) == []
+    assert _count(db) == 30
+
+
+def test_a_rejected_import_leaves_no_file_behind(app, db, world, tmp_path):
+    content = rows_csv(3) + "S-9,time-audit,nobody@a.test,2,1,2026-03-01T10:00:00Z\n"
+    import_id = make_import(db, world, content, str(tmp_path / "imports"))
+    assert _run(app, import_id, chunk_size=7).status == ImportStatus.REJECTED
+    assert list((tmp_path / "imports").iterdir()) == []
+    assert _count(db) == 0
+
+
+def test_submission_ids_are_stored_exactly_as_written(app, db, world, tmp_path):
+    """Every printable id round-trips, also those a bulk load could read as an escape or a null
+    (a backslash, ``\\N``, a quote, a comma in a quoted cell, non-Latin text)."""
+    ids = ["A\\N", "B\\\\t", "C\\", "\\.", 'D"q', "E,f", "Ünïcødé-ид-编号", "F'g;"]
+    lines = [HEADER] + [
+        f'"{sub.replace(chr(34), chr(34) * 2)}",time-audit,assessor@a.test,2,1,2026-03-01T10:00:00Z\n'
+        for sub in ids
+    ]
+    import_id = make_import(db, world, "".join(lines), str(tmp_path / "imports"))
+    assert _run(app, import_id).status == ImportStatus.DONE
+    db.rollback()
+    stored = db.scalars(select(OperationalRating.external_submission_id)).all()
+    assert sorted(stored) == sorted(ids)
+    again = make_import(db, world, "".join(lines), str(tmp_path / "imports"))
+    assert _run(app, again).rows_already == len(ids)  # the stored ids match the file's exactly

@@ -71,23 +71,56 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_seconds(postmaster: int | None) -> float | None:
+    """CPU time of a private PostgreSQL server: the postmaster, its live children, and the children
+    it has reaped (a closed connection's backend). None when the server is not ours or unreadable."""
+    if postmaster is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            pid, ppid = int(entry), int(fields[1])
+            if pid == postmaster:
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+            elif ppid == postmaster:
+                total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return None
+    return total / tick
+
+
 @contextlib.contextmanager
-def database(kind: str, url: str | None) -> Iterator[str]:
-    """A migrated, empty database; on PostgreSQL the app role's URL, as the README runs it."""
+def database(kind: str, url: str | None) -> Iterator[tuple[str, int | None]]:
+    """A migrated, empty database; on PostgreSQL the app role's URL, as the README runs it, and
+    the private server's postmaster process id (None for SQLite or a given database)."""
     if url:
-        yield url
+        yield url, None
         return
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="calib-import-bench-") as folder:
             path = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
             upgrade(path)
-            yield path
+            yield path, None
         return
     from tests.pg import create_split_database, private_postgres_server
 
     with private_postgres_server(durable=True, max_connections=50) as server:
         _owner, app_url = create_split_database(server.url, "calib_import_bench")
-        yield app_url
+        pid_file = Path(server._data) / "postmaster.pid"  # the bench started this server
+        yield app_url, int(pid_file.read_text().split()[0])
 
 
 def generate(path: Path, rows: int, criteria: list[str], emails: list[str]) -> None:
@@ -168,7 +201,10 @@ def setup(db: Database) -> tuple[int, int, list[str], list[str]]:
 def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
 
     baseline = maxrss_mb()
-    with database(kind, url) as db_url, tempfile.TemporaryDirectory(prefix="calib-import-") as folder:
+    with (
+        database(kind, url) as (db_url, postmaster),
+        tempfile.TemporaryDirectory(prefix="calib-import-") as folder,
+    ):
         db = Database(db_url)
         program_id, version_id, criteria, emails = setup(db)
         source = Path(folder) / "ratings.csv"
@@ -187,6 +223,8 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
             import_id = imp.id
         before = maxrss_mb()
         store_started: list[float] = []
+        load_before = os.getloadavg()[0]
+        cpu_before, server_before = cpu_seconds(), server_cpu_seconds(postmaster)
         started = time.perf_counter()
         summary = operational_import.process_import(
             db.sessionmaker,
@@ -195,6 +233,11 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
             after_chunk=lambda _n: store_started.append(time.perf_counter()) if not store_started else None,
         )
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu_before
+        server_after = server_cpu_seconds(postmaster)
+        server_cpu = None if server_before is None or server_after is None else server_after - server_before
+        load_after = os.getloadavg()[0]
+        import_peak = maxrss_mb()
         with db.sessionmaker() as session:
             stored = session.scalar(select(func.count()).select_from(OperationalRating))
         cold = report_cold_time(db, program_id, version_id)
@@ -209,9 +252,14 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
         f"  import: {elapsed:.1f} s = {summary.rows_stored / elapsed:,.0f} rows/s stored (target >= 50,000)"
     )
     print(f"    check pass + first chunk: {first_chunk:.1f} s; store pass: {elapsed - first_chunk:.1f} s")
+    server = "" if server_cpu is None else f", database server {server_cpu:.1f} s"
+    print(
+        f"    CPU: this process {cpu:.1f} s ({rows / cpu:,.0f} rows per CPU second){server}; "
+        f"load average {load_before:.1f} -> {load_after:.1f} (2 cores)"
+    )
     print(
         f"  peak memory: {peak:.0f} MB (target < 300 MB); at start {baseline:.0f} MB, "
-        f"before the import {before:.0f} MB"
+        f"before the import {before:.0f} MB, after it (before the report) {import_peak:.0f} MB"
     )
     if summary.error_count:
         print(f"  errors: {summary.error_count} (the generated file should have none)")

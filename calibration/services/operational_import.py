@@ -3,15 +3,17 @@ stored in chunks.
 
 An import is created (:func:`create_import`) with its file already on disk under the instance
 folder (an upload spooled by :func:`.operational_csv.spool`, or an API batch written by
-:func:`.operational_csv.write_batch`). :func:`process_import` then does the work, in two passes
-over the file, each streamed:
+:func:`.operational_csv.write_batch`). :func:`process_import` then does the work, in two passes,
+each streamed:
 
 1. **check**: every row against the rubric version and the program's members (lookups in dicts),
    duplicates within the file (compact hashes, :class:`.operational_csv.DuplicateFinder`), and
    conflicts with stored rows (one query per chunk on the natural key). Any error: the import is
-   ``rejected`` with its error report and nothing is written.
-2. **store**: the same rows in chunks, with a multi-row ``INSERT ... ON CONFLICT DO NOTHING`` per
-   chunk, committed per chunk with the progress (``rows_stored``).
+   ``rejected`` with its error report and nothing is written. The rows that passed are kept on
+   disk, in the form the database takes (:class:`.operational_store.CheckedFile`).
+2. **store**: those rows (the file is not parsed twice) in chunks, each inserted with ``ON
+   CONFLICT DO NOTHING`` (:func:`.operational_store.insert_chunk`) and committed with the progress
+   (``rows_stored``).
 
 It is idempotent and resumable: a finished import is left as it is; one killed half-way is run
 again from the start (the rows it stored are identical, so they pass the check and are skipped by
@@ -30,9 +32,8 @@ import datetime as dt
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import islice
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,12 +63,10 @@ from .operational_csv import (
     RowError,
     read_csv,
 )
+from .operational_store import Batch, CheckedFile, checked_chunks, discard_all_checked, insert_chunk
 
 #: Rows per stored chunk (one transaction each) and per conflict check.
 DEFAULT_CHUNK = 20_000
-#: SQLite page cache of the connection that stores a chunk (the default 2 MiB makes every insert
-#: into a large natural-key index read pages from disk).
-SQLITE_CACHE_KIB = 64 * 1024
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
@@ -199,10 +198,12 @@ def check_rows(
     now: dt.datetime,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    keep: Callable[[list[tuple[int, Parsed]]], None] | None = None,
 ) -> Checked:
     """Check every row (reads only): each bad cell, duplicates within ``rows`` and conflicts with
     stored rows go to the error sink; rows identical to stored ones are counted as already stored.
-    A file that cannot be read on (:class:`FileProblem`) is one error and ends the pass."""
+    A file that cannot be read on (:class:`FileProblem`) is one error and ends the pass.
+    ``keep`` is given each chunk of rows that passed (for the store pass, when nothing failed)."""
     errors = ErrorSink()
     checker = RowChecker(found, errors, now=now)
     duplicates = DuplicateFinder()
@@ -218,6 +219,8 @@ def check_rows(
             chunk.append((number, parsed))
             if len(chunk) >= chunk_size:
                 already += _compare_stored(session, program_id, chunk, errors)
+                if keep is not None:
+                    keep(chunk)
                 chunk = []
             if progress is not None and total % PROGRESS_EVERY == 0:
                 progress(total)
@@ -225,6 +228,8 @@ def check_rows(
         errors.add(problem.error)
     if chunk:
         already += _compare_stored(session, program_id, chunk, errors)
+        if keep is not None:
+            keep(chunk)
     for row, first in duplicates.duplicates():
         errors.add(
             RowError(
@@ -330,13 +335,13 @@ def process_import(
         return _finish(
             maker, import_id, ImportStatus.FAILED, message="The file of this import is gone: upload it again."
         )
-    with maker() as s:
+    with maker() as s, CheckedFile(path) as kept:
         found = lookups(s, program_id, version_id)
         s.rollback()
         with open(path, "rb") as stream:
             checked = check_rows(
                 s, program_id, found, read_csv(stream), now=now, chunk_size=chunk_size,
-                progress=lambda n: _set(maker, import_id, rows_checked=n),
+                progress=lambda n: _set(maker, import_id, rows_checked=n), keep=kept.write,
             )  # fmt: skip
     if checked.errors.count:
         return _finish(maker, import_id, ImportStatus.REJECTED, total=checked.rows, errors=checked.errors)
@@ -350,131 +355,32 @@ def process_import(
         )  # fmt: skip
         _audit(s, s.get_one(OperationalImport, import_id), "operational_import.store", {"rows": checked.rows})
         s.commit()
-    try:
-        _store(maker, import_id, program_id, version_id, path, found, now, chunk_size, prior, after_chunk)
-    except FileProblem as problem:
-        return _finish(
-            maker,
-            import_id,
-            ImportStatus.FAILED,
-            message=f"The file changed while it was imported: {problem}",
-        )
+    _store(maker, Batch(program_id, import_id, version_id, now), kept.path, prior, after_chunk)
     return _finish(maker, import_id, ImportStatus.DONE, total=checked.rows)
-
-
-def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
 
 
 def _store(
     maker: sessionmaker[Session],
-    import_id: int,
-    program_id: int,
-    version_id: int,
-    path: str,
-    found: Lookups,
-    now: dt.datetime,
-    chunk_size: int,
+    batch: Batch,
+    checked_path: str,
     prior: int,
     after_chunk: Callable[[int], None] | None,
 ) -> None:
-    errors = ErrorSink()
-    checker = RowChecker(found, errors, now=now)
+    """Insert the checked rows chunk by chunk, each committed with the progress."""
     processed = inserted = 0
-    with open(path, "rb") as stream:
-        for chunk in _chunks(read_csv(stream), chunk_size):
-            rows: list[Parsed] = []
-            for number, cells in chunk:
-                parsed = checker.check(number, cells)
-                if parsed is None:
-                    raise FileProblem(number, errors.kept[-1].column, errors.kept[-1].problem)
-                rows.append(parsed)
-            with write_intent(), maker() as s:
-                inserted += _insert(s, Batch(program_id, import_id, version_id, now), rows)
-                processed += len(chunk)
-                stored = prior + inserted
-                s.execute(
-                    update(OperationalImport)
-                    .where(OperationalImport.id == import_id)
-                    .values(rows_stored=stored, rows_already=max(0, processed - stored))
-                )
-                s.commit()
-            if after_chunk is not None:
-                after_chunk(processed)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What every row of one import's chunk shares."""
-
-    program_id: int
-    import_id: int
-    rubric_version_id: int
-    stored_at: dt.datetime
-
-
-_COLUMNS = (
-    "program_id, import_id, rubric_version_id, stored_at, external_submission_id, criterion_id, "
-    "assessor_id, level, read_number, scored_at"
-)
-_ON_CONFLICT = "ON CONFLICT (program_id, external_submission_id, criterion_id, read_number) DO NOTHING"
-# PostgreSQL: one statement per chunk, the rows as arrays.
-_PG_INSERT = (
-    f"INSERT INTO operational_rating ({_COLUMNS}) "
-    "SELECT %s, %s, %s, %s, u.* FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::int[], "
-    f"%s::timestamp[]) AS u {_ON_CONFLICT}"
-)
-# SQLite: the driver's executemany (a loop in C).
-_SQLITE_INSERT = (
-    f"INSERT INTO operational_rating ({_COLUMNS}) VALUES ({', '.join(['?'] * 10)}) {_ON_CONFLICT}"
-)
-
-
-def _insert(session: Session, batch: Batch, rows: list[Parsed]) -> int:
-    """Insert the rows whose natural key is new (``ON CONFLICT DO NOTHING`` on the natural key);
-    return how many were inserted.
-
-    The rows go to the driver directly, in the form :class:`..db.UTCDateTime` stores (naive UTC;
-    on SQLite the text SQLAlchemy writes): through SQLAlchemy the per-row bind processing cost
-    more than the insert itself. Every text value passed :class:`.operational_csv.RowChecker`,
-    which refuses control characters, so the engine's NUL check has nothing to find here.
-    """
-    if not rows:
-        return 0
-    stored_at = batch.stored_at.astimezone(dt.UTC).replace(tzinfo=None)
-    driver = session.connection().connection.driver_connection
-    if driver is None:  # not reached: a session's connection is always checked out here
-        raise RuntimeError("no driver connection")
-    cursor = driver.cursor()
-    try:
-        if session.get_bind().dialect.name == "postgresql":
-            subs, crits, assessors, levels, reads, times = (
-                list(column) for column in zip(*rows, strict=True)
+    for columns in checked_chunks(checked_path):
+        with write_intent(), maker() as s:
+            inserted += insert_chunk(s, batch, columns)
+            processed += len(columns[0])
+            stored = prior + inserted
+            s.execute(
+                update(OperationalImport)
+                .where(OperationalImport.id == batch.import_id)
+                .values(rows_stored=stored, rows_already=max(0, processed - stored))
             )
-            naive = [t.replace(tzinfo=None) for t in times]
-            cursor.execute(
-                _PG_INSERT,
-                (batch.program_id, batch.import_id, batch.rubric_version_id, stored_at,
-                 subs, crits, assessors, levels, reads, naive),
-            )  # fmt: skip
-        else:
-            shared = (batch.program_id, batch.import_id, batch.rubric_version_id, _sqlite_time(stored_at))
-            cursor.executemany(
-                _SQLITE_INSERT,
-                [
-                    (*shared, sub, crit, who, level, read, _sqlite_time(at))
-                    for sub, crit, who, level, read, at in rows
-                ],
-            )
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
-
-
-def _sqlite_time(at: dt.datetime) -> str:
-    """A UTC time as SQLAlchemy's SQLite ``DATETIME`` stores it."""
-    return at.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            s.commit()
+        if after_chunk is not None:
+            after_chunk(processed)
 
 
 def _stored_by(session: Session, import_id: int) -> int:
@@ -534,6 +440,7 @@ def _finish(
         s.commit()
         summary = _summary(imp)
     if path:
+        discard_all_checked(path)
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
     return summary

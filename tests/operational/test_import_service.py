@@ -212,3 +212,77 @@ def test_a_large_file_with_one_bad_row_near_the_end_writes_nothing(app, db, worl
     assert (summary.status, summary.rows_total, summary.error_count) == (ImportStatus.REJECTED, 200_002, 1)
     assert _errors(db, import_id)[0]["row"] == 200_002
     assert _count(db) == 0
+
+
+@pytest.mark.parametrize("column", ["program_id", "rubric_version_id", "import_id"])
+def test_a_rating_must_share_its_imports_program_and_version(app, db, world, tmp_path, column):
+    """One composite foreign key (migration 0025) to the import's id, program and rubric version:
+    a row naming another program, another version or no import at all is refused by the database."""
+    from ..factories_operational import make_stored_import
+
+    import_id = make_stored_import(db, world.program_a, world.rubric_id)
+    db.commit()
+    row = {
+        "program_id": world.program_a, "import_id": import_id, "rubric_version_id": world.rubric_id,
+        "criterion_id": db.scalar(text("SELECT min(id) FROM criterion")), "assessor_id": world.ids["assessor"],
+    }  # fmt: skip
+    insert = text(
+        "INSERT INTO operational_rating (program_id, import_id, rubric_version_id, external_submission_id, "
+        "criterion_id, assessor_id, level, read_number, scored_at, stored_at) VALUES (:program_id, "
+        ":import_id, :rubric_version_id, :sub, :criterion_id, :assessor_id, 1, 1, :at, :at)"
+    )
+    at = dt.datetime(2026, 3, 1, 9, 0)
+    db.execute(insert, {**row, "sub": "S-1", "at": at})  # the import's own program and version: stored
+    db.commit()
+    wrong = {
+        "program_id": world.program_b,
+        "rubric_version_id": world.rubric_id + 1000,
+        "import_id": import_id + 1,
+    }
+    with pytest.raises(DBAPIError, match=r"(?i)foreign key"):
+        db.execute(insert, {**row, column: wrong[column], "sub": "S-2", "at": at})
+        db.flush()
+    db.rollback()
+    assert _count(db) == 1
+
+
+def test_a_run_killed_half_way_leaves_no_file_behind_once_done(app, db, world, tmp_path):
+    """The checked rows kept for the store pass (next to the upload) of a crashed run and of the
+    run that completes it are both removed when the import ends."""
+    folder = tmp_path / "imports"
+    import_id = make_import(db, world, rows_csv(3), str(folder))
+
+    def crash(processed: int) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        _run(app, import_id, chunk_size=7, after_chunk=crash)
+    assert len(list(folder.iterdir())) == 2  # the upload and the crashed run's checked rows
+    assert _run(app, import_id, chunk_size=7).status == ImportStatus.DONE
+    assert list(folder.iterdir()) == []
+    assert _count(db) == 30
+
+
+def test_a_rejected_import_leaves_no_file_behind(app, db, world, tmp_path):
+    content = rows_csv(3) + "S-9,time-audit,nobody@a.test,2,1,2026-03-01T10:00:00Z\n"
+    import_id = make_import(db, world, content, str(tmp_path / "imports"))
+    assert _run(app, import_id, chunk_size=7).status == ImportStatus.REJECTED
+    assert list((tmp_path / "imports").iterdir()) == []
+    assert _count(db) == 0
+
+
+def test_submission_ids_are_stored_exactly_as_written(app, db, world, tmp_path):
+    """Every printable id round-trips, also those a bulk load could read as an escape or a null
+    (a backslash, ``\\N``, a quote, a comma in a quoted cell, non-Latin text)."""
+    ids = ["A\\N", "B\\\\t", "C\\", "\\.", 'D"q', "E,f", "Ünïcødé-ид-编号", "F'g;"]
+    lines = [HEADER] + [
+        f'"{sub.replace(chr(34), chr(34) * 2)}",time-audit,assessor@a.test,2,1,2026-03-01T10:00:00Z\n'
+        for sub in ids
+    ]
+    import_id = make_import(db, world, "".join(lines), str(tmp_path / "imports"))
+    assert _run(app, import_id).status == ImportStatus.DONE
+    db.rollback()
+    stored = db.scalars(select(OperationalRating.external_submission_id)).all()
+    assert sorted(stored) == sorted(ids)
+    again = make_import(db, world, "".join(lines), str(tmp_path / "imports"))
+    assert _run(app, again).rows_already == len(ids)  # the stored ids match the file's exactly

@@ -83,10 +83,10 @@ class OperationalRating(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_submission_id", "criterion_id", "read_number"),
         # What the report and the drift stream read by. No index by assessor: nothing reads by it,
-        # and each index is paid on every stored row (migration 0025 dropped one).
+        # and each index is paid on every stored row (migration 0024 dropped one).
         Index("ix_operational_rating_program_scored_at", "program_id", "scored_at"),
         # One key for what every row of an import shares: one check per inserted row, not three
-        # (migration 0025); it also makes the rating's program and version its import's.
+        # (migration 0024); it also makes the rating's program and version its import's.
         ForeignKeyConstraint(
             ["import_id", "program_id", "rubric_version_id"],
             [

@@ -216,7 +216,7 @@ def test_a_large_file_with_one_bad_row_near_the_end_writes_nothing(app, db, worl
 
 @pytest.mark.parametrize("column", ["program_id", "rubric_version_id", "import_id"])
 def test_a_rating_must_share_its_imports_program_and_version(app, db, world, tmp_path, column):
-    """One composite foreign key (migration 0025) to the import's id, program and rubric version:
+    """One composite foreign key (migration 0024) to the import's id, program and rubric version:
     a row naming another program, another version or no import at all is refused by the database."""
     from ..factories_operational import make_stored_import
 

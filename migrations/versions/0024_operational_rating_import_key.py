@@ -11,8 +11,8 @@ The ``(assessor_id, scored_at)`` index goes: no query reads ratings by assessor 
 report and the drift stream read a program's rows by time, through ``(program_id, scored_at)``),
 and keeping it up to date was a quarter of SQLite's time to insert a row.
 
-Revision ID: 0025
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 03:30:00
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0025"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

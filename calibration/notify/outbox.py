@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.local import LocalProxy
 
 from ..db import get_db, utcnow, write_intent
-from ..models import MailStatus, OutgoingMail
+from ..models import JobStatus, MailStatus, OutgoingMail
 from ..services import jobs, onboarding
 from . import mail
 
@@ -156,6 +156,25 @@ def enqueue_delivery(session: Session, ids: Iterable[int]) -> None:
         jobs.enqueue(session, DELIVER_JOB, {"ids": ids}, dedupe_key=f"{DELIVER_JOB}:{ids[0]}:new")
 
 
+def cover(session: Session, ids: Iterable[int]) -> None:
+    """In the caller's transaction: a safety net for rows this process is about to send itself
+    after the commit (a page that says whether its mail went). Should the process die before or
+    while it sends them, a ``mail.deliver`` job sends them once ``MAIL_LEASE_SECONDS`` have passed;
+    it is the job the first try's claim would enqueue (the claim moves it to its own end), withdrawn
+    when the try is recorded. Not handed to the queue: the sweep finds it if it is ever due. Needs
+    an app context."""
+    at = utcnow() + _lease(_app())
+    for mail_id in ids:
+        jobs.enqueue(
+            session,
+            DELIVER_JOB,
+            {"ids": [mail_id]},
+            dedupe_key=_lease_job(mail_id, 1),
+            run_after=at,
+            hand_over=False,
+        )
+
+
 def _lease_job(mail_id: int, attempt: int) -> str:
     """The dedupe key of the job that takes over a row if its ``attempt``-th try is cut short."""
     return f"{DELIVER_JOB}:{mail_id}:lease{attempt}"
@@ -257,8 +276,9 @@ def _claim(
             row.attachments_json, row.attempts, row.reply_to, row.created_at,
         )  # fmt: skip
         # Should this process die before the try is recorded, this job makes the next one when the
-        # claim runs out (the queue's sweep hands it over then; _finish withdraws it).
-        jobs.enqueue(
+        # claim runs out (the queue's sweep hands it over then; _finish withdraws it). A net laid
+        # for this try before (:func:`cover`) is the same job: it now waits for the claim's end.
+        net = jobs.enqueue(
             session,
             DELIVER_JOB,
             {"ids": [mail_id]},
@@ -266,6 +286,8 @@ def _claim(
             run_after=until,
             hand_over=False,
         )
+        if net.status == JobStatus.QUEUED and net.run_after < until:
+            net.run_after = until
         session.commit()
     return claimed
 
@@ -320,7 +342,6 @@ def _handle_reset_request(maker: sessionmaker[Session], claimed: _Claimed, app: 
     queued mail's id, or None when nothing is to be sent (unknown address, throttled)."""
     details = json.loads(claimed.text or "{}")
     hours = app.config["PASSWORD_RESET_HOURS"]
-    lease = _lease(app)
     with write_intent(), maker() as session:
         requested = onboarding.request_password_reset(
             session,
@@ -343,16 +364,7 @@ def _handle_reset_request(maker: sessionmaker[Session], claimed: _Claimed, app: 
                     hours=hours,
                 )
             queued = queue(session, message, kind=RESET_MAIL, user_id=requested.user.id).id
-            # If this process dies before the link is sent, this job sends it (the same job that
-            # the first try's claim would enqueue).
-            jobs.enqueue(
-                session,
-                DELIVER_JOB,
-                {"ids": [queued]},
-                dedupe_key=_lease_job(queued, 1),
-                run_after=utcnow() + lease,
-                hand_over=False,
-            )
+            cover(session, [queued])  # sent just below, by this process
         session.execute(
             update(OutgoingMail)
             .where(OutgoingMail.id == claimed.id)

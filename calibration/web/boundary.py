@@ -139,8 +139,7 @@ def attempt(
             except keep as exc:
                 kept = exc
             queued = _queue_mail(session)
-            if deliver == "background":
-                _deliver_by_job(session, queued)
+            _plan_delivery(session, queued, deliver)
             session.commit()
     except refuse as exc:
         session.rollback()
@@ -171,10 +170,17 @@ def _queue_mail(session: Session) -> tuple[int, ...]:
     return dispatch.queue_for(session, events.take(session))
 
 
-def _deliver_by_job(session: Session, queued: tuple[int, ...]) -> None:
+def _plan_delivery(session: Session, queued: tuple[int, ...], how: Delivery) -> None:
+    """Before the commit: the job that sends the mail (``background``), or the one that takes over
+    should this process die before it has sent it (``now``)."""
+    if not queued or how == "later":
+        return
     from ..notify import outbox
 
-    outbox.enqueue_delivery(session, queued)
+    if how == "background":
+        outbox.enqueue_delivery(session, queued)
+    else:
+        outbox.cover(session, queued)
 
 
 def _deliver(queued: tuple[int, ...], how: Delivery, due_for_program: int | None) -> MailOutcome:

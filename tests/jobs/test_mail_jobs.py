@@ -214,3 +214,52 @@ def test_a_failed_send_is_retried_by_its_job_with_backoff_then_waits_for_the_tra
         db.scalar(select(func.count()).where(Job.kind == outbox.DELIVER_JOB, Job.status == JobStatus.QUEUED))
         == 0
     )
+
+
+def test_mail_a_page_sends_itself_is_sent_by_a_job_if_the_process_dies(
+    app, world, db, smtp_sink, client, login, monkeypatch
+):
+    """A page that sends its mail during the request (to say whether it went) commits a safety-net
+    job with it: the process dies after the commit, before the try (first invitation) or during it
+    (second); once the claim's time is over the job sends each mail, once."""
+    login(world.emails["trainer"])
+
+    def dying(*_args: Any, **_kwargs: Any) -> Any:
+        raise Killed
+
+    monkeypatch.setattr(outbox, "deliver_due", dying)
+    with pytest.raises(Killed):
+        post_form(client, "/trainer/invitations", {"emails": "first@example.test"})
+    monkeypatch.undo()
+    good = app.extensions["calibration.mailer"]
+    app.extensions["calibration.mailer"] = DyingMailer()
+    with pytest.raises(Killed):
+        post_form(client, "/trainer/invitations", {"emails": "second@example.test"})
+    app.extensions["calibration.mailer"] = good
+
+    db.rollback()
+    first, second = db.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+    assert (first.to_address, first.attempts, second.to_address, second.attempts) == (
+        "first@example.test", 0, "second@example.test", 1,
+    )  # fmt: skip
+    nets = queued_mail_jobs(db)
+    assert [j.dedupe_key for j in nets] == [f"{outbox.DELIVER_JOB}:{r.id}:lease1" for r in (first, second)]
+    assert nets[0].run_after >= first.created_at + outbox.LEASE
+    assert nets[1].run_after == second.next_attempt_at  # moved to the end of the try's claim
+    assert run_due_jobs(app) == 0 and smtp_sink.messages == []
+    later = max(j.run_after for j in nets) + dt.timedelta(seconds=1)
+    monkeypatch.setattr("calibration.notify.outbox.utcnow", lambda: later)
+    assert run_due_jobs(app, now=later) == 2
+    assert run_due_jobs(app, now=later) == 0
+    assert sorted(m["To"] for m in smtp_sink.messages) == ["first@example.test", "second@example.test"]
+    assert queued_mail_jobs(db) == []
+
+
+def test_mail_a_page_sent_itself_leaves_no_job_to_run(app, world, db, smtp_sink, client, login):
+    login(world.emails["trainer"])
+    assert post_form(client, "/trainer/invitations", {"emails": "new@example.test"}).status_code == 302
+    assert len(smtp_sink.to("new@example.test")) == 1
+    db.rollback()
+    [net] = db.scalars(select(Job).where(Job.kind == outbox.DELIVER_JOB)).all()
+    assert net.status == JobStatus.DONE  # withdrawn once the try was recorded, never run
+    assert net.attempts == 0

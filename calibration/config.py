@@ -129,6 +129,9 @@ def _onboarding_settings(instance_path: str) -> dict[str, Any]:
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 20),
         # Tries before an outbox mail waits for a trainer's "Try again now" (calibration.notify.outbox).
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        # How long a try holds its outbox mail; a try cut short (the process died) is retried by a
+        # job after it. Keep it well above a slow send (MAIL_TIMEOUT_SECONDS per step of the dialogue).
+        "MAIL_LEASE_SECONDS": _int("MAIL_LEASE_SECONDS", 300),
         # Links in mail sent outside a request (the reminder command) start with this.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "INVITATION_DAYS": _int("INVITATION_DAYS", 7),

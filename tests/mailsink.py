@@ -45,9 +45,9 @@ class Sink:
 
 
 @contextmanager
-def running_sink() -> Iterator[Sink]:
-    """An SMTP server on a free loopback port, delivering into a new :class:`Sink`."""
-    sink = Sink()
+def running_sink(sink: Sink | None = None) -> Iterator[Sink]:
+    """An SMTP server on a free loopback port, delivering into ``sink`` (default a new :class:`Sink`)."""
+    sink = sink or Sink()
     sink.port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()

@@ -103,6 +103,8 @@ def _queue(
     """Claim the notice and queue its mail in a transaction of its own (committed here)."""
     with write_intent(), maker() as session:
         queued = _queue_in(session, notice, message, about)
+        if queued is not None:
+            outbox.cover(session, [queued])  # sent by this run right after; a job if it dies first
         session.commit()
         return queued
 

@@ -66,6 +66,7 @@ def evaluate_all(maker: sessionmaker[Session], *, now: dt.datetime | None = None
                 )
             )
         queued = dispatch.queue_for(session, events.take(session))
+        outbox.cover(session, queued)  # sent just below; by a job should this run die first
         session.commit()
     booked_mail = outbox.deliver_due(maker, ids=queued) if queued else outbox.Outcome()
     swept = drift_mail.send_booking_mails(maker, now=now)

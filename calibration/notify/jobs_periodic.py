@@ -1,30 +1,21 @@
-"""Periodic work, run as jobs: drift evaluation (hourly), mail that is due again (every five
-minutes), and clearing finished job rows after a week. :func:`enqueue_periodic` is called by the
+"""Periodic work, run as jobs: drift evaluation (hourly), mail that is due (every five minutes:
+the outbox's ``mail.deliver`` job with no ids, a sweep behind the jobs each mail has of its own),
+and clearing finished job rows after a week. :func:`enqueue_periodic` is called by the
 queue's minute task; each run is one job per period (its dedupe key names the period), so several
 workers enqueue it once."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import Flask
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_db, utcnow, write_intent
 from ..services import jobs
 from . import drift_run, outbox
 
-MAIL_JOB = "mail.deliver"
+MAIL_JOB = outbox.DELIVER_JOB  # its handler is the outbox's
 KEEP_FINISHED = dt.timedelta(days=7)
-
-
-@jobs.handler(MAIL_JOB)
-def deliver_mail(maker: sessionmaker[Session], payload: dict[str, Any]) -> None:
-    """Send the outbox mail named in the payload (``ids``), or all that is due. Idempotent: each
-    mail is claimed on its row, and a sent mail is never sent again."""
-    ids = payload.get("ids")
-    outbox.deliver_due(maker, ids=[int(i) for i in ids] if ids else None)
 
 
 def enqueue_periodic(app: Flask, *, now: dt.datetime | None = None) -> None:

@@ -25,8 +25,7 @@ import re
 import secrets
 import smtplib
 import ssl
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -63,6 +62,7 @@ class Mail:
     html: str
     attachments: tuple[Attachment, ...] = ()
     reply_to: str | None = None  # where replies go, e.g. the trainer who sent an invitation
+    message_id: str | None = None  # None: a new one; the outbox gives each row one for every try
 
 
 # Line breaks, tabs and other control characters (and Unicode's line separators) in a header value.
@@ -87,7 +87,9 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
     msg["Subject"] = one_line(mail.subject)
     if mail.reply_to:
         msg["Reply-To"] = one_line(mail.reply_to)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "localhost")
+    msg["Message-ID"] = mail.message_id or make_msgid(
+        domain=sender.rpartition("@")[2].strip("> ") or "localhost"
+    )
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
     for item in mail.attachments:
@@ -222,27 +224,3 @@ def render_mail(
 
 def send(mail: Mail) -> None:
     get_mailer().send(mail)
-
-
-# Work that must not show in the response time (the outbox's delivery after a "forgot password"
-# reply: an address that exists must take as long as one that does not), run in a thread after the
-# reply is decided.
-_background: list[threading.Thread] = []
-_background_lock = threading.Lock()
-
-
-def run_in_background(run: Callable[[], None]) -> None:
-    """Run ``run`` in a daemon thread that :func:`drain` waits for (mail work after the reply)."""
-    thread = threading.Thread(target=run, name="mail-send", daemon=True)
-    with _background_lock:
-        _background[:] = [t for t in _background if t.is_alive()]
-        _background.append(thread)
-    thread.start()
-
-
-def drain(timeout: float = 30.0) -> None:
-    """Wait for background sends started so far (tests, and a clean shutdown)."""
-    with _background_lock:
-        pending = list(_background)
-    for thread in pending:
-        thread.join(timeout)

@@ -4,15 +4,26 @@ A change that should be reported by mail writes the mail as a row (:class:`Outgo
 own transaction (:func:`queue`, usually from the events the services recorded:
 :mod:`calibration.notify.dispatch`), so the mail exists exactly when the change does. After the
 commit the rows that transaction queued (:func:`take_queued`) are sent (:func:`deliver_due`) by
-whoever committed (a web request's boundary, :mod:`calibration.web.boundary`, or a command), and by
-``flask send-mail``, ``send-reminders`` and ``evaluate-drift``, which also retry what failed earlier.
+whoever committed (a web request's boundary, :mod:`calibration.web.boundary`, or a command), or by
+a ``mail.deliver`` job (:data:`DELIVER_JOB`) that the transaction enqueued beside them
+(:func:`enqueue_delivery`: mail the reply must not wait for). The periodic ``mail.deliver`` job
+(every five minutes), ``flask send-mail``, ``send-reminders`` and ``evaluate-drift`` also send
+whatever is due.
 
-Each attempt is claimed with one conditional ``UPDATE`` (so two processes never send the same row)
-and recorded: the number of attempts, when, and the last error. A failed row waits longer before
-each new try (1, 2, 4 … minutes, at most an hour); after ``MAIL_MAX_ATTEMPTS`` it is marked failed
-and waits for a trainer's "try again". Trainers see every mail of their program that has not gone
-out (:func:`undelivered`). Once sent, a row's bodies and attachments are cleared: they can carry
+Each attempt is claimed with one conditional ``UPDATE`` (so two processes never send the same row:
+on PostgreSQL a second worker's ``UPDATE`` waits for the first and then finds the row no longer
+due) and recorded: the number of attempts, when, and the last error. The claim holds the row for
+``MAIL_LEASE_SECONDS`` and, in the same transaction, enqueues a ``mail.deliver`` job for when it
+runs out: if the process sending it dies, that job tries again. Recording the attempt withdraws
+that job; a failed attempt enqueues the next one instead, after a growing wait (1, 2, 4 … minutes,
+at most an hour); after ``MAIL_MAX_ATTEMPTS`` the row is marked failed and waits for a trainer's
+"Try again now". Trainers see every mail of their program that has not gone out
+(:func:`undelivered`). Once sent, a row's bodies and attachments are cleared: they can carry
 one-time links, which the database should hold no longer than needed.
+
+At most once per claim, at least once per mail: a process killed after the mail server accepted a
+message but before the attempt was recorded sends it again when its claim runs out, with the same
+``Message-ID`` (:func:`message_id`), by which mail programs recognise a repeat.
 
 A password-reset request is queued as a row too (kind :data:`RESET_REQUEST`, holding only the
 address typed), so the reply to "forgot password" does the same work whether or not the address
@@ -35,15 +46,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.local import LocalProxy
 
 from ..db import get_db, utcnow, write_intent
-from ..models import MailStatus, OutgoingMail
-from ..services import onboarding
+from ..models import JobStatus, MailStatus, OutgoingMail
+from ..services import jobs, onboarding
 from . import mail
 
 log = logging.getLogger(__name__)
 
 RESET_REQUEST = "password-reset-request"
 RESET_MAIL = "password-reset"
-LEASE = dt.timedelta(minutes=5)  # a claimed row is not tried by anyone else for this long
+DELIVER_JOB = "mail.deliver"  # payload ``{"ids": [...]}``: send those rows if due; ``{}``: all that is due
+LEASE = dt.timedelta(minutes=5)  # default ``MAIL_LEASE_SECONDS``: a claimed row is not tried by anyone else
 MAX_BACKOFF_MINUTES = 60
 ERROR_MAX_CHARS = 300
 SUBJECT_MAX_CHARS = 500
@@ -135,6 +147,56 @@ def queue(
     return row
 
 
+def enqueue_delivery(session: Session, ids: Iterable[int]) -> None:
+    """Have a ``mail.deliver`` job send these rows once the caller's transaction is committed
+    (written in it, so the job exists exactly when the mail does, and is handed to the queue after
+    the commit). Nothing is sent here: the caller's reply does not wait for the mail server."""
+    ids = sorted(ids)
+    if ids:
+        jobs.enqueue(session, DELIVER_JOB, {"ids": ids}, dedupe_key=f"{DELIVER_JOB}:{ids[0]}:new")
+
+
+def cover(session: Session, ids: Iterable[int]) -> None:
+    """In the caller's transaction: a safety net for rows this process is about to send itself
+    after the commit (a page that says whether its mail went). Should the process die before or
+    while it sends them, a ``mail.deliver`` job sends them once ``MAIL_LEASE_SECONDS`` have passed;
+    it is the job the first try's claim would enqueue (the claim moves it to its own end), withdrawn
+    when the try is recorded. Not handed to the queue: the sweep finds it if it is ever due. Needs
+    an app context."""
+    at = utcnow() + _lease(_app())
+    for mail_id in ids:
+        jobs.enqueue(
+            session,
+            DELIVER_JOB,
+            {"ids": [mail_id]},
+            dedupe_key=_lease_job(mail_id, 1),
+            run_after=at,
+            hand_over=False,
+        )
+
+
+def _lease_job(mail_id: int, attempt: int) -> str:
+    """The dedupe key of the job that takes over a row if its ``attempt``-th try is cut short."""
+    return f"{DELIVER_JOB}:{mail_id}:lease{attempt}"
+
+
+def _retry_job(mail_id: int, attempt: int) -> str:
+    """The dedupe key of the job that makes the try after a failed ``attempt``-th one."""
+    return f"{DELIVER_JOB}:{mail_id}:retry{attempt}"
+
+
+def message_id(mail_id: int, created_at: dt.datetime, sender: str) -> str:
+    """The ``Message-ID`` of outbox row ``mail_id``: the same on every try, so a repeat sent after
+    a process died mid-way is recognisable as one (the creation time keeps ids apart across
+    databases that reuse row numbers)."""
+    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
+    return f"<outbox.{mail_id}.{created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
+def _lease(app: Flask) -> dt.timedelta:
+    return dt.timedelta(seconds=int(app.config.get("MAIL_LEASE_SECONDS", LEASE.total_seconds())))
+
+
 def take_queued(session: Session) -> tuple[int, ...]:
     """The ids of the mail :func:`queue` wrote in ``session`` since the last take (the boundary
     delivers them once its commit has succeeded)."""
@@ -184,9 +246,16 @@ class _Claimed:
     attachments_json: str
     attempts: int
     reply_to: str | None = None
+    created_at: dt.datetime | None = None
 
 
-def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Claimed | None:
+def _claim(
+    maker: sessionmaker[Session], mail_id: int, now: dt.datetime, lease: dt.timedelta = LEASE
+) -> _Claimed | None:
+    """Take the row for one try if it is pending and due at ``now``; None if it is not (sent, given
+    up, waiting, or claimed by another process: the conditional ``UPDATE`` lets one through)."""
+    # The claim runs from the present even when ``now`` is a batch's start, long past by this row.
+    until = max(now, utcnow()) + lease
     with write_intent(), maker() as session:
         result = session.execute(
             update(OutgoingMail)
@@ -195,7 +264,7 @@ def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Cla
                 OutgoingMail.status == MailStatus.PENDING,
                 OutgoingMail.next_attempt_at <= now,
             )
-            .values(attempts=OutgoingMail.attempts + 1, last_attempt_at=now, next_attempt_at=now + LEASE)
+            .values(attempts=OutgoingMail.attempts + 1, last_attempt_at=now, next_attempt_at=until)
             .execution_options(synchronize_session=False)
         )
         if _rowcount(result) != 1:
@@ -204,8 +273,21 @@ def _claim(maker: sessionmaker[Session], mail_id: int, now: dt.datetime) -> _Cla
         assert row is not None
         claimed = _Claimed(
             row.id, row.kind, row.to_address, row.subject, row.body_text, row.body_html,
-            row.attachments_json, row.attempts, row.reply_to,
+            row.attachments_json, row.attempts, row.reply_to, row.created_at,
         )  # fmt: skip
+        # Should this process die before the try is recorded, this job makes the next one when the
+        # claim runs out (the queue's sweep hands it over then; _finish withdraws it). A net laid
+        # for this try before (:func:`cover`) is the same job: it now waits for the claim's end.
+        net = jobs.enqueue(
+            session,
+            DELIVER_JOB,
+            {"ids": [mail_id]},
+            dedupe_key=_lease_job(mail_id, claimed.attempts),
+            run_after=until,
+            hand_over=False,
+        )
+        if net.status == JobStatus.QUEUED and net.run_after < until:
+            net.run_after = until
         session.commit()
     return claimed
 
@@ -228,13 +310,24 @@ def _finish(
             "last_error": error[:ERROR_MAX_CHARS],
             "next_attempt_at": now + backoff(claimed.attempts),
         }
-    with write_intent(), maker() as session:
-        session.execute(
-            update(OutgoingMail)
-            .where(OutgoingMail.id == claimed.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    stmt = update(OutgoingMail).where(OutgoingMail.id == claimed.id)
+    if error is not None:  # a failure is recorded only while the claim is still this try's
+        stmt = stmt.where(
+            OutgoingMail.status == MailStatus.PENDING, OutgoingMail.attempts == claimed.attempts
         )
+    with write_intent(), maker() as session:
+        recorded = _rowcount(
+            session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+        )
+        jobs.cancel(session, _lease_job(claimed.id, claimed.attempts))
+        if recorded and values["status"] == MailStatus.PENDING:
+            jobs.enqueue(
+                session,
+                DELIVER_JOB,
+                {"ids": [claimed.id]},
+                dedupe_key=_retry_job(claimed.id, claimed.attempts),
+                run_after=cast(dt.datetime, values["next_attempt_at"]),
+            )
         session.commit()
 
 
@@ -271,12 +364,14 @@ def _handle_reset_request(maker: sessionmaker[Session], claimed: _Claimed, app: 
                     hours=hours,
                 )
             queued = queue(session, message, kind=RESET_MAIL, user_id=requested.user.id).id
+            cover(session, [queued])  # sent just below, by this process
         session.execute(
             update(OutgoingMail)
             .where(OutgoingMail.id == claimed.id)
             .values(status=MailStatus.SENT, sent_at=utcnow(), body_text="", last_error=None)
             .execution_options(synchronize_session=False)
         )
+        jobs.cancel(session, _lease_job(claimed.id, claimed.attempts))
         session.commit()
     return queued
 
@@ -284,7 +379,7 @@ def _handle_reset_request(maker: sessionmaker[Session], claimed: _Claimed, app: 
 def _deliver_one(
     maker: sessionmaker[Session], mail_id: int, now: dt.datetime, out: Outcome, app: Flask
 ) -> None:
-    claimed = _claim(maker, mail_id, now)
+    claimed = _claim(maker, mail_id, now, _lease(app))
     if claimed is None:
         return
     max_attempts = int(app.config.get("MAIL_MAX_ATTEMPTS", 8))
@@ -307,6 +402,11 @@ def _deliver_one(
             html=claimed.html,
             attachments=_load_attachments(claimed.attachments_json),
             reply_to=claimed.reply_to,
+            message_id=message_id(
+                claimed.id,
+                claimed.created_at or now,
+                str(app.config.get("MAIL_SENDER") or "localhost"),
+            ),
         )
         mail.get_mailer(app).send(message)
     except Exception as exc:  # a mail failure is recorded and retried, never a 500
@@ -350,19 +450,14 @@ def deliver_due(
     return out
 
 
-def deliver_in_background() -> None:
-    """After the commit: send what is due from a thread, so the reply does not wait for the mail
-    server (and its timing tells nothing). Failures are recorded on the rows."""
-    app = _app()
-
-    def run() -> None:
-        try:
-            with app.app_context():
-                deliver_due()
-        except Exception:  # e.g. the database is gone; the rows stay pending
-            log.exception("background mail delivery stopped")
-
-    mail.run_in_background(run)
+@jobs.handler(DELIVER_JOB)
+def deliver_job(maker: sessionmaker[Session], payload: dict[str, Any]) -> None:
+    """The ``mail.deliver`` job: send the rows named in the payload (``ids``) that are due, or every
+    row that is due (the periodic run). Idempotent: each try is claimed on its row, a sent row is
+    never sent again, and a row that is not due (waiting, or being sent by another process) is left
+    to the job its own state enqueued."""
+    ids = payload.get("ids")
+    deliver_due(maker, ids=[int(i) for i in ids] if ids else None)
 
 
 def retry_failed(session: Session, *, program_id: int, now: dt.datetime | None = None) -> int:

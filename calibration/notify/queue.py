@@ -41,6 +41,7 @@ from ..db import get_db, is_sqlite, utcnow, write_intent
 from ..services import import_job, jobs  # noqa: F401 - registers the import job
 from . import (
     jobs_periodic,
+    outbox,  # noqa: F401 - registers the mail delivery handler
     webhook_delivery,  # noqa: F401 - registers the webhook delivery handler
 )
 

@@ -111,11 +111,14 @@ def enqueue(
     program_id: int | None = None,
     run_after: dt.datetime | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    hand_over: bool = True,
 ) -> Job:
     """Write a job in the caller's transaction (flushed, not committed) and return it.
 
     ``dedupe_key``: the same key twice is one job (whatever its status: a job that is done is not
     run again); ``None`` always makes a new job. ``payload`` must be JSON (ids, not objects).
+    ``hand_over=False``: the commit does not hand the job to the queue; the queue's sweep does once
+    it is due (a safety net, usually withdrawn with :func:`cancel` before its time).
     """
     key = dedupe_key if dedupe_key is not None else f"{kind}:{uuid.uuid4().hex}"
     existing = session.scalar(select(Job).where(Job.dedupe_key == key))
@@ -142,8 +145,21 @@ def enqueue(
         if found is None:
             raise
         return found
-    session.info.setdefault(_ENQUEUED, []).append(job.id)
+    if hand_over:
+        session.info.setdefault(_ENQUEUED, []).append(job.id)
     return job
+
+
+def cancel(session: Session, dedupe_key: str) -> bool:
+    """Mark the queued job with ``dedupe_key`` done without running it (its work was done another
+    way), in the caller's transaction; False when there is no such queued job."""
+    result = session.execute(
+        update(Job)
+        .where(Job.dedupe_key == dedupe_key, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.DONE, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return rows_matched(result) == 1
 
 
 def take_enqueued(session: Session) -> tuple[int, ...]:

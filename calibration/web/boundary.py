@@ -9,7 +9,8 @@ A view that changes something calls :func:`attempt` with the use case, a functio
 
 ``attempt`` runs the use case; on success it turns the events the services recorded
 (:mod:`calibration.services.events`) into outbox mail *in the same transaction*, commits once, and
-then delivers the mail it queued. On a domain error it rolls everything back (events included),
+then delivers the mail it queued (or, for ``deliver="background"``, leaves it to a job enqueued
+in that same transaction). On a domain error it rolls everything back (events included),
 puts an :class:`InvalidInput`'s field errors next to the form's fields, and returns the refusal for
 the view to show. Any other exception rolls back and propagates (the error pages handle it).
 
@@ -122,8 +123,10 @@ def attempt(
     error rolls back and propagates. ``keep``: refusals whose writes are committed all the same
     (a failed sign-in is audited and counted). ``late``: the view is ``writes_late`` (end its
     reading first). ``deliver``: send the mail queued by this transaction now (in the request, so
-    the page can say what failed), in the ``background`` (the reply must not wait or tell anything
-    by its timing), or ``later`` (leave it to the ``send-mail`` command). ``due_for_program``: after
+    the page can say what failed; a try that fails or is cut short is retried by a job), in the
+    ``background`` (a ``mail.deliver`` job enqueued in this transaction sends it after the commit:
+    the reply does not wait for the mail server or tell anything by its timing), or ``later``
+    (leave it to the periodic mail job and the ``send-mail`` command). ``due_for_program``: after
     the mail of this transaction, also send that program's other mail that is due (earlier failures
     whose wait is over, or mail put back in line by the use case), and count it in ``Done.mail``.
     """
@@ -136,6 +139,7 @@ def attempt(
             except keep as exc:
                 kept = exc
             queued = _queue_mail(session)
+            _plan_delivery(session, queued, deliver)
             session.commit()
     except refuse as exc:
         session.rollback()
@@ -166,14 +170,24 @@ def _queue_mail(session: Session) -> tuple[int, ...]:
     return dispatch.queue_for(session, events.take(session))
 
 
-def _deliver(queued: tuple[int, ...], how: Delivery, due_for_program: int | None) -> MailOutcome:
-    if how == "later" or not (queued or due_for_program is not None):
-        return MailOutcome(queued)
+def _plan_delivery(session: Session, queued: tuple[int, ...], how: Delivery) -> None:
+    """Before the commit: the job that sends the mail (``background``), or the one that takes over
+    should this process die before it has sent it (``now``)."""
+    if not queued or how == "later":
+        return
     from ..notify import outbox
 
     if how == "background":
-        outbox.deliver_in_background()
-        return MailOutcome(queued)
+        outbox.enqueue_delivery(session, queued)
+    else:
+        outbox.cover(session, queued)
+
+
+def _deliver(queued: tuple[int, ...], how: Delivery, due_for_program: int | None) -> MailOutcome:
+    if how in ("later", "background") or not (queued or due_for_program is not None):
+        return MailOutcome(queued)  # background: the job enqueued with the mail sends it
+    from ..notify import outbox
+
     result = outbox.deliver_due(ids=queued) if queued else outbox.Outcome()
     if due_for_program is not None:
         more = outbox.deliver_due(program_id=due_for_program)

@@ -1,4 +1,5 @@
-"""Test support for jobs: a handler that writes rows idempotently, and a webhook receiver."""
+"""Test support for jobs: a handler that writes rows idempotently, a webhook receiver, and the app
+with a real queue."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from calibration.db import utcnow, write_intent
+from calibration import create_app
+from calibration.db import get_db, utcnow, write_intent
 from calibration.models import ApiRateWindow
+from calibration.notify.queue import get_queue
 from calibration.services import jobs
 
 SLOW_JOB = "test.slow-row"
@@ -107,3 +112,15 @@ def receiver(delay: float = 0.0, answers: list[int] | None = None) -> Iterator[R
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def app_with_queue(config: dict[str, Any], folder: Path) -> Iterator[Flask]:
+    """The app as deployed: jobs go through the real queue (no immediate mode) and run only when a
+    worker (or the test, with ``run_due_jobs``) runs them; the queue file lives in ``folder``."""
+    app = create_app({**config, "JOBS_IMMEDIATE": False, "JOBS_QUEUE_FILE": str(folder / "queue.sqlite3")})
+    try:
+        yield app
+    finally:
+        get_queue(app).stop()
+        get_db(app).dispose()

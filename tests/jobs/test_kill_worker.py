@@ -1,9 +1,10 @@
 """A worker killed with -9 loses nothing and duplicates nothing: real ``flask worker`` processes on
 SQLite and PostgreSQL, one killed mid-way, a new one started; every job is then done once in
-effect (rows counted), every webhook delivery arrived (message ids counted)."""
+effect (rows counted), every webhook delivery and every mail arrived (message ids counted)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -18,10 +19,12 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from calibration.db import get_db, write_intent
-from calibration.models import DeliveryStatus, Job, JobStatus, WebhookDelivery
+from calibration.models import DeliveryStatus, Job, JobStatus, MailStatus, OutgoingMail, WebhookDelivery
+from calibration.notify import mail, outbox
 from calibration.services import jobs, webhooks
 from calibration.services.context import Member
 
+from ..mailsink import Sink, running_sink
 from .helpers import SLOW_JOB, receiver, rows_written
 
 pytestmark = pytest.mark.slow
@@ -38,9 +41,12 @@ def app_config(app_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def worker(app_config: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    app_config: dict[str, Any], log: Path, extra: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
+        **(extra or {}),
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": app_config["DATABASE_URL"],
         "SECRET_KEY": app_config["SECRET_KEY"],
@@ -155,3 +161,68 @@ def test_webhook_deliveries_survive_a_worker_killed_with_minus_9(app, app_config
         assert set(ids) == stored and len(stored) == n  # every event arrived; a repeat has the same id
         for got in hook.received:
             Webhook(secret).verify(got.body, got.headers)
+
+
+class SlowSink(Sink):
+    """An SMTP server that takes a second over each recipient before it accepts it (so a worker is
+    killed while the server still holds the message, not yet accepted)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        self.holding.add(address)
+        await asyncio.sleep(1.0)
+        self.holding.discard(address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_background_mail_survives_a_worker_killed_with_minus_9(app, app_config, tmp_path):
+    """Mail sent by ``mail.deliver`` jobs: the worker is killed while a mail is with the server; the
+    next worker sends it again once the try's claim runs out (``MAIL_LEASE_SECONDS``), and every mail
+    arrives. A repeat (the server had accepted the message just before the kill) would carry the
+    same Message-ID, so the count is of Message-IDs; the tests in ``test_mail_jobs.py`` show that a
+    job run twice, or by two workers at once, sends once."""
+    n = 6
+    sender = "Calibration <calibration@example.test>"
+    maker = get_db(app).sessionmaker
+    log = tmp_path / "worker.log"
+    with running_sink(SlowSink()) as sink:
+        with app.app_context(), write_intent(), maker() as session:
+            for i in range(n):
+                message = mail.Mail(
+                    to=f"person{i}@example.test", subject=f"Mail {i}", text="Hi", html="<p>Hi</p>"
+                )
+                outbox.enqueue_delivery(session, [outbox.queue(session, message, kind="test").id])
+            session.commit()
+        env = {
+            "MAIL_BACKEND": "smtp",
+            "MAIL_HOST": "127.0.0.1",
+            "MAIL_PORT": str(sink.port),
+            "MAIL_SECURITY": "none",
+            "MAIL_SENDER": sender,
+            "MAIL_LEASE_SECONDS": "3",
+        }
+
+        def rows() -> list[OutgoingMail]:
+            with maker() as session:
+                return list(session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)))
+
+        def sent() -> int:
+            return sum(1 for r in rows() if r.status == MailStatus.SENT)
+
+        with worker(app_config, log, env) as first:
+            wait_for(
+                lambda: len(sink.messages) >= 2 and bool(sink.holding), "mail in the server's hands", log, app
+            )
+            first.kill()
+            first.wait()
+        assert sent() < n
+        with worker(app_config, log, env):
+            wait_for(lambda: sent() == n, "every mail to be sent", log, app)
+        stored = rows()
+        expected = {outbox.message_id(r.id, r.created_at, sender) for r in stored}
+        assert {m["Message-ID"] for m in sink.messages} == expected  # every mail arrived
+        assert any(r.attempts > 1 for r in stored)  # the try cut short was made again

@@ -11,7 +11,6 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from calibration.models import AuditEvent, ChallengeStatus, KeyChallenge
-from calibration.notify import mail
 from calibration.services.anchors import change_key
 from calibration.services.context import Member
 
@@ -75,7 +74,7 @@ def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, clie
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "key.challenge"))
     assert event.actor_id == world.ids["assessor"] and event.object_id == str(c.id)
 
-    mail.drain()  # the program's lead trainer is told (not the admin, not another program's trainer)
+    # The program's lead trainer is told (not the admin, not another program's trainer).
     assert [m["To"] for m in smtp_sink.messages] == [world.emails["trainer"]]
     told = smtp_sink.to(world.emails["trainer"])[0].get_body(("plain",)).get_content()
     assert ARGUMENT in told and f"/trainer/challenges/{c.id}" in told
@@ -106,7 +105,6 @@ def test_an_assessor_questions_the_key_and_reads_the_answer(app, world, db, clie
     assert detail["outcome"] == "key_stands"
     page = client.get(feedback_url(world)).get_data(as_text=True)
     assert "The key stands." in page and str(escape(ANSWER)) in page
-    mail.drain()
     [answered] = smtp_sink.to(world.emails["assessor"])
     assert answered["Subject"].startswith("Your question about a key was answered")
     text = answered.get_body(("plain",)).get_content()

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from calibration.models import AuditEvent, ScoreCorrection
-from calibration.notify import mail
 
 from ..conftest import post_form
 from ..factories import submit
@@ -69,7 +68,7 @@ def test_trainer_corrects_a_score_and_the_assessor_reads_why(client, login, worl
     assert f"you submitted {off_by_one(world)[0]}" in fb
     assert f"exactly on <strong>{len(world.criteria)} of {len(world.criteria)}</strong>" in fb
 
-    mail.drain()  # the assessor is told, with the reason and a link to the feedback
+    # The assessor is told, with the reason and a link to the feedback.
     [notice] = smtp_sink.to(world.emails["assessor"])
     assert notice["Subject"].startswith("A score of yours was corrected")
     body = notice.get_body(("plain",)).get_content()

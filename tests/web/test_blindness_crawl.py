@@ -87,8 +87,10 @@ def every_mail_an_assessor_can_get(app: Any, db: Any, world: World, who: str) ->
                 trainer,
                 program_id=world.program_a,
                 title="Recalibration",
+                # 20 hours ahead at any time of day (a fixed 09:00 tomorrow is over a day away
+                # after 13:00 UTC and gets no session reminder)
                 date=(utcnow() + dt.timedelta(hours=20)).date(),
-                time=dt.time(9, 0),
+                time=(utcnow() + dt.timedelta(hours=20)).time().replace(second=0, microsecond=0),
                 timezone="UTC",
                 duration_minutes=60,
                 location="Room 1",

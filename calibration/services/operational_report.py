@@ -173,7 +173,9 @@ def _read_columns(
     ``group_concat``; PostgreSQL: ``string_agg``, the integers as big-endian 64-bit bytes from
     ``int8send``), so the driver builds three Python objects instead of a tuple and three values per
     read, and numpy parses the integers in C. The aggregates of one query are fed the same rows in the
-    same order, so item ``i`` of each is the same read (checked by their lengths)."""
+    same order, so item ``i`` of each is the same read (checked by their lengths). Ids never hold a
+    line break: the import refuses control characters. One text holds at most 1 GB on either
+    database, some millions of reads with the longest ids (200 characters)."""
     r = OperationalRating
     packed = _packed(start, end, levels)
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -188,8 +190,9 @@ def _read_columns(
         readers = func.group_concat(r.assessor_id)
     stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, start, end))
     result = session.connection().execute(stmt)
-    n, id_text, who, p = result.cursor.fetchone()  # plain values, no type conversion
+    row: tuple[Any, ...] | None = result.cursor.fetchone()  # plain values, no type conversion
     result.close()
+    n, id_text, who, p = row if row is not None else (0, "", b"", b"")
     if not n:
         return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     submissions = id_text.split("\n")
@@ -218,7 +221,7 @@ def _numbered(ids: list[str]) -> np.ndarray:
     distinct = list(codes)
     rank = np.empty(len(distinct), dtype=np.int64)
     rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
-    return rank[appearance]
+    return np.asarray(rank[appearance])
 
 
 def operational_rows(

@@ -18,8 +18,9 @@ Labels follow the round report's rules (:func:`calibration.stats.labels.interpre
 program's minimum evidence (submissions for anchors, read pairs for criterion-scores) a statistic has
 no label, only "too few to judge"; alpha's label and a lean are decided on the interval.
 
-Fast at scale: one Core query reads the needed columns in (submission, criterion, read) order into
-numpy; reads are paired by that order and every statistic is vectorised. The result is cached
+Fast at scale: one Core query has the database join each needed column of all the reads into one
+text, which numpy parses (no Python object per read); numpy puts the reads in (submission,
+criterion, read) order, reads are paired by that order and every statistic is vectorised. The result is cached
 (:mod:`.report_cache`, kept on disk by :mod:`.report_store`) under the data's version: the count and
 highest id of the rows in range (rows are never updated or deleted).
 """

@@ -18,8 +18,9 @@ Labels follow the round report's rules (:func:`calibration.stats.labels.interpre
 program's minimum evidence (submissions for anchors, read pairs for criterion-scores) a statistic has
 no label, only "too few to judge"; alpha's label and a lean are decided on the interval.
 
-Fast at scale: one Core query reads the needed columns in (submission, criterion, read) order into
-numpy; reads are paired by that order and every statistic is vectorised. The result is cached
+Fast at scale: one Core query has the database join each needed column of all the reads into one
+text, which numpy parses (no Python object per read); numpy puts the reads in (submission,
+criterion, read) order, reads are paired by that order and every statistic is vectorised. The result is cached
 (:mod:`.report_cache`, kept on disk by :mod:`.report_store`) under the data's version: the count and
 highest id of the rows in range (rows are never updated or deleted).
 """
@@ -28,11 +29,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, case, cast, func, literal, select
+from sqlalchemy import BigInteger, LargeBinary, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..models import Criterion, Level, OperationalRating, RubricVersion, User
@@ -128,8 +128,8 @@ def _in_range(program_id: int, rubric_id: int, start: dt.date, end: dt.date) -> 
     return [r.program_id == program_id, r.rubric_version_id == rubric_id, r.scored_at >= lo, r.scored_at < hi]
 
 
-#: Bits of the packed column (see :func:`operational_rows`).
-_LEVEL_BITS, _READ_BITS, _MONTH_BITS = 8, 6, 17
+#: Bits of the packed value (see :func:`operational_rows`).
+_LEVEL_BITS, _MONTH_BITS, _READ_BITS = 8, 17, 6
 _UNKNOWN_LEVEL = (1 << _LEVEL_BITS) - 1
 
 
@@ -151,58 +151,108 @@ def _months_since(start: dt.date, end: dt.date) -> Any:
     return case(*((col < cut, i) for i, cut in enumerate(cuts)), else_=len(cuts))
 
 
-def operational_rows(
-    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, *, levels: list[int]
-) -> OperationalRows:
-    """One Core query for what the report needs (never ORM entities), read straight from the
-    driver's cursor. Per row the database sends three values: the submission id, the reader, and one
-    integer packing criterion, month, read number and level index
-    (``((criterion * 2^17 + month) * 2^6 + read) * 2^8 + level``), which costs a fraction of six
-    columns. There is no ORDER BY: numpy puts rows in (submission, criterion, read) order, cheaper
-    than a database sort on a text column. Reads after the 63rd count as the 63rd (a later read)."""
+def _packed(start: dt.date, end: dt.date, levels: list[int]) -> Any:
+    """One integer per read: ``((criterion * 2^6 + read) * 2^17 + month) * 2^8 + level index``."""
     r = OperationalRating
-    first_month = _month_index(start)
     level_index = case({v: i for i, v in enumerate(levels)}, value=r.level, else_=_UNKNOWN_LEVEL)
     read = case((r.read_number > 63, 63), else_=r.read_number)
-    packed = (
+    return (
         (
-            (cast(r.criterion_id, BigInteger) * (1 << _MONTH_BITS) + _months_since(start, end))
-            * (1 << _READ_BITS)
-            + read
+            (cast(r.criterion_id, BigInteger) * (1 << _READ_BITS) + read) * (1 << _MONTH_BITS)
+            + _months_since(start, end)
         )
         * (1 << _LEVEL_BITS)
     ) + level_index
-    stmt = select(r.external_submission_id, r.assessor_id, packed).where(
-        *_in_range(program_id, rubric_id, start, end)
-    )
+
+
+def _read_columns(
+    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, levels: list[int]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every read's external submission id, packed value (:func:`_packed`) and reader.
+
+    One aggregate row: the database joins each column of all the reads into one text (SQLite:
+    ``group_concat``; PostgreSQL: ``string_agg``, the integers as big-endian 64-bit bytes from
+    ``int8send``), so the driver builds three Python objects instead of a tuple and three values per
+    read, and numpy parses the integers in C. The aggregates of one query are fed the same rows in the
+    same order, so item ``i`` of each is the same read (checked by their lengths). Ids never hold a
+    line break: the import refuses control characters. One text holds at most 1 GB on either
+    database, some millions of reads with the longest ids (200 characters)."""
+    r = OperationalRating
+    packed = _packed(start, end, levels)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        empty = literal(b"", LargeBinary)
+        ids = func.string_agg(r.external_submission_id, literal("\n"))
+        values = func.string_agg(func.int8send(packed), empty)
+        readers = func.string_agg(func.int8send(cast(r.assessor_id, BigInteger)), empty)
+    else:
+        ids = func.group_concat(r.external_submission_id, literal("\n"))
+        values = func.group_concat(packed)
+        readers = func.group_concat(r.assessor_id)
+    stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, start, end))
     result = session.connection().execute(stmt)
-    rows = result.cursor.fetchall()  # plain tuples: the columns need no conversion
+    row: tuple[Any, ...] | None = result.cursor.fetchone()  # plain values, no type conversion
     result.close()
-    n = len(rows)
+    n, id_text, who, p = row if row is not None else (0, "", b"", b"")
     if not n:
+        return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    submissions = id_text.split("\n")
+    if postgres:
+        readers_arr = np.frombuffer(who, dtype=">i8").astype(np.int64)
+        packed_arr = np.frombuffer(p, dtype=">i8").astype(np.int64)
+    else:
+        readers_arr = np.fromstring(who, dtype=np.int64, sep=",")
+        packed_arr = np.fromstring(p, dtype=np.int64, sep=",")
+    if not len(submissions) == readers_arr.size == packed_arr.size == n:
+        raise RuntimeError(
+            f"{n} operational ratings read back as {len(submissions)}, {readers_arr.size} and "
+            f"{packed_arr.size} values"
+        )
+    return submissions, packed_arr, readers_arr
+
+
+def _numbered(ids: list[str]) -> np.ndarray:
+    """Each id's number among the distinct ids sorted by code point (0, 1, ...): a dict numbers them
+    by first appearance in one C-level pass, then the few distinct ids are sorted."""
+    codes: dict[str, int] = {}
+    first = np.fromiter(map(codes.setdefault, ids, range(len(ids))), dtype=np.int64, count=len(ids))
+    seen = np.zeros(len(ids), dtype=bool)
+    seen[first] = True
+    appearance = (np.cumsum(seen) - 1)[first]  # 0.. in order of first appearance
+    distinct = list(codes)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+    return np.asarray(rank[appearance])
+
+
+def operational_rows(
+    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, *, levels: list[int]
+) -> OperationalRows:
+    """The reads of one rubric version in a period, from one Core query (never ORM entities)
+    grouped by submission (:func:`_grouped_by_submission`): per read the database sends its reader
+    and one integer packing criterion, read number, month and level index (see :func:`_packed`).
+    Submissions are numbered 0.. in order of their external id; reads after the 63rd count as the
+    63rd (a later read)."""
+    ids, p, assessor = _read_columns(session, program_id, rubric_id, start, end, levels)
+    if not ids:
         empty = np.zeros(0, dtype=np.int64)
         return OperationalRows(empty, empty, empty, empty, empty, empty)
-    # one pass per column (``zip(*rows)`` would unpack a million arguments: several times slower)
-    codes: dict[str, int] = {}
-    first_seen = np.fromiter(
-        map(codes.setdefault, map(itemgetter(0), rows), range(n)), dtype=np.int64, count=n
-    )
-    del codes
-    assessor = np.fromiter(map(itemgetter(1), rows), dtype=np.int64, count=n)
-    p = np.fromiter(map(itemgetter(2), rows), dtype=np.int64, count=n)
-    del rows
-    # submissions numbered 0.. in order of first appearance (no sort: mark and count)
-    seen = np.zeros(n, dtype=bool)
-    seen[first_seen] = True
-    submission = (np.cumsum(seen) - 1)[first_seen]
+    submission = _numbered(ids)
+    del ids
+    first_month = _month_index(start)
     lv = p & _UNKNOWN_LEVEL
     p >>= _LEVEL_BITS
-    rd = p & ((1 << _READ_BITS) - 1)
-    p >>= _READ_BITS
     month = (p & ((1 << _MONTH_BITS) - 1)) + first_month
-    crit = p >> _MONTH_BITS
+    p >>= _MONTH_BITS  # criterion * 2^6 + read: sorts like (criterion, read)
+    rd = p & ((1 << _READ_BITS) - 1)
+    crit = p >> _READ_BITS
+    # (submission, criterion, read) order, on one combined key when it fits in 64 bits
+    span = int(p.max()) + 1
+    if int(submission.max()) < np.iinfo(np.int64).max // span:
+        order = np.argsort(submission * span + p, kind="stable")
+    else:
+        order = np.lexsort((p, submission))
     keep = lv != _UNKNOWN_LEVEL  # the import refuses unknown levels; never let one break a report
-    order = np.lexsort((rd, crit, submission))
     order = order[keep[order]]
     values = np.asarray(levels, dtype=np.int64)
     return OperationalRows(

@@ -178,6 +178,15 @@ def _share(method: str, count: int, n: int, label: str | None, reason: str) -> S
     return _from_share(method, p, label if p.p is not None else None) if n else _undefined(method, reason)
 
 
+def _table_share(method: str, count: int, n: int, low: Any, high: Any, label: str | None) -> Statistic:
+    """:func:`_share` from Wilson bounds already computed for the whole table (the same numbers)."""
+    if not n:
+        return _undefined(method, "no read pairs")
+    return _from_share(
+        method, Proportion(count, n, count / n, float(low), float(high), DEFAULT_CONFIDENCE), label
+    )
+
+
 def _undefined(method: str, reason: str) -> Statistic:
     return Statistic(method, None, None, None, None, 0, None, None, reason)
 
@@ -202,7 +211,7 @@ def _kappa(a: np.ndarray, b: np.ndarray, q: int, label: str | None) -> Statistic
 
 def _reliability(
     rows: OperationalRows,
-    sel: np.ndarray,
+    sel: np.ndarray | None,
     idx: np.ndarray,
     pairs_at: np.ndarray,
     first: np.ndarray,
@@ -216,16 +225,20 @@ def _reliability(
     title: str,
 ) -> ReliabilityLine:
     q = len(levels)
-    u = unit[sel]
+
+    def pick(x: np.ndarray) -> np.ndarray:  # the rows of the line (all of them: no copy)
+        return x if sel is None else x[sel]
+
+    u = pick(unit)
     a, b = idx[first[pairs_at]], idx[second[pairs_at]]
-    subs = rows.submission[sel]
+    subs = pick(rows.submission)
     n_subs = _distinct(subs)
     n_pairs = int(a.size)
     pair_subs = _distinct(rows.submission[first[pairs_at]])
     alpha = krippendorff_alpha(
         u,
-        rows.assessor[sel],
-        rows.level[sel],
+        pick(rows.assessor),
+        pick(rows.level),
         levels=levels,
         level_of_measurement=lom,
         n_boot=N_BOOT,
@@ -247,7 +260,7 @@ def _reliability(
     reads_per_unit = np.bincount(u)
     unit_ids = np.flatnonzero(reads_per_unit >= 2)
     later = np.zeros(reads_per_unit.size, dtype=bool)
-    later[u[rows.read[sel] > 2]] = True
+    later[u[pick(rows.read) > 2]] = True
     beyond = np.zeros(reads_per_unit.size, dtype=bool)
     beyond[unit[first[pairs_at]][adjudication_needed(a, b, n_levels=q)]] = True
     needs = later | beyond
@@ -315,8 +328,17 @@ def _assessor_lines(
                 period=period[i],
                 n_pairs=n,
                 n_submissions=m,
-                exact=_share("exact_agreement", int(table.exact[i]), n, plain, "no read pairs"),
-                adjacent=_share("adjacent_agreement", int(table.adjacent[i]), n, plain, "no read pairs"),
+                exact=_table_share(
+                    "exact_agreement", int(table.exact[i]), n, table.exact_low[i], table.exact_high[i], plain
+                ),
+                adjacent=_table_share(
+                    "adjacent_agreement",
+                    int(table.adjacent[i]),
+                    n,
+                    table.adjacent_low[i],
+                    table.adjacent_high[i],
+                    plain,
+                ),
                 lean=lean,
             )
         )
@@ -360,11 +382,10 @@ def compute(
 ) -> tuple[list[ReliabilityLine], list[PeriodAgreement], dict[int, AssessorAgreement]]:
     rows, idx, unit, first, second = paired(rows, levels)
     crit_ids = sorted(titles)
-    everything = np.ones(unit.size, dtype=bool)
     lines = [
         _reliability(
             rows,
-            everything,
+            None,
             idx,
             np.arange(first.size),
             first,
@@ -380,8 +401,8 @@ def compute(
     ]
     pair_crit = rows.criterion[first]
     for c in crit_ids:
-        sel = rows.criterion == c
-        if not bool(sel.any()):
+        sel = np.flatnonzero(rows.criterion == c)
+        if not sel.size:
             continue
         lines.append(
             _reliability(

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.stats.coreaders import _dense, adjudication_needed, coreader_agreement, pair_reads
+from calibration.stats.coreaders import (
+    _cluster_ids,
+    _dense,
+    adjudication_needed,
+    coreader_agreement,
+    pair_reads,
+)
 
 
 def test_pairs_first_with_second_read_whatever_the_row_order():
@@ -58,3 +64,37 @@ def test_dense_numbering_matches_numpy_unique_on_both_paths():
         ids, inverse = _dense(x)
         ref_ids, ref_inverse = np.unique(x, return_inverse=True)
         assert ids.tolist() == ref_ids.tolist() and inverse.tolist() == ref_inverse.ravel().tolist()
+
+
+def test_cluster_numbering_keeps_each_groups_clusters_in_order():
+    rng = np.random.default_rng(1)
+    gi = rng.integers(0, 7, 3000)
+    cluster = rng.integers(0, 400, 3000)
+    ids = _cluster_ids(gi, cluster, 7)
+    pairs = sorted(set(zip(cluster.tolist(), gi.tolist(), strict=True)))
+    number = {p: i for i, p in enumerate(pairs)}
+    assert ids.tolist() == [number[p] for p in zip(cluster.tolist(), gi.tolist(), strict=True)]
+
+
+def test_co_reader_table_does_not_depend_on_row_order():
+    rng = np.random.default_rng(2)
+    n = 4000
+    g, c = rng.integers(0, 12, n), rng.integers(0, 300, n)
+    own, other = rng.integers(0, 4, n), rng.integers(0, 4, n)
+    order = np.lexsort((g, c))
+    a, b = (
+        coreader_agreement(g, c, own, other),
+        coreader_agreement(g[order], c[order], own[order], other[order]),
+    )
+    for name in ("groups", "n", "m", "exact", "adjacent"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist()
+    for name in ("mean", "se", "mean_low", "mean_high"):
+        assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-12, equal_nan=True)
+    # the clustered variance by hand for one group
+    sel = g == 3
+    d = (own - other)[sel].astype(float)
+    sums = {k: d[c[sel] == k].sum() for k in np.unique(c[sel])}
+    counts = {k: int((c[sel] == k).sum()) for k in sums}
+    m, mean = len(sums), d.mean()
+    ss = sum((sums[k] - mean * counts[k]) ** 2 for k in sums)
+    assert a.se[3] == pytest.approx(np.sqrt(m / (m - 1) * ss / d.size**2))

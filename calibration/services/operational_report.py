@@ -28,6 +28,7 @@ highest id of the rows in range (rows are never updated or deleted).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -165,8 +166,50 @@ def _packed(start: dt.date, end: dt.date, levels: list[int]) -> Any:
     ) + level_index
 
 
+#: Reads per aggregate query at most (on average): one aggregated text holds at most 1 GB on either
+#: database, and two million ids of 200 characters are 400 MB.
+READS_PER_QUERY = 2_000_000
+
+
 def _read_columns(
-    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, levels: list[int]
+    session: Session,
+    program_id: int,
+    rubric_id: int,
+    start: dt.date,
+    end: dt.date,
+    levels: list[int],
+    expected: int | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """:func:`_read_one_query` over the period, split into slices of days when ``expected`` (the
+    number of the program's reads in the period, all rubric versions) is more than
+    :data:`READS_PER_QUERY`: twice as many slices as needed, so that uneven days still fit."""
+    days = (end - start).days + 1
+    slices = min(days, 2 * -(-(expected or 0) // READS_PER_QUERY))
+    if slices <= 1:
+        return _read_one_query(session, program_id, rubric_id, start, end, levels, start, end)
+    ids: list[str] = []
+    packed: list[np.ndarray] = []
+    readers: list[np.ndarray] = []
+    bounds = [start + dt.timedelta(days=days * i // slices) for i in range(slices + 1)]
+    for lo, hi in itertools.pairwise(bounds):
+        part = _read_one_query(
+            session, program_id, rubric_id, start, end, levels, lo, hi - dt.timedelta(days=1)
+        )
+        ids.extend(part[0])
+        packed.append(part[1])
+        readers.append(part[2])
+    return ids, np.concatenate(packed), np.concatenate(readers)
+
+
+def _read_one_query(
+    session: Session,
+    program_id: int,
+    rubric_id: int,
+    start: dt.date,
+    end: dt.date,
+    levels: list[int],
+    first: dt.date,
+    last: dt.date,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Every read's external submission id, packed value (:func:`_packed`) and reader.
 
@@ -176,7 +219,8 @@ def _read_columns(
     read, and numpy parses the integers in C. The aggregates of one query are fed the same rows in the
     same order, so item ``i`` of each is the same read (checked by their lengths). Ids never hold a
     line break: the import refuses control characters. One text holds at most 1 GB on either
-    database, some millions of reads with the longest ids (200 characters)."""
+    database, some millions of reads with the longest ids (200 characters): :func:`_read_columns`
+    asks for days ``first`` to ``last`` of the period ``start`` to ``end`` (which numbers the months)."""
     r = OperationalRating
     packed = _packed(start, end, levels)
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -189,7 +233,7 @@ def _read_columns(
         ids = func.group_concat(r.external_submission_id, literal("\n"))
         values = func.group_concat(packed)
         readers = func.group_concat(r.assessor_id)
-    stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, start, end))
+    stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, first, last))
     result = session.connection().execute(stmt)
     row: tuple[Any, ...] | None = result.cursor.fetchone()  # plain values, no type conversion
     result.close()
@@ -226,14 +270,22 @@ def _numbered(ids: list[str]) -> np.ndarray:
 
 
 def operational_rows(
-    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, *, levels: list[int]
+    session: Session,
+    program_id: int,
+    rubric_id: int,
+    start: dt.date,
+    end: dt.date,
+    *,
+    levels: list[int],
+    expected: int | None = None,
 ) -> OperationalRows:
     """The reads of one rubric version in a period, from one Core query (never ORM entities)
     grouped by submission (:func:`_grouped_by_submission`): per read the database sends its reader
     and one integer packing criterion, read number, month and level index (see :func:`_packed`).
     Submissions are numbered 0.. in order of their external id; reads after the 63rd count as the
-    63rd (a later read)."""
-    ids, p, assessor = _read_columns(session, program_id, rubric_id, start, end, levels)
+    63rd (a later read). ``expected``: about how many reads the period holds, when known (more than
+    :data:`READS_PER_QUERY` are read in slices)."""
+    ids, p, assessor = _read_columns(session, program_id, rubric_id, start, end, levels, expected)
     if not ids:
         empty = np.zeros(0, dtype=np.int64)
         return OperationalRows(empty, empty, empty, empty, empty, empty)
@@ -371,7 +423,7 @@ def operational_report(
     key = (database_identity(session), program_id, rid, start, end, by, ev, N_BOOT, *state)
 
     def run() -> tuple[Any, ...]:
-        rows = operational_rows(session, program_id, rid, start, end, levels=levels)
+        rows = operational_rows(session, program_id, rid, start, end, levels=levels, expected=state[0])
         if not len(rows):  # rows of other rubric versions only
             return (0, [], [], {})
         return (len(rows), *compute(rows, levels, lom, titles, ev, by, seed=rid))

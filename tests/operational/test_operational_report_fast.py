@@ -79,7 +79,7 @@ def _straightforward_rows(db: Any, world: Any, levels: list[int]) -> Operational
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed):  # type: ignore[no-untyped-def]
+def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed, monkeypatch):  # type: ignore[no-untyped-def]
     readers = []
     for i in range(6):
         u = User(email=f"fast{i}@a.test", name=f"Fast {i}", password_hash="x")
@@ -97,6 +97,13 @@ def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed):  
     assert bool((plain.read == 3).any()) and bool((np.diff(plain.month) != 0).any())
     for name in OperationalRows.__dataclass_fields__:
         assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
+    # More reads than one aggregated text should hold: read in slices of days, the same rows.
+    monkeypatch.setattr(opr, "READS_PER_QUERY", 50)
+    sliced = opr.operational_rows(
+        db, world.program_a, world.rubric_id, START, END, levels=levels, expected=len(plain)
+    )
+    for name in OperationalRows.__dataclass_fields__:
+        assert np.array_equal(getattr(sliced, name), getattr(plain, name)), name
 
     opr.OPERATIONAL_REPORTS.clear()
     report = opr.operational_report(

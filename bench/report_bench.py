@@ -62,7 +62,7 @@ from calibration.models import (
     ScoreSheet,
     User,
 )
-from calibration.services import audit_log, control_charts, profiles
+from calibration.services import audit_log, control_charts, profiles, score_export
 from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
@@ -421,6 +421,7 @@ def clear_caches() -> None:
     control_charts.POOL_SIGMAS.clear()
     charts.clear_cache()
     audit_log.clear_chain_cache()
+    score_export.clear_cache()
     # The statistics library memoises bootstrap draws per (patterns, resamples, seed); a cold page
     # must draw them again. (A private hook, used only here.)
     bootstrap._cached_resamples.cache_clear()
@@ -475,6 +476,17 @@ def trainer_pages(app: Any, round_id: int, assessor_id: int) -> dict[str, str]:
     return pages
 
 
+def select_pages(pages: dict[str, str], wanted: str | None) -> dict[str, str]:
+    """The pages whose name contains one of the comma-separated words of ``wanted`` (all if None)."""
+    if not wanted:
+        return pages
+    words = [w.strip() for w in wanted.split(",") if w.strip()]
+    chosen = {name: url for name, url in pages.items() if any(w in name for w in words)}
+    if not chosen:
+        raise SystemExit(f"no page matches {wanted!r}; pages: {', '.join(pages)}")
+    return chosen
+
+
 def timed(client: Any, url: str, *, cold: bool, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -506,6 +518,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--corrections", type=int, default=30, help="trainer corrections in the latest round")
     parser.add_argument("--audit-rows", type=int, default=5000, help="audited actions (through the service)")
+    parser.add_argument(
+        "--pages",
+        help="time only the pages whose name contains one of these comma-separated words "
+        "(e.g. round,export; default: every page)",
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -534,7 +551,7 @@ def main() -> None:
         resp = client.post("/login", data=data)
         if resp.status_code != 302:
             raise SystemExit(f"login failed: HTTP {resp.status_code}")
-        pages = trainer_pages(app, round_id, assessor_id)
+        pages = select_pages(trainer_pages(app, round_id, assessor_id), args.pages)
         for url_ in pages.values():  # imports, fonts, first connections: not part of "cold"
             client.get(url_)
         print(

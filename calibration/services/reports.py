@@ -71,6 +71,7 @@ __all__ = [
     "keyed_scores",
     "round_overview",
     "round_score_rows",
+    "round_state",
 ]
 
 #: Bootstrap resamples behind every interval of alpha and the kappas (DESIGN §5: at least 1,000).
@@ -81,7 +82,7 @@ PAIRWISE_LOWEST = 25
 
 
 # ------------------------------------------------------------------------------------------- reading
-def _round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
+def round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
     """What the cached report depends on, read from the database in one query."""
     in_round = ScoreSheet.round_id == rnd.id
     anchors = select(ScoreSheet.anchor_id).where(in_round)
@@ -250,7 +251,7 @@ def compute_round_report(
     session: Session, rnd: Round, rubric: RubricVersion, levels: list[int], key_mode: KeyMode, n_boot: int
 ) -> RoundReport | None:
     """The round's report from its stored scores, cached per state of the round."""
-    key = (*_round_state(session, rnd, key_mode), n_boot)
+    key = (*round_state(session, rnd, key_mode), n_boot)
 
     def compute() -> RoundReport | None:
         rows = round_score_rows(session, rnd.id, key_mode=key_mode)

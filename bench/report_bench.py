@@ -67,6 +67,7 @@ from calibration.services.auth import hash_password, use_cheap_hashing
 from calibration.services.rules import DEFAULT_PROGRAM_SETTINGS, pass_rule_json
 from calibration.stats import bootstrap
 from calibration.web import charts
+from calibration.web.warmup import warm_up
 
 PASSWORD = "bench-password-1234"
 TRAINER = "trainer@bench.test"
@@ -544,6 +545,9 @@ def main() -> None:
             with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
         print(f"built in {time.perf_counter() - start:.1f} s")
+        # Started as the WSGI entry point starts it (templates compiled, chart library loaded, what
+        # is loaded so far moved out of the garbage collector's generations): a server's process.
+        warm_up(app)
         client = app.test_client()
         # CSRF stays on, as in production (some pages render their forms' tokens by hand).
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)

@@ -15,6 +15,7 @@ the same answer and a stale entry is never used. The cache only saves work; it d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -159,8 +160,9 @@ class RoundOverview:
     def n_finished(self) -> int:
         return sum(1 for line in self.lines if line.finished)
 
-    @property
+    @cached_property
     def pass_rule(self) -> PassRule:
+        """The round's stored rule, parsed once (the page asks for it per assessor)."""
         return pass_rule_from_json(self.round.pass_rule_json)
 
     @property

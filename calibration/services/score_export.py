@@ -23,17 +23,14 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     Anchor,
-    AnchorKeyEntry,
-    AnchorKeyVersion,
     Criterion,
     CriterionScore,
     Round,
-    ScoreCorrection,
     ScoreSheet,
     User,
 )
 from .report_cache import ReportCache
-from .score_rows import KeyMode, latest_key_versions
+from .score_rows import KeyMode, key_entries, score_corrections, sheet_key_versions
 
 __all__ = ["SCORES_HEADER", "SCORE_EXPORTS", "clear_cache", "score_table"]
 
@@ -96,8 +93,8 @@ def score_table(
     """Every criterion-score of the round with its key level, as rows of cells (``cell`` formats
     each value), ordered by submission time, sheet and criterion position. Scores whose key version
     has no entry for their criterion are left out (as an inner join would)."""
-    sheet_key = _sheet_key_versions(session, rnd.id, key_mode)  # sheet id -> (key version id, number)
-    entries = _key_entries(session, {kv for kv, _ in sheet_key.values()})
+    sheet_key = sheet_key_versions(session, rnd.id, key_mode)  # sheet id -> (key version id, number)
+    entries = key_entries(session, {kv for kv, _ in sheet_key.values()})
     criteria = {
         cid: (cell(key), cell(title))
         for cid, key, title in session.execute(
@@ -106,7 +103,7 @@ def score_table(
             )
         )
     }
-    corrections = _corrections(session, rnd.id)
+    corrections = score_corrections(session, rnd.id)
     cells = _Cells(cell)
     # Per sheet: its six leading cells, its key version (id and cell) and its time's cell.
     sheets: dict[int, tuple[tuple[str, ...], int, str, str]] = {}
@@ -172,49 +169,3 @@ class _Cells(dict[Any, str]):
     def __missing__(self, value: Any) -> str:
         out = self[value] = self._cell(value)
         return out
-
-
-def _sheet_key_versions(session: Session, round_id: int, key_mode: KeyMode) -> dict[int, tuple[int, int]]:
-    """Each sheet's key version (id and number): the one it was scored against, or under
-    ``"current"`` its anchor's latest."""
-    kv = AnchorKeyVersion
-    if key_mode == "current":
-        latest = latest_key_versions(select(ScoreSheet.anchor_id).where(ScoreSheet.round_id == round_id))
-        stmt = (
-            select(ScoreSheet.id, kv.id, kv.version)
-            .join(latest, latest.c.anchor_id == ScoreSheet.anchor_id)
-            .join(kv, (kv.anchor_id == latest.c.anchor_id) & (kv.version == latest.c.version))
-        )
-    else:
-        stmt = select(ScoreSheet.id, kv.id, kv.version).join(kv, kv.id == ScoreSheet.key_version_id)
-    rows = session.execute(stmt.where(ScoreSheet.round_id == round_id))
-    return {sid: (kv_id, version) for sid, kv_id, version in rows}
-
-
-def _key_entries(session: Session, key_version_ids: set[int]) -> dict[tuple[int, int], int]:
-    """The key's level per (key version id, criterion id)."""
-    if not key_version_ids:
-        return {}
-    rows = session.execute(
-        select(AnchorKeyEntry.key_version_id, AnchorKeyEntry.criterion_id, AnchorKeyEntry.level_value).where(
-            AnchorKeyEntry.key_version_id.in_(sorted(key_version_ids))
-        )
-    )
-    return {(kv, cid): level for kv, cid, level in rows}
-
-
-def _corrections(session: Session, round_id: int) -> dict[int, tuple[int, int]]:
-    """Each corrected criterion-score's effective level (its latest correction's) and how many
-    corrections it has had."""
-    rows = session.execute(
-        select(ScoreCorrection.criterion_score_id, ScoreCorrection.level_value)
-        .join(CriterionScore, CriterionScore.id == ScoreCorrection.criterion_score_id)
-        .join(ScoreSheet, ScoreSheet.id == CriterionScore.sheet_id)
-        .where(ScoreSheet.round_id == round_id)
-        .order_by(ScoreCorrection.criterion_score_id, ScoreCorrection.seq)
-    )
-    out: dict[int, tuple[int, int]] = {}
-    for score_id, level in rows:
-        _, n = out.get(score_id, (level, 0))
-        out[score_id] = (level, n + 1)
-    return out

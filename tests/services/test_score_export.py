@@ -8,8 +8,8 @@ import io
 
 from sqlalchemy import select
 
-from calibration.models import Anchor, Round, ScoreSheet, User
-from calibration.services import anchors, corrections, exports, score_export
+from calibration.models import Anchor, CriterionScore, Round, ScoreSheet, User, effective_level
+from calibration.services import anchors, corrections, exports, score_export, score_rows
 from calibration.services.context import Member
 
 from ..factories import submit
@@ -125,3 +125,57 @@ def _sheet_id(db, world, user_id: int, anchor_id: int) -> int:  # type: ignore[n
             ScoreSheet.anchor_id == anchor_id,
         )
     )
+
+
+def test_round_score_rows_match_the_one_wide_query(db, world):
+    """The round report's score rows, read narrow and joined in numpy, are the rows of the one
+    query with the key join and the correction subquery (as a set: neither has an order)."""
+    for i in range(3):
+        submit(db, world, "assessor", i)
+        submit(db, world, "assessor2", i)
+    db.flush()
+    sheet_id = _sheet_id(db, world, world.ids["assessor"], world.anchors[1])
+    for level in (1, 2):  # two corrections: the latest counts
+        corrections.correct_score(
+            db,
+            Member(world.ids["trainer"], world.program_a),
+            program_id=world.program_a,
+            sheet_id=sheet_id,
+            criterion_id=world.criteria[1],
+            level_value=level,
+            reason=REASON,
+        )
+    anchors.change_key(
+        db,
+        Member(world.ids["trainer"], world.program_a),
+        program_id=world.program_a,
+        anchor_id=world.anchors[0],
+        levels=dict(zip(world.criteria, [1] * len(world.criteria), strict=True)),
+        rationales={c: "Revised." for c in world.criteria},
+        reason="The evidence was misread.",
+        base_version=1,
+    )
+    db.flush()
+    for mode in score_rows.KEY_MODES:
+        stmt, _ = score_rows.keyed_scores(
+            [world.round_id],
+            mode,
+            [ScoreSheet.assessor_id, ScoreSheet.anchor_id, CriterionScore.criterion_id, effective_level()],
+        )
+        wide = sorted(map(tuple, score_rows.int_columns(db, stmt, 6).tolist()))
+        rows = score_rows.round_score_rows(db, world.round_id, key_mode=mode)
+        narrow = sorted(
+            zip(
+                rows.assessor.tolist(),
+                rows.anchor.tolist(),
+                rows.criterion.tolist(),
+                rows.level.tolist(),
+                rows.key.tolist(),
+                rows.key_version.tolist(),
+                strict=True,
+            )
+        )
+        assert narrow == wide and len(wide) == 6 * len(world.criteria)
+        assert (world.ids["assessor"], world.anchors[1], world.criteria[1], 2) in {r[:4] for r in narrow}
+    versions = {r[1]: r[5] for r in wide}  # the last mode: "current"
+    assert versions[world.anchors[0]] == 2

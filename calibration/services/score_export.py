@@ -51,8 +51,8 @@ SCORES_HEADER = (
     "corrections",
 )
 
-#: Built score tables (a few MB each for a round of 300 assessors): only the latest few are kept.
-SCORE_EXPORTS = ReportCache(maxsize=4)
+#: Built score tables (about 20 MB each in memory for 60,000 scores): only the latest two are kept.
+SCORE_EXPORTS = ReportCache(maxsize=2)
 
 
 def clear_cache() -> None:

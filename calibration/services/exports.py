@@ -25,30 +25,19 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import (
-    Anchor,
-    Criterion,
-    CriterionScore,
-    Round,
-    ScoreCorrection,
-    ScoreSheet,
-    User,
-    effective_level,
-)
 from ..stats.accuracy import AccuracyResult, Proportion
 from ..stats.results import Estimate
-from . import audit
+from . import audit, score_export
 from .context import Member
 from .errors import NotFound
 from .profiles import assessor_profile, program_overview
-from .reports import RoundOverview, get_round, round_overview
-from .score_rows import KeyMode, keyed_scores
+from .reports import RoundOverview, get_round, round_overview, round_state
+from .score_rows import KeyMode
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Skipped before the check, with whitespace other than tab and carriage return (both dangerous
@@ -128,9 +117,10 @@ class CsvExport:
     table: str
     key_mode: str | None = None
 
-    @property
+    @cached_property
     def text(self) -> str:
-        """The CSV document (UTF-8 BOM so spreadsheets read accents right; CRLF line ends)."""
+        """The CSV document (UTF-8 BOM so spreadsheets read accents right; CRLF line ends); made
+        once per export (a cached score table is downloaded again without rewriting it)."""
         buf = io.StringIO()
         buf.write("\ufeff")
         writer = csv.writer(buf, lineterminator="\r\n")
@@ -264,63 +254,23 @@ def round_export(
     suffix = "-current-key" if key_mode == "current" else ""
     filename = f"round-{round_id}-{table}{suffix}.csv"
     if table == "scores":
-        get_round(session, program_id=program_id, round_id=round_id)
-        header, rows = _score_rows(session, round_id, key_mode)
-        return _export(filename, header, rows, meta)
+        rnd = get_round(session, program_id=program_id, round_id=round_id)
+        key = score_export.freshness_key(session, rnd, key_mode, round_state(session, rnd, key_mode))
+        return score_export.SCORE_EXPORTS.get_or_compute(
+            key,
+            lambda: CsvExport(
+                filename,
+                score_export.SCORES_HEADER,
+                score_export.score_table(session, rnd, key_mode, cell),
+                meta.object_type,
+                meta.object_id,
+                meta.table,
+                meta.key_mode,
+            ),
+        )
     o = round_overview(session, program_id=program_id, round_id=round_id, key_mode=key_mode)
     header, rows = _ROUND_TABLES[table](o)
     return _export(filename, header, rows, meta)
-
-
-def _score_rows(session: Session, round_id: int, key_mode: KeyMode) -> tuple[list[str], list[Any]]:
-    stmt, _ = keyed_scores(
-        [round_id],
-        key_mode,
-        [
-            Round.id,
-            Round.name,
-            Anchor.id,
-            Anchor.title,
-            User.id,
-            User.name,
-            Criterion.key,
-            Criterion.title,
-            effective_level(),
-        ],
-    )
-    n_corrections = (
-        select(func.count(ScoreCorrection.id))
-        .where(ScoreCorrection.criterion_score_id == CriterionScore.id)
-        .correlate(CriterionScore)
-        .scalar_subquery()
-    )
-    stmt = (
-        stmt.add_columns(ScoreSheet.submitted_at, CriterionScore.level_value, n_corrections)
-        .join(Round, Round.id == ScoreSheet.round_id)
-        .join(Anchor, Anchor.id == ScoreSheet.anchor_id)
-        .join(User, User.id == ScoreSheet.assessor_id)
-        .join(Criterion, Criterion.id == CriterionScore.criterion_id)
-        .order_by(ScoreSheet.submitted_at, ScoreSheet.id, Criterion.position)
-    )
-    header = [
-        "round_id",
-        "round",
-        "anchor_id",
-        "anchor",
-        "assessor_id",
-        "assessor",
-        "criterion_key",
-        "criterion",
-        "level",
-        "key_level",
-        "key_version",
-        "submitted_at_utc",
-        "submitted_level",
-        "corrections",
-    ]
-    # ``level`` is the effective level (after any correction); ``submitted_level`` what the
-    # assessor submitted; ``corrections`` how many corrections the score has had.
-    return header, list(session.connection().execute(stmt).all())
 
 
 def _round_accuracy(o: RoundOverview) -> tuple[list[str], list[Any]]:

@@ -15,6 +15,7 @@ the same answer and a stale entry is never used. The cache only saves work; it d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ __all__ = [
     "keyed_scores",
     "round_overview",
     "round_score_rows",
+    "round_state",
 ]
 
 #: Bootstrap resamples behind every interval of alpha and the kappas (DESIGN §5: at least 1,000).
@@ -81,7 +83,7 @@ PAIRWISE_LOWEST = 25
 
 
 # ------------------------------------------------------------------------------------------- reading
-def _round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
+def round_state(session: Session, rnd: Round, key_mode: KeyMode) -> tuple[Any, ...]:
     """What the cached report depends on, read from the database in one query."""
     in_round = ScoreSheet.round_id == rnd.id
     anchors = select(ScoreSheet.anchor_id).where(in_round)
@@ -158,8 +160,9 @@ class RoundOverview:
     def n_finished(self) -> int:
         return sum(1 for line in self.lines if line.finished)
 
-    @property
+    @cached_property
     def pass_rule(self) -> PassRule:
+        """The round's stored rule, parsed once (the page asks for it per assessor)."""
         return pass_rule_from_json(self.round.pass_rule_json)
 
     @property
@@ -250,7 +253,7 @@ def compute_round_report(
     session: Session, rnd: Round, rubric: RubricVersion, levels: list[int], key_mode: KeyMode, n_boot: int
 ) -> RoundReport | None:
     """The round's report from its stored scores, cached per state of the round."""
-    key = (*_round_state(session, rnd, key_mode), n_boot)
+    key = (*round_state(session, rnd, key_mode), n_boot)
 
     def compute() -> RoundReport | None:
         rows = round_score_rows(session, rnd.id, key_mode=key_mode)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from calibration.db import get_db
-from calibration.services import control_charts, profiles
+from calibration.services import control_charts, profiles, score_export
 from calibration.web import charts
 
 from ..factories_reports import add_assessors, assign, insert_sheets, noisy_scores
@@ -79,3 +79,35 @@ def test_report_pages_use_the_same_number_of_queries_for_10_and_200_assessors(ap
     insert_sheets(db, small_round, noisy_scores(world, more, seed=3))
     assert page_queries(app, client, "/trainer/overview", cold=True) == overview_before
     assert page_queries(app, client, "/trainer/overview", cold=False) < overview_before
+
+
+def test_round_exports_use_the_same_number_of_queries_for_10_and_200_assessors(app, client, login, world, db):
+    """The score table export reads in narrow queries, a fixed number of them, cold and kept (warm)."""
+    small = add_assessors(db, world.program_a, 10, prefix="Small")
+    large = add_assessors(db, world.program_a, 200, prefix="Large")
+    assign(db, world.round_id, small)
+    small_round = world.round_id
+    large_round = past_round(db, world, large, name="Large round")
+    insert_sheets(db, small_round, noisy_scores(world, small, seed=1))
+    insert_sheets(db, large_round, noisy_scores(world, large, seed=2))
+    login(world.emails["trainer"])
+
+    def counts(round_id: int) -> dict[str, int]:
+        base = f"/trainer/rounds/{round_id}/export.csv"
+        urls = {
+            "scores": base,
+            "scores current key": f"{base}?key=current",
+            "accuracy": f"{base}?table=accuracy",
+        }
+        out = {}
+        for name, url in urls.items():
+            score_export.clear_cache()
+            out[f"{name} cold"] = page_queries(app, client, url, cold=True)
+            out[f"{name} warm"] = page_queries(app, client, url, cold=False)
+        return out
+
+    small_counts = counts(small_round)
+    large_counts = counts(large_round)
+    assert small_counts == large_counts
+    # A kept score table skips reading the scores.
+    assert small_counts["scores warm"] < small_counts["scores cold"]

@@ -3,11 +3,11 @@ charts of every report page (drawn by :mod:`calibration.web.charts` from the ser
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import Response, abort, render_template, request
 
 from ...db import get_session
@@ -114,8 +114,8 @@ def round_charts(o: RoundOverview) -> dict[str, charts.Chart]:
     )
     pm = r.pairwise_kappa
     if len(pm.rater_ids) >= 2:
-        finite = [v for v in pm.values.ravel().tolist() if not math.isnan(v)]
-        low = -1.0 if finite and min(finite) < 0 else 0.0
+        finite = pm.values[~np.isnan(pm.values)]
+        low = -1.0 if finite.size and finite.min() < 0 else 0.0
         names_all = [o.name(x) for x in pm.rater_ids.tolist()]
         out["pairwise"] = charts.heatmap(
             pm.values,

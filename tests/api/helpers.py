@@ -100,3 +100,26 @@ def seed_deliveries(db: Any, world: Any, *, program: str = "a") -> dict[str, int
             )
     db.commit()
     return {"endpoint": endpoint.id, "delivered": delivered, "waiting": waiting, "untried": untried}
+
+
+def make_flag(db: Any, world: Any, *, program: str = "a") -> int:
+    """An open own-drift flag on the world's assessor (or program B's); committed."""
+    from calibration.models import DriftFlag, FlagRule, FlagStatus
+
+    flag = DriftFlag(
+        program_id=world.program_a if program == "a" else world.program_b,
+        user_id=world.ids["assessor" if program == "a" else "assessor_b"],
+        criterion_id=world.criteria[0] if program == "a" else None,
+        round_id=world.round_id if program == "a" else world.round_b,
+        rule=FlagRule.OWN_DRIFT,
+        status=FlagStatus.OPEN,
+        direction="lenient",
+        statistic="signed deviation",
+        value=0.8,
+        threshold=0.5,
+        summary="Drifting lenient.",
+        evidence_hash=f"api-helper-{program}",
+    )
+    db.add(flag)
+    db.commit()
+    return int(flag.id)

@@ -79,3 +79,38 @@ def test_a_link_to_nothing_is_caught():
     ]
     wrong = check_links(broken)
     assert len(wrong) == 3 and "no_such_operation" in wrong[0] and "nope" in wrong[1] and "201" in wrong[2]
+
+
+def test_link_targets_get_one_flag_and_one_assignment(client, world, db):
+    """The two reads added as link targets answer the listed item, and 404 outside the program."""
+    from ..factories_validity import fresh_anchors, set_validity_rules
+    from .helpers import bearer, make_flag, make_token, posting
+
+    ours, theirs = make_flag(db, world), make_flag(db, world, program="b")
+    token = make_token(db, world, ["read"])
+    listed = client.get("/api/v1/flags", headers=bearer(token)).get_json()["items"]
+    one = client.get(f"/api/v1/flags/{ours}", headers=bearer(token))
+    assert one.status_code == 200 and one.headers["ETag"]
+    assert [one.get_json()] == listed
+    assert client.get(f"/api/v1/flags/{theirs}", headers=bearer(token)).status_code == 404
+
+    fresh_anchors(db, world, 1)
+    set_validity_rules(db, world.program_a, live_items_between=0)
+    validity = make_token(db, world, ["validity"])
+    served = client.post(
+        "/api/v1/validity/assignments",
+        json={"assessor": "assessor@a.test", "external_ref": "q-1"},
+        headers=posting(validity),
+    ).get_json()["assignment"]
+    got = client.get(f"/api/v1/validity/assignments/{served['id']}", headers=bearer(validity))
+    assert got.status_code == 200 and got.get_json() == served
+    assert client.get("/api/v1/validity/assignments", headers=bearer(validity)).get_json()["items"] == [
+        served
+    ]
+    assert (
+        client.get(f"/api/v1/validity/assignments/{served['id']}", headers=bearer(token)).status_code == 403
+    )
+    assert (
+        client.get(f"/api/v1/validity/assignments/{served['id'] + 1}", headers=bearer(validity)).status_code
+        == 404
+    )

@@ -40,8 +40,8 @@ def link(
     return Link(name, operation_id, parameters, description, status)
 
 
-#: The runtime expression of the first item's field in a page (``items``).
 def first_item(name: str = "id") -> str:
+    """The runtime expression of a field of the first item of a page (``items``)."""
     return f"$response.body#/items/0/{name}"
 
 

@@ -160,6 +160,12 @@ def flags(session: Session, program_id: int, *, after: int, limit: int) -> tuple
     )
 
 
+def flag(session: Session, program_id: int, flag_id: int) -> DriftFlag:
+    stmt = select(DriftFlag).where(DriftFlag.id == flag_id, DriftFlag.program_id == program_id)
+    found: DriftFlag = _one(session, stmt, flag_id)
+    return found
+
+
 def sessions(
     session: Session, program_id: int, *, after: int, limit: int
 ) -> tuple[list[RecalibrationSession], bool]:

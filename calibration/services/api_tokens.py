@@ -29,7 +29,8 @@ from .errors import InvalidInput, NotFound
 
 #: What a token may be allowed to do. ``trainer`` reads as the program's trainers do: the only
 #: scope that ever sees master keys and rationales. ``import`` and ``validity`` are for the
-#: operational imports and validity seeding (issue 18 items 4 and 6).
+#: operational imports and validity seeding (issue 18 items 4 and 6); ``admin`` for what the program's
+#: admins and lead trainers see of its webhooks (item 7).
 SCOPES: dict[str, str] = {
     "read": (
         "Read rubrics, rounds, score sheets, assessors and their profiles, anchors (no keys), reports, "
@@ -38,6 +39,7 @@ SCOPES: dict[str, str] = {
     "trainer": "Read as the program's trainers: also master keys and their rationales",
     "import": "Import operational ratings",
     "validity": "Ask for validity anchors and send their scores back",
+    "admin": "Read the webhook endpoints and their deliveries with every try, as the Webhooks page shows them",
 }
 #: Scopes that include reading.
 READ_SCOPES = frozenset({"read", "trainer"})

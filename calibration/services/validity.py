@@ -114,16 +114,22 @@ def _check_rate(
 
 
 def eligible_anchors(
-    session: Session, program_id: int, user_id: int, rules: ValidityPolicy
+    session: Session,
+    program_id: int,
+    user_id: int,
+    rules: ValidityPolicy,
+    *,
+    rubric_version_id: int | None = None,
 ) -> list[tuple[int, int]]:
-    """(anchor id, how many assessors it was served to) of the anchors this assessor may be served."""
+    """(anchor id, how many assessors it was served to) of the anchors this assessor may be served
+    (only those scored on ``rubric_version_id`` when given)."""
     keyed = select(AnchorKeyVersion.anchor_id).distinct()
     served = (
         select(ValidityAssignment.anchor_id, func.count().label("n"))
         .group_by(ValidityAssignment.anchor_id)
         .subquery()
     )
-    rows = session.execute(
+    stmt = (
         select(Anchor.id, func.coalesce(served.c.n, 0))
         .outerjoin(served, served.c.anchor_id == Anchor.id)
         .where(
@@ -134,9 +140,24 @@ def eligible_anchors(
             func.coalesce(served.c.n, 0) < rules.max_assessors_per_anchor,
         )
         .order_by(Anchor.id)
-    ).all()
+    )
+    if rubric_version_id is not None:
+        stmt = stmt.where(Anchor.rubric_version_id == rubric_version_id)
+    rows = session.execute(stmt).all()
     seen = seen_anchors(session, [user_id], program_id=program_id)[user_id]
     return [(int(a), int(n)) for a, n in rows if a not in seen]
+
+
+def _check_rubric_version(session: Session, program_id: int, rubric_version_id: int) -> None:
+    """InvalidInput unless the program has this rubric version (another program's is unknown too)."""
+    found = session.scalar(
+        select(RubricVersion.id).where(
+            RubricVersion.id == rubric_version_id, RubricVersion.program_id == program_id
+        )
+    )
+    if found is None:
+        message = "The program has no rubric version with this id."
+        raise InvalidInput(message, {"rubric_version_id": [message]})
 
 
 def _existing(session: Session, program_id: int, external_ref: str) -> ValidityAssignment | None:
@@ -187,15 +208,19 @@ def assign(
     assessor: str,
     external_ref: str,
     live_items: int | None = None,
+    rubric_version_id: int | None = None,
     token_id: int | None = None,
     request_id: str | None = None,
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
 ) -> Served:
-    """Pick an anchor for the assessor's live queue and record the assignment (flushed, audited).
+    """Pick an anchor for the assessor's live queue and record the assignment (flushed, audited);
+    with ``rubric_version_id``, one scored on that rubric version of the program (InvalidInput for
+    a version the program does not have).
 
     Asking again with the same ``external_ref`` for the same assessor returns the first assignment
-    and writes nothing; the same ``external_ref`` for another assessor is a conflict."""
+    and writes nothing; the same ``external_ref`` for another assessor, or for another rubric
+    version than the one it was given, is a conflict."""
     now = now or utcnow()
     external_ref = external_ref.strip()
     if not external_ref or len(external_ref) > MAX_REF or not external_ref.isprintable():
@@ -203,11 +228,17 @@ def assign(
             "The external reference must be 1 to 200 printable characters.",
             {"external_ref": ["Give the platform's id of the queue item (1 to 200 printable characters)."]},
         )
+    if rubric_version_id is not None:
+        _check_rubric_version(session, program_id, rubric_version_id)
     user_id, status = _assessor(session, program_id, assessor)
     earlier = _existing(session, program_id, external_ref)
     if earlier is not None:
         if earlier.assessor_id != user_id:
             raise Conflict("external_ref_taken", "This external reference was given to another assessor.")
+        if rubric_version_id is not None and earlier.rubric_version_id != rubric_version_id:
+            raise Conflict(
+                "external_ref_taken", "This external reference was given an item of another rubric version."
+            )
         return _served(session, earlier, False)
     if status not in CERTIFIED_POOL:
         raise Conflict("not_certified", "Only certified assessors are sent validity items.")
@@ -220,9 +251,12 @@ def assign(
     )
     rules = ProgramSettings.of_program(session, program_id).validity
     _check_rate(session, rules, user_id, live_items, now)
-    candidates = eligible_anchors(session, program_id, user_id, rules)
+    candidates = eligible_anchors(session, program_id, user_id, rules, rubric_version_id=rubric_version_id)
     if not candidates:
-        raise Conflict("no_eligible_anchor", "No keyed anchor is left that this assessor has never met.")
+        of_rubric = "" if rubric_version_id is None else " of this rubric version"
+        raise Conflict(
+            "no_eligible_anchor", f"No keyed anchor{of_rubric} is left that this assessor has never met."
+        )
     # The least served first; among them at random, so assessors cannot learn an order.
     fewest = min(n for _, n in candidates)
     anchor_id = (rng or random.SystemRandom()).choice([a for a, n in candidates if n == fewest])
@@ -269,6 +303,8 @@ def assign(
             "anchor_id": anchor_id,
             "key_version": key.version,
             "external_ref": external_ref,
+            "rubric_version_id": anchor.rubric_version_id,
+            "rubric_version_asked": rubric_version_id,
             "token_id": token_id,
             "expires_at": row.expires_at.isoformat(),
         },

@@ -138,7 +138,7 @@ def _check_events(event_types: Iterable[str]) -> str:
 
 
 def _endpoint(session: Session, program_id: int, endpoint_id: int) -> WebhookEndpoint:
-    found = session.get(WebhookEndpoint, endpoint_id)
+    found = session.get(WebhookEndpoint, endpoint_id) if 0 < endpoint_id < 2**31 else None
     if found is None or found.program_id != program_id:
         raise NotFound("No such webhook endpoint.")
     return found
@@ -228,6 +228,21 @@ def endpoints(session: Session, program_id: int) -> list[WebhookEndpoint]:
             .order_by(WebhookEndpoint.id)
         )
     )
+
+
+def endpoint_page(
+    session: Session, program_id: int, *, after: int = 0, limit: int = 50
+) -> tuple[list[WebhookEndpoint], bool]:
+    """One page of the program's endpoints by id (``after``: ids above it), and whether more follow."""
+    rows = list(
+        session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.program_id == program_id, WebhookEndpoint.id > after)
+            .order_by(WebhookEndpoint.id)
+            .limit(limit + 1)
+        )
+    )
+    return rows[:limit], len(rows) > limit
 
 
 def endpoint_of(session: Session, program_id: int, endpoint_id: int) -> WebhookEndpoint:
@@ -344,6 +359,39 @@ def deliveries(
     if after:
         stmt = stmt.where(WebhookDelivery.id < after)
     return list(session.scalars(stmt.order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+
+def delivery_page(
+    session: Session,
+    program_id: int,
+    *,
+    endpoint_id: int | None = None,
+    event_type: str | None = None,
+    status: DeliveryStatus | None = None,
+    before: int = 0,
+    limit: int = 50,
+) -> tuple[list[WebhookDelivery], bool]:
+    """One page of the program's deliveries, newest first (``before``: only ids below it; 0 for the
+    first page), optionally of one endpoint, event type or status; and whether more follow."""
+    stmt = select(WebhookDelivery).where(WebhookDelivery.program_id == program_id)
+    if endpoint_id is not None:
+        stmt = stmt.where(WebhookDelivery.endpoint_id == endpoint_id)
+    if event_type is not None:
+        stmt = stmt.where(WebhookDelivery.event_type == event_type)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if before:
+        stmt = stmt.where(WebhookDelivery.id < before)
+    rows = list(session.scalars(stmt.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def delivery_of(session: Session, program_id: int, delivery_id: int) -> WebhookDelivery:
+    """One of the program's deliveries, else NotFound (another program's too)."""
+    found = session.get(WebhookDelivery, delivery_id) if 0 < delivery_id < 2**31 else None
+    if found is None or found.program_id != program_id:
+        raise NotFound("No such delivery.")
+    return found
 
 
 def attempts_of(session: Session, delivery_ids: Iterable[int]) -> dict[int, list[WebhookAttempt]]:

@@ -88,9 +88,13 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(UnstorableText)
-    def unstorable_text(err: UnstorableText) -> tuple[str, int]:
+    def unstorable_text(err: UnstorableText) -> tuple[str, int] | Response:
         # Only reached by a form without its own control-character check: still a clear 400.
         discard()
+        if api_problems.is_api_request():
+            return api_problems.problem(
+                400, "A value sent contains a NUL character, which cannot be stored or looked up."
+            )
         message = (
             "What you sent contains a NUL character, which cannot be stored. "
             "Go back, remove it (it often comes from pasting) and try again."

@@ -219,3 +219,33 @@ def test_old_counts_are_pruned(client, world, db):
     assert client.get("/api/v1/rounds", headers=bearer(token)).status_code == 200
     db.rollback()
     assert db.scalars(select(ApiRateWindow.bucket)).all() == [f"token:{db.scalar(select(ApiToken.id))}"]
+
+
+def test_a_nul_character_is_a_problem_naming_the_field(client, world, db):
+    """Found by the stateful schemathesis run: a NUL in a text parameter reached the database layer,
+    which refuses it, and the API answered with the HTML error page instead of problem+json."""
+    token = make_token(db, world, ["read", "validity"])
+    r = client.get("/api/v1/rubrics", query_string={"slug": "a\x00b"}, headers=bearer(token))
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    assert [e["field"] for e in r.get_json()["errors"]] == ["slug"]
+    r = client.post(
+        "/api/v1/validity/assignments",
+        json={"assessor": "x\x00@a.test", "external_ref": "q-1"},
+        headers=bearer(token) | {"Idempotency-Key": "nul-1"},
+    )
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    assert [e["field"] for e in r.get_json()["errors"]] == ["assessor"]
+
+
+def test_text_the_database_refuses_is_a_problem_on_the_api(app, client, world, db):
+    """Whatever route a NUL takes to the database, an API caller gets problem+json, not a page."""
+    from calibration.db import UnstorableText
+
+    @app.get("/api/v1/_test_unstorable")
+    def _unstorable() -> None:
+        raise UnstorableText("text with a NUL character cannot be stored")
+
+    token = make_token(db, world, ["read"])
+    r = client.get("/api/v1/_test_unstorable", headers=bearer(token))
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+    assert "NUL" in r.get_json()["detail"]

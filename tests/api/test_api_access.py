@@ -26,6 +26,9 @@ def test_every_api_rule_needs_a_token(app, client, world, login, role):
         "assignment_id": 1,
         "attachment_id": 1,
         "import_id": 1,
+        "flag_id": 1,
+        "endpoint_id": 1,
+        "delivery_id": 1,
     }
     for rule in rules:
         url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

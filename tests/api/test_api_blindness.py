@@ -11,7 +11,8 @@ from calibration.web.api.spec import OPERATIONS
 
 from ..factories import submit
 from ..factories_operational import CRITERIA
-from .helpers import bearer, make_token, posting
+from ..factories_validity import fresh_anchors, set_validity_rules
+from .helpers import bearer, make_flag, make_token, posting, seed_deliveries
 
 
 def _readable(scopes):  # type: ignore[no-untyped-def]
@@ -69,14 +70,28 @@ def test_no_key_or_rationale_without_the_trainer_scope(client, world, db):
     submit(db, world, "assessor", 0)
     submit(db, world, "assessor2", 0, levels=[1] * len(world.criteria))
     imported = _import(client, world, db)
-    for scopes in (["read"], ["read", "import", "validity"]):
-        bodies = _crawl(client, world, make_token(db, world, scopes), scopes, import_id=imported)
+    fresh_anchors(db, world, 1)
+    set_validity_rules(db, world.program_a, live_items_between=0)
+    served = client.post(
+        "/api/v1/validity/assignments",
+        json={"assessor": "assessor@a.test", "external_ref": "q-1"},
+        headers=posting(make_token(db, world, ["validity"])),
+    )
+    assert served.status_code == 201, served.get_json()
+    delivered = seed_deliveries(db, world)
+    more = {
+        "import_id": imported,
+        "flag_id": make_flag(db, world),
+        "assignment_id": served.get_json()["assignment"]["id"],
+        "endpoint_id": delivered["endpoint"],
+        "delivery_id": delivered["delivered"],
+    }
+    for scopes in (["read"], ["read", "import", "validity", "admin"]):
+        bodies = _crawl(client, world, make_token(db, world, scopes), scopes, **more)
         assert len(bodies) > len(_readable(scopes))
         for _, body in bodies:
             _keyless(body)
-    trainer_bodies = _crawl(
-        client, world, make_token(db, world, ["trainer"]), ["trainer"], import_id=imported
-    )
+    trainer_bodies = _crawl(client, world, make_token(db, world, ["trainer"]), ["trainer"], **more)
     assert "Rationale for" in "".join(
         b for _, b in trainer_bodies
     )  # the crawl does reach the keys when allowed

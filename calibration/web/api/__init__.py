@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import imports, operational, profile, reference, report, resources, sheets, validity  # noqa: F401  (their routes register on import)
+from . import (  # noqa: F401  (their routes register on import)
+    imports,
+    operational,
+    profile,
+    reference,
+    report,
+    resources,
+    sheets,
+    validity,
+    webhooks,
+)
 from .blueprint import bp
 
 

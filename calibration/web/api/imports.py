@@ -20,7 +20,7 @@ from .blueprint import bp, caller, json_response
 from .idempotency import idempotent
 from .problems import problem, validation_problem
 from .schemas import FieldProblem, ImportErrorOut, ImportOut, OperationalBatchIn
-from .spec import operation
+from .spec import link, operation, this
 
 ERRORS_LISTED = 100
 
@@ -60,6 +60,9 @@ def _invalid(detail: str, errors: list[FieldProblem]) -> Response:
     success=(202,),
     tag="operational ratings",
     scopes=("import",),
+    links=(
+        link("GetImport", "get_import", "The import's status, counts and first errors.", import_id=this()),
+    ),
 )
 @idempotent
 def import_ratings() -> Response:

@@ -25,7 +25,7 @@ from .schemas import (
     ProfileRoundOut,
     ProfileRubricOut,
 )
-from .spec import operation
+from .spec import link, operation, this
 
 
 def _round(line: profiles.ProfileRound) -> ProfileRoundOut:
@@ -83,6 +83,7 @@ def _rubric(section: profiles.RubricSection, keys: dict[int, str]) -> ProfileRub
     summary="Get an assessor's profile",
     response=AssessorProfileOut,
     tag="assessors",
+    links=(link("GetAssessor", "get_assessor", assessor_id=this("assessor_id")),),
 )
 def get_assessor_profile(assessor_id: int) -> Response:
     """The assessor's profile as the trainer's profile page shows it: certification status and

@@ -34,7 +34,7 @@ from .schemas import (
     RubricVersionOut,
     SessionOut,
 )
-from .spec import operation
+from .spec import first_item, link, operation, this
 
 R = TypeVar("R")
 Out_ = TypeVar("Out_")
@@ -83,6 +83,7 @@ def _rubric(rv: RubricVersion) -> RubricVersionOut:
     response=Page[RubricVersionOut],
     query=RubricQuery,
     tag="rubrics",
+    links=(link("GetRubric", "get_rubric", rubric_version_id=first_item()),),
 )
 def list_rubrics() -> Response:
     """Every stored version of the program's rubrics (optionally of one rubric, by `slug`), oldest first."""
@@ -126,7 +127,18 @@ def _round(rnd: Round) -> RoundOut:
 
 
 @bp.get("/rounds")
-@operation("/rounds", summary="List rounds", response=Page[RoundOut], query=PageQuery, tag="rounds")
+@operation(
+    "/rounds",
+    summary="List rounds",
+    response=Page[RoundOut],
+    query=PageQuery,
+    tag="rounds",
+    links=(
+        link("GetRound", "get_round", round_id=first_item()),
+        link("GetRoundReport", "get_round_report", round_id=first_item()),
+        link("ListRoundSheets", "list_round_sheets", round_id=first_item()),
+    ),
+)
 def list_rounds() -> Response:
     """The program's rounds (calibration, practice, qualification, recalibration), oldest first."""
     q = query(PageQuery)
@@ -137,7 +149,17 @@ def list_rounds() -> Response:
 
 
 @bp.get("/rounds/<int:round_id>")
-@operation("/rounds/{round_id}", summary="Get a round", response=RoundOut, tag="rounds")
+@operation(
+    "/rounds/{round_id}",
+    summary="Get a round",
+    response=RoundOut,
+    tag="rounds",
+    links=(
+        link("GetRoundReport", "get_round_report", round_id=this()),
+        link("ListRoundSheets", "list_round_sheets", round_id=this()),
+        link("GetRubric", "get_rubric", rubric_version_id=this("rubric_version_id")),
+    ),
+)
 def get_round(round_id: int) -> Response:
     """One round with its counts of anchors and assigned assessors."""
     return json_response(_round(api_reads.round_(get_session(), caller().program_id, round_id)))
@@ -161,7 +183,15 @@ def _assessor(pair: Any) -> AssessorOut:
 
 @bp.get("/assessors")
 @operation(
-    "/assessors", summary="List assessors", response=Page[AssessorOut], query=PageQuery, tag="assessors"
+    "/assessors",
+    summary="List assessors",
+    response=Page[AssessorOut],
+    query=PageQuery,
+    tag="assessors",
+    links=(
+        link("GetAssessor", "get_assessor", assessor_id=first_item()),
+        link("GetAssessorProfile", "get_assessor_profile", assessor_id=first_item()),
+    ),
 )
 def list_assessors() -> Response:
     """The program's assessors with their certification status and dates."""
@@ -173,7 +203,13 @@ def list_assessors() -> Response:
 
 
 @bp.get("/assessors/<int:assessor_id>")
-@operation("/assessors/{assessor_id}", summary="Get an assessor", response=AssessorOut, tag="assessors")
+@operation(
+    "/assessors/{assessor_id}",
+    summary="Get an assessor",
+    response=AssessorOut,
+    tag="assessors",
+    links=(link("GetAssessorProfile", "get_assessor_profile", assessor_id=this()),),
+)
 def get_assessor(assessor_id: int) -> Response:
     """One assessor with their certification status and dates."""
     return json_response(_assessor(api_reads.assessor(get_session(), caller().program_id, assessor_id)))
@@ -210,7 +246,14 @@ def _anchor(anchor: Anchor, shown: list[tuple[int, int, int]]) -> AnchorOut:
 
 
 @bp.get("/anchors")
-@operation("/anchors", summary="List anchors", response=Page[AnchorOut], query=PageQuery, tag="anchors")
+@operation(
+    "/anchors",
+    summary="List anchors",
+    response=Page[AnchorOut],
+    query=PageQuery,
+    tag="anchors",
+    links=(link("GetAnchor", "get_anchor", anchor_id=first_item()),),
+)
 def list_anchors() -> Response:
     """The program's anchors (metadata). The master key and its rationales are included only for a
     token with the `trainer` scope."""
@@ -225,7 +268,13 @@ def list_anchors() -> Response:
 
 
 @bp.get("/anchors/<int:anchor_id>")
-@operation("/anchors/{anchor_id}", summary="Get an anchor", response=AnchorOut, tag="anchors")
+@operation(
+    "/anchors/{anchor_id}",
+    summary="Get an anchor",
+    response=AnchorOut,
+    tag="anchors",
+    links=(link("GetRubric", "get_rubric", rubric_version_id=this("rubric_version_id")),),
+)
 def get_anchor(anchor_id: int) -> Response:
     """One anchor's metadata; the master key and its rationales only with the `trainer` scope."""
     shown: list[tuple[int, int, int]] = []
@@ -276,7 +325,14 @@ def _flag(flag: DriftFlag) -> FlagOut:
 
 
 @bp.get("/flags")
-@operation("/flags", summary="List drift flags", response=Page[FlagOut], query=PageQuery, tag="flags")
+@operation(
+    "/flags",
+    summary="List drift flags",
+    response=Page[FlagOut],
+    query=PageQuery,
+    tag="flags",
+    links=(link("GetFlag", "get_flag", flag_id=first_item()),),
+)
 def list_flags() -> Response:
     """The program's drift flags, oldest first, with their status (open, confirmed, dismissed)."""
     q = query(PageQuery)
@@ -284,6 +340,13 @@ def list_flags() -> Response:
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "flags"), limit=q.limit
     )
     return json_response(_page("flags", rows, more, _flag, lambda r: r.id))
+
+
+@bp.get("/flags/<int:flag_id>")
+@operation("/flags/{flag_id}", summary="Get a drift flag", response=FlagOut, tag="flags")
+def get_flag(flag_id: int) -> Response:
+    """One drift flag with its rule, statistic, value, threshold and status (open, confirmed, dismissed)."""
+    return json_response(_flag(api_reads.flag(get_session(), caller().program_id, flag_id)))
 
 
 # ---------------------------------------------------------------------------------- sessions

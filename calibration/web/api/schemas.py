@@ -51,7 +51,13 @@ class PageQuery(BaseModel):
 
 
 class RubricQuery(PageQuery):
-    slug: str | None = Field(None, min_length=1, max_length=80, description="Only this rubric's versions.")
+    slug: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Only this rubric's versions.",
+    )
 
 
 # ----------------------------------------------------------------------------------- rubrics

@@ -17,7 +17,7 @@ from ...services.api_reads import SheetRead
 from .blueprint import bp, caller, decode_cursor, json_response, query
 from .resources import _page
 from .schemas import Page, PageQuery, SheetOut, SheetScoreOut
-from .spec import operation
+from .spec import first_item, link, operation, this
 
 
 def _sheet(row: SheetRead) -> SheetOut:
@@ -47,6 +47,7 @@ def _sheet(row: SheetRead) -> SheetOut:
     response=Page[SheetOut],
     query=PageQuery,
     tag="sheets",
+    links=(link("GetSheet", "get_sheet", sheet_id=first_item()),),
 )
 def list_round_sheets(round_id: int) -> Response:
     """The round's final score sheets, oldest first, each with the level given on every criterion
@@ -63,7 +64,17 @@ def list_round_sheets(round_id: int) -> Response:
 
 
 @bp.get("/sheets/<int:sheet_id>")
-@operation("/sheets/{sheet_id}", summary="Get a score sheet", response=SheetOut, tag="sheets")
+@operation(
+    "/sheets/{sheet_id}",
+    summary="Get a score sheet",
+    response=SheetOut,
+    tag="sheets",
+    links=(
+        link("GetRound", "get_round", round_id=this("round_id")),
+        link("GetAnchor", "get_anchor", anchor_id=this("anchor_id")),
+        link("GetAssessor", "get_assessor", assessor_id=this("assessor_id")),
+    ),
+)
 def get_sheet(sheet_id: int) -> Response:
     """One final score sheet with the level given on every criterion."""
     return json_response(_sheet(api_reads.sheet(get_session(), caller().program_id, sheet_id)))

@@ -5,8 +5,8 @@ that validate the query strings and the responses."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +18,36 @@ from .schemas import PageQuery, Problem
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI Link Object on an operation's success response: a value of the response (a
+    runtime expression such as ``$response.body#/id``) is a parameter of another operation, so a
+    client (and schemathesis' state machine) can follow it."""
+
+    name: str
+    operation_id: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    status: int | None = None  # the success status it hangs on; every success status when None
+
+
+def link(
+    name: str, operation_id: str, description: str = "", *, status: int | None = None, **parameters: str
+) -> Link:
+    """``link("GetRound", "get_round", round_id="$response.body#/items/0/id")``."""
+    return Link(name, operation_id, parameters, description, status)
+
+
+def first_item(name: str = "id") -> str:
+    """The runtime expression of a field of the first item of a page (``items``)."""
+    return f"$response.body#/items/0/{name}"
+
+
+def this(pointer: str = "id") -> str:
+    """The runtime expression of a field of the response body (``a/b`` for a nested one)."""
+    return f"$response.body#/{pointer}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +65,7 @@ class Operation:
     success: tuple[int, ...] = (200,)
     problems: tuple[int, ...] = ()  # besides the usual ones: e.g. 409, 422
     files: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -53,9 +84,11 @@ def operation(
     success: tuple[int, ...] = (200,),
     problems: tuple[int, ...] = (),
     files: tuple[str, ...] = (),
+    links: tuple[Link, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an operation for the document (the view is routed by the blueprint). ``scopes``
-    are the token scopes that may call it: the guard admits no other."""
+    are the token scopes that may call it: the guard admits no other. ``links`` say which of its
+    answer's values feed which other operations (OpenAPI Link Objects)."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         OPERATIONS.append(
@@ -73,6 +106,7 @@ def operation(
                 success,
                 problems,
                 files,
+                links,
             )
         )
         return view
@@ -164,6 +198,33 @@ _POST_HEADERS = {
 }
 
 
+def _link_object(lk: Link) -> dict[str, Any]:
+    found: dict[str, Any] = {"operationId": lk.operation_id, "parameters": dict(lk.parameters)}
+    if lk.description:
+        found["description"] = lk.description
+    return found
+
+
+def check_links(operations: list[Operation]) -> list[str]:
+    """What is wrong with the declared links (an unknown target, a parameter the target does not
+    take, a status the source does not answer); empty when all is well."""
+    by_id = {op.operation_id: op for op in operations}
+    problems: list[str] = []
+    for op in operations:
+        for lk in op.links:
+            target = by_id.get(lk.operation_id)
+            if target is None:
+                problems.append(f"{op.operation_id}: link {lk.name} names no operation {lk.operation_id}")
+                continue
+            names = {p["name"] for p in _parameters(target)}
+            for name in lk.parameters:
+                if name.split(".", 1)[-1] not in names:
+                    problems.append(f"{op.operation_id}: link {lk.name}: {lk.operation_id} takes no {name}")
+            if lk.status is not None and lk.status not in op.success:
+                problems.append(f"{op.operation_id}: link {lk.name} hangs on {lk.status}, never answered")
+    return problems
+
+
 def _responses(op: Operation, name: str | None) -> dict[str, Any]:
     problem = {"content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
     responses: dict[str, Any] = {}
@@ -175,6 +236,9 @@ def _responses(op: Operation, name: str | None) -> dict[str, Any]:
         responses[str(status)] = {"description": _SUCCESS.get(status, "OK"), "content": content}
         if op.method == "get" and name is not None:
             responses[str(status)]["headers"] = {"ETag": {"schema": {"type": "string"}}}
+        links = {lk.name: _link_object(lk) for lk in op.links if lk.status is None or lk.status == status}
+        if links:
+            responses[str(status)]["links"] = links
         if op.method == "post":
             headers = dict(_POST_HEADERS)
             if status in (201, 202):
@@ -197,6 +261,8 @@ def _responses(op: Operation, name: str | None) -> dict[str, Any]:
 
 
 def document(server_url: str) -> dict[str, Any]:
+    if wrong := check_links(OPERATIONS):
+        raise ValueError("; ".join(wrong))
     mode: JsonSchemaMode = "serialization"
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (op.response, mode) for op in OPERATIONS if op.response is not None
@@ -255,4 +321,4 @@ def document(server_url: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["OPERATIONS", "PageQuery", "document", "operation"]
+__all__ = ["OPERATIONS", "Link", "PageQuery", "document", "first_item", "link", "operation", "this"]

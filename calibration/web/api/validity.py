@@ -27,7 +27,7 @@ from .idempotency import idempotent
 from .problems import problem
 from .resources import _page, _rubric
 from .schemas import FieldProblem, Page
-from .spec import operation
+from .spec import first_item, link, operation, this
 from .validity_schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -94,6 +94,15 @@ def _refusal(outcome: Refused) -> Response:
     problems=(409, 422),
     scopes=SCOPES,
     tag="validity",
+    links=(
+        link(
+            "PostScores",
+            "post_scores",
+            "Send the assessor's levels back.",
+            assignment_id=this("assignment/id"),
+        ),
+        link("GetAssignment", "get_assignment", assignment_id=this("assignment/id")),
+    ),
 )
 @idempotent
 def create_assignment() -> Response:
@@ -102,7 +111,9 @@ def create_assignment() -> Response:
     like any other item. 201 for a new assignment; 200 when `external_ref` was already assigned to
     this assessor (the same assignment, nothing written). 409 with a `code` when the rules say no:
     `rate_weekly`, `rate_live_items`, `no_eligible_anchor`, `not_certified`, `seeding_off`,
-    `external_ref_taken`. An unknown assessor is 404."""
+    `external_ref_taken`. An unknown assessor is 404. With `rubric_version_id` the item is one scored
+    on that rubric version (409 `no_eligible_anchor` when none is left); a version the program does
+    not have is 422."""
     data = body(AssignmentIn)
     me, request_id = caller(), g.get("request_id")
     outcome = attempt(
@@ -112,6 +123,7 @@ def create_assignment() -> Response:
             assessor=data.assessor,
             external_ref=data.external_ref,
             live_items=data.live_items,
+            rubric_version_id=data.rubric_version_id,
             token_id=me.token_id,
             request_id=request_id,
         ),
@@ -155,6 +167,7 @@ def create_assignment() -> Response:
     problems=(409, 422),
     scopes=SCOPES,
     tag="validity",
+    links=(link("GetAssignment", "get_assignment", assignment_id=this()),),
 )
 @idempotent
 def post_scores(assignment_id: int) -> Response:
@@ -191,6 +204,10 @@ def post_scores(assignment_id: int) -> Response:
     query=ValidityQuery,
     scopes=SCOPES,
     tag="validity",
+    links=(
+        link("GetAssignment", "get_assignment", assignment_id=first_item()),
+        link("PostScores", "post_scores", assignment_id=first_item()),
+    ),
 )
 def list_assignments() -> Response:
     """The program's validity items, oldest first, whatever their status: `expired` ones (marked by
@@ -205,6 +222,23 @@ def list_assignments() -> Response:
         assessor_id=q.assessor_id,
     )
     return json_response(_page("validity", rows, more, _assignment, lambda r: r.id))
+
+
+@bp.get("/validity/assignments/<int:assignment_id>")
+@operation(
+    "/validity/assignments/{assignment_id}",
+    summary="Get a validity assignment",
+    response=AssignmentOut,
+    scopes=SCOPES,
+    tag="validity",
+    links=(link("PostScores", "post_scores", assignment_id=this()),),
+)
+def get_assignment(assignment_id: int) -> Response:
+    """One validity item's assignment: its status (`overdue` when unanswered past its expiry) and,
+    only for a token that also has the `trainer` scope, its result against the key."""
+    return json_response(
+        _assignment(validity.get_assignment(get_session(), caller().program_id, assignment_id))
+    )
 
 
 @bp.get("/validity/assignments/<int:assignment_id>/attachments/<int:attachment_id>")

@@ -22,7 +22,10 @@ class In(BaseModel):
 # ----------------------------------------------------------------------------------- requests
 class AssignmentIn(In):
     assessor: str = Field(
-        min_length=1, max_length=254, description="The assessor's email address, or their id as digits."
+        min_length=1,
+        max_length=254,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The assessor's email address, or their id as digits (no control characters).",
     )
     external_ref: str = Field(
         pattern=r"^[!-~]{1,200}$",
@@ -35,6 +38,13 @@ class AssignmentIn(In):
         le=10**9,
         description="Live items the assessor has had since their last validity item, if the platform "
         "counts them (the program's rule then asks for a minimum between two).",
+    )
+    rubric_version_id: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Only an item scored on this rubric version of the program (the one the platform is "
+        "scoring); any rubric when left out. A version the program does not have is 422.",
     )
 
 

@@ -99,3 +99,27 @@ def test_retry_now_sends_a_failed_delivery_again_with_the_same_id(client, login,
     db.rollback()
     assert db.get(WebhookDelivery, delivery.id).status == DeliveryStatus.SUCCEEDED
     assert "webhook.retry" in set(db.scalars(select(AuditEvent.action)))
+
+
+def test_delivery_times_are_in_the_programs_zone_named(client, login, world, db):
+    """A New York program reads its deliveries' and tries' times in New York time, named."""
+    import datetime as dt
+
+    from calibration.models import Program, WebhookAttempt
+
+    db.get(Program, world.program_a).timezone = "America/New_York"
+    db.commit()
+    login(world.emails["trainer"])
+    with receiver() as hook:
+        _add(client, hook.url)
+        endpoint_id = db.scalar(select(WebhookEndpoint.id))
+        page = f"/trainer/webhooks/{endpoint_id}"
+        post_form(client, f"{page}/test", {}, token_page=page)
+    db.rollback()
+    delivery = db.scalar(select(WebhookDelivery))
+    delivery.created_at = dt.datetime(2026, 12, 8, 3, 30, 5, tzinfo=dt.UTC)
+    db.commit()
+    shown = client.get(page).get_data(as_text=True)
+    assert "7 December 2026, 22:30:05 EST" in shown
+    assert " UTC" not in shown
+    assert db.scalar(select(func.count()).select_from(WebhookAttempt)) >= 1

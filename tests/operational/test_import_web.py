@@ -171,3 +171,23 @@ def test_a_running_import_shows_progress_and_refreshes(client, login, world, db,
     assert "Waiting to start." in page
     status = client.get(f"/trainer/imports/{import_id}/status").get_json()
     assert status["status"] == "queued" and status["running"] is True
+
+
+def test_import_times_are_in_the_programs_zone_named(client, login, world, db, tmp_path):
+    """A New York program reads when its import was received in New York time, named, on the list and
+    on the import's page (stored in UTC)."""
+    import datetime as dt
+
+    from calibration.models import Program
+
+    import_id = make_import(db, world, rows_csv(1), str(tmp_path / "imports"))
+    db.get(Program, world.program_a).timezone = "America/New_York"
+    db.get(OperationalImport, import_id).created_at = dt.datetime(2026, 12, 8, 3, 30, tzinfo=dt.UTC)
+    db.commit()
+    login(world.emails["trainer"])
+    listing = client.get("/trainer/imports").get_data(as_text=True)
+    page = client.get(f"/trainer/imports/{import_id}").get_data(as_text=True)
+    assert "7 Dec 2026 22:30 EST" in listing
+    assert "7 December 2026, 22:30 EST" in page
+    for html in (listing, page):
+        assert "03:30" not in html and "30 UTC" not in html

@@ -33,8 +33,9 @@ import numpy as np
 from markupsafe import Markup
 
 from ..services import report_store
-from . import svg_clean
+from . import round_svg, svg_clean
 from .control_svg import control_svg
+from .round_svg import heatmap_svg, interval_svg
 from .svg_clean import clean_svg
 
 __all__ = [
@@ -193,8 +194,9 @@ _CACHE_SIZE = 256
 
 
 def code_version() -> str:
-    """The version stored charts are filed under: this module's and the SVG clean-up's source."""
-    return report_store.code_version(__file__, svg_clean.__file__)
+    """The version stored charts are filed under: the source of this module, the SVG clean-up and the
+    round charts."""
+    return report_store.code_version(__file__, svg_clean.__file__, round_svg.__file__)
 
 
 def clear_cache() -> None:
@@ -287,62 +289,11 @@ def interval_chart(labels: Sequence[str], panels: Sequence[Panel], *, title: str
     names = [str(x) for x in labels]
     data = [(p, _arr(p.values), _arr(p.lows), _arr(p.highs)) for p in panels]
 
-    def draw() -> Any:
-        n, k = len(names), len(data)
-        many = n > MAX_LABELLED_ROWS
-        if many:
-            fig = _figure(6.4, 0.6 + 2.0 * k)
-            axes = fig.subplots(k, 1, squeeze=False)[:, 0]
-            _margins(fig, left=0.9, bottom=0.35)
-        else:
-            fig = _figure(6.4, 1.1 + 0.22 * max(n, 1))
-            axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
-            _margins(fig, left=0.2 + _text_width([_short(x) for x in names]), bottom=0.5, top=0.55)
-        _title(fig, title)
-        pos = np.arange(n)
-        for ax, (panel, v, lo, hi) in zip(axes, data, strict=True):
-            scale = 100.0 if panel.percent else 1.0
-            err = _errors(v, lo, hi) * scale
-            if many:
-                # The intervals as one path broken by NaN (an error bar collection writes a path per
-                # row), then the dots over them: the same picture, drawn and written in a fraction.
-                y = v * scale
-                gaps = np.full(n, np.nan)
-                ax.plot(
-                    np.column_stack([pos, pos, gaps]).ravel(),
-                    np.column_stack([y - err[0], y + err[1], gaps]).ravel(),
-                    color="#9ecae1",
-                    lw=0.7,
-                    solid_capstyle="butt",
-                )
-                ax.plot(pos, y, "o", markersize=2, color=BLUE)
-                ax.set_xticks([])
-                ax.set_ylabel(panel.label)
-                ax.set_xlim(-1, n)
-                _refs(ax, panel.refs, vertical=False, scale=scale)
-                if panel.limits:
-                    ax.set_ylim(panel.limits[0] * scale, panel.limits[1] * scale)
-                ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
-            else:
-                ax.errorbar(
-                    v * scale, pos, xerr=err, fmt="o", markersize=4, color=BLUE, ecolor=BLUE, capsize=2, lw=1
-                )
-                ax.set_xlabel(panel.label)
-                _refs(ax, panel.refs, vertical=True, scale=scale)
-                if panel.limits:
-                    ax.set_xlim(panel.limits[0] * scale, panel.limits[1] * scale)
-                ax.set_ylim(n - 0.5, -0.5)
-                ax.grid(axis="x", color="#e4e7eb", linewidth=0.6)
-            if panel.refs:
-                _legend(ax)
-        if many:
-            axes[-1].set_xlabel(f"{n} rows, in the order of the table")
-        else:
-            axes[0].set_yticks(pos, [_short(x) for x in names])
-        return fig
+    def draw() -> str:
+        return interval_svg(names, data, title=title, max_labelled=MAX_LABELLED_ROWS)
 
     key = [(p.label, p.refs, p.percent, p.limits, v, lo, hi) for p, v, lo, hi in data]
-    return _cached("interval", label, draw, names, title, key)
+    return _cached("interval-svg", label, draw, names, title, key)
 
 
 def series_chart(x_labels: Sequence[str], panels: Sequence[Panel], *, title: str, label: str) -> Chart:
@@ -413,60 +364,20 @@ def heatmap(
     m = np.array(matrix, dtype=float)
     rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
 
-    def draw() -> Any:
-        n_r, n_c = m.shape
-        big = max(n_r, n_c) > MAX_LABELLED_ROWS
-        finite = np.isfinite(m).any()
-        lo, hi = limits or ((float(np.nanmin(m)), float(np.nanmax(m))) if finite else (0.0, 1.0))
-        masked = np.ma.masked_invalid(m)
-        if big:
-            left, bottom, w, h = 0.55, 0.45, 5.0, 5.0
-        else:
-            cell = min(0.42, 5.0 / max(n_r, n_c, 1))
-            row_text, col_text = [_short(x, 24) for x in rows], [_short(x, 14) for x in cols]
-            left = 0.45 + _text_width(row_text)
-            bottom = 0.4 + _text_width(col_text) * 0.72
-            w, h = cell * n_c, cell * n_r
-        top, right = 0.45, 0.9
-        width, height = left + w + right, bottom + h + top
-        fig = _figure(width, height)
-        ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
-        cax = fig.add_axes(((left + w + 0.15) / width, bottom / height, 0.14 / width, h / height))
-        _title(fig, title)
-        if big:
-            image = ax.imshow(
-                masked, cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest", aspect="auto"
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
-        else:
-            image = ax.pcolormesh(masked, cmap="viridis", vmin=lo, vmax=hi, edgecolors="white", linewidth=0.5)
-            ax.set_xticks(np.arange(n_c) + 0.5, col_text, rotation=45, ha="right")
-            ax.set_yticks(np.arange(n_r) + 0.5, row_text)
-            ax.set_xlim(0, n_c)
-            ax.set_ylim(n_r, 0)
-            if annotate and max(n_r, n_c) <= 16:
-                mid = (lo + hi) / 2
-                for (i, j), val in np.ndenumerate(m):
-                    if np.isfinite(val):
-                        colour = "black" if val > mid else "white"
-                        ax.text(
-                            j + 0.5,
-                            i + 0.5,
-                            annotate.format(val),
-                            ha="center",
-                            va="center",
-                            fontsize=7,
-                            color=colour,
-                        )
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        for side_name in ("top", "right", "left", "bottom"):
-            ax.spines[side_name].set_visible(False)
-        fig.colorbar(image, cax=cax)
-        return fig
+    def draw() -> str:
+        return heatmap_svg(
+            m,
+            rows,
+            cols,
+            title=title,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            limits=limits,
+            annotate=annotate,
+            max_labelled=MAX_LABELLED_ROWS,
+        )
 
-    return _cached("heatmap", label, draw, m, rows, cols, title, xlabel, ylabel, limits, annotate)
+    return _cached("heatmap-svg", label, draw, m, rows, cols, title, xlabel, ylabel, limits, annotate)
 
 
 def bar_chart(

@@ -98,9 +98,7 @@ def control_svg(
             out.append(text(LEFT - 5, y + 3, f"{t:.4g}", size=8, anchor="end"))
         ylab = "Levels" if k > 1 else "Signed deviation (levels)"
         cy = y0 + panel_h / 2
-        out.append(
-            text(14, cy, ylab, size=8, anchor="middle", extra=f' transform="rotate(-90 14 {f(cy)})"')
-        )
+        out.append(text(14, cy, ylab, size=8, anchor="middle", extra=f' transform="rotate(-90 14 {f(cy)})"'))
         out.append(
             f'<path d="M{f(LEFT)} {f(y0)} L{f(LEFT)} {f(y0 + panel_h)} L{f(WIDTH - RIGHT)} '
             f'{f(y0 + panel_h)}" fill="none" stroke="#000" stroke-width="0.8"/>'

@@ -27,14 +27,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from markupsafe import Markup
 
 from ..services import report_store
-from . import round_svg, svg_clean
+from . import svg_clean
 from .control_svg import control_svg
+from .plot_svg import bar_svg, series_svg
 from .round_svg import heatmap_svg, interval_svg
 from .svg_clean import clean_svg
 
@@ -194,9 +196,13 @@ _CACHE_SIZE = 256
 
 
 def code_version() -> str:
-    """The version stored charts are filed under: the source of this module, the SVG clean-up and the
-    round charts."""
-    return report_store.code_version(__file__, svg_clean.__file__, round_svg.__file__)
+    """The version stored charts are filed under: this module's, the SVG drawing's and the SVG
+    clean-up's source."""
+    drawn = [
+        str(Path(__file__).with_name(n))
+        for n in ("control_svg.py", "plot_svg.py", "round_svg.py", "svg_draw.py")
+    ]
+    return report_store.code_version(__file__, svg_clean.__file__, *drawn)
 
 
 def clear_cache() -> None:
@@ -297,51 +303,28 @@ def interval_chart(labels: Sequence[str], panels: Sequence[Panel], *, title: str
 
 
 def series_chart(x_labels: Sequence[str], panels: Sequence[Panel], *, title: str, label: str) -> Chart:
-    """Values over time (one x position per round) with 95% intervals, one panel per statistic."""
+    """Values over time (one x position per round) with 95% intervals, one panel per statistic
+    (drawn straight as SVG: :func:`.plot_svg.series_svg`)."""
     xs = [str(x) for x in x_labels]
     data = [(p, _arr(p.values), _arr(p.lows), _arr(p.highs)) for p in panels]
 
-    def draw() -> Any:
-        n = len(xs)
-        labelled = n <= MAX_LABELLED_ROWS
-        rotate = n > 4
-        short = [_short(x, 18) for x in xs]
-        bottom = 0.3 + (_text_width(short) * 0.72 if rotate else 0.2) if labelled else 0.45
-        fig = _figure(6.4, 0.6 + 1.7 * len(data) + bottom)
-        axes = fig.subplots(len(data), 1, sharex=True, squeeze=False)[:, 0]
-        _margins(fig, left=0.75, bottom=bottom, top=0.55)
-        _title(fig, title)
-        pos = np.arange(n)
-        for ax, (panel, v, lo, hi) in zip(axes, data, strict=True):
-            scale = 100.0 if panel.percent else 1.0
-            ax.errorbar(
-                pos,
-                v * scale,
-                yerr=_errors(v, lo, hi) * scale,
-                fmt="o-",
-                color=BLUE,
-                capsize=2,
-                lw=1,
-                markersize=4,
+    def draw() -> str:
+        svg_panels = [
+            (
+                p.label,
+                v,
+                lo,
+                hi,
+                [(r.value, r.label) for r in p.refs],
+                100.0 if p.percent else 1.0,
+                p.limits,
             )
-            ax.set_ylabel(panel.label)
-            _refs(ax, panel.refs, vertical=False, scale=scale)
-            if panel.limits:
-                ax.set_ylim(panel.limits[0] * scale, panel.limits[1] * scale)
-            if panel.refs:
-                _legend(ax)
-            ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
-        last = axes[-1]
-        last.set_xlim(-0.5, n - 0.5)
-        if labelled:
-            last.set_xticks(pos, short, rotation=45 if rotate else 0, ha="right" if rotate else "center")
-        else:
-            last.set_xticks([])
-            last.set_xlabel(f"{n} rounds, oldest first")
-        return fig
+            for p, v, lo, hi in data
+        ]
+        return series_svg(xs, svg_panels, title=title, max_labelled=MAX_LABELLED_ROWS)
 
     key = [(p.label, p.refs, p.percent, p.limits, v, lo, hi) for p, v, lo, hi in data]
-    return _cached("series", label, draw, xs, title, key)
+    return _cached("series-svg", label, draw, xs, title, key)
 
 
 def heatmap(
@@ -389,34 +372,16 @@ def bar_chart(
     label: str,
     percent: bool = False,
 ) -> Chart:
-    """Vertical bars per category; several series are drawn side by side (e.g. assessor vs key)."""
+    """Vertical bars per category; several series are drawn side by side (e.g. assessor vs key)
+    (drawn straight as SVG: :func:`.plot_svg.bar_svg`)."""
     cats = [str(c) for c in categories]
     data = [(name, _arr(values)) for name, values in series]
 
-    def draw() -> Any:
-        n, k = len(cats), max(len(data), 1)
-        short = [_short(c, 16) for c in cats]
-        rotate = n > 4
-        bottom = 0.3 + (_text_width(short) * 0.55 if rotate else 0.2)
-        fig = _figure(min(6.4, 1.6 + 0.45 * n * k), 2.2 + bottom)
-        ax = fig.add_subplot()
-        _margins(fig, left=0.7, bottom=bottom, top=0.55)
-        _title(fig, title)
-        width = 0.8 / k
-        pos = np.arange(n)
-        colours = (BLUE, ORANGE, GREEN)
+    def draw() -> str:
         scale = 100.0 if percent else 1.0
-        for i, (name, values) in enumerate(data):
-            ax.bar(pos + (i - (k - 1) / 2) * width, values * scale, width, label=name, color=colours[i % 3])
-        ax.set_xticks(pos, short, rotation=30 if rotate else 0, ha="right" if rotate else "center")
-        ax.set_ylabel(axis_label)
-        if k > 1:
-            _legend(ax)
-        ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
-        ax.set_axisbelow(True)
-        return fig
+        return bar_svg(cats, data, title=title, axis_label=axis_label, scale=scale)
 
-    return _cached("bars", label, draw, cats, title, axis_label, percent, [(nm, v) for nm, v in data])
+    return _cached("bars-svg", label, draw, cats, title, axis_label, percent, [(nm, v) for nm, v in data])
 
 
 @dataclass(frozen=True)

@@ -12,57 +12,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from markupsafe import escape
+
+from .svg_draw import BLUE, GREY, GRID, ORANGE, f, nice_ticks, polyline, runs, svg_open, text
 
 __all__ = ["control_svg"]
 
-BLUE, ORANGE, GREY, GRID = "#0072b2", "#d55e00", "#52606d", "#e4e7eb"
 WIDTH = 640.0
 LEFT, RIGHT, TOP = 70.0, 16.0, 52.0
-FONT = 'font-family="DejaVu Sans, Bitstream Vera Sans, sans-serif"'
-
-
-def _f(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _nice_ticks(lo: float, hi: float, want: int = 5) -> list[float]:
-    span = hi - lo
-    if not span > 0:
-        return [lo]
-    raw = span / want
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
-
-
-def _text(x: float, y: float, s: str, *, size: float = 9, anchor: str = "start", extra: str = "") -> str:
-    return (
-        f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(size)}" text-anchor="{anchor}" fill="#000" '
-        f"{FONT}{extra}>{escape(s)}</text>"
-    )
-
-
-def _polyline(points: list[tuple[float, float]], attrs: str) -> str:
-    if len(points) < 2:
-        return ""
-    d = "M" + " L".join(f"{_f(x)} {_f(y)}" for x, y in points)
-    return f'<path d="{d}" fill="none" {attrs}/>'
-
-
-def _runs(values: np.ndarray) -> list[list[int]]:
-    """Index runs without NaN (a line breaks where a value is undefined)."""
-    out: list[list[int]] = []
-    for i, v in enumerate(values.tolist()):
-        if math.isnan(v):
-            if out and out[-1]:
-                out.append([])
-        else:
-            if not out:
-                out.append([])
-            out[-1].append(i)
-    return [r for r in out if r]
 
 
 def _cross(x: float, y: float, r: float = 5.0) -> str:
@@ -71,7 +27,7 @@ def _cross(x: float, y: float, r: float = 5.0) -> str:
         (-r, -r + w), (-r + w, -r), (0, -w), (r - w, -r), (r, -r + w), (w, 0),
         (r, r - w), (r - w, r), (0, w), (-r + w, r), (-r, r - w), (-w, 0),
     ]  # fmt: skip
-    d = "M" + " L".join(f"{_f(x + a)} {_f(y + b)}" for a, b in pts) + " Z"
+    d = "M" + " L".join(f"{f(x + a)} {f(y + b)}" for a, b in pts) + " Z"
     return f'<path d="{d}" fill="{ORANGE}" stroke="#000" stroke-width="0.6"/>'
 
 
@@ -99,12 +55,7 @@ def control_svg(
     def xpos(i: float) -> float:
         return LEFT + (i + 0.5) * step
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(WIDTH)}" height="{_f(height)}" '
-        f'viewBox="0 0 {_f(WIDTH)} {_f(height)}" version="1.1">',
-        f'<rect x="0" y="0" width="{_f(WIDTH)}" height="{_f(height)}" fill="#ffffff"/>',
-        _text(8, 18, title, size=10, extra=' font-weight="bold"'),
-    ]
+    out = svg_open(WIDTH, height, title)
     flagged_any = any(bool(p[5].any()) for p in panels)
     legend = [("line", GREY, "centre (the key)"), ("dash", ORANGE, "control limits")]
     legend += [("circle", GREY, "round mean"), ("dot", BLUE, "EWMA")]
@@ -115,17 +66,17 @@ def control_svg(
         if kind in ("line", "dash", "dot"):
             dash = ' stroke-dasharray="3.7 1.6"' if kind == "dash" else ""
             out.append(
-                f'<path d="M{_f(lx)} {_f(ly)} L{_f(lx + 16)} {_f(ly)}" stroke="{colour}" stroke-width="1.2"{dash}/>'
+                f'<path d="M{f(lx)} {f(ly)} L{f(lx + 16)} {f(ly)}" stroke="{colour}" stroke-width="1.2"{dash}/>'
             )
             if kind == "dot":
-                out.append(f'<circle cx="{_f(lx + 8)}" cy="{_f(ly)}" r="2" fill="{colour}"/>')
+                out.append(f'<circle cx="{f(lx + 8)}" cy="{f(ly)}" r="2" fill="{colour}"/>')
         elif kind == "circle":
             out.append(
-                f'<circle cx="{_f(lx + 8)}" cy="{_f(ly)}" r="2.5" fill="none" stroke="{colour}" stroke-width="1"/>'
+                f'<circle cx="{f(lx + 8)}" cy="{f(ly)}" r="2.5" fill="none" stroke="{colour}" stroke-width="1"/>'
             )
         else:
             out.append(_cross(lx + 8, ly, 4.0))
-        out.append(_text(lx + 20, ly + 2.5, name, size=7))
+        out.append(text(lx + 20, ly + 2.5, name, size=7))
         lx += 28 + len(name) * 4.2
     for j, (name, m, z, lo, hi, flagged) in enumerate(panels):
         y0 = TOP + j * (panel_h + gap)
@@ -138,45 +89,43 @@ def control_svg(
             return y0 + panel_h * (vmax - v) / (vmax - vmin)
 
         if k > 1:
-            out.append(_text(LEFT, y0 - 5, name if len(name) <= 60 else name[:59] + "…", size=8))
-        for t in _nice_ticks(vmin, vmax):
+            out.append(text(LEFT, y0 - 5, name if len(name) <= 60 else name[:59] + "…", size=8))
+        for t in nice_ticks(vmin, vmax):
             y = ypos(t)
             out.append(
-                f'<path d="M{_f(LEFT)} {_f(y)} L{_f(WIDTH - RIGHT)} {_f(y)}" stroke="{GRID}" stroke-width="0.6"/>'
+                f'<path d="M{f(LEFT)} {f(y)} L{f(WIDTH - RIGHT)} {f(y)}" stroke="{GRID}" stroke-width="0.6"/>'
             )
-            out.append(_text(LEFT - 5, y + 3, f"{t:.4g}", size=8, anchor="end"))
+            out.append(text(LEFT - 5, y + 3, f"{t:.4g}", size=8, anchor="end"))
         ylab = "Levels" if k > 1 else "Signed deviation (levels)"
         cy = y0 + panel_h / 2
+        out.append(text(14, cy, ylab, size=8, anchor="middle", extra=f' transform="rotate(-90 14 {f(cy)})"'))
         out.append(
-            _text(14, cy, ylab, size=8, anchor="middle", extra=f' transform="rotate(-90 14 {_f(cy)})"')
-        )
-        out.append(
-            f'<path d="M{_f(LEFT)} {_f(y0)} L{_f(LEFT)} {_f(y0 + panel_h)} L{_f(WIDTH - RIGHT)} '
-            f'{_f(y0 + panel_h)}" fill="none" stroke="#000" stroke-width="0.8"/>'
+            f'<path d="M{f(LEFT)} {f(y0)} L{f(LEFT)} {f(y0 + panel_h)} L{f(WIDTH - RIGHT)} '
+            f'{f(y0 + panel_h)}" fill="none" stroke="#000" stroke-width="0.8"/>'
         )
         yc = ypos(centre)
         out.append(
-            f'<path d="M{_f(LEFT)} {_f(yc)} L{_f(WIDTH - RIGHT)} {_f(yc)}" stroke="{GREY}" stroke-width="1"/>'
+            f'<path d="M{f(LEFT)} {f(yc)} L{f(WIDTH - RIGHT)} {f(yc)}" stroke="{GREY}" stroke-width="1"/>'
         )
         for limit in (hi, lo):
-            for run in _runs(limit):
+            for run in runs(limit):
                 pts: list[tuple[float, float]] = []
                 for i in run:
                     y = ypos(float(limit[i]))
                     pts += [(xpos(i - 0.5), y), (xpos(i + 0.5), y)]
-                out.append(_polyline(pts, f'stroke="{ORANGE}" stroke-width="1" stroke-dasharray="3.7 1.6"'))
+                out.append(polyline(pts, f'stroke="{ORANGE}" stroke-width="1" stroke-dasharray="3.7 1.6"'))
         for i, v in enumerate(m.tolist()):
             if not math.isnan(v):
                 out.append(
-                    f'<circle cx="{_f(xpos(i))}" cy="{_f(ypos(v))}" r="2.5" fill="none" stroke="{GREY}" stroke-width="1"/>'
+                    f'<circle cx="{f(xpos(i))}" cy="{f(ypos(v))}" r="2.5" fill="none" stroke="{GREY}" stroke-width="1"/>'
                 )
-        for run in _runs(z):
+        for run in runs(z):
             out.append(
-                _polyline([(xpos(i), ypos(float(z[i]))) for i in run], f'stroke="{BLUE}" stroke-width="1.4"')
+                polyline([(xpos(i), ypos(float(z[i]))) for i in run], f'stroke="{BLUE}" stroke-width="1.4"')
             )
         for i, v in enumerate(z.tolist()):
             if not math.isnan(v):
-                out.append(f'<circle cx="{_f(xpos(i))}" cy="{_f(ypos(v))}" r="2" fill="{BLUE}"/>')
+                out.append(f'<circle cx="{f(xpos(i))}" cy="{f(ypos(v))}" r="2" fill="{BLUE}"/>')
         for i in np.flatnonzero(flagged & ~np.isnan(z)).tolist():
             out.append(_cross(xpos(i), ypos(float(z[i]))))
     base = TOP + k * panel_h + (k - 1) * gap
@@ -184,22 +133,22 @@ def control_svg(
         for i, s in enumerate(short):
             x = xpos(i)
             out.append(
-                f'<path d="M{_f(x)} {_f(base)} L{_f(x)} {_f(base + 3.5)}" stroke="#000" stroke-width="0.8"/>'
+                f'<path d="M{f(x)} {f(base)} L{f(x)} {f(base + 3.5)}" stroke="#000" stroke-width="0.8"/>'
             )
             if rotate:
                 out.append(
-                    _text(
+                    text(
                         x,
                         base + 12,
                         s,
                         size=8,
                         anchor="end",
-                        extra=f' transform="rotate(-45 {_f(x)} {_f(base + 12)})"',
+                        extra=f' transform="rotate(-45 {f(x)} {f(base + 12)})"',
                     )
                 )
             else:
-                out.append(_text(x, base + 14, s, size=8, anchor="middle"))
+                out.append(text(x, base + 14, s, size=8, anchor="middle"))
     else:
-        out.append(_text(LEFT + plot_w / 2, base + 20, f"{n} rounds, oldest first", size=8, anchor="middle"))
+        out.append(text(LEFT + plot_w / 2, base + 20, f"{n} rounds, oldest first", size=8, anchor="middle"))
     out.append("</svg>")
     return "\n".join(o for o in out if o)

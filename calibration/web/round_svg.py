@@ -20,7 +20,10 @@ from typing import Protocol
 import numpy as np
 from markupsafe import escape
 
-from .control_svg import BLUE, FONT, GREY, GRID, _f, _nice_ticks, _text
+from .svg_draw import BLUE, FONT, GREY, GRID
+from .svg_draw import f as _f
+from .svg_draw import nice_ticks as _nice_ticks
+from .svg_draw import text as _text
 
 __all__ = ["IntervalPanel", "heatmap_svg", "interval_svg", "viridis"]
 

@@ -13,7 +13,10 @@ each streamed:
    disk, in the form the database takes (:class:`.operational_store.CheckedFile`).
 2. **store**: those rows (the file is not parsed twice) in chunks, each inserted with ``ON
    CONFLICT DO NOTHING`` (:func:`.operational_store.insert_chunk`) and committed with the progress
-   (``rows_stored``).
+   (``rows_stored``). On PostgreSQL two chunks are stored at once, each on its own connection
+   (the server's work, its index inserts and foreign key checks, then runs on two cores); the
+   file checker refuses a natural key given twice, so two chunks never insert the same key and
+   never wait for each other. SQLite, with its one writer, stores them one after another.
 
 It is idempotent and resumable: a finished import is left as it is; one killed half-way is run
 again from the start (the rows it stored are identical, so they pass the check and are skipped by

@@ -79,6 +79,9 @@ from .operational_store import (
 
 #: Rows per stored chunk (one transaction each) and per conflict check.
 DEFAULT_CHUNK = 20_000
+#: The same on PostgreSQL: larger chunks stored the rows faster there (issue 18: 1,000,000 rows
+#: stored in 28 s instead of 35 s with two writers), and two of them stay well within memory.
+PG_CHUNK = 50_000
 #: Chunks stored at once on PostgreSQL, each on its own connection: the server inserts them on two
 #: cores. SQLite stores one after another (its one write lock makes parallel writers wait).
 PG_WRITERS = 2
@@ -327,14 +330,17 @@ def process_import(
     maker: sessionmaker[Session],
     import_id: int,
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     after_chunk: Callable[[int], None] | None = None,
     now: dt.datetime | None = None,
 ) -> ImportSummary:
     """Check, then store, one import (see the module's docstring); safe to run again at any point.
-    ``after_chunk`` is called with the rows processed after each stored chunk's commit."""
+    ``chunk_size`` is :func:`default_chunk` unless given; ``after_chunk`` is called with the rows
+    processed after each stored chunk's commit (on PostgreSQL, another chunk may be in flight)."""
     now = now or utcnow()
     with write_intent(), maker() as s:
+        dialect = s.get_bind().dialect.name
+        chunk_size = chunk_size or default_chunk(dialect)
         imp = s.get(OperationalImport, import_id)
         if imp is None:
             raise NotFound("no such import")
@@ -370,9 +376,14 @@ def process_import(
         )  # fmt: skip
         _audit(s, s.get_one(OperationalImport, import_id), "operational_import.store", {"rows": checked.rows})
         s.commit()
-        writers = PG_WRITERS if s.get_bind().dialect.name == "postgresql" else 1
+    writers = PG_WRITERS if dialect == "postgresql" else 1
     _store(maker, Batch(program_id, import_id, version_id, now), kept.path, writers, after_chunk)
     return _finish(maker, import_id, ImportStatus.DONE, total=checked.rows)
+
+
+def default_chunk(dialect: str) -> int:
+    """Rows per chunk on a database of this dialect (``postgresql``, ``sqlite``)."""
+    return PG_CHUNK if dialect == "postgresql" else DEFAULT_CHUNK
 
 
 def _store(

@@ -206,6 +206,7 @@ def run_one(kind: str, rows: int, chunk: int, url: str | None) -> None:
         tempfile.TemporaryDirectory(prefix="calib-import-") as folder,
     ):
         db = Database(db_url)
+        chunk = chunk or operational_import.default_chunk(db.engine.dialect.name)
         program_id, version_id, criteria, emails = setup(db)
         source = Path(folder) / "ratings.csv"
         started = time.perf_counter()
@@ -273,7 +274,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=operational_import.DEFAULT_CHUNK)
+    parser.add_argument("--chunk", type=int, default=0, help="rows per chunk (default: the app's)")
     parser.add_argument("--database-url", help="a migrated database to use instead of a fresh one")
     args = parser.parse_args()
     if args.db == "both":  # each in its own process: its own peak memory

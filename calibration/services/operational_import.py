@@ -13,7 +13,10 @@ each streamed:
    disk, in the form the database takes (:class:`.operational_store.CheckedFile`).
 2. **store**: those rows (the file is not parsed twice) in chunks, each inserted with ``ON
    CONFLICT DO NOTHING`` (:func:`.operational_store.insert_chunk`) and committed with the progress
-   (``rows_stored``).
+   (``rows_stored``). On PostgreSQL two chunks are stored at once, each on its own connection
+   (the server's work, its index inserts and foreign key checks, then runs on two cores); the
+   file checker refuses a natural key given twice, so two chunks never insert the same key and
+   never wait for each other. SQLite, with its one writer, stores them one after another.
 
 It is idempotent and resumable: a finished import is left as it is; one killed half-way is run
 again from the start (the rows it stored are identical, so they pass the check and are skipped by
@@ -32,10 +35,12 @@ import datetime as dt
 import io
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import utcnow, write_intent
@@ -63,10 +68,23 @@ from .operational_csv import (
     RowError,
     read_csv,
 )
-from .operational_store import Batch, CheckedFile, checked_chunks, discard_all_checked, insert_chunk
+from .operational_store import (
+    Batch,
+    CheckedFile,
+    Columns,
+    checked_chunks,
+    discard_all_checked,
+    insert_chunk,
+)
 
 #: Rows per stored chunk (one transaction each) and per conflict check.
 DEFAULT_CHUNK = 20_000
+#: The same on PostgreSQL: larger chunks stored the rows faster there (issue 18: 1,000,000 rows
+#: stored in 28 s instead of 35 s with two writers), and two of them stay well within memory.
+PG_CHUNK = 50_000
+#: Chunks stored at once on PostgreSQL, each on its own connection: the server inserts them on two
+#: cores. SQLite stores one after another (its one write lock makes parallel writers wait).
+PG_WRITERS = 2
 #: Rows between two progress updates while checking.
 PROGRESS_EVERY = 50_000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
@@ -312,14 +330,17 @@ def process_import(
     maker: sessionmaker[Session],
     import_id: int,
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     after_chunk: Callable[[int], None] | None = None,
     now: dt.datetime | None = None,
 ) -> ImportSummary:
     """Check, then store, one import (see the module's docstring); safe to run again at any point.
-    ``after_chunk`` is called with the rows processed after each stored chunk's commit."""
+    ``chunk_size`` is :func:`default_chunk` unless given; ``after_chunk`` is called with the rows
+    processed after each stored chunk's commit (on PostgreSQL, another chunk may be in flight)."""
     now = now or utcnow()
     with write_intent(), maker() as s:
+        dialect = s.get_bind().dialect.name
+        chunk_size = chunk_size or default_chunk(dialect)
         imp = s.get(OperationalImport, import_id)
         if imp is None:
             raise NotFound("no such import")
@@ -355,32 +376,82 @@ def process_import(
         )  # fmt: skip
         _audit(s, s.get_one(OperationalImport, import_id), "operational_import.store", {"rows": checked.rows})
         s.commit()
-    _store(maker, Batch(program_id, import_id, version_id, now), kept.path, prior, after_chunk)
+    writers = PG_WRITERS if dialect == "postgresql" else 1
+    _store(maker, Batch(program_id, import_id, version_id, now), kept.path, writers, after_chunk)
     return _finish(maker, import_id, ImportStatus.DONE, total=checked.rows)
+
+
+def default_chunk(dialect: str) -> int:
+    """Rows per chunk on a database of this dialect (``postgresql``, ``sqlite``)."""
+    return PG_CHUNK if dialect == "postgresql" else DEFAULT_CHUNK
 
 
 def _store(
     maker: sessionmaker[Session],
     batch: Batch,
     checked_path: str,
-    prior: int,
+    writers: int,
     after_chunk: Callable[[int], None] | None,
 ) -> None:
-    """Insert the checked rows chunk by chunk, each committed with the progress."""
-    processed = inserted = 0
-    for columns in checked_chunks(checked_path):
-        with write_intent(), maker() as s:
-            inserted += insert_chunk(s, batch, columns)
-            processed += len(columns[0])
-            stored = prior + inserted
+    """Insert the checked rows chunk by chunk, each committed with the progress; ``writers``
+    chunks at once, each on its own connection, and never more in memory. A chunk that fails
+    raises (its transaction, rows and progress, is rolled back) once the others in flight ended."""
+    progress = _Progress()
+    if writers == 1:
+        for columns in checked_chunks(checked_path):
+            processed = _store_chunk(maker, batch, columns, progress)
+            if after_chunk is not None:
+                after_chunk(processed)
+        return
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="import-store") as pool:
+        running: set[Future[int]] = set()
+        for columns in checked_chunks(checked_path):
+            running.add(pool.submit(_store_chunk, maker, batch, columns, progress))
+            if len(running) >= writers:  # the next chunk is read once one is stored
+                running = _settle(running, FIRST_COMPLETED, after_chunk)
+        _settle(running, ALL_COMPLETED, after_chunk)
+
+
+class _Progress:
+    """The rows of the chunks committed so far; the lock makes each chunk's progress update and
+    commit one step, so the counts rise in the order the chunks are committed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.processed = 0
+
+
+def _store_chunk(maker: sessionmaker[Session], batch: Batch, columns: Columns, progress: _Progress) -> int:
+    """Insert one chunk and add it to the import's progress, in one transaction; return the rows
+    processed by the chunks committed so far. ``rows_stored`` is incremented in the database (the
+    rows stored by a killed run are in it already); ``rows_already`` is what was processed and
+    not stored, as an uninterrupted run counts it."""
+    with write_intent(), maker() as s:
+        inserted = insert_chunk(s, batch, columns)
+        with progress.lock:
+            processed = progress.processed + len(columns[0])
+            stored = OperationalImport.rows_stored + inserted
             s.execute(
                 update(OperationalImport)
                 .where(OperationalImport.id == batch.import_id)
-                .values(rows_stored=stored, rows_already=max(0, processed - stored))
-            )
+                .values(rows_stored=stored, rows_already=case((stored < processed, processed - stored), else_=0))
+            )  # fmt: skip
             s.commit()
-        if after_chunk is not None:
-            after_chunk(processed)
+            progress.processed = processed
+    return processed
+
+
+def _settle(
+    running: set[Future[int]], when: str, after_chunk: Callable[[int], None] | None
+) -> set[Future[int]]:
+    """Wait for one (``FIRST_COMPLETED``) or all of the chunks in flight; raise the error of one
+    that failed; return those still running."""
+    done, left = wait(running, return_when=when)
+    processed = sorted(future.result() for future in done)
+    if after_chunk is not None:
+        for count in processed:
+            after_chunk(count)
+    return left
 
 
 def _stored_by(session: Session, import_id: int) -> int:

@@ -15,7 +15,8 @@ Each chunk is inserted with ``ON CONFLICT DO NOTHING`` on the natural key:
 
 - PostgreSQL: ``COPY`` (text format) into a temporary table dropped at commit, then one
   ``INSERT ... SELECT``. The rows reach the server as one text stream, which costs the client a
-  fraction of adapting six arrays of parameters (the server, on the other core, does the insert).
+  fraction of adapting six arrays of parameters (the server does the insert, two chunks at once on
+  two connections: :func:`.operational_import.process_import`).
 - SQLite: the driver's ``executemany`` (a loop in C) over the columns zipped together.
 
 The rows go to the driver directly, in the form :class:`..db.UTCDateTime` stores (naive UTC; on

@@ -163,8 +163,10 @@ def test_an_import_killed_half_way_completes_without_duplicates(app, db, world, 
         _run(app, import_id, chunk_size=7, after_chunk=crash)
     db.rollback()
     imp = db.get(OperationalImport, import_id)
-    assert imp.status == ImportStatus.STORING and imp.rows_stored == 4  # 14 rows, 10 of them earlier
-    assert _count(db) == 14
+    # 14 rows, 10 of them earlier; on PostgreSQL the third chunk was in flight and was committed.
+    in_flight = 7 if db.get_bind().dialect.name == "postgresql" else 0
+    assert imp.status == ImportStatus.STORING and imp.rows_stored == 4 + in_flight
+    assert _count(db) == 14 + in_flight
     summary = _run(app, import_id, chunk_size=7)
     assert (summary.status, summary.rows_stored, summary.rows_already) == (ImportStatus.DONE, 50, 10)
     assert _count(db) == 60

@@ -203,7 +203,7 @@ def bar_svg(
         vmin -= 0.05 * span if vmin < 0 else 0.0
 
     def ypos(x: float) -> float:
-        return TOP + plot_h * (vmax - x) / (vmax - vmin)
+        return float(TOP + plot_h * (vmax - x) / (vmax - vmin))
 
     def xpos(i: int) -> float:
         return LEFT + (i + 0.5) * step

@@ -78,7 +78,7 @@ def test_links_are_followed_with_no_error_and_no_answer_outside_the_document(
 
 def _run_area(schema: Any, token: str, realistic: dict[str, Any], must: frozenset[str]) -> None:
     """The state machine of one area's operations (few rules, so its links are all tried in a
-    few scenarios), run until ``must`` links were followed to a success, at most four times."""
+    few scenarios), run until ``must`` links were followed to a success, at most :data:`RUNS` times."""
     followed: Counter[tuple[str, int]] = Counter()  # (link, status of the linked call)
     failures: list[str] = []
     Machine = schema.as_state_machine()
@@ -138,11 +138,11 @@ def _run_area(schema: Any, token: str, realistic: dict[str, Any], must: frozense
     # turn (an item already served answers 200, not 201): Hypothesis calls that an inconsistent
     # strategy and stops, as schemathesis' own runner does. Every answer was checked as it came
     # (``failures``), so a stop loses nothing; a few more runs cover what one stopped early left.
-    for _run in range(4):
+    for _run in range(RUNS):
         with contextlib.suppress(FlakyStrategyDefinition):
             Platform.run(
                 settings=settings(
-                    max_examples=12,
+                    max_examples=16,
                     stateful_step_count=5,
                     phases=[Phase.generate],
                     deadline=None,
@@ -155,6 +155,10 @@ def _run_area(schema: Any, token: str, realistic: dict[str, Any], must: frozense
             break
     assert _covered(followed, must), sorted(followed.items())
 
+
+#: State machine runs per area at most: each picks its transitions at random, and an area is done
+#: as soon as its links were all followed (one run with few steps can miss one of six links).
+RUNS = 10
 
 #: The areas, by tag, and the links each must have followed to a success (the id from one answer
 #: found by the next call). "PostScores" counts when the item was found: random levels mostly do

@@ -15,7 +15,7 @@ from ._checks import (
     NO_VARIATION,
     _undefined_reason,
 )
-from ._data import ValuePatterns
+from ._patterns import ValuePatterns
 from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, t_interval
 from .results import Estimate
 

@@ -24,8 +24,8 @@ from ._checks import (
     _undefined_reason,
     _weight_matrix,
 )
-from ._data import ValuePatterns, value_count_patterns
 from ._gwet_core import _z_p
+from ._patterns import ValuePatterns, value_count_patterns
 from ._types import BootInterval, LevelOfMeasurement, Weights
 from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, t_interval
 from .results import Estimate

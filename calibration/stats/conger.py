@@ -21,8 +21,9 @@ from ._checks import (
     _undefined_reason,
     _weight_matrix,
 )
-from ._data import ValuePatterns, _long_rows, _patterns_from_counts
+from ._data import _long_rows
 from ._gwet_core import _TINY, Missing, _check_missing, _gwet, _z_p
+from ._patterns import ValuePatterns, _patterns_from_counts
 from ._types import BootInterval, Weights
 from .bootstrap import bootstrap_units, t_interval
 from .results import Estimate

@@ -13,7 +13,7 @@ fewer than two ratings first. With complete data both are the classic formulas.
 Conger's kappa and Scott's pi live in :mod:`calibration.stats.conger` (re-exported here), the shared
 Gwet machinery in :mod:`calibration.stats._gwet_core`. Except for Conger's kappa (which needs each
 rater's own marginals), everything is computed from the value-count patterns of
-:func:`~calibration.stats._data.value_count_patterns`, so cost does not grow with the number of
+:func:`~calibration.stats._patterns.value_count_patterns`, so cost does not grow with the number of
 distinct units beyond one pass, and ``n_boot`` resamples are one matrix product.
 """
 
@@ -35,8 +35,8 @@ from ._checks import (
     _weight_matrix,
     _weights_label,
 )
-from ._data import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._gwet_core import Missing, _check_missing, _gwet
+from ._patterns import ValuePatterns, _patterns_from_counts, value_count_patterns
 from ._types import BootInterval, Weights
 from .bootstrap import boot_ci_method, bootstrap_interval, pattern_resamples, wilson_bounds
 from .conger import conger_kappa, scotts_pi

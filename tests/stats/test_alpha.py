@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from calibration.stats import Estimate, krippendorff_alpha
-from calibration.stats._data import ValuePatterns, value_count_patterns
+from calibration.stats._patterns import ValuePatterns, value_count_patterns
 from calibration.stats.alpha import _alpha_boot, _alpha_from_patterns, _coincidence_per_pattern
 from calibration.stats.bootstrap import pattern_resamples
 from tests.stats._ratings import Ratings, long_rows, ratings

@@ -14,7 +14,7 @@ from calibration.stats import (
     units_by_raters_matrix,
     value_count_patterns,
 )
-from calibration.stats._data import _patterns_from_counts
+from calibration.stats._patterns import _patterns_from_counts
 from tests.stats._ratings import Ratings, ratings
 
 

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "calibration.stats",
     "calibration.stats._data",
+    "calibration.stats._patterns",
     "calibration.stats.results",
     "calibration.stats.proportions",
     "calibration.stats.bootstrap",

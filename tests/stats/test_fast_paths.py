@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-from calibration.stats import _checks, _data, krippendorff_alpha, value_count_patterns
+from calibration.stats import _checks, _patterns, krippendorff_alpha, value_count_patterns
 from calibration.stats.accuracy import weighted_kappa_by_rater
 
 accuracy = importlib.import_module(
@@ -54,7 +54,7 @@ def test_blocked_rater_confusion_leaves_bad_input_to_the_general_path() -> None:
 def test_blocked_unit_keys_equal_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
     units, raters, values, _ = _season(2)
     whole = value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=raters)
-    monkeypatch.setattr(_data, "_KEY_BLOCK", 777)
+    monkeypatch.setattr(_patterns, "_KEY_BLOCK", 777)
     blocked = value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=raters)
     general = value_count_patterns(units, values.astype(float), levels=[1.0, 2.0, 3.0, 4.0], raters=raters)
     for p in (blocked, general):
@@ -69,7 +69,7 @@ def test_blocked_unit_keys_equal_one_block(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_blocked_keys_still_detect_a_wrapped_key(monkeypatch: pytest.MonkeyPatch) -> None:
     # 40 ratings of one unit overflow the first digit guess; the retry must still give the right counts.
-    monkeypatch.setattr(_data, "_KEY_BLOCK", 7)
+    monkeypatch.setattr(_patterns, "_KEY_BLOCK", 7)
     units = [0] * 40 + [1, 1]
     values = [1] * 25 + [2] * 15 + [3, 4]
     p = value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=list(range(42)))
@@ -137,7 +137,7 @@ def test_a_carry_past_the_last_digit_is_caught(levels) -> None:
 def test_unit_keys_for_consecutive_levels_anywhere_on_the_line(
     monkeypatch: pytest.MonkeyPatch, levels
 ) -> None:
-    monkeypatch.setattr(_data, "_KEY_BLOCK", 100)
+    monkeypatch.setattr(_patterns, "_KEY_BLOCK", 100)
     rng = np.random.default_rng(7)
     units = np.repeat(np.arange(300), 3)
     values = rng.choice(levels, units.size).astype(np.int8)
@@ -153,9 +153,9 @@ def test_one_byte_key_tally_in_pairs_equals_a_plain_count(
     monkeypatch: pytest.MonkeyPatch, size: int, block: int
 ) -> None:
     # Byte pairs, one block or several, and an odd last key counted on its own.
-    monkeypatch.setattr(_data, "_PAIR_BLOCK", block)
+    monkeypatch.setattr(_patterns, "_PAIR_BLOCK", block)
     keys = np.random.default_rng(size).choice(np.array([0, 1, 5, 17, 200, 255], np.uint8), size)
-    uniq, mult = _data._count_keys(keys, 256)
+    uniq, mult = _patterns._count_keys(keys, 256)
     expected, counts = np.unique(keys, return_counts=True)
     np.testing.assert_array_equal(uniq, expected)
     np.testing.assert_array_equal(mult, counts)
@@ -174,7 +174,7 @@ def _reference_patterns(
     return sorted(seen.items())
 
 
-def _as_pairs(p: _data.ValuePatterns) -> list[tuple[tuple[int, ...], int]]:
+def _as_pairs(p: _patterns.ValuePatterns) -> list[tuple[tuple[int, ...], int]]:
     return sorted(zip(map(tuple, p.counts.tolist()), p.multiplicity.tolist(), strict=True))
 
 
@@ -185,13 +185,16 @@ def _as_pairs(p: _data.ValuePatterns) -> list[tuple[tuple[int, ...], int]]:
         "id far beyond the rows in a late block",
         "sorted by unit, many ratings per unit",
         "int64 ids",
+        "int64 ids, a negative one in a late block",
+        "last id past the sample's largest by more than the margin",
+        "sorted dense ids, the largest unsampled",
     ],
 )
 def test_ids_checked_while_accumulating_give_the_plain_counts(monkeypatch: pytest.MonkeyPatch, shape) -> None:
     # Large inputs check the unit ids block by block while the keys accumulate (no pass of their own
     # first): an id that is negative or out of range, in any block, must still give exact patterns.
-    monkeypatch.setattr(_data, "_KEY_BLOCK", 500)
-    monkeypatch.setattr(_data, "_SAMPLE_STRIDE", 7)
+    monkeypatch.setattr(_patterns, "_KEY_BLOCK", 500)
+    monkeypatch.setattr(_patterns, "_SAMPLE_STRIDE", 7)
     units, raters, values, _ = _season(3, n_units=1500)
     if shape == "negative id in a late block":
         units[-3:] = -5
@@ -202,9 +205,32 @@ def test_ids_checked_while_accumulating_give_the_plain_counts(monkeypatch: pytes
         rng = np.random.default_rng(4)
         values = rng.integers(1, 5, units.size).astype(np.int8)
         raters = np.tile(np.arange(90, dtype=np.int32), 40)
-    else:
+    elif shape == "int64 ids":
         units = units.astype(np.int64)
+    elif shape == "int64 ids, a negative one in a late block":
+        units = units.astype(np.int64)
+        units[-4] = -1
+    elif shape == "last id past the sample's largest by more than the margin":
+        units[-1] = 4 * units.size  # still a plain id (below four per row), but past the keys' first length
+    else:  # every unit in order, so the rows after the sample's last one hold the largest ids
+        units = np.sort(units)
     assert units.size > 500
     p = value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=raters)
     assert _as_pairs(p) == _reference_patterns(units, values, [1, 2, 3, 4])
     assert p.n_units == np.unique(units).size
+
+
+@pytest.mark.parametrize("bad", [0, 5, -3, 127])
+@pytest.mark.parametrize("late", [True, False])
+def test_one_byte_values_out_of_the_levels_are_named_while_accumulating(
+    monkeypatch: pytest.MonkeyPatch, bad: int, late: bool
+) -> None:
+    # One-byte values are checked block by block in the key loop (no pass of their own): a value
+    # below the first level, past the last, or negative must still be refused with its name.
+    monkeypatch.setattr(_patterns, "_KEY_BLOCK", 500)
+    units, raters, values, _ = _season(5, n_units=1500)
+    values[-2 if late else 3] = bad
+    with pytest.raises(ValueError, match=f"value {bad} is not one of the rubric levels"):
+        value_count_patterns(units, values, levels=[1, 2, 3, 4], raters=raters)
+    with pytest.raises(ValueError, match=f"value {bad} is not one of the rubric levels"):
+        krippendorff_alpha(units, raters, values, levels=[1, 2, 3, 4])

@@ -23,7 +23,7 @@ from calibration.stats import (
     value_count_patterns,
 )
 from calibration.stats._checks import _weight_matrix
-from calibration.stats._data import ValuePatterns
+from calibration.stats._patterns import ValuePatterns
 from calibration.stats.bootstrap import pattern_resamples
 from calibration.stats.multirater import _gwet
 from tests.stats._ratings import Ratings, ratings

@@ -17,7 +17,6 @@ from ...services import api_reads, profiles
 from ...services.errors import NotFound
 from ...stats.accuracy import AccuracyResult
 from .blueprint import bp, caller, json_response
-from .report import decision_out, statistic
 from .schemas import (
     AssessorProfileOut,
     ProfileCriterionOut,
@@ -26,6 +25,7 @@ from .schemas import (
     ProfileRubricOut,
 )
 from .spec import link, operation, this
+from .statistics import decision_out, statistic
 
 
 def _round(line: profiles.ProfileRound) -> ProfileRoundOut:

@@ -1,12 +1,14 @@
 """The one converter of statistics results to the API's shape: an Estimate, a share (Proportion)
-and the live scoring report's labelled Statistic each keep what is theirs."""
+and the live scoring report's labelled Statistic each keep what is theirs; an assessor's accuracy
+is its five statistics (all null before any score) and a pass decision keeps its checks."""
 
 from __future__ import annotations
 
 from calibration.services.operational_stats import Statistic
+from calibration.stats.accuracy import accuracy as accuracy_of
 from calibration.stats.passrule import PassDecision, RuleCheck
 from calibration.stats.results import Estimate, Proportion
-from calibration.web.api.statistics import decision_out, statistic
+from calibration.web.api.statistics import accuracy, decision_out, statistic
 
 
 def test_an_estimate_keeps_its_method_and_sample_sizes() -> None:
@@ -81,3 +83,22 @@ def test_a_decision_keeps_each_check_and_none_stays_none() -> None:
         ("exact", 0.65, 0.7, False, True),
         ("discrepant", None, 0.0, None, False),
     ]
+
+
+def test_accuracy_is_five_statistics_with_the_lean_on_the_signed_deviation() -> None:
+    assert accuracy(None, "lenient") == {
+        "exact": None,
+        "adjacent": None,
+        "discrepant": None,
+        "mean_signed_deviation": None,
+        "weighted_kappa": None,
+    }
+    result = accuracy_of([1, 2, 3, 4, 4, 2], [1, 2, 3, 3, 2, 3], levels=[1, 2, 3, 4])
+    out = accuracy(result, "lenient")
+    assert out["exact"] == statistic(result.exact) and out["exact"] is not None
+    assert out["exact"].count == 3 and out["exact"].n_units == 6
+    assert out["discrepant"] == statistic(result.discrepant)
+    assert out["adjacent"] == statistic(result.adjacent)
+    assert out["weighted_kappa"] == statistic(result.weighted_kappa)
+    assert out["mean_signed_deviation"] == statistic(result.mean_signed_deviation, "lenient")
+    assert out["mean_signed_deviation"] is not None and out["mean_signed_deviation"].label == "lenient"

@@ -15,7 +15,7 @@ from ...stats.report import CohortReliability
 from .blueprint import bp, caller, json_response, query
 from .schemas import AssessorResultOut, PairOut, ReliabilityOut, ReportQuery, RoundReportOut
 from .spec import operation
-from .statistics import decision_out, statistic
+from .statistics import accuracy, decision_out, statistic
 
 
 def _reliability(view: reports.RoundOverview, rel: CohortReliability, keys: dict[Any, str]) -> ReliabilityOut:
@@ -34,7 +34,6 @@ def _reliability(view: reports.RoundOverview, rel: CohortReliability, keys: dict
 
 
 def _assessor(view: reports.RoundOverview, line: reports.AssessorLine) -> AssessorResultOut:
-    acc, decision = line.accuracy, line.decision
     return AssessorResultOut(
         assessor_id=line.user_id,
         name=line.name,
@@ -42,12 +41,8 @@ def _assessor(view: reports.RoundOverview, line: reports.AssessorLine) -> Assess
         anchors=line.n_anchors,
         finished=line.finished,
         corrections=line.n_corrections,
-        exact=None if acc is None else statistic(acc.exact),
-        adjacent=None if acc is None else statistic(acc.adjacent),
-        discrepant=None if acc is None else statistic(acc.discrepant),
-        mean_signed_deviation=None if acc is None else statistic(acc.mean_signed_deviation, view.lean(line)),
-        weighted_kappa=None if acc is None else statistic(acc.weighted_kappa),
-        decision=decision_out(decision),
+        **accuracy(line.accuracy, view.lean(line)),
+        decision=decision_out(line.decision),
     )
 
 

@@ -1,12 +1,14 @@
 """Statistics results in the API's shape: one converter for every statistic the API shows (the
-round report, the assessor profile and the live scoring report) and one for a pass decision."""
+round report, the assessor profile and the live scoring report), one for an assessor's accuracy
+against the key and one for a pass decision."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 from ...services.operational_stats import Statistic
+from ...stats.accuracy import AccuracyResult
 from ...stats.passrule import PassDecision
 from ...stats.results import Estimate, Proportion
 from .schemas import DecisionOut, RuleCheckOut, StatisticOut
@@ -49,6 +51,33 @@ def statistic(est: Estimate | Proportion | Statistic, label: str | None = None) 
         count=count,
         label=label,
         reason=est.reason,
+    )
+
+
+class Accuracy(TypedDict):
+    """An assessor's accuracy against the key, by the names the round report and the profile give
+    it (keyword arguments of their models)."""
+
+    exact: StatisticOut | None
+    adjacent: StatisticOut | None
+    discrepant: StatisticOut | None
+    mean_signed_deviation: StatisticOut | None
+    weighted_kappa: StatisticOut | None
+
+
+def accuracy(acc: AccuracyResult | None, lean: str | None = None) -> Accuracy:
+    """The five accuracy statistics (all None without a result: no scores yet); ``lean`` labels the
+    mean signed deviation."""
+    if acc is None:
+        return Accuracy(
+            exact=None, adjacent=None, discrepant=None, mean_signed_deviation=None, weighted_kappa=None
+        )
+    return Accuracy(
+        exact=statistic(acc.exact),
+        adjacent=statistic(acc.adjacent),
+        discrepant=statistic(acc.discrepant),
+        mean_signed_deviation=statistic(acc.mean_signed_deviation, lean),
+        weighted_kappa=statistic(acc.weighted_kappa),
     )
 
 

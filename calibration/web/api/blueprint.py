@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
@@ -16,10 +16,11 @@ from ...services.api_tokens import Caller
 from ..boundary import carry_out, commit_alone
 from ..guards import Guard
 from .problems import problem, validation_problem
-from .schemas import FieldProblem
+from .schemas import FieldProblem, Page
 from .spec import scopes_of
 
 Q = TypeVar("Q", bound=BaseModel)
+R = TypeVar("R")
 
 #: Largest request body under /api (the app's own limit is set for file uploads).
 API_MAX_BODY_BYTES = 1024 * 1024
@@ -201,6 +202,26 @@ def decode_cursor(cursor: str | None, kind: str) -> int:
 
 def encode_cursor(kind: str, after: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"k": kind, "a": after}).encode()).decode().rstrip("=")
+
+
+def _row_id(row: Any) -> int:
+    found: int = row.id
+    return found
+
+
+def json_page(
+    kind: str,
+    rows: Sequence[R],
+    more: bool,
+    item: Callable[[R], BaseModel],
+    last_id: Callable[[R], int] = _row_id,
+) -> Response:
+    """One page of a list as a read's answer (:func:`json_response`): each row made an item by
+    ``item`` (checked by its own model), and, when there are ``more`` rows, the cursor of ``kind``
+    after the last row's id (``last_id``, by default the row's ``id``)."""
+    items = [item(r) for r in rows]
+    cursor = encode_cursor(kind, last_id(rows[-1])) if more and rows else None
+    return json_response(Page[Any](items=items, next_cursor=cursor))
 
 
 def json_response(payload: BaseModel) -> Response:

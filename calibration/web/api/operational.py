@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...db import get_session
 from ...services import api_reads
 from ...services import operational_report as opr
-from ...services.operational_stats import AssessorAgreement, ReliabilityLine, Statistic
+from ...services.operational_stats import AssessorAgreement, ReliabilityLine
 from .blueprint import bp, caller, json_response, query
 from .schemas import Out, StatisticOut
 from .spec import operation
+from .statistics import statistic
 
 _RANGE = f"Days before {opr.FIRST_DAY.isoformat()} or after {opr.LAST_DAY.isoformat()} count as those days."
 
@@ -116,22 +117,6 @@ class OperationalReportOut(Out):
     assessors: list[OperationalAssessorOut]
 
 
-def _stat(s: Statistic) -> StatisticOut:
-    return StatisticOut(
-        method=s.method,
-        value=s.value,
-        ci_low=s.ci_low,
-        ci_high=s.ci_high,
-        ci_method=s.ci_method,
-        confidence=s.confidence,
-        n_units=s.n,
-        n_raters=None,
-        count=s.count,
-        label=s.label,
-        reason=s.reason,
-    )
-
-
 def _reliability(line: ReliabilityLine, keys: dict[int, str]) -> OperationalReliabilityOut:
     return OperationalReliabilityOut(
         criterion=None if line.criterion_id is None else keys.get(line.criterion_id, str(line.criterion_id)),
@@ -140,11 +125,11 @@ def _reliability(line: ReliabilityLine, keys: dict[int, str]) -> OperationalReli
         units=line.n_units,
         submissions=line.n_submissions,
         read_pairs=line.n_pairs,
-        alpha=_stat(line.alpha),
-        weighted_kappa=_stat(line.kappa),
-        exact=_stat(line.exact),
-        adjacent=_stat(line.adjacent),
-        adjudication_rate=_stat(line.adjudication),
+        alpha=statistic(line.alpha),
+        weighted_kappa=statistic(line.kappa),
+        exact=statistic(line.exact),
+        adjacent=statistic(line.adjacent),
+        adjudication_rate=statistic(line.adjudication),
     )
 
 
@@ -153,9 +138,9 @@ def _co(a: AssessorAgreement) -> dict[str, object]:
         "period": a.period,
         "read_pairs": a.n_pairs,
         "submissions": a.n_submissions,
-        "exact": _stat(a.exact),
-        "adjacent": _stat(a.adjacent),
-        "mean_signed_difference": _stat(a.lean),
+        "exact": statistic(a.exact),
+        "adjacent": statistic(a.adjacent),
+        "mean_signed_difference": statistic(a.lean),
         "too_few": a.too_few,
     }
 
@@ -202,9 +187,9 @@ def get_operational_report() -> Response:
                 OperationalPeriodOut(
                     period=p.period,
                     read_pairs=p.n_pairs,
-                    exact=_stat(p.exact),
-                    adjacent=_stat(p.adjacent),
-                    weighted_kappa=_stat(p.kappa),
+                    exact=statistic(p.exact),
+                    adjacent=statistic(p.adjacent),
+                    weighted_kappa=statistic(p.kappa),
                 )
                 for p in r.periods
             ],

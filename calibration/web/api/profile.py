@@ -15,9 +15,7 @@ from ...db import get_session
 from ...models import FlagStatus
 from ...services import api_reads, profiles
 from ...services.errors import NotFound
-from ...stats.accuracy import AccuracyResult
 from .blueprint import bp, caller, json_response
-from .report import decision_out, statistic
 from .schemas import (
     AssessorProfileOut,
     ProfileCriterionOut,
@@ -26,10 +24,10 @@ from .schemas import (
     ProfileRubricOut,
 )
 from .spec import link, operation, this
+from .statistics import accuracy, decision_out, statistic
 
 
 def _round(line: profiles.ProfileRound) -> ProfileRoundOut:
-    acc: AccuracyResult | None = line.accuracy
     return ProfileRoundOut(
         round_id=line.round_id,
         name=line.name,
@@ -39,11 +37,7 @@ def _round(line: profiles.ProfileRound) -> ProfileRoundOut:
         closes_at=line.closes_at,
         anchors=line.n_anchors,
         sheets_done=line.n_done,
-        exact=None if acc is None else statistic(acc.exact),
-        adjacent=None if acc is None else statistic(acc.adjacent),
-        discrepant=None if acc is None else statistic(acc.discrepant),
-        mean_signed_deviation=None if acc is None else statistic(acc.mean_signed_deviation),
-        weighted_kappa=None if acc is None else statistic(acc.weighted_kappa),
+        **accuracy(line.accuracy),
         decision=decision_out(line.decision),
     )
 

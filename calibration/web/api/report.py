@@ -4,7 +4,6 @@ statistic with its interval, label, n and undefined reason), computed by
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Response
@@ -12,45 +11,11 @@ from flask import Response
 from ...db import get_session
 from ...services import api_reads, reports
 from ...services.errors import NotFound
-from ...stats.passrule import PassDecision
 from ...stats.report import CohortReliability
 from .blueprint import bp, caller, json_response, query
-from .schemas import (
-    AssessorResultOut,
-    DecisionOut,
-    PairOut,
-    ReliabilityOut,
-    ReportQuery,
-    RoundReportOut,
-    RuleCheckOut,
-    StatisticOut,
-)
+from .schemas import AssessorResultOut, PairOut, ReliabilityOut, ReportQuery, RoundReportOut
 from .spec import operation
-
-
-def _f(x: Any) -> float | None:
-    if x is None:
-        return None
-    value = float(x)
-    return None if math.isnan(value) or math.isinf(value) else value
-
-
-def statistic(est: Any, label: str | None = None) -> StatisticOut:
-    """An :class:`~calibration.stats.results.Estimate` or a ``Proportion`` as one shape."""
-    is_share = hasattr(est, "count")
-    return StatisticOut(
-        method=getattr(est, "method", None) if not is_share else "proportion",
-        value=_f(est.value),
-        ci_low=_f(est.ci_low),
-        ci_high=_f(est.ci_high),
-        ci_method=getattr(est, "ci_method", None) if not is_share else "wilson",
-        confidence=float(est.confidence),
-        n_units=int(est.n) if is_share else getattr(est, "n_units", None),
-        n_raters=None if is_share else getattr(est, "n_raters", None),
-        count=int(est.count) if is_share else None,
-        label=label,
-        reason=est.reason,
-    )
+from .statistics import accuracy, decision_out, statistic
 
 
 def _reliability(view: reports.RoundOverview, rel: CohortReliability, keys: dict[Any, str]) -> ReliabilityOut:
@@ -69,7 +34,6 @@ def _reliability(view: reports.RoundOverview, rel: CohortReliability, keys: dict
 
 
 def _assessor(view: reports.RoundOverview, line: reports.AssessorLine) -> AssessorResultOut:
-    acc, decision = line.accuracy, line.decision
     return AssessorResultOut(
         assessor_id=line.user_id,
         name=line.name,
@@ -77,33 +41,8 @@ def _assessor(view: reports.RoundOverview, line: reports.AssessorLine) -> Assess
         anchors=line.n_anchors,
         finished=line.finished,
         corrections=line.n_corrections,
-        exact=None if acc is None else statistic(acc.exact),
-        adjacent=None if acc is None else statistic(acc.adjacent),
-        discrepant=None if acc is None else statistic(acc.discrepant),
-        mean_signed_deviation=None if acc is None else statistic(acc.mean_signed_deviation, view.lean(line)),
-        weighted_kappa=None if acc is None else statistic(acc.weighted_kappa),
-        decision=decision_out(decision),
-    )
-
-
-def decision_out(decision: PassDecision | None) -> DecisionOut | None:
-    """A pass decision with each of its checks (None stays None)."""
-    if decision is None:
-        return None
-    return DecisionOut(
-        outcome=decision.outcome,
-        message=decision.message,
-        checks=[
-            RuleCheckOut(
-                name=c.name,
-                observed=_f(c.observed),
-                threshold=float(c.threshold),
-                passed=c.passed,
-                applicable=c.applicable,
-                message=c.message,
-            )
-            for c in decision.checks
-        ],
+        **accuracy(line.accuracy, view.lean(line)),
+        decision=decision_out(line.decision),
     )
 
 

@@ -6,8 +6,7 @@ Each view reads inside the token's program only; an id of another program is 404
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Response, g
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from ...models import Anchor, DriftFlag, RecalibrationSession, Round, RubricVers
 from ...services import api_reads, key_views
 from ...services.context import SystemActor
 from ..boundary import commit_after_read
-from .blueprint import bp, caller, decode_cursor, encode_cursor, json_response, query
+from .blueprint import bp, caller, decode_cursor, json_page, json_response, query
 from .schemas import (
     AnchorKeyOut,
     AnchorOut,
@@ -35,19 +34,6 @@ from .schemas import (
     SessionOut,
 )
 from .spec import first_item, link, operation, this
-
-R = TypeVar("R")
-Out_ = TypeVar("Out_")
-
-
-def _page(
-    kind: str, rows: Sequence[R], more: bool, item: Callable[[R], Out_], last_id: Callable[[R], int]
-) -> Page[Any]:
-    """One page of a list (each item already checked by its own model)."""
-    items = [item(r) for r in rows]
-    return Page[Any](
-        items=items, next_cursor=encode_cursor(kind, last_id(rows[-1])) if more and rows else None
-    )
 
 
 # ----------------------------------------------------------------------------------- rubrics
@@ -95,7 +81,7 @@ def list_rubrics() -> Response:
         limit=q.limit,
         slug=q.slug,
     )
-    return json_response(_page("rubrics", rows, more, _rubric, lambda r: r.id))
+    return json_page("rubrics", rows, more, _rubric)
 
 
 @bp.get("/rubrics/<int:rubric_version_id>")
@@ -145,7 +131,7 @@ def list_rounds() -> Response:
     rows, more = api_reads.rounds(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "rounds"), limit=q.limit
     )
-    return json_response(_page("rounds", rows, more, _round, lambda r: r.id))
+    return json_page("rounds", rows, more, _round)
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -199,7 +185,7 @@ def list_assessors() -> Response:
     rows, more = api_reads.assessors(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "assessors"), limit=q.limit
     )
-    return json_response(_page("assessors", rows, more, _assessor, lambda r: r[0].id))
+    return json_page("assessors", rows, more, _assessor, lambda r: r[0].id)
 
 
 @bp.get("/assessors/<int:assessor_id>")
@@ -262,7 +248,7 @@ def list_anchors() -> Response:
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "anchors"), limit=q.limit
     )
     shown: list[tuple[int, int, int]] = []
-    response = json_response(_page("anchors", rows, more, lambda a: _anchor(a, shown), lambda r: r.id))
+    response = json_page("anchors", rows, more, lambda a: _anchor(a, shown))
     _record_key_views(shown)
     return response
 
@@ -339,7 +325,7 @@ def list_flags() -> Response:
     rows, more = api_reads.flags(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "flags"), limit=q.limit
     )
-    return json_response(_page("flags", rows, more, _flag, lambda r: r.id))
+    return json_page("flags", rows, more, _flag)
 
 
 @bp.get("/flags/<int:flag_id>")
@@ -378,4 +364,4 @@ def list_sessions() -> Response:
     rows, more = api_reads.sessions(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "sessions"), limit=q.limit
     )
-    return json_response(_page("sessions", rows, more, _session, lambda r: r.id))
+    return json_page("sessions", rows, more, _session)

@@ -14,8 +14,7 @@ from flask import Response
 from ...db import get_session
 from ...services import api_reads
 from ...services.api_reads import SheetRead
-from .blueprint import bp, caller, decode_cursor, json_response, query
-from .resources import _page
+from .blueprint import bp, caller, decode_cursor, json_page, json_response, query
 from .schemas import Page, PageQuery, SheetOut, SheetScoreOut
 from .spec import first_item, link, operation, this
 
@@ -60,7 +59,7 @@ def list_round_sheets(round_id: int) -> Response:
         after=decode_cursor(q.cursor, "sheets"),
         limit=q.limit,
     )
-    return json_response(_page("sheets", rows, more, _sheet, lambda r: r.id))
+    return json_page("sheets", rows, more, _sheet)
 
 
 @bp.get("/sheets/<int:sheet_id>")

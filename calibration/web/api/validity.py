@@ -22,10 +22,10 @@ from ...services.errors import Conflict, InvalidInput
 from ..attachments import send_attachment
 from ..boundary import Refused, attempt
 from ..hooks import writes_late
-from .blueprint import body, bp, caller, decode_cursor, json_response, json_written, query
+from .blueprint import body, bp, caller, decode_cursor, json_page, json_response, json_written, query
 from .idempotency import idempotent
 from .problems import problem
-from .resources import _page, _rubric
+from .resources import _rubric
 from .schemas import FieldProblem, Page
 from .spec import first_item, link, operation, this
 from .validity_schemas import (
@@ -221,7 +221,7 @@ def list_assignments() -> Response:
         status=None if q.status is None else ValidityStatus(q.status),
         assessor_id=q.assessor_id,
     )
-    return json_response(_page("validity", rows, more, _assignment, lambda r: r.id))
+    return json_page("validity", rows, more, _assignment)
 
 
 @bp.get("/validity/assignments/<int:assignment_id>")

@@ -10,7 +10,7 @@ from flask import Response
 from ...db import get_session
 from ...models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ...services import webhooks as service
-from .blueprint import bp, caller, decode_cursor, encode_cursor, json_response, query
+from .blueprint import bp, caller, decode_cursor, json_page, json_response, query
 from .schemas import Page, PageQuery
 from .spec import first_item, link, operation, this
 from .webhook_schemas import AttemptOut, DeliveryCountsOut, DeliveryOut, DeliveryQuery, EndpointOut
@@ -79,9 +79,7 @@ def list_webhook_endpoints() -> Response:
     rows, more = service.endpoint_page(
         get_session(), caller().program_id, after=decode_cursor(q.cursor, "webhook_endpoints"), limit=q.limit
     )
-    items = [_endpoint(r) for r in rows]
-    cursor = encode_cursor("webhook_endpoints", rows[-1].id) if more and rows else None
-    return json_response(Page[EndpointOut](items=items, next_cursor=cursor))
+    return json_page("webhook_endpoints", rows, more, _endpoint)
 
 
 @bp.get("/webhooks/endpoints/<int:endpoint_id>")
@@ -128,9 +126,7 @@ def list_webhook_deliveries() -> Response:
         limit=q.limit,
     )
     tries = service.attempts_of(session, [r.id for r in rows])
-    items = [_delivery(r, tries[r.id]) for r in rows]
-    cursor = encode_cursor("webhook_deliveries", rows[-1].id) if more and rows else None
-    return json_response(Page[DeliveryOut](items=items, next_cursor=cursor))
+    return json_page("webhook_deliveries", rows, more, lambda r: _delivery(r, tries[r.id]))
 
 
 @bp.get("/webhooks/deliveries/<int:delivery_id>")

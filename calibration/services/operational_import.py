@@ -11,8 +11,8 @@ each streamed:
    conflicts with stored rows (one query per chunk on the natural key). Any error: the import is
    ``rejected`` with its error report and nothing is written. The rows that passed are kept on
    disk, in the form the database takes (:class:`.operational_store.CheckedFile`).
-2. **store**: those rows (the file is not parsed twice) in chunks, each inserted with ``ON
-   CONFLICT DO NOTHING`` (:func:`.operational_store.insert_chunk`) and committed with the progress
+2. **store**: those rows (the file is not parsed twice) in chunks, each inserted skipping
+   the natural keys already stored (:func:`.operational_store.insert_chunk`) and committed with the progress
    (``rows_stored``). On PostgreSQL two chunks are stored at once, each on its own connection
    (the server's work, its index inserts and foreign key checks, then runs on two cores); the
    file checker refuses a natural key given twice, so two chunks never insert the same key and

@@ -12,11 +12,14 @@ folder, every row checked, then stored in chunks) into a fresh, migrated databas
 
 Targets (issue 18): at least 50,000 rows/s, peak memory under 300 MB, report under 2 s.
 
-Where the time goes on PostgreSQL: the rows are checked once (the import process, one core), then
-stored in 50,000-row chunks, two at once on two connections, each a ``COPY`` into a temporary table
-and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. On the server each row costs its inserts
-into four indexes and three foreign-key checks (the import with its program and rubric version as
-one composite key, the criterion, the assessor): about 20 s of server CPU per million rows.
+Where the time goes on PostgreSQL: the rows are checked once (the import process, one core, about
+4 s of CPU per million rows, with the cyclic garbage collector paused), then stored in 50,000-row
+chunks, two at once on two connections. A chunk none of whose keys the check found stored is one
+``COPY`` straight into the table; any other is a ``COPY`` into a temporary table and one ``INSERT
+... SELECT ... ON CONFLICT DO NOTHING``. On the server each row costs its inserts into four indexes
+and three foreign-key checks (the import with its program and rubric version as one composite key,
+the criterion, the assessor): about 19 s of server CPU per million rows, the bulk of an import's
+work, spread over the two cores.
 
     .venv/bin/python bench/import_bench.py                       # 1,000,000 rows, both databases
     .venv/bin/python bench/import_bench.py --db sqlite --rows 200000

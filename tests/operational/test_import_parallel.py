@@ -137,3 +137,32 @@ def test_a_chunk_that_fails_takes_its_rows_and_progress_with_it(app, db, world, 
     summary = operational_import.process_import(get_db(app).sessionmaker, import_id, chunk_size=7)
     assert (summary.status, summary.rows_stored, summary.rows_already) == (ImportStatus.DONE, 50, 0)
     assert _progress(app, import_id) == (50, 0, 50)
+
+
+def test_rows_stored_by_another_run_after_the_check_are_skipped_not_refused(
+    app, db, world, tmp_path, monkeypatch
+):
+    """A chunk the check found fresh (none of its keys stored) goes straight into the table on
+    PostgreSQL; when another run stores some of its keys between the check and the store, the
+    chunk still stores exactly the rest and the import counts the others as already stored."""
+    folder = str(tmp_path / "imports")
+    earlier = make_import(db, world, rows_csv(1), folder)  # 10 rows: submission S-0
+    import_id = make_import(db, world, rows_csv(2), folder)  # 20 rows: S-0 again and S-1
+    real_compare = operational_import._compare_stored
+    raced: list[int] = []
+
+    def compare_then_race(*args: Any) -> int:
+        same = real_compare(*args)
+        if not raced:  # the earlier import stores S-0 once this chunk was checked
+            raced.append(same)
+            operational_import.process_import(get_db(app).sessionmaker, earlier)
+        return same
+
+    monkeypatch.setattr(operational_import, "_compare_stored", compare_then_race)
+
+    summary = operational_import.process_import(get_db(app).sessionmaker, import_id)
+
+    assert raced == [0]  # the check saw none of the chunk's rows stored
+    assert (summary.status, summary.rows_stored, summary.rows_already) == (ImportStatus.DONE, 10, 10)
+    assert _progress(app, import_id) == (10, 10, 10)
+    assert _progress(app, earlier) == (10, 0, 10)

@@ -288,3 +288,32 @@ def test_submission_ids_are_stored_exactly_as_written(app, db, world, tmp_path):
     assert sorted(stored) == sorted(ids)
     again = make_import(db, world, "".join(lines), str(tmp_path / "imports"))
     assert _run(app, again).rows_already == len(ids)  # the stored ids match the file's exactly
+
+
+def test_the_check_pass_pauses_the_garbage_collector_and_restores_it(app, db, world, tmp_path, monkeypatch):
+    """The collector is off while rows are checked and as it was before once the import ends,
+    also when the file is rejected."""
+    import gc
+
+    seen: list[bool] = []
+    real_compare = operational_import._compare_stored
+
+    def compare(*args: Any) -> int:
+        seen.append(gc.isenabled())
+        return real_compare(*args)
+
+    monkeypatch.setattr(operational_import, "_compare_stored", compare)
+    assert gc.isenabled()
+    assert (
+        _run(app, make_import(db, world, rows_csv(2), str(tmp_path / "imports"))).status == ImportStatus.DONE
+    )
+    assert seen == [False] and gc.isenabled()
+    bad = rows_csv(1) + "S-9,time-audit,nobody@a.test,2,1,2026-03-01T10:00:00Z\n"
+    gc.disable()
+    try:
+        assert (
+            _run(app, make_import(db, world, bad, str(tmp_path / "imports"))).status == ImportStatus.REJECTED
+        )
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()

@@ -353,20 +353,25 @@ def paired(
     order: rows come sorted by both) and the row indices of each unit's first and second read."""
     lv = np.asarray(levels, dtype=np.int64)
     order = np.argsort(lv)
-    pos = np.minimum(np.searchsorted(lv, rows.level, sorter=order), max(lv.size - 1, 0))
-    known = lv[order[pos]] == rows.level
+    pos = np.searchsorted(lv, rows.level, sorter=order)
+    np.minimum(pos, max(lv.size - 1, 0), out=pos)
+    idx = order[pos]
+    del pos
+    known = lv[idx] == rows.level
     if not bool(known.all()):
         keep = np.flatnonzero(known)
         rows = OperationalRows(*(getattr(rows, f)[keep] for f in OperationalRows.__dataclass_fields__))
-        pos = pos[keep]
-    idx = order[pos]
+        idx = idx[keep]
+    del known
     key_change = np.empty(rows.level.size, dtype=bool)
     if key_change.size:
         key_change[0] = True
         key_change[1:] = (rows.submission[1:] != rows.submission[:-1]) | (
             rows.criterion[1:] != rows.criterion[:-1]
         )
-    unit = np.cumsum(key_change) - 1
+    unit = np.cumsum(key_change)
+    unit -= 1
+    del key_change
     pr = pair_reads(unit, rows.read)
     return rows, idx, unit, pr.first, pr.second
 
@@ -423,10 +428,9 @@ def compute(
         )
     # over time: pairs by the period of their second read
     step = 3 if by == "quarter" else 1
-    period = rows.month // step
     q = len(levels)
     periods: list[PeriodAgreement] = []
-    pp = period[second]
+    pp = rows.month[second] // step
     a, b = idx[first], idx[second]
     p_lo = int(pp.min()) if pp.size else 0
     for p in (np.flatnonzero(np.bincount(pp - p_lo)) + p_lo).tolist():
@@ -444,11 +448,15 @@ def compute(
                 _kappa(pa, pb, q, plain),
             )
         )
-    # each reader against the co-reader of every pair they are in
-    who = np.concatenate([rows.assessor[first], rows.assessor[second]])
-    own = np.concatenate([a, b])
-    other = np.concatenate([b, a])
-    cluster = np.concatenate([rows.submission[first], rows.submission[first]])
+    # each reader against the co-reader of every pair they are in (level indices in a narrow type:
+    # every pair is here twice)
+    del unit, idx
+    narrow = np.int16 if q <= np.iinfo(np.int16).max else np.int64
+    who = np.concatenate([rows.assessor[first], rows.assessor[second]], dtype=np.int64)
+    own = np.concatenate([a, b], dtype=narrow)
+    other = np.concatenate([b, a], dtype=narrow)
+    del a, b
+    cluster = np.concatenate([rows.submission[first], rows.submission[first]], dtype=np.int64)
     when = np.concatenate([pp, pp])
     assessors: dict[int, AssessorAgreement] = {}
     if who.size:
@@ -461,7 +469,10 @@ def compute(
             assessors[uid] = replace(line, user_id=uid)
         p_lo = int(when.min())
         span = int(when.max()) - p_lo + 1
-        timed = coreader_agreement(who * span + (when - p_lo), cluster, own, other)
+        who *= span  # reader x period, in place: the reader alone is no longer needed
+        who += when
+        who -= p_lo
+        timed = coreader_agreement(who, cluster, own, other)
         labels = [period_label(int(g % span) + p_lo, by) for g in timed.groups.tolist()]
         per: dict[int, list[AssessorAgreement]] = {}
         for g, line in zip(

@@ -360,14 +360,14 @@ def operational_rows(
     (submission, criterion, read) order. ``expected``: about how many reads the period holds, when
     known (more than :data:`READS_PER_QUERY` are read in slices of days, which bounds the memory).
 
-    Columns are narrow: submission, criterion, assessor and month int32, read uint8, level int64."""
+    Columns are narrow: read uint8, the others int32."""
     slices = _read_columns(session, program_id, rubric_id, start, end, levels, expected)
     if not slices:
         return OperationalRows(
             np.zeros(0, dtype=np.int32),
             np.zeros(0, dtype=np.int32),
             np.zeros(0, dtype=np.int32),
-            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int32),
             np.zeros(0, dtype=np.uint8),
             np.zeros(0, dtype=np.int32),
         )
@@ -401,7 +401,7 @@ def operational_rows(
     if not bool(keep.all()):
         order = order[keep[order]]
     del keep
-    values = np.asarray(levels, dtype=np.int64)
+    values = np.asarray(levels, dtype=np.int32)  # level values are 32-bit integers in the database
     level = values[lv[order]]
     del lv
     month = joined("month")[order]

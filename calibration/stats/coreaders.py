@@ -86,10 +86,7 @@ def pair_reads(units: Any, reads: Any) -> ReadPairs:
     >>> p.first.tolist(), p.second.tolist(), p.later.tolist()
     ([1, 3], [0, 4], [False, False, True])
     """
-    u = np.asarray(units, dtype=np.int64)
-    r = np.asarray(reads)
-    if r.dtype.kind not in "iu":  # integer read numbers are compared as they are (no wider copy)
-        r = r.astype(np.int64)
+    u, r = _integers(units), _integers(reads)  # compared only: narrow integers need no wider copy
     if u.shape != r.shape or u.ndim != 1:
         raise ValueError(f"units and reads must be 1-d and of one length, got {u.shape} and {r.shape}")
     if r.size and int(r.min()) < 1:
@@ -154,7 +151,9 @@ def _cluster_ids(gi: np.ndarray, cluster: np.ndarray, k: int) -> np.ndarray:
     ``cluster * k + group``, which is a merge of a few runs when rows come nearly in cluster order
     (as the report's do). Within one group the numbers still rise with the cluster, so sums over
     a group's clusters add in the same order as with (group, cluster) numbering."""
-    key = cluster * k
+    top = (int(cluster.max()) + 1) * k if cluster.size else 0
+    small = cluster.size < 2**31 and top < 2**31 and int(cluster.min(initial=0)) >= 0
+    key = np.multiply(cluster, k, dtype=np.int32 if small else np.int64)  # half the memory when it fits
     key += gi
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -170,8 +169,9 @@ def _cluster_ids(gi: np.ndarray, cluster: np.ndarray, k: int) -> np.ndarray:
     return ids
 
 
-def _levels(x: Any) -> np.ndarray:
-    """Level indices as integers: narrow integer arrays as they are (no wider copy), else int64."""
+def _integers(x: Any) -> np.ndarray:
+    """Integer columns: up to 32 bits as they are (no wider copy; arithmetic on them widens where it
+    could overflow), else as int64."""
     arr = np.asarray(x)
     if arr.dtype.kind in "iu" and arr.dtype.itemsize <= 4:
         return arr
@@ -234,15 +234,18 @@ def coreader_agreement(
     >>> [round(float(x), 3) for x in (t.mean_low[0], t.mean_high[0])]
     [-0.419, 1.419]
     """
-    g = np.asarray(groups, dtype=np.int64)
-    c = np.asarray(clusters, dtype=np.int64)
-    a, b = _levels(own), _levels(other)
+    g, c = _integers(groups), _integers(clusters)
+    a, b = _integers(own), _integers(other)
     if not (g.shape == c.shape == a.shape == b.shape) or g.ndim != 1:
         raise ValueError("groups, clusters, own and other must be 1-d and of one length")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     ids, gi = _dense(g)
     k = ids.size
+    # clusters within groups: numbered first, so that the differences are not held meanwhile
+    c_lo = int(c.min()) if c.size else 0
+    shift = c_lo < 0 or (c_lo > 0 and c.dtype.itemsize == 8)  # keys stay far from overflow
+    cid = _cluster_ids(gi, np.subtract(c, c_lo, dtype=np.int64) if shift else c, k)
     d = np.subtract(a, b, dtype=np.float64)  # exact: level indices are far below 2**53
     n = np.bincount(gi, minlength=k)
     exact = np.bincount(gi[d == 0], minlength=k)
@@ -250,9 +253,7 @@ def coreader_agreement(
     total = np.bincount(gi, weights=d, minlength=k)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    # clusters within groups: sum of differences and count per (group, submission)
-    c_lo = int(c.min()) if c.size else 0
-    cid = _cluster_ids(gi, c - c_lo if c_lo else c, k)
+    # sum of differences and count per (group, submission)
     n_c = np.bincount(cid)
     d_c = np.bincount(cid, weights=d)
     g_of_c = np.zeros(n_c.size, dtype=np.int64)

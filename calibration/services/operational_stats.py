@@ -473,7 +473,8 @@ def compute(
             assessors[uid] = replace(line, user_id=uid)
         p_lo = int(when.min())
         span = int(when.max()) - p_lo + 1
-        timed_groups = np.multiply(who, span, dtype=np.int64)  # reader x period
+        wide = (int(who.max()) + 1) * span >= 2**31 or int(who.min()) < 0
+        timed_groups = np.multiply(who, span, dtype=np.int64 if wide else np.int32)  # reader x period
         del who
         timed_groups += when
         timed_groups -= p_lo

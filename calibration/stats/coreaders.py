@@ -120,10 +120,9 @@ def adjudication_needed(first: Any, second: Any, *, n_levels: int) -> np.ndarray
     >>> adjudication_needed([0, 1], [1, 1], n_levels=2).tolist()
     [True, False]
     """
-    a = np.asarray(first, dtype=np.int64)
-    b = np.asarray(second, dtype=np.int64)
+    a, b = _integers(first), _integers(second)  # no wider copies: the difference is taken in int64
     gap = 1 if n_levels <= 2 else 2
-    return np.asarray(np.abs(a - b) >= gap)
+    return np.asarray(np.abs(np.subtract(a, b, dtype=np.int64)) >= gap)
 
 
 def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +133,8 @@ def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = int(x.min())
         shifted = x - lo
         present = np.bincount(shifted) > 0
-        rank = np.cumsum(present) - 1
+        rank: np.ndarray = np.cumsum(present, dtype=np.int32 if present.size < 2**31 else np.int64)
+        rank -= 1
         return np.flatnonzero(present) + lo, rank[shifted]
     order = np.argsort(x, kind="stable")
     xs = x[order]
@@ -162,9 +162,9 @@ def _cluster_ids(gi: np.ndarray, cluster: np.ndarray, k: int) -> np.ndarray:
     new[:1] = True
     np.not_equal(ks[1:], ks[:-1], out=new[1:])
     del ks
-    number = np.cumsum(new)
+    number: np.ndarray = np.cumsum(new, dtype=np.int32 if new.size < 2**31 else np.int64)
     number -= 1
-    ids = np.empty(new.size, dtype=np.int64)
+    ids = np.empty(new.size, dtype=number.dtype)
     ids[order] = number
     return ids
 

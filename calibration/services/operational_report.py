@@ -18,9 +18,11 @@ Labels follow the round report's rules (:func:`calibration.stats.labels.interpre
 program's minimum evidence (submissions for anchors, read pairs for criterion-scores) a statistic has
 no label, only "too few to judge"; alpha's label and a lean are decided on the interval.
 
-Fast at scale: one Core query has the database join each needed column of all the reads into one
-text, which numpy parses (no Python object per read); numpy puts the reads in (submission,
-criterion, read) order, reads are paired by that order and every statistic is vectorised. The result is cached
+Fast and lean at scale: a Core query has the database join each needed column of all the reads
+into one text, which numpy parses (no Python object per read: the submission ids come as UTF-8
+bytes and are numbered with numpy); a period with many reads is read in slices of days, which
+bounds the memory, into narrow integer columns; numpy puts the reads in (submission, criterion,
+read) order, reads are paired by that order and every statistic is vectorised. The result is cached
 (:mod:`.report_cache`, kept on disk by :mod:`.report_store`) under the data's version: the count and
 highest id of the rows in range (rows are never updated or deleted).
 """
@@ -166,9 +168,30 @@ def _packed(start: dt.date, end: dt.date, levels: list[int]) -> Any:
     ) + level_index
 
 
-#: Reads per aggregate query at most (on average): one aggregated text holds at most 1 GB on either
-#: database, and two million ids of 200 characters are 400 MB.
-READS_PER_QUERY = 2_000_000
+#: Reads per query at most (on average). Bounds the memory of a read: the texts the database builds
+#: and the driver hands over, and the numpy arrays one slice is parsed into, are proportional to it
+#: (about 30 bytes a read with ids of a dozen characters; 230 with the longest, 200 characters).
+READS_PER_QUERY = 200_000
+#: Ids per block when ids of different lengths are padded to one width (bounds that copy).
+_IDS_PER_BLOCK = 1 << 16
+
+
+@dataclass(eq=False)
+class _Slice:
+    """The reads of one query, in the database's order: the distinct submission ids (a sorted numpy
+    bytes array, see :func:`_distinct_ids`) and per read its id's index among them, its reader, and
+    its packed value taken apart (:func:`_packed`), each in the narrowest integer type that holds it."""
+
+    ids: np.ndarray
+    codes: np.ndarray  # int32
+    assessor: np.ndarray  # int32
+    criterion: np.ndarray  # int32
+    read: np.ndarray  # uint8
+    month: np.ndarray  # int32, months since the period's first month
+    level: np.ndarray  # uint8, level index (_UNKNOWN_LEVEL: not a level of the rubric)
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
 
 
 def _read_columns(
@@ -179,26 +202,24 @@ def _read_columns(
     end: dt.date,
     levels: list[int],
     expected: int | None = None,
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+) -> list[_Slice]:
     """:func:`_read_one_query` over the period, split into slices of days when ``expected`` (the
     number of the program's reads in the period, all rubric versions) is more than
     :data:`READS_PER_QUERY`: twice as many slices as needed, so that uneven days still fit."""
     days = (end - start).days + 1
     slices = min(days, 2 * -(-(expected or 0) // READS_PER_QUERY))
     if slices <= 1:
-        return _read_one_query(session, program_id, rubric_id, start, end, levels, start, end)
-    ids: list[str] = []
-    packed: list[np.ndarray] = []
-    readers: list[np.ndarray] = []
+        one = _read_one_query(session, program_id, rubric_id, start, end, levels, start, end)
+        return [one] if len(one) else []
+    out: list[_Slice] = []
     bounds = [start + dt.timedelta(days=days * i // slices) for i in range(slices + 1)]
     for lo, hi in itertools.pairwise(bounds):
         part = _read_one_query(
             session, program_id, rubric_id, start, end, levels, lo, hi - dt.timedelta(days=1)
         )
-        ids.extend(part[0])
-        packed.append(part[1])
-        readers.append(part[2])
-    return ids, np.concatenate(packed), np.concatenate(readers)
+        if len(part):
+            out.append(part)
+    return out
 
 
 def _read_one_query(
@@ -210,63 +231,116 @@ def _read_one_query(
     levels: list[int],
     first: dt.date,
     last: dt.date,
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+) -> _Slice:
     """Every read's external submission id, packed value (:func:`_packed`) and reader.
 
     One aggregate row: the database joins each column of all the reads into one text (SQLite:
     ``group_concat``; PostgreSQL: ``string_agg``, the integers as big-endian 64-bit bytes from
-    ``int8send``), so the driver builds three Python objects instead of a tuple and three values per
-    read, and numpy parses the integers in C. The aggregates of one query are fed the same rows in the
-    same order, so item ``i`` of each is the same read (checked by their lengths). Ids never hold a
-    line break: the import refuses control characters. One text holds at most 1 GB on either
-    database, some millions of reads with the longest ids (200 characters): :func:`_read_columns`
-    asks for days ``first`` to ``last`` of the period ``start`` to ``end`` (which numbers the months)."""
+    ``int8send``), so the driver builds four Python objects instead of a tuple and three values per
+    read, and numpy parses them in C. The ids come as UTF-8 bytes (never one Python string per read).
+    The aggregates of one query are fed the same rows in the same order, so item ``i`` of each is the
+    same read (checked by their lengths). Ids never hold a line break: the import refuses control
+    characters. :func:`_read_columns` asks for days ``first`` to ``last`` of the period ``start`` to
+    ``end`` (which numbers the months)."""
     r = OperationalRating
     packed = _packed(start, end, levels)
     postgres = session.get_bind().dialect.name == "postgresql"
+    ids: Any
     if postgres:
         empty = literal(b"", LargeBinary)
-        ids = func.string_agg(r.external_submission_id, literal("\n"))
+        ids = func.string_agg(func.convert_to(r.external_submission_id, "UTF8"), literal(b"\n", LargeBinary))
         values = func.string_agg(func.int8send(packed), empty)
         readers = func.string_agg(func.int8send(cast(r.assessor_id, BigInteger)), empty)
     else:
-        ids = func.group_concat(r.external_submission_id, literal("\n"))
+        ids = cast(func.group_concat(r.external_submission_id, literal("\n")), LargeBinary)
         values = func.group_concat(packed)
         readers = func.group_concat(r.assessor_id)
     stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, first, last))
     result = session.connection().execute(stmt)
     row: tuple[Any, ...] | None = result.cursor.fetchone()  # plain values, no type conversion
     result.close()
-    n, id_text, who, p = row if row is not None else (0, "", b"", b"")
+    n, id_bytes, who, p = row if row is not None else (0, b"", b"", b"")
     if not n:
-        return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    submissions = id_text.split("\n")
+        none = np.zeros(0, dtype=np.int32)
+        small = np.zeros(0, dtype=np.uint8)
+        return _Slice(np.zeros(0, dtype="S1"), none, none, none, small, none, small)
+    distinct, codes = _distinct_ids(id_bytes)
+    del row, id_bytes
     if postgres:
-        readers_arr = np.frombuffer(who, dtype=">i8").astype(np.int64)
+        readers_arr = np.frombuffer(who, dtype=">i8").astype(np.int32)
         packed_arr = np.frombuffer(p, dtype=">i8").astype(np.int64)
     else:
-        readers_arr = np.fromstring(who, dtype=np.int64, sep=",")
+        readers_arr = np.fromstring(who, dtype=np.int64, sep=",").astype(np.int32)
         packed_arr = np.fromstring(p, dtype=np.int64, sep=",")
-    if not len(submissions) == readers_arr.size == packed_arr.size == n:
+    del who, p
+    if not codes.size == readers_arr.size == packed_arr.size == n:
         raise RuntimeError(
-            f"{n} operational ratings read back as {len(submissions)}, {readers_arr.size} and "
+            f"{n} operational ratings read back as {codes.size}, {readers_arr.size} and "
             f"{packed_arr.size} values"
         )
-    return submissions, packed_arr, readers_arr
+    level = (packed_arr & _UNKNOWN_LEVEL).astype(np.uint8)
+    packed_arr >>= _LEVEL_BITS
+    month = (packed_arr & ((1 << _MONTH_BITS) - 1)).astype(np.int32)
+    packed_arr >>= _MONTH_BITS  # criterion * 2^6 + read
+    read = (packed_arr & ((1 << _READ_BITS) - 1)).astype(np.uint8)
+    packed_arr >>= _READ_BITS
+    return _Slice(distinct, codes, readers_arr, packed_arr.astype(np.int32), read, month, level)
 
 
-def _numbered(ids: list[str]) -> np.ndarray:
-    """Each id's number among the distinct ids sorted by code point (0, 1, ...): a dict numbers them
-    by first appearance in one C-level pass, then the few distinct ids are sorted."""
-    codes: dict[str, int] = {}
-    first = np.fromiter(map(codes.setdefault, ids, range(len(ids))), dtype=np.int64, count=len(ids))
-    seen = np.zeros(len(ids), dtype=bool)
-    seen[first] = True
-    appearance = (np.cumsum(seen) - 1)[first]  # 0.. in order of first appearance
-    distinct = list(codes)
-    rank = np.empty(len(distinct), dtype=np.int64)
-    rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
-    return np.asarray(rank[appearance])
+def _distinct_ids(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of one line-separated UTF-8 text: the distinct ids, sorted, as a numpy bytes array
+    (``S<width>``, padded with NUL bytes), and each id's index among them (int32).
+
+    Sorted bytes are sorted ids: UTF-8 keeps code point order byte by byte, and padding with NUL
+    keeps a prefix first (ids hold no control characters). Ids of one submission mostly come
+    together (a submission's reads are imported together), so only the first of each run of equal
+    ids is sorted."""
+    b = np.frombuffer(text, dtype=np.uint8)
+    breaks = np.flatnonzero(b == 10)
+    k = breaks.size + 1
+    starts = np.empty(k, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = breaks + 1
+    del breaks
+    lengths = np.empty(k, dtype=np.int64)
+    lengths[:-1] = starts[1:] - 1 - starts[:-1]
+    lengths[-1] = b.size - starts[-1]
+    width = max(int(lengths.max()), 1)
+    cells = np.zeros((k, width), dtype=np.uint8)
+    if b.size + 1 == k * (width + 1):  # every id of one length: a reshape
+        cells[:-1] = b[: (k - 1) * (width + 1)].reshape(k - 1, width + 1)[:, :width]
+        cells[-1] = b[(k - 1) * (width + 1) :]
+    else:
+        padded = np.concatenate((b, np.zeros(width, dtype=np.uint8)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+        beyond = np.arange(width)
+        for lo in range(0, k, _IDS_PER_BLOCK):
+            block = windows[starts[lo : lo + _IDS_PER_BLOCK]]  # a copy
+            block[beyond >= lengths[lo : lo + _IDS_PER_BLOCK, None]] = 0
+            cells[lo : lo + _IDS_PER_BLOCK] = block
+        del padded, windows
+    ids = cells.view(f"S{width}").ravel()
+    new = np.empty(k, dtype=bool)
+    new[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=new[1:])
+    distinct, inverse = np.unique(ids[new], return_inverse=True)
+    run = np.cumsum(new, dtype=np.int32)
+    run -= 1
+    return distinct, inverse.astype(np.int32)[run]
+
+
+def _numbered(slices: list[_Slice]) -> np.ndarray:
+    """Each read's submission number among the distinct ids of all slices, sorted by code point
+    (0, 1, ...), in slice order (int32)."""
+    distinct, inverse = np.unique(np.concatenate([s.ids for s in slices]), return_inverse=True)
+    del distinct
+    out = np.empty(sum(len(s) for s in slices), dtype=np.int32)
+    at = seen = 0
+    for s in slices:
+        out[at : at + len(s)] = inverse[seen : seen + s.ids.size][s.codes]
+        at += len(s)
+        seen += s.ids.size
+    return out
 
 
 def operational_rows(
@@ -279,41 +353,66 @@ def operational_rows(
     levels: list[int],
     expected: int | None = None,
 ) -> OperationalRows:
-    """The reads of one rubric version in a period, from one Core query (never ORM entities)
-    grouped by submission (:func:`_grouped_by_submission`): per read the database sends its reader
-    and one integer packing criterion, read number, month and level index (see :func:`_packed`).
-    Submissions are numbered 0.. in order of their external id; reads after the 63rd count as the
-    63rd (a later read). ``expected``: about how many reads the period holds, when known (more than
-    :data:`READS_PER_QUERY` are read in slices)."""
-    ids, p, assessor = _read_columns(session, program_id, rubric_id, start, end, levels, expected)
-    if not ids:
-        empty = np.zeros(0, dtype=np.int64)
-        return OperationalRows(empty, empty, empty, empty, empty, empty)
-    submission = _numbered(ids)
-    del ids
-    first_month = _month_index(start)
-    lv = p & _UNKNOWN_LEVEL
-    p >>= _LEVEL_BITS
-    month = (p & ((1 << _MONTH_BITS) - 1)) + first_month
-    p >>= _MONTH_BITS  # criterion * 2^6 + read: sorts like (criterion, read)
-    rd = p & ((1 << _READ_BITS) - 1)
-    crit = p >> _READ_BITS
-    # (submission, criterion, read) order, on one combined key when it fits in 64 bits
-    span = int(p.max()) + 1
-    if int(submission.max()) < np.iinfo(np.int64).max // span:
-        order = np.argsort(submission * span + p, kind="stable")
+    """The reads of one rubric version in a period, from Core queries (never ORM entities): per read
+    the database sends its submission's external id, its reader and one integer packing criterion,
+    read number, month and level index (see :func:`_packed`). Submissions are numbered 0.. in order of
+    their external id; reads after the 63rd count as the 63rd (a later read); rows come in
+    (submission, criterion, read) order. ``expected``: about how many reads the period holds, when
+    known (more than :data:`READS_PER_QUERY` are read in slices of days, which bounds the memory).
+
+    Columns are narrow: read uint8, the others int32."""
+    slices = _read_columns(session, program_id, rubric_id, start, end, levels, expected)
+    if not slices:
+        return OperationalRows(
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.uint8),
+            np.zeros(0, dtype=np.int32),
+        )
+    submission = _numbered(slices)
+
+    # each column of the slices is let go as soon as it is joined: less memory at once
+    names = ("assessor", "criterion", "read", "month", "level")
+    columns = [{name: getattr(s, name) for name in names} for s in slices]
+    del slices
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([c.pop(name) for c in columns])
+
+    crit = joined("criterion")
+    rd = joined("read")
+    # (submission, criterion, read) order: one stable sort on a combined key when it fits in 64 bits
+    c_lo = int(crit.min())
+    c_span = int(crit.max()) - c_lo + 1
+    if int(submission.max()) < np.iinfo(np.int64).max // (c_span << _READ_BITS):
+        key = submission.astype(np.int64)
+        key *= c_span
+        key += crit - c_lo
+        key <<= _READ_BITS
+        key += rd
+        order = np.argsort(key, kind="stable")
+        del key
     else:
-        order = np.lexsort((p, submission))
+        order = np.lexsort((rd, crit, submission))
+    lv = joined("level")
     keep = lv != _UNKNOWN_LEVEL  # the import refuses unknown levels; never let one break a report
-    order = order[keep[order]]
-    values = np.asarray(levels, dtype=np.int64)
+    if not bool(keep.all()):
+        order = order[keep[order]]
+    del keep
+    values = np.asarray(levels, dtype=np.int32)  # level values are 32-bit integers in the database
+    level = values[lv[order]]
+    del lv
+    month = joined("month")[order]
+    month += _month_index(start)
     return OperationalRows(
         submission=submission[order],
         criterion=crit[order],
-        assessor=assessor[order],
-        level=values[lv[order]],
+        assessor=joined("assessor")[order],
+        level=level,
         read=rd[order],
-        month=month[order],
+        month=month,
     )
 
 

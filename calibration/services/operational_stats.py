@@ -213,7 +213,7 @@ def _reliability(
     rows: OperationalRows,
     sel: np.ndarray | None,
     idx: np.ndarray,
-    pairs_at: np.ndarray,
+    pairs_at: np.ndarray | None,
     first: np.ndarray,
     second: np.ndarray,
     unit: np.ndarray,
@@ -230,11 +230,13 @@ def _reliability(
         return x if sel is None else x[sel]
 
     u = pick(unit)
-    a, b = idx[first[pairs_at]], idx[second[pairs_at]]
+    f, s = (first, second) if pairs_at is None else (first[pairs_at], second[pairs_at])
+    a, b = idx[f], idx[s]
+    del s
     subs = pick(rows.submission)
     n_subs = _distinct(subs)
     n_pairs = int(a.size)
-    pair_subs = _distinct(rows.submission[first[pairs_at]])
+    pair_subs = _distinct(rows.submission[f])
     alpha = krippendorff_alpha(
         u,
         pick(rows.assessor),
@@ -262,7 +264,8 @@ def _reliability(
     later = np.zeros(reads_per_unit.size, dtype=bool)
     later[u[pick(rows.read) > 2]] = True
     beyond = np.zeros(reads_per_unit.size, dtype=bool)
-    beyond[unit[first[pairs_at]][adjudication_needed(a, b, n_levels=q)]] = True
+    beyond[unit[f][adjudication_needed(a, b, n_levels=q)]] = True
+    del f
     needs = later | beyond
     if crit is None:
         sub_of_unit = np.zeros(reads_per_unit.size, dtype=np.int64)
@@ -352,21 +355,26 @@ def paired(
     report), each read's level index (0 = lowest), its unit (submission x criterion, numbered in row
     order: rows come sorted by both) and the row indices of each unit's first and second read."""
     lv = np.asarray(levels, dtype=np.int64)
-    order = np.argsort(lv)
-    pos = np.minimum(np.searchsorted(lv, rows.level, sorter=order), max(lv.size - 1, 0))
-    known = lv[order[pos]] == rows.level
+    order = np.argsort(lv).astype(np.int32)  # level indices: int32, as narrow as the other columns
+    pos = np.searchsorted(lv, rows.level, sorter=order)
+    np.minimum(pos, max(lv.size - 1, 0), out=pos)
+    idx = order[pos]
+    del pos
+    known = lv[idx] == rows.level
     if not bool(known.all()):
         keep = np.flatnonzero(known)
         rows = OperationalRows(*(getattr(rows, f)[keep] for f in OperationalRows.__dataclass_fields__))
-        pos = pos[keep]
-    idx = order[pos]
+        idx = idx[keep]
+    del known
     key_change = np.empty(rows.level.size, dtype=bool)
     if key_change.size:
         key_change[0] = True
         key_change[1:] = (rows.submission[1:] != rows.submission[:-1]) | (
             rows.criterion[1:] != rows.criterion[:-1]
         )
-    unit = np.cumsum(key_change) - 1
+    unit: np.ndarray = np.cumsum(key_change, dtype=np.int32 if key_change.size < 2**31 else np.int64)
+    unit -= 1
+    del key_change
     pr = pair_reads(unit, rows.read)
     return rows, idx, unit, pr.first, pr.second
 
@@ -387,7 +395,7 @@ def compute(
             rows,
             None,
             idx,
-            np.arange(first.size),
+            None,
             first,
             second,
             unit,
@@ -423,10 +431,9 @@ def compute(
         )
     # over time: pairs by the period of their second read
     step = 3 if by == "quarter" else 1
-    period = rows.month // step
     q = len(levels)
     periods: list[PeriodAgreement] = []
-    pp = period[second]
+    pp = rows.month[second] // step
     a, b = idx[first], idx[second]
     p_lo = int(pp.min()) if pp.size else 0
     for p in (np.flatnonzero(np.bincount(pp - p_lo)) + p_lo).tolist():
@@ -444,12 +451,17 @@ def compute(
                 _kappa(pa, pb, q, plain),
             )
         )
-    # each reader against the co-reader of every pair they are in
+    # each reader against the co-reader of every pair they are in (level indices in a narrow type:
+    # every pair is here twice)
+    del unit, idx, pair_crit
+    narrow = np.int16 if q <= np.iinfo(np.int16).max else np.int64
     who = np.concatenate([rows.assessor[first], rows.assessor[second]])
-    own = np.concatenate([a, b])
-    other = np.concatenate([b, a])
+    own = np.concatenate([a, b], dtype=narrow)
+    other = np.concatenate([b, a], dtype=narrow)
+    del a, b
     cluster = np.concatenate([rows.submission[first], rows.submission[first]])
     when = np.concatenate([pp, pp])
+    del first, second, pp
     assessors: dict[int, AssessorAgreement] = {}
     if who.size:
         overall = coreader_agreement(who, cluster, own, other)
@@ -461,7 +473,12 @@ def compute(
             assessors[uid] = replace(line, user_id=uid)
         p_lo = int(when.min())
         span = int(when.max()) - p_lo + 1
-        timed = coreader_agreement(who * span + (when - p_lo), cluster, own, other)
+        wide = (int(who.max()) + 1) * span >= 2**31 or int(who.min()) < 0
+        timed_groups = np.multiply(who, span, dtype=np.int64 if wide else np.int32)  # reader x period
+        del who
+        timed_groups += when
+        timed_groups -= p_lo
+        timed = coreader_agreement(timed_groups, cluster, own, other)
         labels = [period_label(int(g % span) + p_lo, by) for g in timed.groups.tolist()]
         per: dict[int, list[AssessorAgreement]] = {}
         for g, line in zip(

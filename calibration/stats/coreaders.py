@@ -49,12 +49,14 @@ class ReadPairs:
         return int(self.first.size)
 
 
-def _sorted_by_unit(units: np.ndarray, reads: np.ndarray) -> np.ndarray:
+def _sorted_by_unit(units: np.ndarray, reads: np.ndarray) -> np.ndarray | None:
+    """The (unit, read) order of the rows, or None when they are in it already (as the report's
+    query gives them: then no copy of the columns is made)."""
     if units.size < 2 or (
         bool(np.all(units[1:] >= units[:-1]))
         and bool(np.all((units[1:] != units[:-1]) | (reads[1:] > reads[:-1])))
     ):
-        return np.arange(units.size)  # already in (unit, read) order, as the report's query gives them
+        return None
     return np.lexsort((reads, units))
 
 
@@ -84,14 +86,14 @@ def pair_reads(units: Any, reads: Any) -> ReadPairs:
     >>> p.first.tolist(), p.second.tolist(), p.later.tolist()
     ([1, 3], [0, 4], [False, False, True])
     """
-    u = np.asarray(units, dtype=np.int64)
-    r = np.asarray(reads, dtype=np.int64)
+    u, r = _integers(units), _integers(reads)  # compared only: narrow integers need no wider copy
     if u.shape != r.shape or u.ndim != 1:
         raise ValueError(f"units and reads must be 1-d and of one length, got {u.shape} and {r.shape}")
     if r.size and int(r.min()) < 1:
         raise ValueError(f"read numbers start at 1, got {int(r.min())}")
     order = _sorted_by_unit(u, r)
-    us, rs = u[order], r[order]
+    in_order = order is None
+    us, rs = (u, r) if order is None else (u[order], r[order])
     same = us[1:] == us[:-1]
     if bool(np.any(same & (rs[1:] == rs[:-1]))):
         raise ValueError("a unit has the same read number twice")
@@ -100,8 +102,10 @@ def pair_reads(units: Any, reads: Any) -> ReadPairs:
     unit_ids = us[starts]
     later = np.zeros(unit_ids.size, dtype=bool)
     if us.size:
-        later_rows = rs > 2
-        later = np.add.reduceat(later_rows.astype(np.int64), starts) > 0
+        later = np.logical_or.reduceat(rs > 2, starts)
+    if in_order:
+        return ReadPairs(at, at + 1, unit_ids, later)
+    assert order is not None
     return ReadPairs(order[at], order[at + 1], unit_ids, later)
 
 
@@ -116,10 +120,9 @@ def adjudication_needed(first: Any, second: Any, *, n_levels: int) -> np.ndarray
     >>> adjudication_needed([0, 1], [1, 1], n_levels=2).tolist()
     [True, False]
     """
-    a = np.asarray(first, dtype=np.int64)
-    b = np.asarray(second, dtype=np.int64)
+    a, b = _integers(first), _integers(second)  # no wider copies: the difference is taken in int64
     gap = 1 if n_levels <= 2 else 2
-    return np.asarray(np.abs(a - b) >= gap)
+    return np.asarray(np.abs(np.subtract(a, b, dtype=np.int64)) >= gap)
 
 
 def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,9 +131,11 @@ def _dense(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (both faster than ``np.unique`` on millions of values)."""
     if x.size and int(x.max()) - int(x.min()) < 4 * x.size:
         lo = int(x.min())
-        present = np.bincount(x - lo) > 0
-        rank = np.cumsum(present) - 1
-        return np.flatnonzero(present) + lo, rank[x - lo]
+        shifted = x - lo
+        present = np.bincount(shifted) > 0
+        rank: np.ndarray = np.cumsum(present, dtype=np.int32 if present.size < 2**31 else np.int64)
+        rank -= 1
+        return np.flatnonzero(present) + lo, rank[shifted]
     order = np.argsort(x, kind="stable")
     xs = x[order]
     new = np.empty(xs.size, dtype=bool)
@@ -146,15 +151,31 @@ def _cluster_ids(gi: np.ndarray, cluster: np.ndarray, k: int) -> np.ndarray:
     ``cluster * k + group``, which is a merge of a few runs when rows come nearly in cluster order
     (as the report's do). Within one group the numbers still rise with the cluster, so sums over
     a group's clusters add in the same order as with (group, cluster) numbering."""
-    key = cluster * k + gi
+    top = (int(cluster.max()) + 1) * k if cluster.size else 0
+    small = cluster.size < 2**31 and top < 2**31 and int(cluster.min(initial=0)) >= 0
+    key = np.multiply(cluster, k, dtype=np.int32 if small else np.int64)  # half the memory when it fits
+    key += gi
     order = np.argsort(key, kind="stable")
     ks = key[order]
+    del key
     new = np.empty(ks.size, dtype=bool)
     new[:1] = True
     np.not_equal(ks[1:], ks[:-1], out=new[1:])
-    ids = np.empty(ks.size, dtype=np.int64)
-    ids[order] = np.cumsum(new) - 1
+    del ks
+    number: np.ndarray = np.cumsum(new, dtype=np.int32 if new.size < 2**31 else np.int64)
+    number -= 1
+    ids = np.empty(new.size, dtype=number.dtype)
+    ids[order] = number
     return ids
+
+
+def _integers(x: Any) -> np.ndarray:
+    """Integer columns: up to 32 bits as they are (no wider copy; arithmetic on them widens where it
+    could overflow), else as int64."""
+    arr = np.asarray(x)
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize <= 4:
+        return arr
+    return np.asarray(arr, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,26 +234,26 @@ def coreader_agreement(
     >>> [round(float(x), 3) for x in (t.mean_low[0], t.mean_high[0])]
     [-0.419, 1.419]
     """
-    g = np.asarray(groups, dtype=np.int64)
-    c = np.asarray(clusters, dtype=np.int64)
-    a = np.asarray(own, dtype=np.int64)
-    b = np.asarray(other, dtype=np.int64)
+    g, c = _integers(groups), _integers(clusters)
+    a, b = _integers(own), _integers(other)
     if not (g.shape == c.shape == a.shape == b.shape) or g.ndim != 1:
         raise ValueError("groups, clusters, own and other must be 1-d and of one length")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     ids, gi = _dense(g)
     k = ids.size
-    d = (a - b).astype(np.float64)
+    # clusters within groups: numbered first, so that the differences are not held meanwhile
+    c_lo = int(c.min()) if c.size else 0
+    shift = c_lo < 0 or (c_lo > 0 and c.dtype.itemsize == 8)  # keys stay far from overflow
+    cid = _cluster_ids(gi, np.subtract(c, c_lo, dtype=np.int64) if shift else c, k)
+    d = np.subtract(a, b, dtype=np.float64)  # exact: level indices are far below 2**53
     n = np.bincount(gi, minlength=k)
-    exact = np.bincount(gi, weights=(d == 0), minlength=k).astype(np.int64)
-    adjacent = np.bincount(gi, weights=(np.abs(d) <= 1), minlength=k).astype(np.int64)
+    exact = np.bincount(gi[d == 0], minlength=k)
+    adjacent = np.bincount(gi[np.abs(d) <= 1], minlength=k)
     total = np.bincount(gi, weights=d, minlength=k)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    # clusters within groups: sum of differences and count per (group, submission)
-    c_lo = int(c.min()) if c.size else 0
-    cid = _cluster_ids(gi, c - c_lo, k)
+    # sum of differences and count per (group, submission)
     n_c = np.bincount(cid)
     d_c = np.bincount(cid, weights=d)
     g_of_c = np.zeros(n_c.size, dtype=np.int64)

@@ -124,3 +124,61 @@ def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed, mo
 
 def _unnamed(a: AssessorAgreement) -> AssessorAgreement:
     return replace(a, name="", periods=tuple(replace(p, name="") for p in a.periods))
+
+
+IDS = ["b", "B", "a-1", "a_1", "A", "é", "z", "Zed", "10", "9", "sub 1", "ü", "a", "e", "ab", "a", "€x", "ab"]
+
+
+@pytest.mark.parametrize("block", [2, 1 << 16])
+def test_ids_are_numbered_by_code_point_without_a_string_per_read(monkeypatch, block):  # type: ignore[no-untyped-def]
+    """Ids of different lengths (padded block by block) and of one length (a reshape) number like
+    Python's sorted() of the strings: by code point, a prefix first."""
+    monkeypatch.setattr(opr, "_IDS_PER_BLOCK", block)
+    for ids in (IDS, ["LIVE-0002", "LIVE-0001", "LIVE-0001", "LIVE-0010"], ["x"]):
+        distinct, codes = opr._distinct_ids("\n".join(ids).encode())
+        assert codes.dtype == np.int32
+        assert [x.decode() for x in distinct.tolist()] == sorted(set(ids))
+        assert [distinct[c].decode() for c in codes.tolist()] == ids
+
+
+def test_a_report_read_in_many_slices_equals_one_read(db, world, monkeypatch):  # type: ignore[no-untyped-def]
+    """Bounding the reads per query (which bounds the read's memory) changes no figure: the rows and
+    the report from several queries are those of one query, and the columns stay narrow (at a
+    million reads: 4 bytes a column, 1 for the read number)."""
+    readers = []
+    for i in range(4):
+        u = User(email=f"slice{i}@a.test", name=f"Slice {i}", password_hash="x")
+        db.add(u)
+        db.flush()
+        db.add(Membership(user_id=u.id, program_id=world.program_a, role=Role.ASSESSOR))
+        readers.append(u.id)
+    db.commit()
+    add_ratings(db, world.program_a, world.rubric_id, _random_season(world, readers, 3))
+    levels = list(world.levels)
+    queries: list[int] = []
+    one_query = opr._read_one_query
+
+    def counted(*args: Any) -> Any:
+        part = one_query(*args)
+        queries.append(len(part))
+        return part
+
+    monkeypatch.setattr(opr, "_read_one_query", counted)
+    whole = opr.operational_rows(db, world.program_a, world.rubric_id, START, END, levels=levels)
+    assert len(queries) == 1 and queries[0] == len(whole) > 300
+    monkeypatch.setattr(opr, "READS_PER_QUERY", 60)
+    queries.clear()
+    sliced = opr.operational_rows(
+        db, world.program_a, world.rubric_id, START, END, levels=levels, expected=len(whole)
+    )
+    assert len(queries) > 5 and sum(queries) == len(whole)
+    for name in OperationalRows.__dataclass_fields__:
+        column = getattr(sliced, name)
+        assert np.array_equal(column, getattr(whole, name)), name
+        assert column.dtype.itemsize <= (1 if name == "read" else 4), name
+    settings = ProgramSettings.of_program(db, world.program_a)
+    ev = Evidence(settings.evidence.min_anchors, settings.evidence.min_scores)
+    titles = {c: str(c) for c in world.criteria}
+    assert compute(sliced, levels, "ordinal", titles, ev, "quarter", seed=1) == compute(
+        whole, levels, "ordinal", titles, ev, "quarter", seed=1
+    )

@@ -155,9 +155,9 @@ def warm_up() -> list[Markup]:
     """Pay now what a process's first charts would: one small throw-away chart of each kind through
     the SVG writers, neither cached nor stored (see ``web/warmup.py``); returns them.
 
-    Almost all of it is the heat map above :data:`MAX_LABELLED_ROWS` rows, one PNG image: loading
-    Pillow and its PNG encoder (about 0.1 s); the rest is the viridis table and each writer's first
-    call (a few ms)."""
+    Most of it is the heat map above :data:`MAX_LABELLED_ROWS` rows, one PNG image: loading Pillow
+    and its PNG encoder (about 20 ms here, against under 1 ms for a later one); the rest is the
+    viridis table and each writer's first call (a few ms in all)."""
     n = MAX_LABELLED_ROWS + 1
     rows = [f"row {i}" for i in range(n)]
     values = np.linspace(0.0, 1.0, n)

@@ -1,7 +1,7 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi run``.
 
-The app is warmed up before it takes requests (templates compiled, the chart library loaded), so the
-first request after a start is about as fast as a later one; see ``calibration/web/warmup.py``.
+The app is warmed up before it takes requests (templates compiled, one chart of each kind drawn), so
+the first request after a start is about as fast as a later one; see ``calibration/web/warmup.py``.
 """
 
 from calibration import create_app

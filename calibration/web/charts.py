@@ -1,14 +1,10 @@
-"""Server-side charts: matplotlib figures rendered to inline SVG that passes the page's CSP.
+"""Server-side charts: inline SVG that passes the page's CSP, written straight as markup.
 
-The only module that imports matplotlib. Nothing is configured at import time: the first chart
-loads matplotlib (figures are created without ``pyplot``, each on its own Agg canvas, so no global
-backend is chosen), quiets its font-cache log lines, and renders under a lock with fixed rc
-settings (text kept as text, no mathtext, a stable id salt).
-
-The SVG is made safe to inline under ``style-src 'self'``: matplotlib's ``<style>`` element and
-every ``style="..."`` attribute become SVG presentation attributes, ids get a per-chart prefix (so
-two charts on one page never share an id), and the root carries ``role="img"``, an ``aria-label``
-and a ``<title>``. Each chart's data table is rendered by the page beside it.
+Each chart kind has its writer (:mod:`.control_svg`, :mod:`.plot_svg`, :mod:`.round_svg`, with the
+shared look in :mod:`.svg_draw`); no plotting library is involved. This module dispatches to them and
+makes the result safe to inline (:func:`~.svg_clean.clean_svg`): ids get a per-chart prefix (so two
+charts on one page never share an id), and the root carries ``role="img"``, an ``aria-label`` and a
+``<title>``. Each chart's data table is rendered by the page beside it.
 
 Rendered charts are kept in a small in-process LRU keyed by a digest of their inputs, and on disk
 (:mod:`calibration.services.report_store`) so that a restarted process does not draw them again: neither
@@ -18,15 +14,11 @@ decides anything, they only save re-drawing an identical picture.
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
 import math
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +26,7 @@ import numpy as np
 from markupsafe import Markup
 
 from ..services import report_store
-from . import svg_clean
+from . import round_svg
 from .control_svg import control_svg
 from .plot_svg import bar_svg, series_svg
 from .round_svg import heatmap_svg, interval_svg
@@ -47,31 +39,15 @@ __all__ = [
     "RefLine",
     "bar_chart",
     "clear_cache",
+    "code_version",
     "control_chart",
     "heatmap",
     "interval_chart",
     "series_chart",
 ]
 
-# Colour-blind-safe pair (Okabe & Ito) plus the app's accent, and greys for reference lines.
-BLUE, ORANGE, GREEN, GREY = "#0072b2", "#d55e00", "#009e73", "#52606d"
 #: Above this many rows a chart drops its per-row tick labels (the table beside it names every row).
 MAX_LABELLED_ROWS = 40
-
-_RC = {
-    "svg.fonttype": "none",  # real text: selectable, small, read by the browser's own fonts
-    "svg.hashsalt": "calibration",  # deterministic clip-path ids
-    "text.parse_math": False,  # a "$" in a name is a dollar sign, not mathtext
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: no font look-up warnings
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-}
-_QUIET = ("Matplotlib is building the font cache", "created a temporary cache directory", "findfont:")
 _lock = threading.Lock()
 
 
@@ -112,97 +88,23 @@ class Panel:
 
 
 # ------------------------------------------------------------------------------------ plumbing
-class _QuietFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        return not any(part in message for part in _QUIET)
-
-
-@cache
-def _mpl() -> Any:
-    """Load matplotlib on first use (its import costs a few hundred ms), with its log noise filtered."""
-    quiet = _QuietFilter()
-    for name in ("matplotlib", "matplotlib.font_manager"):
-        logging.getLogger(name).addFilter(quiet)
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    return Figure, FigureCanvasAgg, rc_context
-
-
-def _figure(width: float, height: float) -> Any:
-    figure_cls, canvas_cls, _ = _mpl()
-    fig = figure_cls(figsize=(width, height), dpi=100)
-    canvas_cls(fig)  # an Agg canvas of its own: no global backend, no pyplot state
-    return fig
-
-
-def warm_up() -> None:
-    """Load matplotlib and its fonts now, by drawing a small throw-away chart (see ``web/warmup.py``)."""
-
-    def draw() -> Any:
-        fig = _figure(2.0, 1.2)
-        ax = fig.add_axes((0.3, 0.3, 0.6, 0.5))
-        ax.errorbar([0.2, 0.6], [0, 1], xerr=[[0.1, 0.1], [0.1, 0.2]], fmt="o")
-        ax.set_yticks([0, 1], labels=["warm", "up"])
-        ax.set_title("warm-up")
-        return fig
-
-    with _lock:
-        _render(draw, "warm-up", prefix="warm")
-
-
-def _text_width(labels: Sequence[str], size: float = 9.0) -> float:
-    """Rough width in inches of the longest label (a layout engine would draw every figure twice)."""
-    longest = max((len(x) for x in labels), default=0)
-    return longest * size * 0.6 / 72.0
-
-
-def _margins(fig: Any, *, left: float, right: float = 0.25, top: float = 0.45, bottom: float = 0.5) -> None:
-    """Fixed margins in inches (axes fill the rest)."""
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=min(left / width, 0.6),
-        right=1 - right / width,
-        top=1 - top / height,
-        bottom=min(bottom / height, 0.6),
-        hspace=0.35,
-        wspace=0.08,
-    )
-
-
-def _title(fig: Any, title: str) -> None:
-    fig.text(
-        0.01,
-        1 - 0.08 / fig.get_size_inches()[1],
-        _short(title, 90),
-        ha="left",
-        va="top",
-        fontweight="bold",
-        fontsize=10,
-    )
-
-
-def _legend(ax: Any) -> None:
-    """Legend above the plot on the right: never over the data, no "best place" search."""
-    ax.legend(
-        loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncols=3, borderaxespad=0.1
-    )
-
-
 _CACHE: OrderedDict[str, Chart] = OrderedDict()
 _CACHE_SIZE = 256
 
 
+#: Everything that decides how a chart looks: stored charts are filed under a digest of these files, so
+#: a change to any of them re-draws them (``tests/web/test_charts_runtime.py`` checks the list is whole).
+CHART_SOURCES: tuple[Path, ...] = (
+    *(Path(__file__).with_name(f"{name}.py") for name in ("charts", "svg_clean", "svg_draw")),
+    *(Path(__file__).with_name(f"{name}_svg.py") for name in ("control", "plot", "round")),
+    round_svg.VIRIDIS_FILE,
+)
+
+
 def code_version() -> str:
-    """The version stored charts are filed under: this module's, the SVG drawing's and the SVG
-    clean-up's source."""
-    drawn = [
-        str(Path(__file__).with_name(n))
-        for n in ("control_svg.py", "plot_svg.py", "round_svg.py", "svg_draw.py")
-    ]
-    return report_store.code_version(__file__, svg_clean.__file__, *drawn)
+    """The version stored charts are filed under: the statistics' and services' source (see
+    :func:`.report_store.code_version`) and :data:`CHART_SOURCES`."""
+    return report_store.code_version(*map(str, CHART_SOURCES))
 
 
 def clear_cache() -> None:
@@ -224,7 +126,7 @@ def _digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
-def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
+def _cached(name: str, label: str, draw: Callable[[], str], *key: Any) -> Chart:
     digest = _digest(name, label, *key)
     with _lock:
         hit = _CACHE.get(digest)
@@ -244,44 +146,69 @@ def _cached(name: str, label: str, draw: Callable[[], Any], *key: Any) -> Chart:
         return chart
 
 
-def _render(draw: Callable[[], Any], label: str, *, prefix: str) -> Markup:
-    """Draw and save as SVG (caller holds the lock: rc settings and warning filters are global); a
-    ``draw`` may also return the SVG itself (:mod:`.control_svg`)."""
-    _, _, rc_context = _mpl()
-    buf = io.StringIO()
-    with rc_context(_RC), warnings.catch_warnings():
-        # Layout and missing-glyph notices (a name in a script DejaVu lacks) are cosmetic here.
-        warnings.simplefilter("ignore")
-        fig = draw()
-        if isinstance(fig, str):
-            return Markup(clean_svg(fig, label, prefix))
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    return Markup(clean_svg(buf.getvalue(), label, prefix))
+def _render(draw: Callable[[], str], label: str, *, prefix: str) -> Markup:
+    """Draw the SVG and make it safe to inline (labelled root, ids under ``prefix``)."""
+    return Markup(clean_svg(draw(), label, prefix))
+
+
+def warm_up() -> list[Markup]:
+    """Pay now what a process's first charts would: one small throw-away chart of each kind through
+    the SVG writers, neither cached nor stored (see ``web/warmup.py``); returns them.
+
+    Most of it is the heat map above :data:`MAX_LABELLED_ROWS` rows, one PNG image: loading Pillow
+    and its PNG encoder (about 20 ms here, against under 1 ms for a later one); the rest is the
+    viridis table and each writer's first call (a few ms in all)."""
+    n = MAX_LABELLED_ROWS + 1
+    rows = [f"row {i}" for i in range(n)]
+    values = np.linspace(0.0, 1.0, n)
+    lows, highs = values - 0.1, values + 0.1
+    panel = Panel("warm-up", [], [], [], refs=(RefLine(0.5, "middle"),))
+    ewma = np.full(n, 0.5)
+    top = MAX_LABELLED_ROWS
+    few = [(panel, values[:3], lows[:3], highs[:3])]
+    drawings: list[Callable[[], str]] = [
+        lambda: interval_svg(rows[:3], few, title="warm-up", max_labelled=top),
+        lambda: interval_svg(rows, [(panel, values, lows, highs)], title="warm-up", max_labelled=top),
+        lambda: series_svg(
+            rows,
+            [("s", values, lows, highs, [(0.5, "middle")], 1.0, None)],
+            title="warm-up",
+            max_labelled=top,
+        ),
+        lambda: bar_svg(rows[:3], [("s", values[:3])], title="warm-up", axis_label="s", scale=100.0),
+        lambda: control_svg(
+            rows,
+            [("s", values, ewma, ewma - 1, ewma + 1, values > 0.9)],
+            title="warm-up",
+            centre=0.5,
+            max_labelled=top,
+        ),
+        *(
+            lambda m=m: heatmap_svg(
+                m,
+                rows[: len(m)],
+                rows[: len(m)],
+                title="warm-up",
+                xlabel="x",
+                ylabel="y",
+                limits=None,
+                annotate="{:.1f}",
+                max_labelled=top,
+            )
+            for m in (np.eye(3), np.eye(n))
+        ),
+    ]
+    with _lock:
+        return [_render(draw, "warm-up", prefix=f"warm{i}") for i, draw in enumerate(drawings)]
 
 
 def _num(x: Any) -> float:
-    """A float for plotting; None (undefined) becomes NaN, which matplotlib leaves out."""
+    """A float for plotting; None (undefined) becomes NaN, which the SVG writers leave out."""
     return math.nan if x is None else float(x)
 
 
 def _arr(xs: Sequence[Any]) -> np.ndarray:
     return np.array([_num(x) for x in xs], dtype=float)
-
-
-def _errors(values: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
-    """Asymmetric error bar lengths; NaN where the interval is missing (no bar drawn)."""
-    return np.vstack([values - lows, highs - values]).clip(min=0)
-
-
-def _refs(ax: Any, refs: Sequence[RefLine], *, vertical: bool, scale: float) -> None:
-    styles = ("--", ":", "-.")
-    for i, ref in enumerate(refs):
-        draw = ax.axvline if vertical else ax.axhline
-        draw(ref.value * scale, color=GREY, linestyle=styles[i % 3], linewidth=1, label=ref.label)
-
-
-def _short(text: str, limit: int = 32) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -------------------------------------------------------------------------------------- charts

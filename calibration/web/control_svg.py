@@ -2,8 +2,9 @@
 
 A control chart is a few lines, dots and dashed steps per panel, but a criterion figure has ten
 panels over thirty rounds, and drawing it with matplotlib took seconds on a cold page (issue 17).
-Here each element is written once, in the same look as the matplotlib charts (colours, fonts,
-grid, legend); :func:`~calibration.web.svg_clean.clean_svg` then labels the root as for any chart.
+Here each element is written once, in the look of the other charts (colours, fonts, grid,
+legend, :mod:`.svg_draw`); :func:`~calibration.web.svg_clean.clean_svg` then labels the root as
+for any chart.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 An assessor's profile draws accuracy over time and the use of each level per rubric section; with
 matplotlib that was most of a cold profile's seconds (issue 17). Each element is written once here,
-in the look of the matplotlib charts (:mod:`.svg_draw`); undefined values are left out (a gap), and
+in the look of the other charts (:mod:`.svg_draw`); undefined values are left out (a gap), and
 :func:`~calibration.web.svg_clean.clean_svg` then labels the root as for any chart.
 """
 

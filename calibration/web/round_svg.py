@@ -1,11 +1,12 @@
 """The round page's dot plots and heat maps drawn straight as SVG (see :func:`.charts.interval_chart`
 and :func:`.charts.heatmap`).
 
-At 300 assessors the round page spent more time drawing its four matplotlib charts than computing its
-statistics (issue 17). Here each element is written once, in the look of the other charts (colours,
-fonts, grid, legend, :mod:`.control_svg`); a large heat map is one PNG image encoded with Pillow from
-the same viridis colours, and :func:`~calibration.web.svg_clean.clean_svg` labels the root as for any
-chart. Values are in the data's own units; a percent panel multiplies by 100 for display.
+At 300 assessors the round page spent more time drawing its four charts with matplotlib (no longer
+used by the service) than computing its statistics (issue 17). Here each element is written once, in
+the look of the other charts (colours, fonts, grid, legend, :mod:`.control_svg`); a large heat map is
+one PNG image encoded with Pillow from the same viridis colours (a table in ``viridis.txt``), and
+:func:`~calibration.web.svg_clean.clean_svg` labels the root as for any chart. Values are in the
+data's own units; a percent panel multiplies by 100 for display.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import math
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -31,7 +33,7 @@ WIDTH = 640.0
 RIGHT = 25.0
 LIGHT_BLUE = "#9ecae1"
 NO_VALUE = "#7b8794"
-#: Dash patterns of the first, second and third reference line (matplotlib's "--", ":" and "-.").
+#: Dash patterns of the first, second and third reference line (dashed, dotted, dash-dot).
 DASHES = ("3.7 1.6", "1 1.65", "6.4 1.6 1 1.6")
 
 
@@ -240,17 +242,26 @@ def _strips(
 
 
 # ------------------------------------------------------------------------------------- heat map
+#: The viridis colours, one RGB hex triple per line (CC0, see the file's header).
+VIRIDIS_FILE = Path(__file__).with_name("viridis.txt")
+
+
 @cache
 def viridis() -> np.ndarray:
-    """The 256 viridis colours as uint8 RGB rows (taken once from the installed matplotlib)."""
-    from matplotlib import colormaps
-
-    rgba = colormaps["viridis"](np.linspace(0.0, 1.0, 256))
-    return np.round(np.asarray(rgba)[:, :3] * 255).astype(np.uint8)
+    """The 256 viridis colours as uint8 RGB rows (read once from :data:`VIRIDIS_FILE`)."""
+    rows = [
+        line.strip()
+        for line in VIRIDIS_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    table = np.frombuffer(bytes.fromhex("".join(rows)), dtype=np.uint8).reshape(-1, 3)
+    if table.shape != (256, 3):
+        raise ValueError(f"{VIRIDIS_FILE.name} holds {table.shape[0]} colours, not 256")
+    return table  # read-only (a view of immutable bytes): every chart shares it
 
 
 def colour_index(m: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Each value's place in the 256 colours, as matplotlib's normalise-then-look-up does (values out of
+    """Each value's place in the 256 colours, as a normalise-then-look-up colour map does (values out of
     the limits take the end colours; equal limits take the first)."""
     span = hi - lo
     x = (m - lo) / span if span > 0 else np.zeros_like(m)

@@ -1,7 +1,10 @@
-"""Turning matplotlib's SVG into markup a page can inline under ``style-src 'self'`` (see
-:mod:`calibration.web.charts`): its ``<style>`` element and every ``style="..."`` attribute become SVG
-presentation attributes, ids get a per-chart prefix, and the root carries ``role="img"``, an
-``aria-label`` and a ``<title>``.
+"""Making a chart's SVG (see :mod:`calibration.web.charts`) ready to inline in a page: ids get a
+per-chart prefix, so two charts on one page never share one (a clip path, a gradient), and the root
+carries ``role="img"``, an ``aria-label`` and a ``<title>``.
+
+The SVG writers (:mod:`.control_svg`, :mod:`.plot_svg`, :mod:`.round_svg`) already write presentation
+attributes, never ``<style>`` or ``style="..."`` (the page's CSP has ``style-src 'self'``), and start
+with the ``<svg>`` root itself; ``tests/web/test_charts_runtime.py`` checks that for every chart kind.
 """
 
 from __future__ import annotations
@@ -12,36 +15,18 @@ from markupsafe import escape
 
 __all__ = ["clean_svg"]
 
-_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
-_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
-_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>.*?</style>\s*", re.S)
-_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
 _ID = re.compile(r'\bid="([^"]+)"')
 _REF = re.compile(r'(url\(#|href="#)([^")]+)')
 _TAG = re.compile(r"(<[^>]*>)")
 
 
-def _presentation(match: re.Match[str]) -> str:
-    """``style="fill: #fff; stroke-width: 0.8"`` -> ``fill="#fff" stroke-width="0.8"``."""
-    out = []
-    for decl in match.group(1).split(";"):
-        prop, _, value = decl.partition(":")
-        prop, value = prop.strip(), value.strip()
-        if prop and value:
-            out.append(f' {prop}="{value.replace(chr(34), chr(39))}"')
-    return "".join(out)
-
-
 def clean_svg(svg: str, label: str, prefix: str) -> str:
-    """matplotlib's SVG made safe to inline: no prolog, metadata or ``<style>``, presentation attributes
-    for ``style="..."``, ids prefixed (two charts on a page never share one), and the root labelled."""
-    svg = _PROLOG.sub("", svg, count=1)
-    svg = _METADATA.sub("", svg)
-    svg = _STYLE_ELEMENT.sub("", svg)
+    """The SVG with its ids (and the references to them) under ``prefix`` and its root labelled."""
+    if not svg.startswith("<svg"):
+        raise ValueError("a chart's SVG starts with its <svg> root")
     parts = _TAG.split(svg)
     for i in range(1, len(parts), 2):  # tags only: text nodes (people's names) are left alone
-        tag = _STYLE_ATTR.sub(_presentation, parts[i])
-        tag = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', tag)
+        tag = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', parts[i])
         parts[i] = _REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", tag)
     svg = "".join(parts)
     head_end = svg.index(">")

@@ -1,8 +1,8 @@
 """Make a freshly started process answer its first request about as fast as its hundredth.
 
 A new process pays once for what a request uses for the first time: compiling every Jinja template it
-renders, loading matplotlib and its font list for the first chart, and building SQLAlchemy's compiled
-statement cache. :func:`warm_up` pays those at start instead, before the server takes requests (the
+renders, loading what the first charts use (chiefly Pillow, for a large heat map's image), and building
+SQLAlchemy's compiled statement cache. :func:`warm_up` pays those at start instead, before the server takes requests (the
 WSGI entry point calls it; the test suite does not, to keep its app fixtures cheap). Rendered charts and
 computed reports also outlive the process (:mod:`calibration.services.report_store`), so a restart does
 not redraw or recompute them.
@@ -107,7 +107,8 @@ def _warm_pages(app: Flask) -> None:
 
 
 def warm_up(app: Flask) -> float:
-    """Compile every template, load the chart library and warm the database layer; returns the seconds."""
+    """Compile every template, draw one throw-away chart of each kind and warm the database layer;
+    returns the seconds."""
     start = time.perf_counter()
     env = app.jinja_env
     for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".txt", ".ics", ".xml"))):

@@ -189,6 +189,17 @@ def test_large_heatmap_is_one_image_of_the_same_colours() -> None:
     assert ticks[0] == -1.0 and ticks[-1] == 1.0
 
 
+def test_viridis_table_is_matplotlibs_at_every_index() -> None:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    assert cmap.N == 256
+    theirs = np.round(np.asarray(cmap(np.arange(256)))[:, :3] * 255).astype(np.uint8)
+    ours = viridis()
+    assert ours.shape == (256, 3) and ours.dtype == np.uint8
+    assert np.array_equal(ours, theirs)
+
+
 def test_colours_are_matplotlibs_viridis_as_it_maps_values() -> None:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize

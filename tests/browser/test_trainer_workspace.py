@@ -192,7 +192,7 @@ def test_control_chart_points_and_limits_match_the_library(
         assert row["shown"][2] == f"{z:+.3f}"  # what is printed is the same number
     flagged = {names[d.rounds.index(r)] for r in d.signal_rounds}
     assert {r["round"] for r in rows if "above the upper limit" in r["reading"]} == flagged
-    # The chart's own marks: one cross per flagged round, drawn inside the SVG (an SVG path).
+    # The chart's own marks: one cross per flagged round, drawn inside the SVG as paths.
     assert svg.locator("text", has_text="outside the limits").count() == 1  # the legend names the cross
     _axe_both_widths(page, "workspace-profile-control-chart")
 

@@ -522,10 +522,13 @@ def operational_report(
     key = (database_identity(session), program_id, rid, start, end, by, ev, N_BOOT, *state)
 
     def run() -> tuple[Any, ...]:
-        rows = operational_rows(session, program_id, rid, start, end, levels=levels, expected=state[0])
-        if not len(rows):  # rows of other rubric versions only
+        # A list the computation takes the rows out of: no reference stays here, so the rows are
+        # freed as soon as the computation is done with them (a million reads: tens of MB).
+        held = [operational_rows(session, program_id, rid, start, end, levels=levels, expected=state[0])]
+        n = len(held[0])
+        if not n:  # rows of other rubric versions only
             return (0, [], [], {})
-        return (len(rows), *compute(rows, levels, lom, titles, ev, by, seed=rid))
+        return (n, *compute(held.pop(), levels, lom, titles, ev, by, seed=rid))
 
     n_rows, lines, periods, by_assessor = OPERATIONAL_REPORTS.get_or_compute(key, run)
     names = dict(session.execute(select(User.id, User.name).where(User.id.in_(list(by_assessor)))).all())

@@ -461,7 +461,9 @@ def compute(
     del a, b
     cluster = np.concatenate([rows.submission[first], rows.submission[first]])
     when = np.concatenate([pp, pp])
-    del first, second, pp
+    # The rows are not needed past here: let them go before the co-reader tables, the largest step
+    # (the report's caller hands them over without keeping a reference: ``operational_report.run``).
+    del first, second, pp, rows
     assessors: dict[int, AssessorAgreement] = {}
     if who.size:
         overall = coreader_agreement(who, cluster, own, other)

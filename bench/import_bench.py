@@ -84,27 +84,26 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def rss_mb() -> float | None:
-    """Memory in use now (resident set, Linux), unlike ``ru_maxrss`` the highest so far."""
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from ``/proc/self/status`` (Linux), in MB."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def rss_mb() -> float | None:
+    """Memory in use now (resident set, Linux), unlike ``ru_maxrss`` the highest so far."""
+    return _status_mb("VmRSS")
 
 
 def high_water_mb() -> float | None:
     """This process's highest resident set (Linux ``VmHWM``); unlike ``ru_maxrss`` it starts anew
     in a process started from this one (``ru_maxrss`` keeps the parent's across ``exec``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    return _status_mb("VmHWM")
 
 
 def report_alone(url: str, program_id: int, rubric_version_id: int) -> dict[str, float] | None:

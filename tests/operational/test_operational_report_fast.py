@@ -78,16 +78,22 @@ def _straightforward_rows(db: Any, world: Any, levels: list[int]) -> Operational
     return OperationalRows(sub, crit, who, level, read, month)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed, monkeypatch):  # type: ignore[no-untyped-def]
+def _readers(db: Any, world: Any, name: str, n: int) -> list[int]:
+    """``n`` assessors of program A (``<name>0@a.test``, ...), committed; their user ids."""
     readers = []
-    for i in range(6):
-        u = User(email=f"fast{i}@a.test", name=f"Fast {i}", password_hash="x")
+    for i in range(n):
+        u = User(email=f"{name}{i}@a.test", name=f"{name.title()} {i}", password_hash="x")
         db.add(u)
         db.flush()
         db.add(Membership(user_id=u.id, program_id=world.program_a, role=Role.ASSESSOR))
         readers.append(u.id)
     db.commit()
+    return readers
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fast_read_gives_exactly_the_straightforward_figures(db, world, seed, monkeypatch):  # type: ignore[no-untyped-def]
+    readers = _readers(db, world, "fast", 6)
     add_ratings(db, world.program_a, world.rubric_id, _random_season(world, readers, seed))
     levels = list(world.levels)
 
@@ -145,14 +151,7 @@ def test_a_report_read_in_many_slices_equals_one_read(db, world, monkeypatch):  
     """Bounding the reads per query (which bounds the read's memory) changes no figure: the rows and
     the report from several queries are those of one query, and the columns stay narrow (at a
     million reads: 4 bytes a column, 1 for the read number)."""
-    readers = []
-    for i in range(4):
-        u = User(email=f"slice{i}@a.test", name=f"Slice {i}", password_hash="x")
-        db.add(u)
-        db.flush()
-        db.add(Membership(user_id=u.id, program_id=world.program_a, role=Role.ASSESSOR))
-        readers.append(u.id)
-    db.commit()
+    readers = _readers(db, world, "slice", 4)
     add_ratings(db, world.program_a, world.rubric_id, _random_season(world, readers, 3))
     levels = list(world.levels)
     queries: list[int] = []

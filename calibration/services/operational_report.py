@@ -39,6 +39,7 @@ from sqlalchemy import BigInteger, LargeBinary, case, cast, func, literal, selec
 from sqlalchemy.orm import Session
 
 from ..models import Criterion, Level, OperationalRating, RubricVersion, User
+from . import timezones
 from .errors import InvalidInput, NotFound
 from .operational_stats import (
     N_BOOT,
@@ -54,6 +55,7 @@ from .operational_stats import (
 )
 from .policy import ProgramSettings
 from .report_cache import ReportCache, database_identity
+from .round_queries import program_zone
 from .rules import level_of_measurement
 
 __all__ = [
@@ -72,11 +74,12 @@ __all__ = [
     "operational_report",
     "operational_rows",
     "period_label",
+    "program_today",
     "rubric_choices",
 ]
 
 PERIODS: tuple[Period, ...] = ("month", "quarter")
-#: The period shown when none is asked for: the last 90 days up to today (UTC).
+#: The period shown when none is asked for: the last 90 days up to today (the program's).
 DEFAULT_DAYS = 90
 #: The earliest and latest days a period may name.
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
@@ -95,6 +98,8 @@ class OperationalReport:
     min_submissions: int
     min_pairs: int
     n_rows: int = 0
+    #: The time zone whose days the period and its months are (the program's).
+    zone: str = "UTC"
     reliability: list[ReliabilityLine] = field(default_factory=list)
     periods: list[PeriodAgreement] = field(default_factory=list)
     assessors: list[AssessorAgreement] = field(default_factory=list)
@@ -120,13 +125,13 @@ class OperationalReport:
 
 
 # ------------------------------------------------------------------------------------------ reading
-def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    lo = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
-    return lo, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+def _bounds(start: dt.date, end: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants the days ``start`` to ``end`` of ``zone`` run between."""
+    return timezones.day_start(start, zone), timezones.day_start(end + dt.timedelta(days=1), zone)
 
 
-def _in_range(program_id: int, rubric_id: int, start: dt.date, end: dt.date) -> list[Any]:
-    lo, hi = _bounds(start, end)
+def _in_range(program_id: int, rubric_id: int, start: dt.date, end: dt.date, zone: str) -> list[Any]:
+    lo, hi = _bounds(start, end, zone)
     r = OperationalRating
     return [r.program_id == program_id, r.rubric_version_id == rubric_id, r.scored_at >= lo, r.scored_at < hi]
 
@@ -140,21 +145,23 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _months_since(start: dt.date, end: dt.date) -> Any:
-    """The month of ``scored_at`` counted from ``start``'s month (0, 1, ...), by comparing it with
-    the first instant of each later month up to ``end``: a few comparisons per row, cheaper than
-    taking the stored time apart, and the same SQL on every database."""
+def _months_since(start: dt.date, end: dt.date, zone: str) -> Any:
+    """The month of ``scored_at`` in ``zone`` counted from ``start``'s month (0, 1, ...), by comparing
+    it with the first instant of each later month up to ``end`` (its local midnight): a few
+    comparisons per row, cheaper than taking the stored time apart, and the same SQL on every
+    database."""
     col = OperationalRating.scored_at
     first = _month_index(start)
     cuts = [
-        dt.datetime(m // 12, m % 12 + 1, 1, tzinfo=dt.UTC) for m in range(first + 1, _month_index(end) + 1)
+        timezones.day_start(dt.date(m // 12, m % 12 + 1, 1), zone)
+        for m in range(first + 1, _month_index(end) + 1)
     ]
     if not cuts:
         return literal(0)
     return case(*((col < cut, i) for i, cut in enumerate(cuts)), else_=len(cuts))
 
 
-def _packed(start: dt.date, end: dt.date, levels: list[int]) -> Any:
+def _packed(start: dt.date, end: dt.date, levels: list[int], zone: str) -> Any:
     """One integer per read: ``((criterion * 2^6 + read) * 2^17 + month) * 2^8 + level index``."""
     r = OperationalRating
     level_index = case({v: i for i, v in enumerate(levels)}, value=r.level, else_=_UNKNOWN_LEVEL)
@@ -162,7 +169,7 @@ def _packed(start: dt.date, end: dt.date, levels: list[int]) -> Any:
     return (
         (
             (cast(r.criterion_id, BigInteger) * (1 << _READ_BITS) + read) * (1 << _MONTH_BITS)
-            + _months_since(start, end)
+            + _months_since(start, end, zone)
         )
         * (1 << _LEVEL_BITS)
     ) + level_index
@@ -202,6 +209,7 @@ def _read_columns(
     end: dt.date,
     levels: list[int],
     expected: int | None = None,
+    zone: str = "UTC",
 ) -> list[_Slice]:
     """:func:`_read_one_query` over the period, split into slices of days when ``expected`` (the
     number of the program's reads in the period, all rubric versions) is more than
@@ -209,13 +217,13 @@ def _read_columns(
     days = (end - start).days + 1
     slices = min(days, 2 * -(-(expected or 0) // READS_PER_QUERY))
     if slices <= 1:
-        one = _read_one_query(session, program_id, rubric_id, start, end, levels, start, end)
+        one = _read_one_query(session, program_id, rubric_id, start, end, levels, start, end, zone)
         return [one] if len(one) else []
     out: list[_Slice] = []
     bounds = [start + dt.timedelta(days=days * i // slices) for i in range(slices + 1)]
     for lo, hi in itertools.pairwise(bounds):
         part = _read_one_query(
-            session, program_id, rubric_id, start, end, levels, lo, hi - dt.timedelta(days=1)
+            session, program_id, rubric_id, start, end, levels, lo, hi - dt.timedelta(days=1), zone
         )
         if len(part):
             out.append(part)
@@ -231,6 +239,7 @@ def _read_one_query(
     levels: list[int],
     first: dt.date,
     last: dt.date,
+    zone: str = "UTC",
 ) -> _Slice:
     """Every read's external submission id, packed value (:func:`_packed`) and reader.
 
@@ -243,7 +252,7 @@ def _read_one_query(
     characters. :func:`_read_columns` asks for days ``first`` to ``last`` of the period ``start`` to
     ``end`` (which numbers the months)."""
     r = OperationalRating
-    packed = _packed(start, end, levels)
+    packed = _packed(start, end, levels, zone)
     postgres = session.get_bind().dialect.name == "postgresql"
     ids: Any
     if postgres:
@@ -255,7 +264,9 @@ def _read_one_query(
         ids = cast(func.group_concat(r.external_submission_id, literal("\n")), LargeBinary)
         values = func.group_concat(packed)
         readers = func.group_concat(r.assessor_id)
-    stmt = select(func.count(), ids, readers, values).where(*_in_range(program_id, rubric_id, first, last))
+    stmt = select(func.count(), ids, readers, values).where(
+        *_in_range(program_id, rubric_id, first, last, zone)
+    )
     result = session.connection().execute(stmt)
     row: tuple[Any, ...] | None = result.cursor.fetchone()  # plain values, no type conversion
     result.close()
@@ -352,6 +363,7 @@ def operational_rows(
     *,
     levels: list[int],
     expected: int | None = None,
+    zone: str = "UTC",
 ) -> OperationalRows:
     """The reads of one rubric version in a period, from Core queries (never ORM entities): per read
     the database sends its submission's external id, its reader and one integer packing criterion,
@@ -359,9 +371,10 @@ def operational_rows(
     their external id; reads after the 63rd count as the 63rd (a later read); rows come in
     (submission, criterion, read) order. ``expected``: about how many reads the period holds, when
     known (more than :data:`READS_PER_QUERY` are read in slices of days, which bounds the memory).
+    The period's days, and the months reads are counted in, are those of ``zone``.
 
     Columns are narrow: read uint8, the others int32."""
-    slices = _read_columns(session, program_id, rubric_id, start, end, levels, expected)
+    slices = _read_columns(session, program_id, rubric_id, start, end, levels, expected, zone)
     if not slices:
         return OperationalRows(
             np.zeros(0, dtype=np.int32),
@@ -448,11 +461,11 @@ def _default_rubric(session: Session, program_id: int) -> int | None:
 
 # ------------------------------------------------------------------------------------------- entry
 def _state(
-    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date
+    session: Session, program_id: int, rubric_id: int, start: dt.date, end: dt.date, zone: str
 ) -> tuple[Any, ...]:
     """The data's version: rows are only ever added, so their count and highest id say it all."""
     r = OperationalRating
-    lo, hi = _bounds(start, end)
+    lo, hi = _bounds(start, end, zone)
     # every rubric's rows of the program in range: the (program, scored_at) index answers it alone
     n, top = session.execute(
         select(func.count(r.id), func.max(r.id)).where(
@@ -460,6 +473,11 @@ def _state(
         )
     ).one()
     return (int(n or 0), int(top or 0))
+
+
+def program_today(session: Session, program_id: int) -> dt.date:
+    """Today in the program's time zone (the default end of a report's period)."""
+    return dt.datetime.now(timezones.zone(program_zone(session, program_id))).date()
 
 
 def operational_report(
@@ -473,12 +491,13 @@ def operational_report(
     today: dt.date | None = None,
 ) -> OperationalReport:
     """The report for one rubric version of the program (default: the one of the latest imported
-    rating) from ``start`` to ``end`` inclusive (UTC days; default the last :data:`DEFAULT_DAYS`
-    days), over time ``by`` month or quarter. A constant number of queries; NotFound for a rubric
+    rating) from ``start`` to ``end`` inclusive (days of the program's time zone; default the last
+    :data:`DEFAULT_DAYS` days up to its ``today``), over time ``by`` month or quarter (its months). A constant number of queries; NotFound for a rubric
     version of another program; InvalidInput when ``start`` is after ``end``."""
     if by not in PERIODS:
         raise InvalidInput(f"Over time is shown by month or by quarter, not “{by}”.")
-    end = end or today or dt.datetime.now(dt.UTC).date()
+    zone = program_zone(session, program_id)
+    end = end or today or program_today(session, program_id)
     start = start or max(FIRST_DAY, end - dt.timedelta(days=DEFAULT_DAYS - 1))
     if start > end:
         raise InvalidInput("The period starts after it ends: put the earlier date in “from”.")
@@ -488,7 +507,9 @@ def operational_report(
     ev = Evidence(settings.evidence.min_anchors, settings.evidence.min_scores)
     rid = rubric_version_id if rubric_version_id is not None else _default_rubric(session, program_id)
     if rid is None:
-        return OperationalReport(None, "", start, end, by, [], "ordinal", ev.min_submissions, ev.min_pairs)
+        return OperationalReport(
+            None, "", start, end, by, [], "ordinal", ev.min_submissions, ev.min_pairs, zone=zone
+        )
     rubric = session.scalar(
         select(RubricVersion).where(RubricVersion.id == rid, RubricVersion.program_id == program_id)
     )
@@ -515,16 +536,21 @@ def operational_report(
         lom,
         ev.min_submissions,
         ev.min_pairs,
+        zone=zone,
     )
-    state = _state(session, program_id, rid, start, end)
+    state = _state(session, program_id, rid, start, end, zone)
     if state[0] == 0:
         return base
-    key = (database_identity(session), program_id, rid, start, end, by, ev, N_BOOT, *state)
+    key = (database_identity(session), program_id, rid, start, end, zone, by, ev, N_BOOT, *state)
 
     def run() -> tuple[Any, ...]:
         # A list the computation takes the rows out of: no reference stays here, so the rows are
         # freed as soon as the computation is done with them (a million reads: tens of MB).
-        held = [operational_rows(session, program_id, rid, start, end, levels=levels, expected=state[0])]
+        held = [
+            operational_rows(
+                session, program_id, rid, start, end, levels=levels, expected=state[0], zone=zone
+            )
+        ]
         n = len(held[0])
         if not n:  # rows of other rubric versions only
             return (0, [], [], {})

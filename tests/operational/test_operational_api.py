@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from calibration.models import RubricVersion
+from calibration.models import Program, RubricVersion
 from calibration.services.operational_report import operational_report
 
 from ..api.helpers import bearer, make_token
@@ -83,3 +84,21 @@ def test_bad_queries_and_scope(client, db, world):
     assert empty["reliability"] is None and empty["assessors"] == [] and empty["ratings"] == 0
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/operational-report" in spec["paths"]
+
+
+def test_the_default_period_ends_with_the_programs_today(client, db, world):
+    """Days are the program's: with ``to`` left out the period ends with its today, and ``from`` on
+    that day is accepted even where it is already tomorrow in UTC. One of the two zones below is
+    on another date than UTC at any moment (UTC+14 from 10:00 UTC, UTC-12 before 12:00 UTC)."""
+    utc_today = dt.datetime.now(dt.UTC).date()
+    zone = next(
+        z for z in ("Pacific/Kiritimati", "Etc/GMT+12") if dt.datetime.now(ZoneInfo(z)).date() != utc_today
+    )
+    db.get(Program, world.program_a).timezone = zone
+    db.commit()
+    local_today = dt.datetime.now(ZoneInfo(zone)).date()
+    token = make_token(db, world, ["read"])
+    r = client.get(f"/api/v1/operational-report?from={local_today.isoformat()}", headers=bearer(token))
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert (body["from_date"], body["to_date"]) == (local_today.isoformat(), local_today.isoformat())

@@ -4,12 +4,13 @@ judge", labels that agree with their intervals, and the cache keyed by the data.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import krippendorff
 import numpy as np
 import pytest
 
-from calibration.models import Membership, Role, User
+from calibration.models import Membership, Program, Role, User
 from calibration.services.errors import InvalidInput, NotFound
 from calibration.services.operational_report import OPERATIONAL_REPORTS, operational_report
 from calibration.stats.labels import TOO_FEW, interpret
@@ -203,3 +204,38 @@ def test_scope_and_bad_periods(db, world):
         operational_report(db, program_id=world.program_a, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 1))
     default = operational_report(db, program_id=world.program_a, today=dt.date(2026, 3, 31))
     assert (default.start, default.end) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+
+
+def test_the_period_and_its_months_are_the_programs_days(db, world):
+    """A program in New York: a read at 03:00 UTC on 1 April is 31 March there (a March read), and
+    one at 03:00 UTC on 1 March is 28 February (outside a March period). In UTC it is the other way
+    round, so the test fails if the report counts UTC days."""
+    a, b, c0 = world.ids["assessor"], world.ids["assessor2"], world.criteria[0]
+    april_utc = dt.datetime(2026, 4, 1, 3, 0, tzinfo=dt.UTC)  # 23:00 on 31 March in New York (EDT)
+    march_utc = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)  # 22:00 on 28 February in New York (EST)
+    rows = [
+        ("late", c0, a, 2, 1, april_utc),
+        ("late", c0, b, 3, 2, april_utc),
+        ("early", c0, a, 1, 1, march_utc),
+        ("early", c0, b, 1, 2, march_utc),
+        ("early", c0, world.ids["trainer"], 2, 3, march_utc),
+    ]
+    add_ratings(db, world.program_a, world.rubric_id, rows)
+    spring = {"start": dt.date(2026, 2, 1), "end": dt.date(2026, 4, 30)}
+
+    utc = _report(db, world)
+    assert utc.zone == "UTC" and utc.n_rows == 3  # "early", on 1 March in UTC
+    by_month = operational_report(db, program_id=world.program_a, rubric_version_id=world.rubric_id, **spring)
+    assert [p.period for p in by_month.periods] == ["March 2026", "April 2026"]
+
+    db.get(Program, world.program_a).timezone = "America/New_York"
+    db.commit()
+    local = _report(db, world)
+    assert local.zone == "America/New_York" and local.n_rows == 2  # "late", on 31 March there
+    assert local.overall is not None and (local.overall.n_submissions, local.overall.n_pairs) == (1, 1)
+    by_month = operational_report(db, program_id=world.program_a, rubric_version_id=world.rubric_id, **spring)
+    assert [p.period for p in by_month.periods] == ["February 2026", "March 2026"]
+    assert by_month.n_rows == 5
+    # the default period ends with the program's today, not UTC's
+    today = operational_report(db, program_id=world.program_a, rubric_version_id=world.rubric_id)
+    assert today.end == dt.datetime.now(ZoneInfo("America/New_York")).date()

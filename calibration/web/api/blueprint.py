@@ -110,13 +110,14 @@ def audit_not_found() -> None:
     )
 
 
-def query(model: type[Q]) -> Q:
-    """The query string checked against ``model`` (a ValidationError becomes a 400 problem)."""
+def query(model: type[Q], context: dict[str, Any] | None = None) -> Q:
+    """The query string checked against ``model`` (a ValidationError becomes a 400 problem);
+    ``context`` reaches the model's validators (e.g. the program's today)."""
     values: dict[str, Any] = {}
     for name, items in request.args.lists():
         values[name] = items[0] if len(items) == 1 else items
     try:
-        return model.model_validate(values)
+        return model.model_validate(values, context=context)
     except ValidationError as err:
         raise QueryInvalid(err) from None
 

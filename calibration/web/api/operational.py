@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Literal
 
 from flask import Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ...db import get_session
 from ...services import api_reads
@@ -34,9 +34,11 @@ class OperationalQuery(BaseModel):
     from_: dt.date | None = Field(
         None,
         alias="from",
-        description=f"First day (UTC), inclusive; default 89 days before `to`. {_RANGE}",
+        description=f"First day (of the program's time zone), inclusive; default 89 days before `to`. {_RANGE}",
     )
-    to: dt.date | None = Field(None, description=f"Last day (UTC), inclusive; default today. {_RANGE}")
+    to: dt.date | None = Field(
+        None, description=f"Last day (of the program's time zone), inclusive; default its today. {_RANGE}"
+    )
 
     @field_validator("from_", "to", mode="after")
     @classmethod
@@ -46,8 +48,9 @@ class OperationalQuery(BaseModel):
     by: Literal["month", "quarter"] = Field("month", description="Periods of the over-time part.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> OperationalQuery:
-        end = self.to if self.to is not None else dt.datetime.now(dt.UTC).date()  # `to`'s default
+    def _ordered(self, info: ValidationInfo) -> OperationalQuery:
+        today = (info.context or {}).get("today") or dt.datetime.now(dt.UTC).date()  # the program's
+        end = self.to if self.to is not None else today  # `to`'s default
         if self.from_ is not None and self.from_ > end:
             raise ValueError("`from` is after `to` (today when left out): put the earlier day in `from`")
         return self
@@ -159,8 +162,9 @@ def get_operational_report() -> Response:
     adjacent agreement between first and second reads (per criterion and overall), the adjudication
     rate, agreement over time, and each reader's agreement with co-readers. Every statistic has its
     interval, its n, its label and, when it is undefined, the reason."""
-    q = query(OperationalQuery)
     session = get_session()
+    today = opr.program_today(session, caller().program_id)
+    q = query(OperationalQuery, context={"today": today})
     r = opr.operational_report(
         session,
         program_id=caller().program_id,
@@ -168,6 +172,7 @@ def get_operational_report() -> Response:
         start=q.from_,
         end=q.to,
         by=q.by,
+        today=today,
     )
     keys = api_reads.criterion_keys(session, {x.criterion_id for x in r.by_criterion if x.criterion_id})
     return json_response(

@@ -85,6 +85,18 @@ def _range(arrays: Sequence[np.ndarray], extra: Sequence[float]) -> tuple[float,
     return lo - pad, hi + pad
 
 
+def _panel_axis(
+    panel: IntervalPanel, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[float, list[float], float, float]:
+    """A panel's scale (100 for shares shown as percentages), its reference lines on that scale, and
+    its value axis: the fixed limits when it has them, else the data and the reference lines."""
+    scale = 100.0 if panel.percent else 1.0
+    refs = [r.value * scale for r in panel.refs]
+    if panel.limits:
+        return scale, refs, panel.limits[0] * scale, panel.limits[1] * scale
+    return scale, refs, *_range([v * scale, lo * scale, hi * scale], refs)
+
+
 def _legend(refs: Sequence[_Ref], right: float, y: float) -> list[str]:
     """The reference lines' legend above a panel, ending at its right edge."""
     out: list[str] = []
@@ -125,14 +137,8 @@ def interval_svg(
 
     base = top + plot_h
     for j, (panel, v, lo, hi) in enumerate(panels):
-        scale = 100.0 if panel.percent else 1.0
         x0 = left + j * (panel_w + gap)
-        refs = [r.value * scale for r in panel.refs]
-        vmin, vmax = (
-            (panel.limits[0] * scale, panel.limits[1] * scale)
-            if panel.limits
-            else _range([v * scale, lo * scale, hi * scale], refs)
-        )
+        scale, refs, vmin, vmax = _panel_axis(panel, v, lo, hi)
 
         def xpos(value: float, x0: float = x0, vmin: float = vmin, vmax: float = vmax) -> float:
             return x0 + panel_w * (min(max(value, vmin), vmax) - vmin) / (vmax - vmin)
@@ -188,14 +194,8 @@ def _strips(
     out = _head(WIDTH, height, title)
     xs = [left + plot_w * (i + 1) / (n + 1) for i in range(n)]
     for j, (panel, v, lo, hi) in enumerate(panels):
-        scale = 100.0 if panel.percent else 1.0
         y0 = top + j * panel_h * (1 + hspace)
-        refs = [r.value * scale for r in panel.refs]
-        vmin, vmax = (
-            (panel.limits[0] * scale, panel.limits[1] * scale)
-            if panel.limits
-            else _range([v * scale, lo * scale, hi * scale], refs)
-        )
+        scale, refs, vmin, vmax = _panel_axis(panel, v, lo, hi)
 
         def ypos(value: float, y0: float = y0, vmin: float = vmin, vmax: float = vmax) -> float:
             return y0 + panel_h * (vmax - min(max(value, vmin), vmax)) / (vmax - vmin)
